@@ -1,0 +1,95 @@
+// The immutable view the data plane decides from. The agent's control side
+// builds a new snapshot whenever its controller pushes config; the data plane
+// swaps it in atomically and never mutates it (decide from a snapshot, then do).
+import type { X509Certificate } from 'node:crypto';
+import type { SocketAddress } from '../../core/address.js';
+import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
+
+/** A workload placed on this agent's node. */
+export interface LocalWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly service: string;
+  readonly spiffeId: SpiffeId;
+  /** The app's address: inbound traffic goes to it, and outbound calls from it identify the caller. */
+  readonly address: string;
+}
+
+/** One destination workload, wherever it runs, and how to reach it. */
+export interface Endpoint {
+  /** Identity the destination must present; anything else is refused. */
+  readonly spiffeId: SpiffeId;
+  /** TLS server name (mesh SNI, src/mesh/sni-name.ts). */
+  readonly sni: string;
+  /** Where to open TLS: the peer agent's inbound port (same region) or the destination region's gateway. */
+  readonly dial: SocketAddress;
+  /** HTTP/2 CONNECT :authority, "<workload address>:<target port>" as the destination agent knows it. */
+  readonly authority: string;
+  readonly region: string;
+  readonly zone?: string;
+}
+
+/** A mesh service as the caller sees it, with endpoints in preference order (local region first). */
+export interface ServiceRoute {
+  readonly namespace: string;
+  readonly name: string;
+  /** Service port -> endpoints (each endpoint's authority carries the target port). */
+  readonly ports: ReadonlyMap<number, readonly Endpoint[]>;
+}
+
+/** A per-service local listener (the L4 fast path). */
+export interface OutboundPort {
+  readonly listen: SocketAddress;
+  /** Mesh host name, as accepted by `routes`. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Authorization as the data plane needs it; implemented over src/policy. */
+export interface Authorizer {
+  authorize(req: {
+    caller: SpiffeId;
+    callerRegion: string | undefined;
+    service: { namespace: string; name: string };
+    port: number;
+    method?: string;
+    path?: string;
+  }): { kind: 'allow'; policy: string; rule: number } | { kind: 'deny'; reason: string; policy?: string; rule?: number };
+  /** True when the service needs per-request (L7) enforcement. */
+  requiresL7(service: { namespace: string; name: string }): boolean;
+}
+
+export interface DataplaneSnapshot {
+  readonly generation: number;
+  readonly region: string;
+  readonly trustDomain: TrustDomain;
+  /** Keyed by app address. */
+  readonly localWorkloadsByAddress: ReadonlyMap<string, LocalWorkload>;
+  /** Keyed by workload name within namespace: `${namespace}/${name}`. */
+  readonly localWorkloadsByName: ReadonlyMap<string, LocalWorkload>;
+  /**
+   * Mesh host names -> routes. Hosts: "<svc>.<ns>.mesh" (nearest healthy
+   * region) and "<svc>.<ns>.<region>.mesh" (pinned to one region).
+   */
+  readonly routes: ReadonlyMap<string, ServiceRoute>;
+  readonly outboundPorts: readonly OutboundPort[];
+  readonly authorizer: Authorizer;
+  /** Trust: authorities per trust domain (verification) and region per trust domain (policy). */
+  authoritiesFor(trustDomain: TrustDomain): readonly X509Certificate[] | undefined;
+  /** Every trusted authority, PEM: the TLS `ca` pool for handshakes; the per-domain check follows it. */
+  readonly allAuthoritiesPem: readonly string[];
+  regionOf(trustDomain: TrustDomain): string | undefined;
+}
+
+/** The SVID and key of one local workload, as of now (rotates). */
+export interface WorkloadCredentials {
+  readonly spiffeId: SpiffeId;
+  readonly certChainPem: string;
+  readonly privateKeyPem: string;
+  readonly notAfter: Date;
+}
+
+export interface CredentialProvider {
+  /** undefined when the workload has no valid SVID yet (the data plane then refuses its traffic). */
+  credentialsFor(workload: LocalWorkload): WorkloadCredentials | undefined;
+}
