@@ -1,0 +1,207 @@
+// One problem found in a policy directory, located to file, document, line and
+// key, with the bad value and what was expected, plus zod-issue translation.
+import type { z } from 'zod';
+
+export type ResourceErrorCode =
+  | 'READ_FAILED' // the directory or a file could not be read
+  | 'YAML_SYNTAX'
+  | 'NOT_A_RESOURCE' // a document that is not a mapping
+  | 'UNKNOWN_KIND'
+  | 'UNKNOWN_KEY' // a key the schema does not have (usually a typo)
+  | 'INVALID_FIELD'
+  | 'DUPLICATE_RESOURCE' // same (kind, namespace, name) twice
+  | 'UNKNOWN_SERVICE' // a Workload or selector naming a Service that does not exist
+  | 'DUPLICATE_ADDRESS'; // two Workloads on one node with one address: callers would be ambiguous
+
+export interface ResourceError {
+  readonly code: ResourceErrorCode;
+  readonly file: string;
+  /** Index of the YAML document in the file, from 0. */
+  readonly document: number;
+  /** 1-based line of the key (or of the document when there is no key), when known. */
+  readonly line?: number;
+  /** "Service shop/cart" when the document names one. */
+  readonly resource?: string;
+  /** Dotted path, e.g. "spec.rules[0].to[0].ports[1]"; "" for the whole document. */
+  readonly key: string;
+  /** The bad value, JSON, truncated; "(missing)" for a required key that is absent. */
+  readonly value: string;
+  readonly expected: string;
+  /** One line naming all of the above. */
+  readonly message: string;
+}
+
+export type PathSegment = string | number;
+
+const MAX_VALUE_CHARS = 80;
+
+export function formatKey(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+export function formatValue(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
+}
+
+export interface ResourceErrorInit {
+  readonly code: ResourceErrorCode;
+  readonly file: string;
+  readonly document: number;
+  readonly line?: number;
+  readonly resource?: string;
+  readonly path: readonly PathSegment[];
+  readonly value: unknown;
+  readonly expected: string;
+}
+
+export function makeResourceError(init: ResourceErrorInit): ResourceError {
+  const key = formatKey(init.path);
+  const value = formatValue(init.value);
+  const expected = init.expected.replace(/\s*\n\s*/g, ' ');
+  const where = `${init.file}${init.line === undefined ? '' : `:${init.line}`}`;
+  const what = init.resource === undefined ? '' : ` (${init.resource})`;
+  const message = `${where}: document ${init.document}${what}: ${key === '' ? '(document)' : key}: got ${value}, expected ${expected}`;
+  return {
+    code: init.code,
+    file: init.file,
+    document: init.document,
+    ...(init.line === undefined ? {} : { line: init.line }),
+    ...(init.resource === undefined ? {} : { resource: init.resource }),
+    key,
+    value,
+    expected,
+    message,
+  };
+}
+
+/** The value at `path` inside a plain JS value, or undefined. */
+export function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  let v = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, seg)) return undefined;
+    v = (v as Record<PathSegment, unknown>)[seg];
+  }
+  return v;
+}
+
+/** Fallback "expected" texts for zod issues our schemas do not word themselves. */
+export function defaultExpectation(iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type': return `a value of type ${iss.expected}`;
+    case 'invalid_value': return `one of ${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small': return `at least ${String(iss.minimum)}${iss.origin === 'array' ? ' items' : ''}`;
+    case 'too_big': return `at most ${String(iss.maximum)}${iss.origin === 'array' ? ' items' : ''}`;
+    default: return undefined;
+  }
+}
+
+export interface IssueContext {
+  readonly file: string;
+  readonly document: number;
+  readonly resource?: string;
+  readonly schema: z.ZodType;
+  readonly raw: unknown;
+  readonly lineOf: (path: readonly PathSegment[]) => number | undefined;
+}
+
+/** One ResourceError per issue, and per key for unknown keys. */
+export function issuesToErrors(issues: readonly z.core.$ZodIssue[], ctx: IssueContext): ResourceError[] {
+  const out: ResourceError[] = [];
+  const base = { file: ctx.file, document: ctx.document, ...(ctx.resource === undefined ? {} : { resource: ctx.resource }) };
+  for (const iss of issues) {
+    const at = iss.path.filter((s): s is PathSegment => typeof s !== 'symbol');
+    if (iss.code === 'unrecognized_keys') {
+      const allowed = objectKeysAt(ctx.schema, at) ?? [];
+      for (const k of iss.keys) {
+        const path = [...at, k];
+        out.push(makeResourceError({
+          ...base, code: 'UNKNOWN_KEY', path, line: ctx.lineOf(path), value: valueAt(ctx.raw, path),
+          expected: unknownKeyExpectation(k, allowed),
+        }));
+      }
+      continue;
+    }
+    const value = valueAt(ctx.raw, at);
+    const required = value === undefined && iss.code === 'invalid_type' ? ' (required)' : '';
+    out.push(makeResourceError({ ...base, code: 'INVALID_FIELD', path: at, line: ctx.lineOf(at), value, expected: `${iss.message}${required}` }));
+  }
+  return out;
+}
+
+function unknownKeyExpectation(key: string, allowed: readonly string[]): string {
+  const guess = closest(key, allowed);
+  const list = allowed.length > 0 ? `one of the keys ${allowed.join(', ')}` : 'no such key';
+  return guess === undefined ? list : `${list} (did you mean "${guess}"?)`;
+}
+
+/** The allowed-key suggestion: case-insensitive equality or edit distance <= 2. */
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = c.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+// Walks the schema definition (zod's documented `_zod.def`) to list the keys an
+// object accepts, for the "did you mean" hint. Wrappers are looked through.
+interface DefLike {
+  type: string;
+  innerType?: SchemaLike;
+  in?: SchemaLike;
+  shape?: Record<string, SchemaLike>;
+  element?: SchemaLike;
+  valueType?: SchemaLike;
+}
+interface SchemaLike { _zod: { def: DefLike } }
+
+function objectKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] | undefined {
+  const unwrap = (s: SchemaLike | undefined): SchemaLike | undefined => {
+    let cur = s;
+    for (let i = 0; i < 16 && cur; i++) {
+      const d: DefLike = cur._zod.def;
+      const next = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
+      if (!next) break;
+      cur = next;
+    }
+    return cur;
+  };
+  let s = unwrap(schema as unknown as SchemaLike);
+  for (const seg of path) {
+    const d = s?._zod.def;
+    if (d?.type === 'object' && typeof seg === 'string') s = unwrap(d.shape?.[seg]);
+    else if (d?.type === 'array') s = unwrap(d.element);
+    else if (d?.type === 'record') s = unwrap(d.valueType);
+    else return undefined;
+  }
+  const d = s?._zod.def;
+  return d?.type === 'object' && d.shape ? Object.keys(d.shape) : undefined;
+}

@@ -1,0 +1,242 @@
+// Schemas of the policy resources (Kubernetes style, entente.dev/v1alpha1):
+// Service, Workload, AuthorizationPolicy. Objects are strict so that a typo
+// ("principles") is an error, not a silently ignored rule.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { isDnsLabel } from '../mesh/sni-name.js';
+import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
+import { parseStringPattern } from './string-pattern.js';
+
+export const API_VERSION = 'entente.dev/v1alpha1';
+
+// Every schema carries its own "expected" text: the loader shows it verbatim.
+const LABEL_TEXT = 'a DNS-1123 label (lower-case letters, digits and "-", 1-63 characters, alphanumeric at both ends)';
+
+function label(what = LABEL_TEXT): z.ZodType<string> {
+  return z.string({ error: what }).refine(isDnsLabel, { error: what });
+}
+
+const port = z
+  .number({ error: 'a port number 1-65535' })
+  .int({ error: 'a port number 1-65535 (an integer)' })
+  .min(1, { error: 'a port number 1-65535' })
+  .max(65535, { error: 'a port number 1-65535' });
+
+/** A strict object whose own type error reads `what`. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? what : undefined) });
+}
+
+/**
+ * A non-empty list. For optional matchers an empty list would mean "any" to
+ * some readers and "none" to others, so it is refused with a hint.
+ */
+function list<T extends z.ZodType>(item: T, what: string, optional = true) {
+  const hint = optional ? ' (leave the key out instead of writing [])' : '';
+  return z.array(item, { error: `a list of ${what}` }).min(1, { error: `a non-empty list of ${what}${hint}` });
+}
+
+const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+
+const metadata = strict(
+  {
+    name: label(),
+    namespace: label().default('default'),
+    labels: z
+      .record(
+        z.string().regex(LABEL_KEY, { error: 'a label key ([prefix/]name, name at most 63 characters)' }),
+        z.string({ error: 'a label value (a string of at most 63 characters)' }).regex(LABEL_VALUE, {
+          error: 'a label value (letters, digits, "-", "_", ".", at most 63 characters, alphanumeric at both ends)',
+        }),
+        { error: 'a mapping of label keys to string values' },
+      )
+      .optional(),
+  },
+  'a mapping with name, optional namespace and optional labels',
+);
+
+function resource<K extends string, S extends z.ZodType>(kind: K, spec: S) {
+  return strict(
+    {
+      apiVersion: z.literal(API_VERSION, { error: `"${API_VERSION}"` }),
+      kind: z.literal(kind, { error: `"${kind}"` }),
+      metadata,
+      spec,
+    },
+    `a ${kind} resource (a mapping with apiVersion, kind, metadata and spec)`,
+  );
+}
+
+// --- Service ---------------------------------------------------------------
+
+const servicePort = strict(
+  {
+    port,
+    name: label().optional(),
+    protocol: z.enum(['http', 'tcp'], { error: 'one of "http", "tcp"' }).default('tcp'),
+    targetPort: port.optional(),
+  },
+  'a mapping with port, optional name, protocol and targetPort',
+).transform((p) => ({ ...p, targetPort: p.targetPort ?? p.port }));
+
+const servicePorts = list(servicePort, 'ports', false).superRefine((ports, ctx) => {
+  const seen = new Map<unknown, number>();
+  const names = new Map<unknown, number>();
+  ports.forEach((p, i) => {
+    // Refinements also run over lists with bad items: look only at well-formed ones.
+    if (typeof p !== 'object' || p === null) return;
+    const first = seen.get(p.port);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'port'], message: `a port not already listed (ports[${first}] has ${p.port})` });
+    else seen.set(p.port, i);
+    if (p.name === undefined) return;
+    const firstName = names.get(p.name);
+    if (firstName !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a port name not already used (ports[${firstName}] is "${p.name}")` });
+    else names.set(p.name, i);
+  });
+});
+
+export const ServiceSchema = resource(
+  'Service',
+  strict(
+    {
+      ports: servicePorts,
+      export: z.boolean({ error: 'true or false' }).default(false),
+      l7: z.boolean({ error: 'true or false' }).optional(),
+    },
+    'a mapping with ports, optional export and l7',
+  ),
+);
+
+// --- Workload --------------------------------------------------------------
+
+const ADDRESS_TEXT = 'an IPv4 or IPv6 address literal, e.g. "10.0.0.7" or "fd00::7" (no port, no brackets)';
+
+/** IPv6 literals are canonicalized, because the agent looks callers up by their exact source address. */
+const ipAddress = z
+  .string({ error: ADDRESS_TEXT })
+  .refine((a) => isIP(a) !== 0, { error: ADDRESS_TEXT })
+  .transform((a) => (isIP(a) === 6 ? canonicalIpv6(a) : a));
+
+function canonicalIpv6(a: string): string {
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a.toLowerCase(); // e.g. a zone index ("fe80::1%eth0"), which URL refuses
+  }
+}
+
+export const WorkloadSchema = resource(
+  'Workload',
+  strict(
+    {
+      service: label(`the name of a Service in the same namespace (${LABEL_TEXT})`),
+      serviceAccount: label(),
+      node: label(),
+      address: ipAddress,
+      zone: label().optional(),
+    },
+    'a mapping with service, serviceAccount, node, address and optional zone',
+  ),
+);
+
+// --- AuthorizationPolicy -----------------------------------------------------
+
+const PRINCIPAL_TEXT =
+  'a SPIFFE ID ("spiffe://td/ns/x/sa/y"), a glob with one leading or trailing "*" ("spiffe://td/ns/x/*", "*/sa/y") or "*"';
+
+function isPrincipal(text: string): boolean {
+  const p = parseStringPattern(text);
+  if (!p) return false;
+  if (p.kind === 'exact') return SpiffeId.check(text).ok;
+  // A prefix glob must at least name the scheme, so "spiffe:/" typos are caught.
+  if (p.kind === 'prefix') return p.value.startsWith('spiffe://');
+  return true;
+}
+
+const principal = z.string({ error: PRINCIPAL_TEXT }).refine(isPrincipal, { error: PRINCIPAL_TEXT });
+
+const TRUST_DOMAIN_TEXT = 'a trust domain (lower-case letters, digits, ".", "-" and "_"), e.g. "eu.example.org"';
+const trustDomain = z.string({ error: TRUST_DOMAIN_TEXT }).refine((t) => checkTrustDomain(t).ok, { error: TRUST_DOMAIN_TEXT });
+
+const METHOD_TEXT = 'an upper-case HTTP method, e.g. "GET"';
+const method = z.string({ error: METHOD_TEXT }).regex(/^[A-Z]{1,20}$/, { error: METHOD_TEXT });
+
+const PATH_TEXT = 'a path: exact ("/api/v1"), prefix ("/api/*"), suffix ("*.png") or "*"; exact and prefix start with "/"';
+
+function isPathPattern(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (text.length > 1024 || /[\u0000-\u0020\u007f?#]/.test(text)) return false;
+  const p = parseStringPattern(text);
+  if (!p) return false;
+  return p.kind === 'any' || p.kind === 'suffix' || p.value.startsWith('/');
+}
+
+const pathPattern = z.string({ error: PATH_TEXT }).refine(isPathPattern, { error: PATH_TEXT });
+
+const fromEntry = strict(
+  {
+    principals: list(principal, 'principals').optional(),
+    notPrincipals: list(principal, 'principals').optional(),
+    namespaces: list(label(), 'namespaces').optional(),
+    notNamespaces: list(label(), 'namespaces').optional(),
+    trustDomains: list(trustDomain, 'trust domains').optional(),
+    regions: list(label(), 'regions').optional(),
+  },
+  'a mapping with any of principals, notPrincipals, namespaces, notNamespaces, trustDomains, regions',
+);
+
+const toEntry = strict(
+  {
+    ports: list(port, 'ports').optional(),
+    methods: list(method, 'methods').optional(),
+    paths: list(pathPattern, 'paths').optional(),
+    notPaths: list(pathPattern, 'paths').optional(),
+  },
+  'a mapping with any of ports, methods, paths, notPaths',
+);
+
+const rule = strict(
+  {
+    from: list(fromEntry, 'sources').optional(),
+    to: list(toEntry, 'operations').optional(),
+  },
+  'a mapping with optional from and to',
+);
+
+export const AuthorizationPolicySchema = resource(
+  'AuthorizationPolicy',
+  strict(
+    {
+      selector: strict({ services: list(label(), 'service names', false) }, 'a mapping with services').optional(),
+      action: z.enum(['ALLOW', 'DENY'], { error: 'one of "ALLOW", "DENY"' }).default('ALLOW'),
+      rules: z.array(rule, { error: 'a list of rules' }).optional(),
+    },
+    'a mapping with optional selector, action and rules',
+  ),
+);
+
+export type Service = z.output<typeof ServiceSchema>;
+export type ServicePort = Service['spec']['ports'][number];
+export type Workload = z.output<typeof WorkloadSchema>;
+export type AuthorizationPolicy = z.output<typeof AuthorizationPolicySchema>;
+export type AuthorizationRule = NonNullable<AuthorizationPolicy['spec']['rules']>[number];
+export type Resource = Service | Workload | AuthorizationPolicy;
+export type ResourceKind = Resource['kind'];
+
+export const RESOURCE_SCHEMAS = {
+  Service: ServiceSchema,
+  Workload: WorkloadSchema,
+  AuthorizationPolicy: AuthorizationPolicySchema,
+} as const;
+
+export const RESOURCE_KINDS = Object.keys(RESOURCE_SCHEMAS) as ResourceKind[];
+
+export function isResourceKind(kind: unknown): kind is ResourceKind {
+  return typeof kind === 'string' && Object.hasOwn(RESOURCE_SCHEMAS, kind);
+}
+
+/** "Service shop/cart": how errors and drift reports name a resource. */
+export function resourceRef(r: { kind: string; metadata: { namespace: string; name: string } }): string {
+  return `${r.kind} ${r.metadata.namespace}/${r.metadata.name}`;
+}
