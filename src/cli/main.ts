@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// The `entente` command: every component, the lab and the operator tools.
+import { Command } from 'commander';
+import { describeError } from '../core/errors.js';
+import { registerControllerCommands } from './controller-commands.js';
+
+const program = new Command();
+program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').showHelpAfterError();
+registerControllerCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`entente: ${describeError(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,178 @@
+// The controller's API for its own region's nodes (agents and gateways), over
+// TLS with the controller SVID: enrollment with a one-time join token, SVIDs
+// for the workloads placed on the caller's node, and the config stream.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import type { Logger } from '../core/log.js';
+import { describeError, EntenteError } from '../core/errors.js';
+import { readJsonBody, sendError, sendJson } from '../core/http-json.js';
+import type { LocalCa } from '../identity/local-ca.js';
+import { SpiffeId } from '../identity/spiffe-id.js';
+import { verifyX509SvidChain } from '../identity/verify-svid.js';
+import { peerCertificateChain } from '../identity/tls-peer.js';
+import { bundleToDocument } from '../identity/trust-bundle.js';
+import type { MeshConfig } from '../mesh/mesh-config.js';
+import type { JoinTokenStore, NodeKind } from './join-tokens.js';
+import type { NodeRegistry } from './node-registry.js';
+import type { ServingIdentity } from './serving-identity.js';
+import type { ResourceSet } from '../policy/resource-set.js';
+
+export interface AgentApiDeps {
+  readonly region: string;
+  readonly ca: LocalCa;
+  readonly serving: ServingIdentity;
+  readonly tokens: JoinTokenStore;
+  readonly nodes: NodeRegistry;
+  readonly svidTtlMs: number;
+  readonly resources: () => ResourceSet;
+  readonly meshConfig: () => MeshConfig;
+  /** Subscribe to config changes; returns the unsubscribe function. */
+  readonly onConfig: (listener: (c: MeshConfig) => void) => () => void;
+  readonly log: Logger;
+  readonly count: (event: string) => void;
+}
+
+const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function nodeSpiffeId(ca: LocalCa, node: string): SpiffeId {
+  return SpiffeId.fromParts(ca.trustDomain, ['node', node]);
+}
+
+export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: number }): Promise<Server> {
+  const material = deps.serving.current();
+  const server = createServer({
+    key: material.key,
+    cert: material.cert,
+    ca: [deps.ca.caCertPem],
+    requestCert: true,
+    // Enrollment comes without a client certificate; every other call is checked below.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.3',
+  });
+  deps.serving.onRenew((m) => server.setSecureContext({ key: m.key, cert: m.cert, ca: [deps.ca.caCertPem] }));
+  const roots = [new X509Certificate(deps.ca.caCertPem)];
+
+  /** The enrolled node behind this request's client certificate, or an error reply. */
+  function authenticate(req: IncomingMessage): { node: string; kind: NodeKind } | string {
+    const chain = peerCertificateChain(req.socket as TLSSocket);
+    const v = verifyX509SvidChain(chain, { authoritiesFor: (td) => (td === deps.ca.trustDomain ? roots : undefined) }, Date.now());
+    if (v.kind === 'invalid') return `client certificate refused: ${v.reason}`;
+    const m = /^\/node\/([a-z0-9-]+)$/.exec(v.spiffeId.path);
+    const rec = m ? deps.nodes.get(m[1]!) : undefined;
+    if (!m || !rec) return `${v.spiffeId} is not an enrolled node of this region`;
+    return { node: rec.node, kind: rec.kind };
+  }
+
+  async function enroll(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readJsonBody(req)) as { token?: unknown; node?: unknown; csr?: unknown };
+    if (typeof body.token !== 'string' || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node)) {
+      return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM}');
+    }
+    const r = deps.tokens.redeem(body.token, body.node);
+    if (r.kind === 'refused') {
+      deps.count(`enroll_refused_${r.code.toLowerCase()}`);
+      deps.log.warn({ node: body.node, code: r.code, peer: req.socket.remoteAddress }, `enrollment refused: ${r.reason}`);
+      return sendError(res, 403, r.code, r.reason);
+    }
+    const svid = await deps.ca.issueFromCsr(body.csr, nodeSpiffeId(deps.ca, r.node), deps.svidTtlMs);
+    deps.nodes.enroll(r.node, r.nodeKind);
+    deps.count('enrolled');
+    deps.log.info({ node: r.node, kind: r.nodeKind }, 'node enrolled');
+    sendJson(res, 200, {
+      region: deps.region,
+      trustDomain: deps.ca.trustDomain,
+      node: r.node,
+      kind: r.nodeKind,
+      svid: { chainPem: svid.chainPem, notAfter: svid.notAfter.toISOString() },
+      bundle: bundleToDocument(deps.ca.bundle()),
+    });
+  }
+
+  async function renewNode(req: IncomingMessage, res: ServerResponse, node: string): Promise<void> {
+    const body = (await readJsonBody(req)) as { csr?: unknown };
+    if (typeof body.csr !== 'string') return sendError(res, 400, 'BAD_REQUEST', 'expected {"csr": PEM}');
+    const svid = await deps.ca.issueFromCsr(body.csr, nodeSpiffeId(deps.ca, node), deps.svidTtlMs);
+    sendJson(res, 200, { chainPem: svid.chainPem, notAfter: svid.notAfter.toISOString() });
+  }
+
+  async function workloadSvids(req: IncomingMessage, res: ServerResponse, node: string): Promise<void> {
+    const body = (await readJsonBody(req)) as { requests?: { namespace?: unknown; name?: unknown; csr?: unknown }[] };
+    if (!Array.isArray(body.requests)) return sendError(res, 400, 'BAD_REQUEST', 'expected {"requests": [{namespace, name, csr}]}');
+    const workloads = deps.resources().workloads;
+    const results = [];
+    for (const r of body.requests.slice(0, 256)) {
+      const w = workloads.find((x) => x.metadata.namespace === r.namespace && x.metadata.name === r.name);
+      if (!w || typeof r.csr !== 'string') {
+        results.push({ namespace: r.namespace, name: r.name, error: 'no such workload' });
+        continue;
+      }
+      if (w.spec.node !== node) {
+        // An agent may only hold identities of workloads on its own node.
+        deps.count('svid_refused_other_node');
+        deps.log.warn({ node, workload: `${w.metadata.namespace}/${w.metadata.name}`, placedOn: w.spec.node }, 'SVID refused: workload is placed on another node');
+        results.push({ namespace: r.namespace, name: r.name, error: `workload is placed on node ${w.spec.node}, not ${node}` });
+        continue;
+      }
+      const id = SpiffeId.forWorkload(deps.ca.trustDomain, w.metadata.namespace, w.spec.serviceAccount);
+      try {
+        const svid = await deps.ca.issueFromCsr(r.csr, id, deps.svidTtlMs);
+        deps.count('svid_issued');
+        results.push({ namespace: r.namespace, name: r.name, spiffeId: id.toString(), chainPem: svid.chainPem, notAfter: svid.notAfter.toISOString() });
+      } catch (err) {
+        results.push({ namespace: r.namespace, name: r.name, error: describeError(err) });
+      }
+    }
+    sendJson(res, 200, { svids: results });
+  }
+
+  function configStream(req: IncomingMessage, res: ServerResponse, node: string): void {
+    const advertise = new URL(req.url ?? '/', 'https://x').searchParams.get('advertise') ?? undefined;
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.socket?.setNoDelay(true);
+    const send = (c: MeshConfig): boolean => res.write(`${JSON.stringify(c)}\n`);
+    const disconnect = deps.nodes.connect(node, advertise);
+    send(deps.meshConfig());
+    const unsubscribe = deps.onConfig(send);
+    // Heartbeats let both sides notice a dead connection behind a silent network.
+    const heartbeat = setInterval(() => res.write('{}\n'), 5000);
+    const cleanup = (): void => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      disconnect();
+    };
+    res.on('close', cleanup);
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const handle = async (): Promise<void> => {
+      if (req.method === 'POST' && path === '/v1/enroll') return enroll(req, res);
+      const who = authenticate(req);
+      if (typeof who === 'string') {
+        deps.count('auth_refused');
+        deps.log.warn({ peer: req.socket.remoteAddress, path }, who);
+        return sendError(res, 401, 'UNAUTHENTICATED', who);
+      }
+      if (req.method === 'POST' && path === '/v1/svids') return workloadSvids(req, res, who.node);
+      if (req.method === 'POST' && path === '/v1/node/svid') return renewNode(req, res, who.node);
+      if (req.method === 'GET' && path === '/v1/config/stream') return configStream(req, res, who.node);
+      sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${path}`);
+    };
+    handle().catch((err: unknown) => {
+      const status = err instanceof EntenteError && (err.code === 'BAD_JSON' || err.code === 'BAD_CSR' || err.code === 'BODY_TOO_LARGE') ? 400 : 500;
+      deps.log.warn({ path, err: describeError(err) }, 'agent API request failed');
+      if (!res.headersSent) sendError(res, status, err instanceof EntenteError ? err.code : 'INTERNAL', describeError(err));
+      else res.destroy();
+    });
+  });
+  server.on('tlsClientError', (err) => {
+    deps.count('tls_refused');
+    deps.log.debug({ err: err.message }, 'TLS handshake refused');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve(server));
+  });
+}

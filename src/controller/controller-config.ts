@@ -1,0 +1,40 @@
+// region.yaml: the controller's configuration, checked whole at start-up.
+import { z } from 'zod';
+import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
+
+const peerSchema = z.strictObject({
+  region: zDnsLabel,
+  trustDomain: zTrustDomainName,
+  /** The peer controller's federation endpoint. */
+  url: zHttpsUrl,
+  /** Operator-supplied bootstrap bundle (SPIFFE bundle JSON) of the peer's trust domain. */
+  bundle: z.string().min(1, 'a path to the peer bundle file'),
+  /** Dial the peer's gateways here instead of the address they advertise (NAT, private link, the lab's WAN link). */
+  gatewayAddress: zAddress.optional(),
+});
+
+export const controllerConfigSchema = z.strictObject({
+  region: zDnsLabel,
+  trustDomain: zTrustDomainName,
+  zone: zDnsLabel.optional(),
+  dataDir: z.string().min(1, 'a directory path'),
+  /** Directory of Service / Workload / AuthorizationPolicy YAML resources (a Git checkout). */
+  resources: z.string().min(1, 'a directory path'),
+  listen: z.strictObject({
+    agents: zAddress,
+    peers: zAddress,
+    admin: zAddress.default({ host: '127.0.0.1', port: 15000 }),
+  }),
+  svidTtl: zDurationMs.default(3_600_000).refine((ms) => ms >= 60_000, 'at least "1m"'),
+  joinTokenTtl: zDurationMs.default(15 * 60_000),
+  federation: z
+    .strictObject({
+      pullInterval: zDurationMs.default(2000),
+      staleAfter: zDurationMs.default(30_000),
+    })
+    .default({ pullInterval: 2000, staleAfter: 30_000 }),
+  peers: z.array(peerSchema).default([]),
+});
+
+export type ControllerConfig = z.output<typeof controllerConfigSchema>;
+export type PeerConfig = z.output<typeof peerSchema>;

@@ -1,0 +1,236 @@
+// Assembles a region's controller: CA, registry of resources and nodes, the
+// agent API, the federation (peer API + peer sync) and the admin API. It
+// never needs another region to serve its own.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { writeFileAtomicSync } from '../core/atomic-file.js';
+import type { Logger } from '../core/log.js';
+import { LocalCa } from '../identity/local-ca.js';
+import { parseTrustDomain } from '../identity/spiffe-id.js';
+import { bundleToDocument, type SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import { ResourceStore } from '../policy/resource-store.js';
+import type { MeshConfig, RegionState } from '../mesh/mesh-config.js';
+import { FederationState } from '../federation/federation-state.js';
+import { PeerSync, peerBundleDocument } from '../federation/peer-sync.js';
+import { startPeerApi } from '../federation/peer-api.js';
+import type { ControllerConfig } from './controller-config.js';
+import { JoinTokenStore } from './join-tokens.js';
+import { NodeRegistry } from './node-registry.js';
+import { ServingIdentity } from './serving-identity.js';
+import { startAgentApi } from './agent-api.js';
+import { startAdminApi } from './admin-api.js';
+import { buildMeshConfigBody, buildRegionStateBody, type ViewInputs } from './mesh-views.js';
+
+export interface RunningController {
+  readonly config: ControllerConfig;
+  readonly adminCredentialPath: string;
+  close(): Promise<void>;
+}
+
+function closeServer(s: Server): Promise<void> {
+  return new Promise((r) => {
+    s.close(() => r());
+    s.closeAllConnections();
+  });
+}
+
+export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const td = parseTrustDomain(config.trustDomain);
+  const ca = await LocalCa.loadOrCreate(join(dataDir, 'ca'), td);
+  const ownBundle = bundleToDocument(ca.bundle());
+  // Operators hand this file to peer regions as their bootstrap bundle.
+  writeFileAtomicSync(join(dataDir, 'bundle.json'), JSON.stringify(ownBundle, null, 1), 0o644);
+  const adminCredential = randomBytes(24).toString('base64url');
+  const adminCredentialPath = join(dataDir, 'admin.token');
+  writeFileAtomicSync(adminCredentialPath, `${adminCredential}\n`, 0o600);
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ region: config.region, component: 'controller' });
+  collectDefaultMetrics({ register: registry });
+  const events = new Counter({ name: 'entente_controller_events_total', help: 'Controller events by kind', labelNames: ['event'], registers: [registry] });
+  const count = (event: string): void => events.inc({ event });
+
+  const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
+  let recompute: () => void = () => undefined;
+  const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute());
+  const federation = new FederationState(join(dataDir, 'federation'), config.peers, config.federation.staleAfter);
+  const resources = new ResourceStore({ dir: resolve(config.resources), log: log.child({ part: 'resources' }), onChange: () => recompute() });
+  await resources.start();
+  const resourceStatus = resources.status();
+  if (!resourceStatus.ok) log.error({ errors: resourceStatus.errors.map((e) => e.message) }, 'resources have errors; the last good set (or none: default deny) is in force');
+
+  const serving = new ServingIdentity(ca, Math.min(config.svidTtl, 3_600_000));
+  await serving.start();
+
+  const peerBundles = (): Record<string, SpiffeBundleDocument> => {
+    const out: Record<string, SpiffeBundleDocument> = {};
+    for (const p of config.peers) {
+      const doc = peerBundleDocument(p, federation);
+      if (doc) out[p.trustDomain] = doc;
+    }
+    return out;
+  };
+  const inputs = (): ViewInputs => {
+    const snap = resources.snapshot();
+    const all = nodes.all();
+    return {
+      region: config.region,
+      trustDomain: td,
+      ...(config.zone !== undefined ? { zone: config.zone } : {}),
+      resources: snap.resources,
+      policyDigest: snap.digest,
+      nodes: all,
+      connectedGateways: all.filter((n) => n.kind === 'gateway' && nodes.isConnected(n.node)),
+      ownBundle,
+      peerBundles: peerBundles(),
+      remoteRegions: federation.remoteRegions(),
+    };
+  };
+
+  // Versioned views: bumped only when their content changes.
+  let meshConfig: MeshConfig = { version: 1, ...buildMeshConfigBody(inputs()) };
+  let meshBodyJson = JSON.stringify(buildMeshConfigBody(inputs()));
+  let regionBody = buildRegionStateBody(inputs());
+  let regionState: RegionState = { version: Date.now(), generatedAt: new Date().toISOString(), ...regionBody };
+  const configListeners = new Set<(c: MeshConfig) => void>();
+  let peerApiRefresh: () => void = () => undefined;
+  recompute = () => {
+    const v = inputs();
+    const body = buildMeshConfigBody(v);
+    const json = JSON.stringify(body);
+    if (json !== meshBodyJson) {
+      meshBodyJson = json;
+      meshConfig = { version: meshConfig.version + 1, ...body };
+      for (const l of configListeners) l(meshConfig);
+      peerApiRefresh();
+    }
+    const rb = buildRegionStateBody(v);
+    if (JSON.stringify(rb) !== JSON.stringify(regionBody)) {
+      regionBody = rb;
+      regionState = { version: Math.max(regionState.version + 1, Date.now()), generatedAt: new Date().toISOString(), ...rb };
+    }
+  };
+
+  const agentApi = await startAgentApi(
+    {
+      region: config.region,
+      ca,
+      serving,
+      tokens,
+      nodes,
+      svidTtlMs: config.svidTtl,
+      resources: () => resources.snapshot().resources,
+      meshConfig: () => meshConfig,
+      onConfig: (l) => {
+        configListeners.add(l);
+        return () => configListeners.delete(l);
+      },
+      log: log.child({ part: 'agent-api' }),
+      count,
+    },
+    config.listen.agents,
+  );
+
+  const credentials = (): { key: string; cert: string } => serving.current();
+  const peerApi = await startPeerApi(
+    { peerBundles, credentials, regionState: () => regionState, log: log.child({ part: 'peer-api' }), count },
+    config.listen.peers,
+  );
+  peerApiRefresh = () => peerApi.refreshTrust();
+  serving.onRenew(() => peerApi.refreshTrust());
+
+  const peerSync = new PeerSync({
+    peers: config.peers,
+    state: federation,
+    intervalMs: config.federation.pullInterval,
+    credentials,
+    log: log.child({ part: 'peer-sync' }),
+    onAccepted: () => recompute(),
+  });
+  peerSync.start();
+  // Staleness is a function of time: re-evaluate it even when nothing arrives.
+  const staleTimer = setInterval(() => recompute(), Math.max(500, Math.min(config.federation.staleAfter / 4, 5000)));
+
+  const peersReachable = new Gauge({ name: 'entente_federation_peer_reachable', help: '1 when the peer region answered the last pull', labelNames: ['peer'], registers: [registry] });
+  const nodesConnected = new Gauge({ name: 'entente_controller_nodes_connected', help: 'Nodes with an open config stream', labelNames: ['kind'], registers: [registry] });
+  const refreshGauges = (): void => {
+    for (const p of peerSync.status()) peersReachable.set({ peer: p.region }, p.reachable ? 1 : 0);
+    for (const kind of ['agent', 'gateway'] as const) nodesConnected.set({ kind }, nodes.all().filter((n) => n.kind === kind && nodes.isConnected(n.node)).length);
+  };
+
+  const health = () => {
+    const v = inputs();
+    const exported = v.resources.services.filter((s) => s.spec.export);
+    const connectedAgentNodes = new Set(v.nodes.filter((n) => n.kind === 'agent' && nodes.isConnected(n.node)).map((n) => n.node));
+    const healthyServices = exported.filter((s) =>
+      v.resources.workloads.some((w) => w.metadata.namespace === s.metadata.namespace && w.spec.service === s.metadata.name && connectedAgentNodes.has(w.spec.node)),
+    );
+    const totalGateways = v.nodes.filter((n) => n.kind === 'gateway').length;
+    return {
+      region: config.region,
+      healthy: v.connectedGateways.length > 0 && healthyServices.length === exported.length,
+      gateways: { healthy: v.connectedGateways.length, total: totalGateways },
+      exportedServices: { healthy: healthyServices.length, total: exported.length },
+    };
+  };
+
+  const status = () => {
+    refreshGauges();
+    const rs = resources.status();
+    return {
+      region: config.region,
+      trustDomain: td,
+      configVersion: meshConfig.version,
+      regionStateVersion: regionState.version,
+      health: health(),
+      policy: { digest: resources.snapshot().digest, ok: rs.ok, errors: rs.errors, lastGoodAt: rs.lastGoodAt ? new Date(rs.lastGoodAt).toISOString() : undefined },
+      nodes: nodes.all().map((n) => ({ ...n, connected: nodes.isConnected(n.node) })),
+      services: meshConfig.services,
+      workloads: meshConfig.workloads,
+      peers: peerSync.status().map((p) => {
+        const remote = federation.remoteRegions().find((r) => r.region === p.region);
+        const st = federation.stateOf(p.region);
+        return { ...p, stale: remote?.stale ?? true, ageMs: remote?.ageMs, version: st?.version, policyDigest: st?.policyDigest, exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [] };
+      }),
+    };
+  };
+
+  const adminApi = await startAdminApi(
+    {
+      credential: adminCredential,
+      status,
+      health,
+      createToken: (node, kind, ttlMs) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem),
+      reloadResources: async () => {
+        await resources.reload();
+        return resources.status();
+      },
+      registry,
+      log: log.child({ part: 'admin' }),
+    },
+    config.listen.admin,
+  );
+  log.info({ region: config.region, trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin }, 'controller serving');
+
+  return {
+    config,
+    adminCredentialPath,
+    async close() {
+      clearInterval(staleTimer);
+      peerSync.stop();
+      serving.stop();
+      resources.close();
+      await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi)]);
+    },
+  };
+}
+
+/** Reads the admin credential a controller wrote (for `entente token create`). */
+export function readAdminCredential(dataDir: string): string {
+  return readFileSync(join(resolve(dataDir), 'admin.token'), 'utf8').trim();
+}

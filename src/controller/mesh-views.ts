@@ -1,0 +1,83 @@
+// Pure views of the controller's state: the config snapshot pushed to its
+// agents and the region state published to peers. No I/O here.
+import type { ResourceSet } from '../policy/resource-set.js';
+import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
+import type { NodeRecord } from './node-registry.js';
+
+export interface ViewInputs {
+  readonly region: string;
+  readonly trustDomain: string;
+  readonly zone?: string;
+  readonly resources: ResourceSet;
+  readonly policyDigest: string;
+  readonly nodes: readonly NodeRecord[];
+  readonly connectedGateways: readonly NodeRecord[];
+  readonly ownBundle: SpiffeBundleDocument;
+  readonly peerBundles: Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly remoteRegions: readonly RemoteRegion[];
+}
+
+export function wireServices(resources: ResourceSet): WireService[] {
+  return resources.services.map((s) => ({
+    namespace: s.metadata.namespace,
+    name: s.metadata.name,
+    ports: s.spec.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
+    export: s.spec.export,
+    ...(s.spec.l7 !== undefined ? { l7: s.spec.l7 } : {}),
+  }));
+}
+
+export function wireWorkloads(resources: ResourceSet): WireWorkload[] {
+  return resources.workloads.map((w) => ({
+    name: w.metadata.name,
+    namespace: w.metadata.namespace,
+    service: w.spec.service,
+    serviceAccount: w.spec.serviceAccount,
+    node: w.spec.node,
+    address: w.spec.address,
+    ...(w.spec.zone !== undefined ? { zone: w.spec.zone } : {}),
+  }));
+}
+
+/** The part of a MeshConfig that changes meaningfully (version excluded), for change detection. */
+export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> {
+  const nodes: Record<string, string> = {};
+  for (const n of v.nodes) if (n.kind === 'agent' && n.advertise) nodes[n.node] = n.advertise;
+  return {
+    region: v.region,
+    trustDomain: v.trustDomain,
+    ...(v.zone !== undefined ? { zone: v.zone } : {}),
+    bundles: { [v.trustDomain]: v.ownBundle, ...v.peerBundles },
+    services: wireServices(v.resources),
+    workloads: wireWorkloads(v.resources),
+    nodes,
+    remoteRegions: v.remoteRegions.map((r) => ({ ...r, ageMs: 0 })),
+    authorizationPolicies: v.resources.authorizationPolicies,
+    policyDigest: v.policyDigest,
+  };
+}
+
+export function exportedServices(resources: ResourceSet): ExportedService[] {
+  const workloads = wireWorkloads(resources);
+  return wireServices(resources)
+    .filter((s) => s.export)
+    .map((s) => ({
+      namespace: s.namespace,
+      name: s.name,
+      ports: s.ports,
+      endpoints: workloads.filter((w) => w.namespace === s.namespace && w.service === s.name),
+    }));
+}
+
+export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version' | 'generatedAt'> {
+  return {
+    region: v.region,
+    trustDomain: v.trustDomain,
+    bundle: v.ownBundle,
+    gateways: v.connectedGateways.flatMap((g) => (g.advertise ? [g.advertise] : [])).sort(),
+    exportedServices: exportedServices(v.resources),
+    policyDigest: v.policyDigest,
+    healthy: v.connectedGateways.length > 0,
+  };
+}

@@ -1,0 +1,71 @@
+// Serves this region's state to its peer controllers over mTLS. Only the
+// controllers of configured peer trust domains are answered; each is checked
+// against its own trust domain's bundle (never a pool of every peer's roots).
+import { createServer, type Server } from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../core/log.js';
+import { sendError, sendJson } from '../core/http-json.js';
+import { bundleFromDocument, type SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import { verifyX509SvidChain } from '../identity/verify-svid.js';
+import { peerCertificateChain } from '../identity/tls-peer.js';
+import type { RegionState } from '../mesh/mesh-config.js';
+
+export interface PeerApiDeps {
+  /** Trust domain -> bundle document of every configured peer (current). */
+  readonly peerBundles: () => Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly credentials: () => { key: string; cert: string };
+  readonly regionState: () => RegionState;
+  readonly log: Logger;
+  readonly count: (event: string) => void;
+}
+
+function authorities(docs: Readonly<Record<string, SpiffeBundleDocument>>): Map<string, X509Certificate[]> {
+  const out = new Map<string, X509Certificate[]>();
+  for (const [td, doc] of Object.entries(docs)) {
+    try {
+      out.set(td, bundleFromDocument(doc, td).x509Authorities.map((p) => new X509Certificate(p)));
+    } catch {
+      /* a malformed bundle authenticates nobody */
+    }
+  }
+  return out;
+}
+
+export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: number }): Promise<Server & { refreshTrust(): void }> {
+  let trust = authorities(deps.peerBundles());
+  const contextOptions = () => {
+    const c = deps.credentials();
+    const ca = [...trust.values()].flat().map((x) => x.toString());
+    // With no peer bundle yet, ask for a certificate but let the check below refuse it.
+    return { key: c.key, cert: c.cert, ...(ca.length > 0 ? { ca } : {}) };
+  };
+  const server = createServer({ ...contextOptions(), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }) as Server & {
+    refreshTrust(): void;
+  };
+  server.refreshTrust = () => {
+    trust = authorities(deps.peerBundles());
+    server.setSecureContext(contextOptions());
+  };
+
+  server.on('request', (req, res) => {
+    const chain = peerCertificateChain(req.socket as TLSSocket);
+    const v = verifyX509SvidChain(chain, { authoritiesFor: (td) => trust.get(td) }, Date.now());
+    if (v.kind === 'invalid' || v.spiffeId.path !== '/controller') {
+      deps.count('peer_auth_refused');
+      const why = v.kind === 'invalid' ? v.reason : `${v.spiffeId} is not a controller`;
+      deps.log.warn({ peer: req.socket.remoteAddress, why }, 'federation request refused');
+      return sendError(res, 401, 'UNAUTHENTICATED', why);
+    }
+    if (req.method === 'GET' && req.url === '/v1/federation/state') return sendJson(res, 200, deps.regionState());
+    sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.url}`);
+  });
+  server.on('tlsClientError', (err) => {
+    deps.count('peer_tls_refused');
+    deps.log.debug({ err: err.message }, 'federation TLS handshake refused');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve(server));
+  });
+}

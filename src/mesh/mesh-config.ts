@@ -1,0 +1,80 @@
+// Wire types shared by controller, agents, gateways and peer controllers.
+// JSON-only (no classes): these cross process boundaries and sit on disk as caches.
+import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+
+export interface WireWorkload {
+  readonly name: string;
+  readonly namespace: string;
+  readonly service: string;
+  readonly serviceAccount: string;
+  readonly node: string;
+  readonly address: string;
+  readonly zone?: string;
+}
+
+export interface WireServicePort {
+  readonly port: number;
+  readonly targetPort: number;
+  readonly protocol: 'http' | 'tcp';
+}
+
+export interface WireService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: readonly WireServicePort[];
+  readonly export: boolean;
+  readonly l7?: boolean;
+}
+
+/** A service exported by a region, with the endpoints other regions may dial through its gateway. */
+export interface ExportedService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ports: readonly WireServicePort[];
+  readonly endpoints: readonly WireWorkload[];
+}
+
+/** What one region publishes to its peers; its controller is the single writer. */
+export interface RegionState {
+  readonly region: string;
+  readonly trustDomain: string;
+  /** Grows with every change; merging keeps the highest per region. */
+  readonly version: number;
+  readonly generatedAt: string;
+  readonly bundle: SpiffeBundleDocument;
+  /** Addresses at which other regions reach this region's gateways. */
+  readonly gateways: readonly string[];
+  readonly exportedServices: readonly ExportedService[];
+  readonly policyDigest: string;
+  readonly healthy: boolean;
+}
+
+/** A remote region as an agent sees it. */
+export interface RemoteRegion {
+  readonly region: string;
+  readonly trustDomain: string;
+  /** Gateway address to dial (after any peer override), or undefined when none is known. */
+  readonly gateway: string | undefined;
+  readonly exportedServices: readonly ExportedService[];
+  /** Age of the newest state we hold, at the time this config was built. */
+  readonly ageMs: number;
+  readonly stale: boolean;
+}
+
+/** The config stream payload: everything an agent (or gateway) needs, as one snapshot. */
+export interface MeshConfig {
+  readonly version: number;
+  readonly region: string;
+  readonly trustDomain: string;
+  readonly zone?: string;
+  /** Trust domain -> SPIFFE bundle (own first). */
+  readonly bundles: Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly services: readonly WireService[];
+  readonly workloads: readonly WireWorkload[];
+  /** Node -> inbound address of its agent, for nodes that reported one. */
+  readonly nodes: Readonly<Record<string, string>>;
+  readonly remoteRegions: readonly RemoteRegion[];
+  /** AuthorizationPolicy resources as loaded (plain objects; the agent compiles them). */
+  readonly authorizationPolicies: readonly unknown[];
+  readonly policyDigest: string;
+}
