@@ -1,0 +1,53 @@
+// The policy layer's public API: resource schemas, the directory loader, the
+// last-good resource store and the pure authorization decision.
+export {
+  API_VERSION,
+  AuthorizationPolicySchema,
+  RESOURCE_KINDS,
+  RESOURCE_SCHEMAS,
+  ServiceSchema,
+  WorkloadSchema,
+  isResourceKind,
+  resourceRef,
+  type AuthorizationPolicy,
+  type AuthorizationRule,
+  type Resource,
+  type ResourceKind,
+  type Service,
+  type ServicePort,
+  type Workload,
+} from './resources.js';
+export { formatKey, formatValue, type ResourceError, type ResourceErrorCode } from './resource-error.js';
+export {
+  assembleResources,
+  listResourceFiles,
+  loadResourceDir,
+  parseResourceText,
+  type LoadResult,
+  type LocatedResource,
+  type ParsedFile,
+} from './load-resources.js';
+export {
+  buildResourceSet,
+  canonicalJson,
+  digestEachResource,
+  digestResources,
+  emptyResourceSet,
+  type ResourceSet,
+} from './resource-set.js';
+export {
+  ResourceStore,
+  type ResourceSnapshot,
+  type ResourceStoreOptions,
+  type ResourceStoreStatus,
+} from './resource-store.js';
+export {
+  authorize,
+  compilePolicies,
+  requiresL7,
+  type AuthzDecision,
+  type AuthzRequest,
+  type CompiledPolicies,
+} from './authorize.js';
+export { normalizeRequestPath, type NormalizedPath } from './request-path.js';
+export { parseStringPattern, formatStringPattern, type StringPattern } from './string-pattern.js';

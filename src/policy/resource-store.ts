@@ -1,0 +1,222 @@
+// Keeps the policy directory's last good ResourceSet in force: loads it, watches
+// it (fs.watch plus a slow mtime poll), and swaps in a new set only when a
+// whole load is error-free. A broken commit never half-applies.
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Logger } from '../core/log.js';
+import { describeError } from '../core/errors.js';
+import { listResourceFiles, loadResourceDir, type LoadResult } from './load-resources.js';
+import { makeResourceError, type ResourceError } from './resource-error.js';
+import { digestResources, emptyResourceSet, type ResourceSet } from './resource-set.js';
+
+export interface ResourceSnapshot {
+  readonly resources: ResourceSet;
+  readonly digest: string;
+  /** 0 for the initial empty set; +1 each time the set in force changes (digest differs). */
+  readonly generation: number;
+  /** When this set was loaded (ms since epoch); undefined for the initial empty set. */
+  readonly loadedAt: number | undefined;
+}
+
+export interface ResourceStoreStatus {
+  /** The last load attempt had no errors. */
+  readonly ok: boolean;
+  /** The last attempt's errors; the set in force is older than them. */
+  readonly errors: readonly ResourceError[];
+  readonly lastGoodAt: number | undefined;
+  readonly lastAttemptAt: number | undefined;
+  readonly generation: number;
+}
+
+export interface ResourceStoreOptions {
+  readonly dir: string;
+  readonly log: Logger;
+  /** Called with the new snapshot when the digest in force changes; must not throw (it is logged if it does). */
+  readonly onChange?: (snapshot: ResourceSnapshot) => void;
+  readonly debounceMs?: number;
+  /** The fallback poll for when fs.watch misses events (network file systems, replaced directories). */
+  readonly pollIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+export class ResourceStore {
+  private readonly dir: string;
+  private readonly log: Logger;
+  private readonly onChange: ((snapshot: ResourceSnapshot) => void) | undefined;
+  private readonly debounceMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly now: () => number;
+
+  private current: ResourceSnapshot;
+  private ok = false;
+  private errors: readonly ResourceError[] = [];
+  private lastGoodAt: number | undefined;
+  private lastAttemptAt: number | undefined;
+  private loggedErrors: string | undefined;
+  /** Fingerprint of the files as they were when the last load started. */
+  private seen: string | undefined;
+
+  private pending = false;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(options: ResourceStoreOptions) {
+    this.dir = options.dir;
+    this.log = options.log;
+    this.onChange = options.onChange;
+    this.debounceMs = options.debounceMs ?? 150;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.now = options.now ?? Date.now;
+    const empty = emptyResourceSet();
+    this.current = { resources: empty, digest: digestResources(empty), generation: 0, loadedAt: undefined };
+  }
+
+  /** Loads once, then watches. Never throws: problems are in status(). */
+  async start(): Promise<void> {
+    await this.reload();
+    if (this.closed) return;
+    try {
+      this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.schedule());
+      this.watcher.on('error', (err) => {
+        this.log.warn({ dir: this.dir, err: describeError(err) }, 'policy directory watch failed; relying on polling');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.log.warn({ dir: this.dir, err: describeError(err) }, 'cannot watch the policy directory; relying on polling');
+    }
+    this.poll = setInterval(() => void this.pollOnce(), this.pollIntervalMs);
+    this.poll.unref();
+  }
+
+  /** Loads now; resolves after a load that started after this call. */
+  async reload(): Promise<ResourceStoreStatus> {
+    this.pending = true;
+    while (this.pending && !this.closed) {
+      if (!this.running) {
+        const run = this.drain();
+        this.running = run;
+        // Cleared before any awaiter resumes (reactions run in registration order).
+        const clear = () => {
+          if (this.running === run) this.running = undefined;
+        };
+        void run.then(clear, clear);
+      }
+      await this.running;
+    }
+    return this.status();
+  }
+
+  snapshot(): ResourceSnapshot {
+    return this.current;
+  }
+
+  status(): ResourceStoreStatus {
+    return {
+      ok: this.ok,
+      errors: this.errors,
+      lastGoodAt: this.lastGoodAt,
+      lastAttemptAt: this.lastAttemptAt,
+      generation: this.current.generation,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    clearTimeout(this.debounce);
+    clearInterval(this.poll);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => void this.reload(), this.debounceMs);
+    this.debounce.unref();
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.polling || this.running || this.closed) return;
+    this.polling = true;
+    try {
+      if ((await this.fingerprint()) !== this.seen) this.schedule();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Paths, sizes and mtimes of the resource files: cheap enough for a 2 s poll. */
+  private async fingerprint(): Promise<string> {
+    const { files, errors } = await listResourceFiles(this.dir);
+    const parts = errors.map((e) => `!${e.file}`);
+    for (const f of files) {
+      const st = await stat(f).catch(() => undefined);
+      parts.push(st ? `${f}\0${st.size}\0${st.mtimeMs}\0${st.ino}` : `${f}\0gone`);
+    }
+    return parts.join('\n');
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending && !this.closed) {
+      this.pending = false;
+      await this.loadOnce();
+    }
+  }
+
+  private async loadOnce(): Promise<void> {
+    let result: LoadResult;
+    try {
+      // Fingerprint first: an edit made during the load shows up as a change at the next poll.
+      this.seen = await this.fingerprint();
+      result = await loadResourceDir(this.dir);
+    } catch (err) {
+      const error = makeResourceError({ code: 'READ_FAILED', file: this.dir, document: 0, path: [], value: describeError(err), expected: 'a readable policy directory' });
+      result = { resources: emptyResourceSet(), errors: [error] };
+    }
+    if (this.closed) return;
+    const at = this.now();
+    this.lastAttemptAt = at;
+    if (result.errors.length > 0) {
+      this.ok = false;
+      this.errors = result.errors;
+      this.logErrors(result.errors);
+      return;
+    }
+    if (!this.ok && this.loggedErrors !== undefined) this.log.info({ dir: this.dir }, 'policy directory is valid again');
+    this.ok = true;
+    this.errors = [];
+    this.loggedErrors = undefined;
+    this.lastGoodAt = at;
+    const digest = digestResources(result.resources);
+    if (digest === this.current.digest) return;
+    this.current = { resources: result.resources, digest, generation: this.current.generation + 1, loadedAt: at };
+    const r = result.resources;
+    this.log.info(
+      { dir: this.dir, digest, generation: this.current.generation, services: r.services.length, workloads: r.workloads.length, policies: r.authorizationPolicies.length },
+      'policy resources applied',
+    );
+    try {
+      this.onChange?.(this.current);
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'policy onChange listener threw');
+    }
+  }
+
+  /** Once per distinct error set, so a broken file does not flood the log every poll. */
+  private logErrors(errors: readonly ResourceError[]): void {
+    const key = errors.map((e) => e.message).join('\n');
+    if (key === this.loggedErrors) return;
+    this.loggedErrors = key;
+    const inForce = this.current.generation === 0 && this.lastGoodAt === undefined
+      ? 'no good set was ever loaded: the empty set is in force (default deny everywhere)'
+      : `keeping the last good set (generation ${this.current.generation}, digest ${this.current.digest.slice(0, 12)})`;
+    this.log.error({ dir: this.dir, errors: errors.length }, `policy directory rejected with ${errors.length} error(s); ${inForce}`);
+    for (const e of errors) this.log.error({ code: e.code, file: e.file, line: e.line, key: e.key }, e.message);
+  }
+}
