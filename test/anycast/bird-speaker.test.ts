@@ -1,0 +1,93 @@
+// The TypeScript speaker against a real BIRD 2: session at hold 3 s /
+// keepalive 1 s, the announced prefix in BIRD's table with our AS path, MED
+// and communities, withdrawal, and re-announcement after BIRD resets us.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/core/log.js';
+import { systemClock } from '../../src/anycast/clock.js';
+import { BgpSpeaker } from '../../src/anycast/bgp/bgp-speaker.js';
+import { parsePrefix } from '../../src/anycast/bgp/prefix.js';
+import { parseCommunity } from '../../src/anycast/bgp/route.js';
+import { BirdRouter, birdConfig } from '../../src/anycast/testbed/bird-router.js';
+import { NetnsLab, requireNetns } from '../../src/anycast/testbed/netns.js';
+import { eventually } from './eventually.js';
+import { pickRootSubnet } from './root-subnet.js';
+
+describe('BGP speaker against BIRD 2', { timeout: 90_000 }, () => {
+  const lab = new NetnsLab();
+  let dir = '';
+  let bird: BirdRouter;
+  let speaker: BgpSpeaker | undefined;
+  let ours = '';
+  let theirs = '';
+
+  before(async () => {
+    await requireNetns();
+    dir = await mkdtemp(join(tmpdir(), 'entente-bird-'));
+    const net = await pickRootSubnet();
+    theirs = net.a;
+    ours = net.b;
+    const router = await lab.namespace('rt');
+    await lab.link({ ns: router, addr: `${theirs}/30` }, { ns: undefined, addr: `${ours}/30` });
+    bird = await BirdRouter.start(lab, router, dir, birdConfig({
+      routerId: theirs, kernel: false,
+      neighbors: [{ name: 'site', localAddress: theirs, localAs: 65000, address: ours, as: 65001 }],
+    }));
+  });
+
+  after(async () => {
+    await speaker?.stop().catch(() => undefined);
+    await lab.teardown();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reaches Established at hold 3 s / keepalive 1 s and installs the route with AS path, MED and communities', async () => {
+    speaker = new BgpSpeaker([{
+      name: 'bird', endpoint: { host: theirs, port: 179, localAddress: ours },
+      fsm: { localAs: 65001, peerAs: 65000, bgpId: ours, holdTime: 3, families: [4], connectTimeoutMs: 3000, backoffMinMs: 200, backoffMaxMs: 2000 },
+    }], systemClock, silentLogger());
+    speaker.start();
+    await speaker.setRoutes([{ prefix: parsePrefix('203.0.113.10/32'), origin: 0, prepend: 2, med: 50, communities: [parseCommunity('65001:100')!, parseCommunity('65535:666')!] }]);
+    const proto = await eventually(async () => {
+      const p = await bird.protocol('site');
+      assert.equal(p?.bgpState, 'Established');
+      return p!;
+    }, 'BIRD to report the session Established');
+    assert.equal(proto.holdTime, 3);
+    assert.equal(proto.keepaliveTime, 1);
+    const route = await eventually(async () => {
+      const r = await bird.routes('203.0.113.10/32');
+      assert.equal(r.length, 1);
+      return r[0]!;
+    }, 'the prefix in BIRD\'s table');
+    assert.deepEqual(route.asPath, [65001, 65001, 65001]);
+    assert.equal(route.med, 50);
+    assert.deepEqual(route.communities, ['65001:100', '65535:666']);
+    assert.equal(route.nextHop, ours);
+    assert.equal(speaker.status()[0]!.holdTime, 3);
+  });
+
+  it('keeps the session up across several hold times (keepalives flow both ways)', async () => {
+    const before = await bird.protocol('site');
+    await new Promise((r) => setTimeout(r, 4000));
+    const afterP = await bird.protocol('site');
+    assert.equal(afterP?.bgpState, 'Established');
+    assert.equal(speaker!.status()[0]!.establishedCount, 1, `session was reset: ${speaker!.status()[0]!.lastError} / ${before?.lastError}`);
+  });
+
+  it('withdraws the route when the desired set empties', async () => {
+    await speaker!.setRoutes([]);
+    await eventually(async () => assert.deepEqual(await bird.routes('203.0.113.10/32'), []), 'the prefix to leave BIRD\'s table');
+  });
+
+  it('re-announces after BIRD resets the session', async () => {
+    await speaker!.setRoutes([{ prefix: parsePrefix('203.0.113.20/32'), origin: 0, prepend: 0, communities: [] }]);
+    await eventually(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1), 'the second prefix');
+    await bird.birdc(['restart', 'site']);
+    await eventually(() => assert.ok(speaker!.status()[0]!.establishedCount >= 2), 'the session to come back', 20_000);
+    await eventually(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1), 'the prefix after the reset');
+  });
+});
