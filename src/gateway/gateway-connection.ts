@@ -1,0 +1,179 @@
+// One client connection through the gateway, in named phases: read the
+// ClientHello → decide the route → connect upstream → splice bytes both ways.
+// Each phase maps its failure to one counted result; nothing here throws.
+import { connect as netConnect, type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { Logger } from '../core/log.js';
+import { describeError } from '../core/errors.js';
+import { formatSocketAddress, type SocketAddress } from '../core/address.js';
+import { parseClientHello, type ClientHelloParse } from './client-hello.js';
+import { decideRoute, tlsAlertRecord, type GatewayResult, type GatewayRoutes, type Refusal } from './route-decision.js';
+import type { GatewayMetrics, Direction } from './gateway-metrics.js';
+import type { RefusalLog } from './refusal-log.js';
+
+export interface ConnectionLimits {
+  readonly clientHelloTimeoutMs: number;
+  readonly maxClientHelloBytes: number;
+  readonly upstreamConnectTimeoutMs: number;
+  /** How long a refused client may take to read our alert and close before we drop it. */
+  readonly refusalLingerMs: number;
+}
+
+export interface ConnectionContext {
+  readonly routes: GatewayRoutes;
+  readonly limits: ConnectionLimits;
+  readonly metrics: GatewayMetrics;
+  readonly refusals: RefusalLog;
+  readonly log: Logger;
+  /** Called once per connection with its result, for the gateway's own stats. */
+  readonly count: (result: GatewayResult) => void;
+  readonly countBytes: (direction: Direction, n: number) => void;
+  /** Every socket the connection opens is registered so close() can destroy it. */
+  readonly track: (s: Socket) => void;
+}
+
+type HelloOutcome =
+  | { kind: 'hello'; parse: Exclude<ClientHelloParse, { kind: 'incomplete' }>; bytes: Buffer }
+  | { kind: 'timeout'; received: number }
+  | { kind: 'aborted'; reason: string };
+
+type UpstreamOutcome = { kind: 'connected'; socket: Socket } | { kind: 'failed'; reason: string };
+
+/** Serves one accepted client socket to completion; never rejects. */
+export async function serveConnection(client: Socket, ctx: ConnectionContext): Promise<void> {
+  const peer = `${client.remoteAddress ?? '?'}:${client.remotePort ?? '?'}`;
+  // Errors are observed by the phase that is running; this keeps a late one from crashing the process.
+  client.on('error', () => undefined);
+  try {
+    const hello = await readClientHello(client, ctx.limits);
+    if (hello.kind === 'aborted') return aborted(client, ctx, peer, hello.reason);
+    if (hello.kind === 'timeout') {
+      return refuse(client, ctx, peer, {
+        kind: 'refuse', result: 'timeout', reason: `no complete ClientHello within ${ctx.limits.clientHelloTimeoutMs} ms (${hello.received} bytes received)`,
+      });
+    }
+    const decision = decideRoute(hello.parse, ctx.routes);
+    if (decision.kind === 'refuse') return refuse(client, ctx, peer, decision);
+
+    const up = await connectUpstream(decision.target, ctx);
+    if (up.kind === 'failed') {
+      return refuse(client, ctx, peer, {
+        kind: 'refuse', result: 'upstream_unreachable', serverName: decision.serverName, alert: 'internal_error',
+        reason: `agent ${formatSocketAddress(decision.target)} for "${decision.serverName}" unreachable: ${up.reason}`,
+      });
+    }
+    if (client.destroyed) {
+      up.socket.destroy();
+      return aborted(client, ctx, peer, 'client went away while the gateway connected upstream');
+    }
+    ctx.count('routed');
+    ctx.log.debug({ peer, serverName: decision.serverName, upstream: formatSocketAddress(decision.target) }, 'gateway: routed');
+    splice(client, up.socket, hello.bytes, ctx);
+  } catch (err) {
+    // Unreachable by design; if it happens, lose this one connection, never the process.
+    ctx.log.error({ peer, err: describeError(err) }, 'gateway: unexpected error serving a connection');
+    client.destroy();
+  }
+}
+
+/** Phase 1: buffer bytes until the ClientHello parse is final, the timer fires, or the client leaves. */
+function readClientHello(client: Socket, limits: ConnectionLimits): Promise<HelloOutcome> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let needAtLeast = 1;
+    const finish = (outcome: HelloOutcome): void => {
+      clearTimeout(timer);
+      client.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onError);
+      client.pause(); // later bytes stay queued in the socket for the splice
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      received += chunk.length;
+      // Re-parse only when the parser said the answer could change: no quadratic work on 1-byte segments.
+      if (received < needAtLeast) return;
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      chunks.length = 0;
+      chunks.push(bytes);
+      const parse = parseClientHello(bytes, { maxBytes: limits.maxClientHelloBytes });
+      if (parse.kind === 'incomplete') needAtLeast = parse.needAtLeast;
+      else finish({ kind: 'hello', parse, bytes });
+    };
+    const onEnd = (): void => finish({ kind: 'aborted', reason: `client closed after ${received} bytes, before completing a ClientHello` });
+    const onClose = (): void => finish({ kind: 'aborted', reason: 'connection closed before a ClientHello' });
+    const onError = (err: Error): void => finish({ kind: 'aborted', reason: `client socket error: ${err.message}` });
+    const timer = setTimeout(() => finish({ kind: 'timeout', received }), limits.clientHelloTimeoutMs);
+    client.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onError);
+  });
+}
+
+/** Phase 3: a TCP connection to the destination agent, bounded in time. */
+function connectUpstream(target: SocketAddress, ctx: ConnectionContext): Promise<UpstreamOutcome> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+    ctx.track(socket);
+    const done = (outcome: UpstreamOutcome): void => {
+      clearTimeout(timer);
+      socket.off('connect', onConnect).off('error', onError);
+      if (outcome.kind === 'failed') socket.destroy();
+      resolve(outcome);
+    };
+    const onConnect = (): void => done({ kind: 'connected', socket });
+    const onError = (err: Error): void => done({ kind: 'failed', reason: describeError(err) });
+    const timer = setTimeout(() => done({ kind: 'failed', reason: `connect timed out after ${ctx.limits.upstreamConnectTimeoutMs} ms` }),
+      ctx.limits.upstreamConnectTimeoutMs);
+    socket.on('connect', onConnect).on('error', onError);
+  });
+}
+
+/**
+ * Phase 4: forward the buffered hello, then copy both ways. pipeline() gives
+ * backpressure (a slow reader pauses the other side), passes half-close on
+ * (end → end, so a client that finished sending still gets its response), and
+ * destroys both sockets when either fails or closes abruptly.
+ */
+function splice(client: Socket, upstream: Socket, hello: Buffer, ctx: ConnectionContext): void {
+  upstream.on('error', () => undefined);
+  for (const s of [client, upstream]) {
+    s.setNoDelay(true);
+    s.setKeepAlive(true, 30_000);
+  }
+  upstream.write(hello);
+  countBytes(ctx, 'client_to_upstream', hello.length);
+  const ended = (err: Error | null | undefined): void => {
+    if (err) { client.destroy(); upstream.destroy(); }
+  };
+  pipeline(client, upstream, ended);
+  pipeline(upstream, client, ended);
+  // Listeners added after pipeline() so no chunk is seen by the counter but missed by the pipe.
+  client.on('data', (d: Buffer) => countBytes(ctx, 'client_to_upstream', d.length));
+  upstream.on('data', (d: Buffer) => countBytes(ctx, 'upstream_to_client', d.length));
+}
+
+function countBytes(ctx: ConnectionContext, direction: Direction, n: number): void {
+  ctx.metrics.bytes(direction, n);
+  ctx.countBytes(direction, n);
+}
+
+/** Counts, logs (rate-limited), tells a TLS peer why with a fatal alert, and closes gracefully. */
+function refuse(client: Socket, ctx: ConnectionContext, peer: string, r: Refusal): void {
+  ctx.count(r.result);
+  ctx.refusals.refused({ peer, result: r.result, reason: r.reason, ...(r.serverName ? { serverName: r.serverName } : {}) },
+    `gateway: refused connection (${r.result})`);
+  if (client.destroyed) return;
+  // Keep draining so that closing with unread bytes does not turn our FIN (and alert) into a RST.
+  client.on('data', () => undefined);
+  client.resume();
+  const linger = setTimeout(() => client.destroy(), ctx.limits.refusalLingerMs);
+  linger.unref();
+  client.once('close', () => clearTimeout(linger));
+  if (r.alert) client.end(tlsAlertRecord(r.alert));
+  else client.end();
+}
+
+function aborted(client: Socket, ctx: ConnectionContext, peer: string, reason: string): void {
+  ctx.count('aborted');
+  ctx.log.debug({ peer, reason }, 'gateway: client left before being routed');
+  client.destroy();
+}
