@@ -1,0 +1,155 @@
+// Pooled mTLS HTTP/2 sessions to peer agents, one per (source workload
+// identity, destination sni + dial address). App connections become CONNECT
+// streams on these sessions, so a new app connection costs no handshake. A
+// session that dies (GOAWAY, close, error) leaves the pool and the next stream
+// reconnects; when the source's SVID or the destination's trust changes, new
+// streams go to a new session and the old one drains.
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { EntenteError, describeError } from '../../core/errors.js';
+import { formatSocketAddress } from '../../core/address.js';
+import { verifyX509SvidChain } from '../../identity/verify-svid.js';
+import type { DataplaneSnapshot, Endpoint, WorkloadCredentials } from './dataplane-snapshot.js';
+import { h2Settings, type DataplaneContext } from './dataplane-context.js';
+import { MESH_ALPN, chainFromPeerCertificate, handshakeFailureReason, type TlsContexts } from './tls-contexts.js';
+
+export interface PoolEntry {
+  readonly key: string;
+  readonly session: ClientHttp2Session;
+  readonly creds: WorkloadCredentials;
+  readonly trustKey: string;
+  /** True once the TLS handshake and HTTP/2 preface are done. */
+  connected: boolean;
+  /** Settles when the session connects (or fails to). Never rejects unhandled. */
+  readonly ready: Promise<void>;
+}
+
+export type AcquireResult = { kind: 'ok'; entry: PoolEntry } | { kind: 'refuse'; reason: string };
+
+export class ConnectPool {
+  private readonly entries = new Map<string, PoolEntry>();
+  private readonly all = new Set<ClientHttp2Session>();
+  private closed = false;
+
+  constructor(private readonly ctx: DataplaneContext, private readonly contexts: TlsContexts) {}
+
+  /** The session for (source, endpoint), opening one if needed; never waits. */
+  acquire(snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint): AcquireResult {
+    if (this.closed) return { kind: 'refuse', reason: 'data plane is shutting down' };
+    const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
+    if (tls.kind === 'refuse') return tls;
+    const key = `${creds.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
+    const existing = this.entries.get(key);
+    if (existing) {
+      const usable = !existing.session.closed && !existing.session.destroyed;
+      const current = existing.creds === creds || existing.creds.certChainPem === creds.certChainPem;
+      if (usable && current && existing.trustKey === tls.trustKey) return { kind: 'ok', entry: existing };
+      // Rotation or trust change: new streams use a new session; the old one finishes its streams.
+      this.retire(existing, usable ? 'credentials or trust changed' : 'session closed');
+    }
+    const entry = this.open(key, snapshot, creds, endpoint, tls.context, tls.trustKey);
+    this.entries.set(key, entry);
+    return { kind: 'ok', entry };
+  }
+
+  /** Number of pooled sessions (connected or connecting). */
+  size(): number {
+    return this.entries.size;
+  }
+
+  private retire(entry: PoolEntry, why: string): void {
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    if (!entry.session.closed && !entry.session.destroyed) {
+      this.ctx.log.debug({ peer: entry.key, why }, 'draining pooled session');
+      entry.session.close();
+    }
+  }
+
+  private open(key: string, snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint, context: import('node:tls').SecureContext, trustKey: string): PoolEntry {
+    const { ctx } = this;
+    const dial = formatSocketAddress(endpoint.dial);
+    let settle!: (err?: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(err) : resolve());
+    });
+    ready.catch(() => undefined);
+    let socket: TLSSocket | undefined;
+    let identityError: Error | undefined;
+    const session = h2connect(`https://${dial}`, {
+      settings: h2Settings(ctx.tuning),
+      maxSessionMemory: 256,
+      createConnection: () => {
+        socket = tlsConnect({
+          host: endpoint.dial.host,
+          port: endpoint.dial.port,
+          servername: endpoint.sni,
+          secureContext: context,
+          ALPNProtocols: MESH_ALPN,
+          // The peer must be exactly the endpoint's identity, chained to its own trust domain.
+          checkServerIdentity: (_host, cert) => {
+            const v = verifyX509SvidChain(chainFromPeerCertificate(cert), snapshot, ctx.now());
+            if (v.kind === 'invalid') identityError = new EntenteError('PEER_SVID_INVALID', `${dial} presented an invalid SVID: ${v.reason}`);
+            else if (!v.spiffeId.equals(endpoint.spiffeId)) {
+              identityError = new EntenteError('PEER_IDENTITY_MISMATCH', `${dial} (sni ${endpoint.sni}) presented ${v.spiffeId}, expected ${endpoint.spiffeId}`, {
+                hint: 'the route points at the wrong agent, or a gateway forwarded the server name to the wrong node',
+              });
+            }
+            return identityError;
+          },
+        });
+        socket.setNoDelay(true);
+        socket.setTimeout(ctx.tuning.connectTimeoutMs, () => {
+          socket?.destroy(new EntenteError('DIAL_TIMEOUT', `TLS to ${dial} did not complete within ${ctx.tuning.connectTimeoutMs} ms`));
+        });
+        socket.once('secureConnect', () => socket?.setTimeout(0));
+        return socket;
+      },
+    });
+    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, ready };
+    this.all.add(session);
+    session.on('connect', () => {
+      entry.connected = true;
+      ctx.metrics.poolSessions.inc();
+      ctx.metrics.tlsSessions.inc({ side: 'client' });
+      try {
+        session.setLocalWindowSize(ctx.tuning.sessionWindowBytes);
+      } catch {
+        /* session already going away */
+      }
+      session.setTimeout(ctx.tuning.idleSessionMs, () => this.retire(entry, 'idle'));
+      settle();
+    });
+    session.on('error', (err) => {
+      if (!entry.connected) {
+        const cause = identityError ?? err;
+        ctx.metrics.handshakeFailures.inc({ reason: identityError ? 'peer_identity' : handshakeFailureReason(err) });
+        ctx.refusals.warn({ peer: dial, sni: endpoint.sni, err: describeError(cause) }, 'cannot open mTLS session to peer agent');
+        settle(
+          new EntenteError('DIAL_FAILED', `mTLS session to ${dial} (sni ${endpoint.sni}) failed: ${describeError(cause)}`, {
+            cause,
+            hint: 'check that the peer agent (or the gateway) listens on that address and trusts this region',
+          }),
+        );
+      } else {
+        ctx.log.debug({ peer: dial, err: describeError(err) }, 'pooled session error');
+      }
+    });
+    session.on('goaway', () => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    session.on('close', () => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+      this.all.delete(session);
+      if (entry.connected) ctx.metrics.poolSessions.dec();
+      else settle(new EntenteError('DIAL_FAILED', `mTLS session to ${dial} closed before it was established${identityError ? `: ${identityError.message}` : ''}`));
+    });
+    return entry;
+  }
+
+  /** Tears every session down, in-flight streams included. */
+  close(): void {
+    this.closed = true;
+    for (const s of this.all) s.destroy();
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,53 @@
+// What every data plane layer shares: the current snapshot (swapped whole,
+// never mutated), credentials, logging, metrics and the flow sink. Passed in,
+// never global, so two data planes can live in one process (tests, bench).
+import type { Logger } from '../../core/log.js';
+import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
+import type { DataplaneMetrics } from './dataplane-metrics.js';
+import type { FlowSink } from './flow-record.js';
+import type { RefusalLog } from './refusal-log.js';
+
+export interface SnapshotHolder {
+  current: DataplaneSnapshot;
+}
+
+export interface DataplaneTuning {
+  /** TCP/TLS connect budget towards a peer agent or a local app. */
+  readonly connectTimeoutMs: number;
+  /** A pooled session with no stream for this long is closed. */
+  readonly idleSessionMs: number;
+  /** HTTP/2 per-stream receive window (initial window size setting). */
+  readonly streamWindowBytes: number;
+  /** HTTP/2 connection-level receive window. */
+  readonly sessionWindowBytes: number;
+}
+
+export const DEFAULT_TUNING: DataplaneTuning = {
+  connectTimeoutMs: 5000,
+  idleSessionMs: 300_000,
+  streamWindowBytes: 4 << 20,
+  sessionWindowBytes: 64 << 20,
+};
+
+export interface DataplaneContext {
+  readonly state: SnapshotHolder;
+  readonly credentials: CredentialProvider;
+  readonly log: Logger;
+  readonly refusals: RefusalLog;
+  readonly metrics: DataplaneMetrics;
+  /** Absent: no flow record is ever built. */
+  readonly onFlow: FlowSink | undefined;
+  readonly tuning: DataplaneTuning;
+  readonly now: () => number;
+}
+
+/** HTTP/2 settings both ends use: big windows so throughput is not window-bound, no push. */
+export function h2Settings(t: DataplaneTuning): { initialWindowSize: number; enablePush: boolean; maxConcurrentStreams: number } {
+  return { initialWindowSize: t.streamWindowBytes, enablePush: false, maxConcurrentStreams: 100_000 };
+}
+
+/** Header values travel on the wire: keep them printable and short. */
+export function headerSafe(text: string, max = 300): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, ' ');
+  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+}

@@ -1,0 +1,40 @@
+// Prometheus metrics of the data plane, registered on the registry the caller
+// passes in. Metrics already on that registry (a second data plane in the same
+// process) are reused rather than registered twice.
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface DataplaneMetrics {
+  readonly streams: Counter<'direction' | 'verdict'>;
+  readonly requests: Counter<'verdict'>;
+  readonly activeStreams: Gauge;
+  readonly poolSessions: Gauge;
+  readonly tlsSessions: Counter<'side'>;
+  readonly handshakeFailures: Counter<'reason'>;
+  readonly refusedConnections: Counter<'reason'>;
+  readonly bytes: Counter<'direction'>;
+}
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+function gauge(registry: Registry, name: string, help: string): Gauge {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Gauge;
+  return new Gauge({ name, help, registers: [registry] });
+}
+
+export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
+  return {
+    streams: counter(registry, 'entente_agent_streams_total', 'Mesh streams (app connections) by direction and verdict', ['direction', 'verdict']),
+    requests: counter(registry, 'entente_agent_l7_requests_total', 'HTTP requests authorized one by one on L7 services', ['verdict']),
+    activeStreams: gauge(registry, 'entente_agent_active_streams', 'Mesh streams open now, both directions'),
+    poolSessions: gauge(registry, 'entente_agent_pool_sessions', 'Pooled outbound mTLS HTTP/2 sessions connected now'),
+    tlsSessions: counter(registry, 'entente_agent_tls_sessions_total', 'Completed mTLS handshakes (client: pool sessions opened; server: peers accepted)', ['side']),
+    handshakeFailures: counter(registry, 'entente_agent_tls_handshake_failures_total', 'mTLS handshakes refused or failed, by reason', ['reason']),
+    refusedConnections: counter(registry, 'entente_agent_refused_connections_total', 'Local app connections refused before reaching the mesh, by reason', ['reason']),
+    bytes: counter(registry, 'entente_agent_bytes_total', 'Application bytes carried, both ways, by direction of the flow', ['direction']),
+  };
+}

@@ -1,0 +1,49 @@
+// One record per stream (L4) or per request (L7): who called whom, what was
+// decided and why, how many bytes and how long. Records go to an optional
+// callback; when nobody listens, nothing is built.
+import type { Logger } from '../../core/log.js';
+import { describeError } from '../../core/errors.js';
+import type { SpiffeId } from '../../identity/spiffe-id.js';
+
+export type FlowVerdict = 'allow' | 'deny' | 'error';
+
+export interface FlowRecord {
+  /** Start of the stream or request, epoch milliseconds. */
+  readonly time: number;
+  readonly direction: 'inbound' | 'outbound';
+  /** The caller; absent when the caller could not be identified (see sourceAddress). */
+  readonly source?: SpiffeId;
+  /** The caller's socket address when it matched no workload (outbound refusals). */
+  readonly sourceAddress?: string;
+  /** The callee; absent when no endpoint was chosen. */
+  readonly destination?: SpiffeId;
+  /** "namespace/name" of the destination service. */
+  readonly service?: string;
+  readonly port?: number;
+  readonly sourceRegion?: string;
+  readonly destinationRegion?: string;
+  readonly verdict: FlowVerdict;
+  readonly policy?: string;
+  readonly rule?: number;
+  readonly reason?: string;
+  readonly method?: string;
+  readonly path?: string;
+  /** CONNECT status (L4) or HTTP response status (L7). */
+  readonly status?: number;
+  /** Request direction: bytes from source towards destination. */
+  readonly bytesOut: number;
+  /** Response direction: bytes from destination back to source. */
+  readonly bytesIn: number;
+  readonly durationMs: number;
+}
+
+export type FlowSink = (f: FlowRecord) => void;
+
+/** Hands a record to the sink; a throwing sink is logged, never propagated into the data path. */
+export function emitFlow(sink: FlowSink, record: FlowRecord, log: Logger): void {
+  try {
+    sink(record);
+  } catch (err) {
+    log.warn({ err: describeError(err) }, 'flow sink threw; record dropped');
+  }
+}

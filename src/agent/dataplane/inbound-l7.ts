@@ -1,0 +1,134 @@
+// L7 mode for services whose policy needs HTTP: the CONNECT stream is accepted,
+// HTTP/1.1 requests are parsed from it (a node http.Server fed the stream as a
+// connection), and EVERY request is authorized with its method and path before
+// it is forwarded to the app over a keep-alive pool, with the caller's
+// identity in x-forwarded-client-cert.
+import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { describeError } from '../../core/errors.js';
+import { formatSocketAddress } from '../../core/address.js';
+import { headerSafe, type DataplaneContext } from './dataplane-context.js';
+import type { InboundDecision, InboundPeer } from './inbound-decide.js';
+import { recordInbound } from './inbound-record.js';
+import { DENY_REASON_HEADER } from './mesh-connector.js';
+import { appRequestHeaders, endToEndHeaders } from './l7-headers.js';
+
+type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
+
+interface L7Connection {
+  readonly peer: InboundPeer;
+  readonly target: L7Target;
+}
+
+export class InboundL7 {
+  private readonly connections = new WeakMap<Duplex, L7Connection>();
+  private readonly live = new Set<Duplex>();
+  private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000 });
+  private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
+
+  constructor(private readonly ctx: DataplaneContext) {
+    this.server.on('clientError', (err, socket) => {
+      ctx.log.debug({ err: describeError(err) }, 'malformed HTTP on an L7 stream');
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Takes over an authorized-to-connect stream of an L7 service. */
+  accept(stream: ServerHttp2Stream, peer: InboundPeer, target: L7Target, _start: number): void {
+    try {
+      stream.respond({ ':status': 200 });
+    } catch {
+      return;
+    }
+    this.ctx.metrics.activeStreams.inc();
+    this.ctx.metrics.streams.inc({ direction: 'inbound', verdict: 'allow' });
+    this.connections.set(stream, { peer, target });
+    this.live.add(stream);
+    stream.once('close', () => {
+      this.live.delete(stream);
+      this.ctx.metrics.activeStreams.dec();
+    });
+    this.server.emit('connection', stream);
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const ctx = this.ctx;
+    const start = ctx.now();
+    const conn = this.connections.get(req.socket);
+    res.on('error', () => undefined);
+    req.on('error', () => undefined);
+    if (!conn) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('entente: request on an unknown stream\n');
+      return;
+    }
+    const { peer, target } = conn;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    let decision: ReturnType<DataplaneContext['state']['current']['authorizer']['authorize']>;
+    try {
+      decision = ctx.state.current.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.port, method, path });
+    } catch (err) {
+      decision = { kind: 'deny', reason: `authorizer failed: ${describeError(err)}` };
+    }
+    if (decision.kind === 'deny') {
+      const body = `denied by policy: ${decision.reason}\n`;
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(decision.reason) });
+      res.end(body);
+      req.resume();
+      recordInbound(ctx, peer, start, { verdict: 'deny', target, policy: decision.policy, rule: decision.rule, reason: decision.reason, method, path, status: 403, bytesOut: 0, bytesIn: 0 }, true);
+      return;
+    }
+    const { policy, rule } = decision;
+    let bytesOut = 0;
+    let bytesIn = 0;
+    const appAddress = formatSocketAddress({ host: target.workload.address, port: target.port });
+    const up = request({
+      host: target.workload.address,
+      port: target.port,
+      method,
+      path: url,
+      headers: appRequestHeaders(req.headers, target.workload.spiffeId.toString(), peer.caller.toString()),
+      agent: this.agent,
+      setHost: false,
+    });
+    let done = false;
+    const finish = (status: number, verdict: 'allow' | 'error', reason?: string): void => {
+      if (done) return;
+      done = true;
+      recordInbound(ctx, peer, start, { verdict, target, policy, rule, reason, method, path, status, bytesOut, bytesIn }, true);
+    };
+    up.on('error', (err) => {
+      const reason = `app at ${appAddress} failed: ${describeError(err)}`;
+      if (!res.headersSent) {
+        const body = `entente: ${reason}\n`;
+        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+      } else {
+        res.destroy();
+      }
+      finish(502, 'error', reason);
+    });
+    up.on('response', (ur) => {
+      ur.on('data', (c: Buffer) => (bytesIn += c.length));
+      ur.on('error', () => res.destroy());
+      res.writeHead(ur.statusCode ?? 502, endToEndHeaders(ur.headers));
+      ur.pipe(res);
+      res.on('finish', () => finish(ur.statusCode ?? 0, 'allow'));
+      res.on('close', () => finish(ur.statusCode ?? 0, 'allow'));
+    });
+    req.on('data', (c: Buffer) => (bytesOut += c.length));
+    req.pipe(up);
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+  }
+
+  close(): void {
+    for (const s of this.live) s.destroy();
+    this.agent.destroy();
+    this.server.close();
+  }
+}

@@ -1,0 +1,208 @@
+// The inbound mesh port: an HTTP/2 server over mTLS that peer agents open
+// pooled sessions to. Per session: SNI picks the local workload's SVID, the
+// client's SVID must chain to its OWN trust domain (checked right after the
+// handshake). Per CONNECT stream, in phases: decide (inbound-decide.ts) ->
+// connect to the app -> copy bytes; L7 services go to inbound-l7.ts.
+import { createSecureServer, constants, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import { EntenteError, describeError } from '../../core/errors.js';
+import { formatSocketAddress, type SocketAddress } from '../../core/address.js';
+import { verifyX509SvidChain } from '../../identity/verify-svid.js';
+import type { DataplaneSnapshot } from './dataplane-snapshot.js';
+import { h2Settings, headerSafe, type DataplaneContext } from './dataplane-context.js';
+import { MESH_ALPN, MIN_TLS_VERSION, handshakeFailureReason, peerChain, workloadForServerName, type TlsContexts } from './tls-contexts.js';
+import { decideInbound, type InboundDecision, type InboundPeer } from './inbound-decide.js';
+import { recordInbound } from './inbound-record.js';
+import { DENY_REASON_HEADER } from './mesh-connector.js';
+import { splice } from './splice.js';
+import type { InboundL7 } from './inbound-l7.js';
+import { listenOn, closeServer } from './listen.js';
+
+export interface InboundServer {
+  readonly address: SocketAddress;
+  /** After a snapshot swap: new CA pools, and sessions whose peer is no longer trusted are cut. */
+  snapshotChanged(prev: DataplaneSnapshot, next: DataplaneSnapshot): void;
+  close(): Promise<void>;
+}
+
+interface AcceptedSession {
+  readonly peer: InboundPeer;
+  readonly chain: readonly X509Certificate[];
+}
+
+/** Answers a CONNECT with a refusal status and its reason, then ends the stream. */
+export function refuseStream(stream: ServerHttp2Stream, status: number, reason: string): void {
+  if (stream.destroyed || stream.closed) return;
+  try {
+    if (!stream.headersSent) stream.respond({ ':status': status, [DENY_REASON_HEADER]: headerSafe(reason), 'content-type': 'text/plain' }, { endStream: true });
+    stream.close(constants.NGHTTP2_NO_ERROR);
+  } catch {
+    stream.destroy();
+  }
+}
+
+export async function startInboundServer(ctx: DataplaneContext, contexts: TlsContexts, l7: InboundL7, listen: SocketAddress): Promise<InboundServer> {
+  const accepted = new WeakMap<ServerHttp2Session, AcceptedSession>();
+  const sessions = new Set<ServerHttp2Session>();
+
+  const server = createSecureServer({
+    SNICallback: (servername, cb) => {
+      const r = contexts.serverContextFor(ctx.state.current, servername);
+      if (r.kind === 'ok') cb(null, r.context);
+      else cb(new EntenteError('ENTENTE_UNKNOWN_SNI', r.reason, { hint: 'the caller dialled the wrong agent, or this node lost the workload' }), undefined);
+    },
+    requestCert: true,
+    // OpenSSL refuses certificates of unknown trust domains during the handshake;
+    // the per-trust-domain SPIFFE check runs right after it (onSession).
+    rejectUnauthorized: true,
+    ca: [...ctx.state.current.allAuthoritiesPem],
+    minVersion: MIN_TLS_VERSION,
+    ALPNProtocols: MESH_ALPN,
+    allowHTTP1: false,
+    settings: h2Settings(ctx.tuning),
+    maxSessionMemory: 256,
+  });
+
+  server.on('tlsClientError', (err, socket) => {
+    const reason = handshakeFailureReason(err);
+    ctx.metrics.handshakeFailures.inc({ reason });
+    ctx.refusals.warn({ from: socket.remoteAddress, reason, err: describeError(err) }, 'mTLS handshake refused on the inbound port');
+  });
+  server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
+  server.on('unknownProtocol', (socket) => {
+    ctx.metrics.handshakeFailures.inc({ reason: 'alpn' });
+    ctx.refusals.warn({ from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
+    socket.destroy();
+  });
+  server.on('error', (err) => ctx.log.error({ err: describeError(err) }, 'inbound server error'));
+
+  server.on('session', (session: ServerHttp2Session) => {
+    session.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound session error'));
+    const socket = session.socket as unknown as TLSSocket;
+    const snapshot = ctx.state.current;
+    const remoteAddress = socket.remoteAddress ?? '';
+    let refusal: string | undefined;
+    let chain: X509Certificate[] = [];
+    let peer: InboundPeer | undefined;
+    try {
+      chain = peerChain(socket);
+      const v = verifyX509SvidChain(chain, snapshot, ctx.now());
+      const sniWorkload = workloadForServerName(snapshot, socket.servername);
+      if (v.kind === 'invalid') refusal = `client SVID refused (${v.code}): ${v.reason}`;
+      else if (!sniWorkload) refusal = `server name ${String(socket.servername)} names no local workload`;
+      else peer = { caller: v.spiffeId, sniWorkload, remoteAddress };
+    } catch (err) {
+      refusal = `client certificate unreadable: ${describeError(err)}`;
+    }
+    if (!peer) {
+      ctx.metrics.handshakeFailures.inc({ reason: 'svid_invalid' });
+      ctx.refusals.warn({ from: remoteAddress, reason: refusal }, 'peer refused after the mTLS handshake');
+      session.destroy();
+      return;
+    }
+    ctx.metrics.tlsSessions.inc({ side: 'server' });
+    accepted.set(session, { peer, chain });
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('connect', () => {
+      try {
+        session.setLocalWindowSize(ctx.tuning.sessionWindowBytes);
+      } catch {
+        /* closing */
+      }
+    });
+  });
+
+  const connectApp = (stream: ServerHttp2Stream, peer: InboundPeer, d: Extract<InboundDecision, { kind: 'l4' }>, start: number): void => {
+    const appAddress = formatSocketAddress({ host: d.workload.address, port: d.port });
+    ctx.metrics.activeStreams.inc();
+    let phase: 'connecting' | 'copying' | 'done' = 'connecting';
+    const app = netConnect({ host: d.workload.address, port: d.port, allowHalfOpen: true });
+    const fail = (status: number, reason: string): void => {
+      if (phase !== 'connecting') return;
+      phase = 'done';
+      clearTimeout(timer);
+      app.destroy();
+      refuseStream(stream, status, reason);
+      ctx.metrics.activeStreams.dec();
+      recordInbound(ctx, peer, start, { verdict: 'error', target: d, policy: d.policy, rule: d.rule, reason, status, bytesIn: 0, bytesOut: 0 });
+    };
+    const timer = setTimeout(() => fail(504, `app at ${appAddress} did not accept the connection within ${ctx.tuning.connectTimeoutMs} ms`), ctx.tuning.connectTimeoutMs);
+    app.on('error', (err) => {
+      if (phase === 'connecting') fail(502, `cannot reach the app at ${appAddress}: ${describeError(err)} (is it listening on its Workload address?)`);
+    });
+    stream.on('close', () => {
+      if (phase === 'connecting') fail(499, 'caller closed the stream before the app accepted');
+    });
+    app.once('connect', () => {
+      if (phase !== 'connecting') return;
+      phase = 'copying';
+      clearTimeout(timer);
+      app.setNoDelay(true);
+      try {
+        stream.respond({ ':status': 200 });
+      } catch {
+        /* stream reset meanwhile; splice sees it closed */
+      }
+      splice(stream, app, (err) => {
+        phase = 'done';
+        ctx.metrics.activeStreams.dec();
+        if (err) ctx.log.debug({ err: describeError(err), app: appAddress }, 'inbound stream ended with an error');
+        recordInbound(ctx, peer, start, { verdict: 'allow', target: d, policy: d.policy, rule: d.rule, status: 200, bytesOut: app.bytesWritten, bytesIn: app.bytesRead });
+      });
+    });
+  };
+
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound stream error'));
+    const session = accepted.get(stream.session as ServerHttp2Session);
+    if (!session) {
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    const start = ctx.now();
+    const d = decideInbound(ctx.state.current, session.peer, headers[':method'], headers[':authority']);
+    switch (d.kind) {
+      case 'refuse':
+        refuseStream(stream, d.status, d.reason);
+        recordInbound(ctx, session.peer, start, { verdict: d.verdict, target: d.target, policy: d.policy, rule: d.rule, reason: d.reason, status: d.status, bytesIn: 0, bytesOut: 0 });
+        return;
+      case 'l7':
+        l7.accept(stream, session.peer, d, start);
+        return;
+      case 'l4':
+        connectApp(stream, session.peer, d, start);
+        return;
+    }
+  });
+
+  const address = await listenOn(server, listen, 'inbound');
+
+  return {
+    address,
+    snapshotChanged(prev, next) {
+      if (contexts.allTrustKey(prev) === contexts.allTrustKey(next)) return;
+      try {
+        server.setSecureContext({ ca: [...next.allAuthoritiesPem], minVersion: MIN_TLS_VERSION });
+      } catch (err) {
+        ctx.log.error({ err: describeError(err) }, 'cannot rebuild the inbound TLS context');
+      }
+      for (const s of sessions) {
+        const a = accepted.get(s);
+        if (!a) continue;
+        const v = verifyX509SvidChain(a.chain, next, ctx.now());
+        if (v.kind === 'invalid') {
+          ctx.metrics.handshakeFailures.inc({ reason: 'trust_revoked' });
+          ctx.log.warn({ caller: a.peer.caller.toString(), reason: v.reason }, 'closing a mesh session whose peer is no longer trusted');
+          s.destroy();
+        }
+      }
+    },
+    async close() {
+      for (const s of sessions) s.destroy();
+      await closeServer(server);
+    },
+  };
+}

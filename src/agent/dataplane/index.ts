@@ -1,0 +1,108 @@
+// The agent's data plane, assembled: each line below adds one layer, and says
+// why. Everything decides from the current snapshot, swapped whole by
+// setSnapshot; nothing here parses config or talks to the controller.
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../core/log.js';
+import type { SocketAddress } from '../../core/address.js';
+import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
+import { DEFAULT_TUNING, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
+import { createDataplaneMetrics } from './dataplane-metrics.js';
+import { RefusalLog } from './refusal-log.js';
+import { TlsContexts } from './tls-contexts.js';
+import { ConnectPool } from './connect-pool.js';
+import { MeshConnector } from './mesh-connector.js';
+import { InboundL7 } from './inbound-l7.js';
+import { startInboundServer, type InboundServer } from './inbound-server.js';
+import { OutboundListeners } from './outbound-listeners.js';
+import { startHttpProxy, type HttpProxy } from './http-proxy.js';
+import type { FlowRecord } from './flow-record.js';
+
+export type { FlowRecord } from './flow-record.js';
+export type { DataplaneTuning } from './dataplane-context.js';
+
+export interface DataplaneOptions {
+  /** The mesh port peer agents (and gateways) dial: mTLS + HTTP/2 CONNECT. */
+  readonly inbound: SocketAddress;
+  /** Optional HTTP proxy port for local apps (CONNECT and absolute-URI requests). */
+  readonly httpProxy?: SocketAddress;
+  readonly snapshot: DataplaneSnapshot;
+  readonly credentials: CredentialProvider;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Called once per stream (L4) or request (L7); never awaited. */
+  readonly onFlow?: (f: FlowRecord) => void;
+  readonly tuning?: Partial<DataplaneTuning>;
+  readonly now?: () => number;
+}
+
+export interface Dataplane {
+  readonly inboundAddress: SocketAddress;
+  readonly httpProxyAddress: SocketAddress | undefined;
+  /** Swaps the snapshot in; resolves once outbound listeners match it. */
+  setSnapshot(s: DataplaneSnapshot): Promise<void>;
+  /** Mesh "host:port" -> the local listener address that reaches it. */
+  outboundAddresses(): Map<string, SocketAddress>;
+  /** Pooled outbound sessions right now (connected or connecting). */
+  poolSize(): number;
+  close(): Promise<void>;
+}
+
+export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
+  const ctx: DataplaneContext = {
+    state: { current: opts.snapshot },
+    credentials: opts.credentials,
+    log: opts.log,
+    refusals: new RefusalLog(opts.log),
+    metrics: createDataplaneMetrics(opts.registry),
+    onFlow: opts.onFlow,
+    tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+    now: opts.now ?? Date.now,
+  };
+  // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.
+  const contexts = new TlsContexts(opts.credentials);
+  // One pooled mTLS session per (source identity, destination): no handshake per app connection.
+  const pool = new ConnectPool(ctx, contexts);
+  // Endpoint order and failover, then a CONNECT stream on the pooled session.
+  const connector = new MeshConnector(ctx, pool);
+  // Per-request authorization for services whose policy needs HTTP.
+  const l7 = new InboundL7(ctx);
+  // The mesh port: SVID check per session, decide -> connect -> copy per stream.
+  let inbound: InboundServer | undefined;
+  // Per-service local ports: the L4 fast path for apps.
+  const outbound = new OutboundListeners(ctx, connector);
+  // The HTTP proxy port: CONNECT and absolute URIs, for apps that speak proxy.
+  let proxy: HttpProxy | undefined;
+
+  const closeAll = async (): Promise<void> => {
+    pool.close();
+    l7.close();
+    await Promise.all([inbound?.close(), outbound.close(), proxy?.close()]);
+  };
+  try {
+    inbound = await startInboundServer(ctx, contexts, l7, opts.inbound);
+    await outbound.reconcile(opts.snapshot.outboundPorts);
+    if (opts.httpProxy) proxy = await startHttpProxy(ctx, connector, opts.httpProxy);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const inboundServer = inbound;
+  let closing: Promise<void> | undefined;
+  return {
+    inboundAddress: inboundServer.address,
+    httpProxyAddress: proxy?.address,
+    setSnapshot(next) {
+      const prev = ctx.state.current;
+      ctx.state.current = next;
+      inboundServer.snapshotChanged(prev, next);
+      contexts.prune(next);
+      return outbound.reconcile(next.outboundPorts);
+    },
+    outboundAddresses: () => outbound.addresses(),
+    poolSize: () => pool.size(),
+    close() {
+      closing ??= closeAll();
+      return closing;
+    },
+  };
+}

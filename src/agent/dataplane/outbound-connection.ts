@@ -1,0 +1,95 @@
+// Carries one local app connection to a mesh service as a CONNECT stream:
+// identify the caller by source address, resolve the route, open the stream
+// and copy bytes. App bytes are written right away (no wait for the answer);
+// the answer only decides the flow's verdict. Shared by the per-service
+// listeners and the HTTP proxy's CONNECT.
+import type { Socket } from 'node:net';
+import type { ClientHttp2Stream } from 'node:http2';
+import type { DataplaneSnapshot, Endpoint } from './dataplane-snapshot.js';
+import type { DataplaneContext } from './dataplane-context.js';
+import { identifyCaller, resolveTarget } from './outbound-target.js';
+import { connectAnswer, recordOutbound, verdictForStatus, type ConnectAnswer, type MeshConnector, type OutboundCall } from './mesh-connector.js';
+import { emitFlow } from './flow-record.js';
+import { splice } from './splice.js';
+
+export type OutboundPrepare = { kind: 'call'; call: OutboundCall } | { kind: 'refuse'; status: number; reason: string };
+
+/** Caller identity, SVID and route for an app connection (decide before doing). */
+export function prepareOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapshot, remoteAddress: string | undefined, host: string, port: number): OutboundPrepare {
+  const start = ctx.now();
+  const caller = identifyCaller(snapshot, remoteAddress);
+  if (caller.kind === 'unknown') {
+    ctx.metrics.refusedConnections.inc({ reason: 'unknown_source' });
+    ctx.refusals.warn({ from: caller.address, target: `${host}:${port}` }, caller.reason);
+    if (ctx.onFlow) {
+      emitFlow(ctx.onFlow, { time: start, direction: 'outbound', sourceAddress: caller.address, sourceRegion: snapshot.region, verdict: 'deny', reason: caller.reason, bytesIn: 0, bytesOut: 0, durationMs: 0 }, ctx.log);
+    }
+    return { kind: 'refuse', status: 403, reason: caller.reason };
+  }
+  const { workload } = caller;
+  const target = resolveTarget(snapshot, host, port);
+  const creds = ctx.credentials.credentialsFor(workload);
+  if (target.kind === 'no-route' || !creds) {
+    const reason = target.kind === 'no-route' ? target.reason : `workload ${workload.namespace}/${workload.name} has no valid SVID yet`;
+    ctx.metrics.refusedConnections.inc({ reason: target.kind === 'no-route' ? 'no_route' : 'no_svid' });
+    recordOutbound(ctx, snapshot, { workload, service: target.kind === 'route' ? target.service : host, port, start }, { verdict: 'error', reason, bytesIn: 0, bytesOut: 0 });
+    return { kind: 'refuse', status: 502, reason };
+  }
+  return { kind: 'call', call: { workload, creds, service: target.service, port, endpoints: target.endpoints, target: `${host}:${port}`, start } };
+}
+
+/** Splices an app socket with an opened stream and records the flow when both directions are done. */
+export function carry(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: OutboundCall, socket: Socket, stream: ClientHttp2Stream, endpoint: Endpoint, answer: Promise<ConnectAnswer>): void {
+  ctx.metrics.activeStreams.inc();
+  let got: ConnectAnswer | undefined;
+  void answer.then((a) => {
+    got = a;
+    // A refusal ends the app connection at once, even if the app keeps its side open.
+    if (a.status !== 200) socket.destroy();
+  });
+  const base = { bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten };
+  splice(socket, stream, () => {
+    ctx.metrics.activeStreams.dec();
+    const status = got?.status ?? 0;
+    recordOutbound(ctx, snapshot, call, {
+      endpoint,
+      verdict: verdictForStatus(status),
+      status,
+      reason: got?.reason,
+      bytesOut: socket.bytesRead - base.bytesIn,
+      bytesIn: socket.bytesWritten - base.bytesOut,
+    });
+  });
+}
+
+/** The per-service listener path: everything but the socket is known from the listener. */
+export function carryAppConnection(ctx: DataplaneContext, connector: MeshConnector, socket: Socket, host: string, port: number): void {
+  socket.on('error', () => undefined);
+  socket.setNoDelay(true);
+  const snapshot = ctx.state.current;
+  const prep = prepareOutbound(ctx, snapshot, socket.remoteAddress, host, port);
+  if (prep.kind === 'refuse') {
+    socket.destroy();
+    return;
+  }
+  const { call } = prep;
+  connector.open(snapshot, call).then(
+    (opened) => {
+      if (opened.kind === 'error') {
+        socket.destroy();
+        recordOutbound(ctx, snapshot, call, { verdict: 'error', reason: opened.reason, bytesIn: 0, bytesOut: 0 });
+        return;
+      }
+      const { stream, endpoint } = opened;
+      if (socket.destroyed) {
+        stream.close();
+        return;
+      }
+      carry(ctx, snapshot, call, socket, stream, endpoint, connectAnswer(stream));
+    },
+    (err: unknown) => {
+      socket.destroy();
+      ctx.log.error({ err }, 'outbound connector failed unexpectedly');
+    },
+  );
+}
