@@ -1,0 +1,137 @@
+// Assembles an agent: node identity (cached or enrolled), workload SVIDs, the
+// config stream from the controller, and the data plane fed with snapshots.
+// Starts from its disk cache when the controller is down, and says so.
+import { createServer, type Server } from 'node:http';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../core/log.js';
+import { formatSocketAddress } from '../core/address.js';
+import type { MeshConfig } from '../mesh/mesh-config.js';
+import { NodeState } from '../node/node-state.js';
+import { establishNodeIdentity } from '../node/node-identity.js';
+import { SvidManager } from '../node/svid-manager.js';
+import { startDataplane } from './dataplane/index.js';
+import type { FlowRecord } from './dataplane/flow-record.js';
+import type { AgentConfig } from './agent-config.js';
+import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
+
+export interface RunningAgent {
+  close(): Promise<void>;
+}
+
+const FLOW_HISTORY = 1000;
+
+function emptyConfig(region: string, trustDomain: string, bundles: MeshConfig['bundles']): MeshConfig {
+  return { version: 0, region, trustDomain, bundles, services: [], workloads: [], nodes: {}, remoteRegions: [], authorizationPolicies: [], policyDigest: '' };
+}
+
+export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  const state = new NodeState(config.dataDir);
+  const identity = await establishNodeIdentity({
+    node: config.node,
+    kind: 'agent',
+    controllerUrl: config.controller,
+    ...(config.joinToken ? { joinToken: config.joinToken } : {}),
+    ...(config.joinTokenFile ? { joinTokenFile: config.joinTokenFile } : {}),
+    state,
+    log,
+  });
+  const enrollment = state.enrollment()!;
+  const registry = new Registry();
+  registry.setDefaultLabels({ region: enrollment.region, node: config.node, component: 'agent' });
+  collectDefaultMetrics({ register: registry });
+  const svidSeconds = new Gauge({ name: 'entente_agent_svid_seconds_remaining', help: 'Seconds until the workload SVID expires', labelNames: ['workload'], registers: [registry] });
+  const controllerConnected = new Gauge({ name: 'entente_agent_controller_connected', help: '1 while the config stream is open', registers: [registry] });
+
+  const svids = new SvidManager(state, () => identity.client, log.child({ part: 'svids' }), svidSeconds);
+  const ownBundle = state.ownBundle();
+  let meshConfig: MeshConfig = state.lastConfig() ?? emptyConfig(enrollment.region, enrollment.trustDomain, ownBundle ? { [enrollment.trustDomain]: ownBundle } : {});
+  if (meshConfig.version > 0) log.info({ version: meshConfig.version }, 'starting from the config cached on disk');
+  const ctx = { node: config.node, outboundPorts: config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port })) };
+  const localWorkloads = (c: MeshConfig) => c.workloads.filter((w) => w.node === config.node).map((w) => ({ namespace: w.namespace, name: w.name, serviceAccount: w.serviceAccount }));
+  svids.setWorkloads(localWorkloads(meshConfig));
+  svids.start();
+
+  const flows: FlowRecord[] = [];
+  const dataplane = await startDataplane({
+    inbound: config.listen.inbound,
+    ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
+    snapshot: buildDataplaneSnapshot(meshConfig, ctx),
+    credentials: { credentialsFor: (w) => svids.credentialsFor(w) },
+    log: log.child({ part: 'dataplane' }),
+    registry,
+    onFlow: (f) => {
+      flows.push(f);
+      if (flows.length > FLOW_HISTORY) flows.splice(0, flows.length - FLOW_HISTORY);
+    },
+  });
+
+  let connected = false;
+  const advertise = formatSocketAddress(config.advertise ?? dataplane.inboundAddress);
+  const stream = identity.client.followConfig(
+    advertise,
+    (c) => {
+      meshConfig = c;
+      state.saveConfig(c);
+      svids.setWorkloads(localWorkloads(c));
+      try {
+        dataplane.setSnapshot(buildDataplaneSnapshot(c, ctx));
+      } catch (err) {
+        log.error({ err: (err as Error).message, version: c.version }, 'config could not be applied; keeping the previous one');
+      }
+    },
+    (isUp, err) => {
+      controllerConnected.set(isUp ? 1 : 0);
+      if (isUp !== connected) {
+        if (isUp) log.info('config stream connected');
+        else log.warn({ err, svidSecondsLeft: svids.secondsLeft() }, 'config stream lost; serving from the last config');
+      }
+      connected = isUp;
+    },
+  );
+  // New or renewed SVIDs: rebuild so the data plane picks up fresh credentials.
+  svids.onChange(() => dataplane.setSnapshot(buildDataplaneSnapshot(meshConfig, ctx)));
+
+  let admin: Server | undefined;
+  if (config.listen.metrics) {
+    admin = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        void registry.metrics().then((m) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(m);
+        });
+        return;
+      }
+      const body =
+        req.url === '/flows'
+          ? flows
+          : req.url === '/status'
+            ? {
+                node: config.node,
+                region: enrollment.region,
+                controllerConnected: connected,
+                configVersion: meshConfig.version,
+                svidSecondsLeft: svids.secondsLeft(),
+                workloads: localWorkloads(meshConfig).map((w) => ({ ...w, svidNotAfter: svids.credentialsFor(w)?.notAfter })),
+              }
+            : undefined;
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body ?? { error: 'try /status, /flows or /metrics' }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      admin!.once('error', reject);
+      admin!.listen(config.listen.metrics!.port, config.listen.metrics!.host, resolve);
+    });
+  }
+  log.info({ node: config.node, inbound: advertise, httpProxy: dataplane.httpProxyAddress }, 'agent serving');
+
+  return {
+    async close() {
+      stream.stop();
+      svids.stop();
+      identity.stop();
+      admin?.closeAllConnections();
+      admin?.close();
+      await dataplane.close();
+    },
+  };
+}

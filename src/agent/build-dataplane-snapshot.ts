@@ -1,0 +1,123 @@
+// Turns the controller's config (wire JSON) into the immutable snapshot the
+// data plane decides from: routes by mesh host name, endpoints in preference
+// order, compiled policies and per-trust-domain authorities. Pure.
+import { X509Certificate } from 'node:crypto';
+import { formatMeshSni } from '../mesh/sni-name.js';
+import { parseSocketAddress } from '../core/address.js';
+import { SpiffeId, parseTrustDomain, type TrustDomain } from '../identity/spiffe-id.js';
+import { bundleFromDocument } from '../identity/trust-bundle.js';
+import { authorize, compilePolicies, requiresL7 } from '../policy/authorize.js';
+import type { AuthorizationPolicy } from '../policy/resources.js';
+import type { MeshConfig, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
+import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute } from './dataplane/dataplane-snapshot.js';
+
+export interface SnapshotContext {
+  readonly node: string;
+  readonly outboundPorts: readonly OutboundPort[];
+}
+
+function endpointsFor(
+  ports: readonly WireServicePort[],
+  workloads: readonly WireWorkload[],
+  dialOf: (w: WireWorkload) => string | undefined,
+  trustDomain: TrustDomain,
+  region: string,
+): Map<number, Endpoint[]> {
+  const out = new Map<number, Endpoint[]>();
+  for (const p of ports) {
+    const eps: Endpoint[] = [];
+    for (const w of workloads) {
+      const dial = dialOf(w);
+      if (!dial) continue;
+      eps.push({
+        spiffeId: SpiffeId.forWorkload(trustDomain, w.namespace, w.serviceAccount),
+        sni: formatMeshSni({ workload: w.name, namespace: w.namespace, node: w.node, trustDomain }),
+        dial: parseSocketAddress(dial),
+        authority: w.address.includes(':') ? `[${w.address}]:${p.targetPort}` : `${w.address}:${p.targetPort}`,
+        region,
+        ...(w.zone !== undefined ? { zone: w.zone } : {}),
+      });
+    }
+    out.set(p.port, eps);
+  }
+  return out;
+}
+
+function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, name: string, ports: Map<number, Endpoint[]>): void {
+  const existing = into.get(host);
+  if (!existing) {
+    into.set(host, { namespace: ns, name, ports });
+    return;
+  }
+  const merged = new Map(existing.ports);
+  for (const [port, eps] of ports) merged.set(port, [...(merged.get(port) ?? []), ...eps]);
+  into.set(host, { namespace: ns, name, ports: merged });
+}
+
+export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext): DataplaneSnapshot {
+  const td = parseTrustDomain(config.trustDomain);
+  const routes = new Map<string, ServiceRoute>();
+
+  // Local region first: it is the nearest.
+  for (const s of config.services) {
+    const ws = config.workloads.filter((w) => w.namespace === s.namespace && w.service === s.name);
+    const ports = endpointsFor(s.ports, ws, (w) => config.nodes[w.node], td, config.region);
+    mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
+    mergeRoute(routes, `${s.name}.${s.namespace}.${config.region}.mesh`, s.namespace, s.name, ports);
+  }
+  // Then other regions: fresh before stale (stale routes are kept, but demoted).
+  const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
+  for (const r of remotes) {
+    if (!r.gateway) continue;
+    const rtd = parseTrustDomain(r.trustDomain);
+    for (const s of r.exportedServices) {
+      const ports = endpointsFor(s.ports, s.endpoints, () => r.gateway, rtd, r.region);
+      mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
+      mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports);
+    }
+  }
+
+  const local = config.workloads
+    .filter((w) => w.node === ctx.node)
+    .map(
+      (w): LocalWorkload => ({ name: w.name, namespace: w.namespace, service: w.service, spiffeId: SpiffeId.forWorkload(td, w.namespace, w.serviceAccount), address: w.address }),
+    );
+
+  const authorities = new Map<string, X509Certificate[]>();
+  for (const [domain, doc] of Object.entries(config.bundles)) {
+    try {
+      authorities.set(domain, bundleFromDocument(doc, domain).x509Authorities.map((p) => new X509Certificate(p)));
+    } catch {
+      // A malformed bundle authenticates nobody from that domain; the rest keeps working.
+    }
+  }
+  const regionByTd = new Map<string, string>([[config.trustDomain, config.region], ...config.remoteRegions.map((r) => [r.trustDomain, r.region] as [string, string])]);
+
+  const compiled = compilePolicies(config.authorizationPolicies as AuthorizationPolicy[]);
+  const forcedL7 = new Set(config.services.filter((s) => s.l7 === true).map((s) => `${s.namespace}/${s.name}`));
+  const authorizer: Authorizer = {
+    authorize: (req) =>
+      authorize(compiled, {
+        caller: { id: req.caller.toString(), trustDomain: req.caller.trustDomain, ...(req.caller.namespace ? { namespace: req.caller.namespace } : {}), ...(req.callerRegion ? { region: req.callerRegion } : {}) },
+        service: req.service,
+        port: req.port,
+        ...(req.method !== undefined ? { method: req.method } : {}),
+        ...(req.path !== undefined ? { path: req.path } : {}),
+      }),
+    requiresL7: (svc) => forcedL7.has(`${svc.namespace}/${svc.name}`) || requiresL7(compiled, svc),
+  };
+
+  return {
+    generation: config.version,
+    region: config.region,
+    trustDomain: td,
+    localWorkloadsByAddress: new Map(local.map((w) => [w.address, w])),
+    localWorkloadsByName: new Map(local.map((w) => [`${w.namespace}/${w.name}`, w])),
+    routes,
+    outboundPorts: ctx.outboundPorts,
+    authorizer,
+    authoritiesFor: (d: TrustDomain) => authorities.get(d),
+    allAuthoritiesPem: [...authorities.values()].flat().map((c) => c.toString()),
+    regionOf: (d: TrustDomain) => regionByTd.get(d),
+  };
+}

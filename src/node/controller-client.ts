@@ -1,0 +1,221 @@
+// A node's client for its region controller: enrollment that authenticates
+// the controller by the CA pin in the join token before the token is sent,
+// then mTLS calls with the node SVID, and the config stream with reconnection.
+import { connect as tlsConnect, type TLSSocket, type PeerCertificate } from 'node:tls';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { EntenteError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { peerCertificateChain } from '../identity/tls-peer.js';
+import { caPin, parseJoinToken } from '../controller/join-tokens.js';
+import { createCsrPem, generateKeyPair, privateKeyToPem } from '../identity/keys.js';
+import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { MeshConfig } from '../mesh/mesh-config.js';
+import type { Enrollment, StoredCredential } from './node-state.js';
+
+export interface EnrollResult {
+  readonly enrollment: Enrollment;
+  readonly credential: StoredCredential;
+  readonly bundle: SpiffeBundleDocument;
+}
+
+interface JsonResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+function collect(res: import('node:http').IncomingMessage): Promise<JsonResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      try {
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> });
+      } catch {
+        reject(new Error(`controller answered HTTP ${res.statusCode} with invalid JSON`));
+      }
+    });
+    res.on('error', reject);
+  });
+}
+
+function urlParts(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443) };
+}
+
+/** Enrolls with a join token. The controller must present a chain whose CA matches the token's pin. */
+export async function enroll(controllerUrl: string, token: string, node: string, kind: 'agent' | 'gateway'): Promise<EnrollResult> {
+  const parsed = parseJoinToken(token);
+  const { host, port } = urlParts(controllerUrl);
+  const socket = await new Promise<TLSSocket>((resolve, reject) => {
+    const s = tlsConnect({ host, port, rejectUnauthorized: false, minVersion: 'TLSv1.3', ALPNProtocols: ['http/1.1'] });
+    s.once('secureConnect', () => resolve(s));
+    s.once('error', (err) => reject(new EntenteError('CONTROLLER_UNREACHABLE', `cannot reach controller at ${controllerUrl}: ${err.message}`, { hint: 'check the controller URL and that the controller runs' })));
+  });
+  // Authenticate the controller before sending the token: the pinned CA must be in its chain and have signed its leaf.
+  const chain = peerCertificateChain(socket);
+  const pinned = chain.find((c) => c.ca && caPin(c.toString()) === parsed.caPin);
+  const leaf = chain[0];
+  if (!pinned || !leaf || !leaf.checkIssued(pinned) || !leaf.verify(pinned.publicKey)) {
+    socket.destroy();
+    throw new EntenteError('CONTROLLER_PIN_MISMATCH', `controller at ${controllerUrl} does not hold the CA pinned in the join token`, {
+      hint: 'the token was made by another controller, or something is impersonating this one',
+    });
+  }
+  const td = /URI:spiffe:\/\/([^/,\s]+)/.exec(pinned.subjectAltName ?? '')?.[1];
+  if (!td || leaf.subjectAltName !== `URI:spiffe://${td}/controller`) {
+    socket.destroy();
+    throw new EntenteError('CONTROLLER_IDENTITY', `controller presented ${leaf.subjectAltName ?? 'no SAN'}, expected spiffe://${td ?? '?'}/controller`);
+  }
+  const keys = await generateKeyPair();
+  const csr = await createCsrPem(keys, `spiffe://${td}/node/${node}`);
+  const res = await new Promise<JsonResponse>((resolve, reject) => {
+    const req = httpsRequest(
+      { host, port, path: '/v1/enroll', method: 'POST', createConnection: () => socket, headers: { 'content-type': 'application/json' } },
+      (r) => collect(r).then(resolve, reject),
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ token, node, csr, kind }));
+  });
+  socket.destroy();
+  if (res.status !== 200) {
+    const e = res.body.error as { code?: string; message?: string } | undefined;
+    throw new EntenteError(e?.code ?? 'ENROLL_REFUSED', `enrollment refused: ${e?.message ?? `HTTP ${res.status}`}`, { hint: 'create a new token with `entente token create --node NAME`' });
+  }
+  const svid = res.body.svid as { chainPem: string; notAfter: string };
+  const leafCert = new X509Certificate(svid.chainPem);
+  return {
+    enrollment: { node, kind, region: String(res.body.region), trustDomain: td, caPem: pinned.toString() },
+    credential: {
+      spiffeId: `spiffe://${td}/node/${node}`,
+      keyPem: await privateKeyToPem(keys.privateKey),
+      chainPem: svid.chainPem,
+      notBefore: new Date(leafCert.validFrom).toISOString(),
+      notAfter: svid.notAfter,
+    },
+    bundle: res.body.bundle as SpiffeBundleDocument,
+  };
+}
+
+export interface ControllerClientOptions {
+  readonly url: string;
+  readonly enrollment: Enrollment;
+  readonly credential: () => StoredCredential;
+  readonly log: Logger;
+}
+
+export class ControllerClient {
+  constructor(private readonly opts: ControllerClientOptions) {}
+
+  private tlsOptions(path: string, method: string): RequestOptions {
+    const { host, port } = urlParts(this.opts.url);
+    const cred = this.opts.credential();
+    const expected = `URI:spiffe://${this.opts.enrollment.trustDomain}/controller`;
+    return {
+      host,
+      port,
+      path,
+      method,
+      key: cred.keyPem,
+      cert: cred.chainPem,
+      ca: [this.opts.enrollment.caPem],
+      minVersion: 'TLSv1.3',
+      agent: false,
+      checkServerIdentity: (_h: string, cert: PeerCertificate) =>
+        cert.subjectaltname === expected ? undefined : new Error(`controller presented ${cert.subjectaltname ?? 'no SAN'}`),
+      headers: { 'content-type': 'application/json' },
+    };
+  }
+
+  async post(path: string, body: unknown, timeoutMs = 10_000): Promise<JsonResponse> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest({ ...this.tlsOptions(path, 'POST'), timeout: timeoutMs }, (r) => collect(r).then(resolve, reject));
+      req.on('timeout', () => req.destroy(new Error('controller timed out')));
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  }
+
+  /**
+   * Follows the config stream until stop() is called, reconnecting with
+   * capped exponential backoff. `onConfig` gets every snapshot.
+   */
+  followConfig(advertise: string | undefined, onConfig: (c: MeshConfig) => void, onState: (connected: boolean, err?: string) => void): { stop(): void } {
+    let stopped = false;
+    let backoff = 250;
+    let current: import('node:http').ClientRequest | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const q = advertise ? `?advertise=${encodeURIComponent(advertise)}` : '';
+    const retry = (err: string): void => {
+      onState(false, err);
+      if (stopped) return;
+      const delay = backoff * (0.8 + Math.random() * 0.4);
+      backoff = Math.min(backoff * 2, 5000);
+      timer = setTimeout(open, delay);
+    };
+    const open = (): void => {
+      if (stopped) return;
+      let idle: NodeJS.Timeout | undefined;
+      let failed = false;
+      const fail = (why: string): void => {
+        if (failed) return;
+        failed = true;
+        if (idle) clearTimeout(idle);
+        current?.destroy();
+        retry(why);
+      };
+      const armIdle = (): void => {
+        if (idle) clearTimeout(idle);
+        // The controller sends a heartbeat every 5 s; three missed means the path is dead.
+        idle = setTimeout(() => fail('config stream silent for 15 s'), 15_000);
+      };
+      try {
+        current = httpsRequest(this.tlsOptions(`/v1/config/stream${q}`, 'GET'), (res) => {
+          if (res.statusCode !== 200) {
+            void collect(res).then(
+              (r) => fail(`controller answered ${res.statusCode}: ${JSON.stringify(r.body.error ?? r.body)}`),
+              () => fail(`controller answered ${res.statusCode}`),
+            );
+            return;
+          }
+          backoff = 250;
+          onState(true);
+          armIdle();
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            armIdle();
+            buf += chunk;
+            let nl: number;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line.length < 3) continue; // heartbeat "{}"
+              try {
+                onConfig(JSON.parse(line) as MeshConfig);
+              } catch (err) {
+                this.opts.log.warn({ err: (err as Error).message }, 'ignoring a malformed config line');
+              }
+            }
+          });
+          res.on('end', () => fail('config stream ended'));
+          res.on('error', (err) => fail(err.message));
+        });
+      } catch (err) {
+        fail((err as Error).message);
+        return;
+      }
+      current.on('error', (err) => fail(err.message));
+      current.end();
+    };
+    open();
+    return {
+      stop: () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        current?.destroy();
+      },
+    };
+  }
+}
