@@ -36,6 +36,8 @@ export interface ResourceStoreOptions {
   readonly debounceMs?: number;
   /** The fallback poll for when fs.watch misses events (network file systems, replaced directories). */
   readonly pollIntervalMs?: number;
+  /** false: poll only (fs.watch is unreliable on some network and container file systems). */
+  readonly watch?: boolean;
   readonly now?: () => number;
 }
 
@@ -45,6 +47,7 @@ export class ResourceStore {
   private readonly onChange: ((snapshot: ResourceSnapshot) => void) | undefined;
   private readonly debounceMs: number;
   private readonly pollIntervalMs: number;
+  private readonly useWatch: boolean;
   private readonly now: () => number;
 
   private current: ResourceSnapshot;
@@ -70,6 +73,7 @@ export class ResourceStore {
     this.onChange = options.onChange;
     this.debounceMs = options.debounceMs ?? 150;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.useWatch = options.watch ?? true;
     this.now = options.now ?? Date.now;
     const empty = emptyResourceSet();
     this.current = { resources: empty, digest: digestResources(empty), generation: 0, loadedAt: undefined };
@@ -79,6 +83,12 @@ export class ResourceStore {
   async start(): Promise<void> {
     await this.reload();
     if (this.closed) return;
+    if (this.useWatch) this.startWatcher();
+    this.poll = setInterval(() => void this.pollOnce(), this.pollIntervalMs);
+    this.poll.unref();
+  }
+
+  private startWatcher(): void {
     try {
       this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.schedule());
       this.watcher.on('error', (err) => {
@@ -89,8 +99,6 @@ export class ResourceStore {
     } catch (err) {
       this.log.warn({ dir: this.dir, err: describeError(err) }, 'cannot watch the policy directory; relying on polling');
     }
-    this.poll = setInterval(() => void this.pollOnce(), this.pollIntervalMs);
-    this.poll.unref();
   }
 
   /** Loads now; resolves after a load that started after this call. */
