@@ -95,7 +95,7 @@ export class LocalCa {
 
   /** This trust domain's bundle (the root is the only authority for now). */
   bundle(): TrustBundle {
-    return { trustDomain: this.trustDomain, x509Authorities: [this.caCertPem], sequence: this.sequence, refreshHintSeconds: this.refreshHintSeconds };
+    return { trustDomain: this.trustDomain, x509Authorities: [this.caCertPem], sequence: BigInt(this.sequence), refreshHintSeconds: this.refreshHintSeconds };
   }
 
   /** Signs an X.509-SVID for `spiffeId` over `publicKey` (SPIFFE X509-SVID rules: one URI SAN, not a CA). */
