@@ -52,6 +52,9 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
 
   const onConnect = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on('error', () => undefined);
+    // The HTTP server let go of the socket; hold its bytes until the tunnel is spliced.
+    socket.pause();
+    const requestBytes = (socket as Socket).bytesRead - head.length;
     let target: SocketAddress;
     try {
       target = parseSocketAddress(req.url ?? '', 'CONNECT target', false);
@@ -84,7 +87,7 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) stream.write(head);
-    carry(ctx, snapshot, call, socket as Socket, stream, endpoint, Promise.resolve(answer));
+    carry(ctx, snapshot, call, socket as Socket, stream, endpoint, Promise.resolve(answer), { read: requestBytes, written: (socket as Socket).bytesWritten });
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

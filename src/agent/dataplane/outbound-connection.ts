@@ -38,8 +38,21 @@ export function prepareOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapsh
   return { kind: 'call', call: { workload, creds, service: target.service, port, endpoints: target.endpoints, target: `${host}:${port}`, start } };
 }
 
-/** Splices an app socket with an opened stream and records the flow when both directions are done. */
-export function carry(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: OutboundCall, socket: Socket, stream: ClientHttp2Stream, endpoint: Endpoint, answer: Promise<ConnectAnswer>): void {
+/**
+ * Splices an app socket with an opened stream and records the flow when both
+ * directions are done. `base`: socket byte counts that are not app payload
+ * (a proxy's CONNECT request and answer).
+ */
+export function carry(
+  ctx: DataplaneContext,
+  snapshot: DataplaneSnapshot,
+  call: OutboundCall,
+  socket: Socket,
+  stream: ClientHttp2Stream,
+  endpoint: Endpoint,
+  answer: Promise<ConnectAnswer>,
+  base = { read: 0, written: 0 },
+): void {
   ctx.metrics.activeStreams.inc();
   let got: ConnectAnswer | undefined;
   void answer.then((a) => {
@@ -47,7 +60,6 @@ export function carry(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: 
     // A refusal ends the app connection at once, even if the app keeps its side open.
     if (a.status !== 200) socket.destroy();
   });
-  const base = { bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten };
   splice(socket, stream, () => {
     ctx.metrics.activeStreams.dec();
     const status = got?.status ?? 0;
@@ -56,8 +68,8 @@ export function carry(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: 
       verdict: verdictForStatus(status),
       status,
       reason: got?.reason,
-      bytesOut: socket.bytesRead - base.bytesIn,
-      bytesIn: socket.bytesWritten - base.bytesOut,
+      bytesOut: Math.max(0, socket.bytesRead - base.read),
+      bytesIn: Math.max(0, socket.bytesWritten - base.written),
     });
   });
 }

@@ -1,7 +1,7 @@
 // Per-service local listener ports (the L4 fast path): one TCP listener per
 // snapshot.outboundPorts entry. A snapshot swap reconciles them: new ones are
 // opened, removed ones closed (their live connections finish), unchanged ones
-// kept, and a listener whose target changed is retargeted in place.
+// kept. A listener is identified by its listen address and its target.
 import { createServer, type Server, type Socket } from 'node:net';
 import { describeError } from '../../core/errors.js';
 import { formatSocketAddress, type SocketAddress } from '../../core/address.js';
@@ -15,11 +15,16 @@ interface Listener {
   readonly server: Server;
   readonly bound: SocketAddress;
   readonly sockets: Set<Socket>;
-  target: { host: string; port: number };
+  readonly target: { host: string; port: number };
+}
+
+/** Port 0 (ephemeral) listen addresses are only unique together with their target. */
+function listenKey(p: OutboundPort): string {
+  return `${formatSocketAddress(p.listen)}|${p.host}:${p.port}`;
 }
 
 export class OutboundListeners {
-  /** Keyed by the configured listen address. */
+  /** Keyed by listenKey(). */
   private readonly listeners = new Map<string, Listener>();
   /** Removed listeners whose connections are still finishing. */
   private readonly draining = new Set<Listener>();
@@ -36,7 +41,7 @@ export class OutboundListeners {
 
   private async apply(ports: readonly OutboundPort[]): Promise<void> {
     if (this.closed) return;
-    const wanted = new Map(ports.map((p) => [formatSocketAddress(p.listen), p]));
+    const wanted = new Map(ports.map((p) => [listenKey(p), p]));
     for (const [key, l] of this.listeners) {
       if (!wanted.has(key)) {
         this.listeners.delete(key);
@@ -46,11 +51,7 @@ export class OutboundListeners {
       }
     }
     for (const [key, p] of wanted) {
-      const existing = this.listeners.get(key);
-      if (existing) {
-        existing.target = { host: p.host, port: p.port };
-        continue;
-      }
+      if (this.listeners.has(key)) continue;
       try {
         this.listeners.set(key, await this.open(p));
       } catch (err) {
