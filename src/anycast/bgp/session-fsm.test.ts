@@ -53,7 +53,7 @@ describe('session FSM', () => {
     },
     {
       name: 'peer hold 9 with ours 30 gives keepalive 3 s', events: [...TO_OPEN_SENT, peerOpen({ holdTime: 9 })], state: 'open-confirm',
-      check: (r) => assert.equal(run([...TO_OPEN_SENT, peerOpen({ holdTime: 9 })], { ...cfg, holdTime: 30 }).state.negotiated?.keepaliveMs, 3000),
+      check: () => assert.equal(run([...TO_OPEN_SENT, peerOpen({ holdTime: 9 })], { ...cfg, holdTime: 30 }).state.negotiated?.keepaliveMs, 3000),
     },
     { name: 'KEEPALIVE in OpenConfirm establishes', events: TO_ESTABLISHED, state: 'established', check: (r) => assert.ok(r.last.some((a) => a.kind === 'established')) },
     { name: 'wrong peer AS is refused', events: [...TO_OPEN_SENT, peerOpen({ myAs: 65009 }, 65009)], state: 'idle', notification: [2, 2] },
