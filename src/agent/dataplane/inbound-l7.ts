@@ -13,6 +13,7 @@ import type { InboundDecision, InboundPeer } from './inbound-decide.js';
 import { recordInbound } from './inbound-record.js';
 import { DENY_REASON_HEADER } from './mesh-connector.js';
 import { appRequestHeaders, endToEndHeaders } from './l7-headers.js';
+import { DuplexView } from './duplex-view.js';
 
 type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
 
@@ -28,6 +29,8 @@ export class InboundL7 {
   private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
 
   constructor(private readonly ctx: DataplaneContext) {
+    // A caller that half-closes after its request still gets the response (as over plain TCP).
+    (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.server.on('clientError', (err, socket) => {
       ctx.log.debug({ err: describeError(err) }, 'malformed HTTP on an L7 stream');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -44,13 +47,14 @@ export class InboundL7 {
     }
     this.ctx.metrics.activeStreams.inc();
     this.ctx.metrics.streams.inc({ direction: 'inbound', verdict: 'allow' });
-    this.connections.set(stream, { peer, target });
+    const view = new DuplexView(stream);
+    this.connections.set(view, { peer, target });
     this.live.add(stream);
     stream.once('close', () => {
       this.live.delete(stream);
       this.ctx.metrics.activeStreams.dec();
     });
-    this.server.emit('connection', stream);
+    this.server.emit('connection', view);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
