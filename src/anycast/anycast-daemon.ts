@@ -19,7 +19,8 @@ export interface AnycastDaemon {
 
 export async function startAnycastDaemon(cfg: AnycastConfig, log: Logger, clock: Clock = systemClock): Promise<AnycastDaemon> {
   const metrics = new AnycastMetrics(new Registry());
-  let announcer: Announcer | undefined;
+  // The speaker reports to the announcer, which is built after it.
+  const ref: { announcer?: Announcer } = {};
   const speaker = new BgpSpeaker(cfg.peers.map((p) => ({
     name: p.name ?? p.address,
     endpoint: { host: p.address, port: p.port, ...(p.localAddress ? { localAddress: p.localAddress } : {}) },
@@ -28,9 +29,9 @@ export async function startAnycastDaemon(cfg: AnycastConfig, log: Logger, clock:
       families: [...new Set(cfg.announce.map((a) => a.prefix.family))].sort(),
       connectTimeoutMs: p.connectTimeout, backoffMinMs: p.reconnect.min, backoffMaxMs: p.reconnect.max,
     },
-  })), clock, log, (e) => announcer?.onSpeakerEvent(e));
-  announcer = new Announcer(cfg, { clock, log, speaker, metrics, checks: cfg.health.checks.map(buildHealthCheck) });
-  const a = announcer;
+  })), clock, log, (e) => ref.announcer?.onSpeakerEvent(e));
+  const a = new Announcer(cfg, { clock, log, speaker, metrics, checks: cfg.health.checks.map(buildHealthCheck) });
+  ref.announcer = a;
   const status = await startStatusServer(cfg.status.listen, () => ({ version: 1, localAs: cfg.localAs, routerId: cfg.routerId, now: clock.now(), ...a.status() }), metrics.registry);
   a.start();
   log.info({ status: status.url, peers: cfg.peers.length }, 'anycast announcer started');
