@@ -144,6 +144,11 @@ function ruleMatches(r: CompiledRule, a: Attributes, unknown: boolean): boolean 
   return (!r.from || r.from.some((f) => fromMatches(f, a, unknown))) && (!r.to || r.to.some((t) => toMatches(t, a, unknown)));
 }
 
+function firstMatchingRule(p: CompiledPolicy, a: Attributes, unknown: boolean): number {
+  for (let i = 0; i < p.rules.length; i++) if (ruleMatches(p.rules[i]!, a, unknown)) return i;
+  return -1;
+}
+
 function describeRequest(req: AuthzRequest, path: string | undefined): string {
   const http = req.method !== undefined || path !== undefined ? ` ${req.method ?? '-'} ${path ?? '-'}` : '';
   return `${req.caller.id} -> ${req.service.namespace}/${req.service.name}:${req.port}${http}`;
@@ -166,16 +171,14 @@ export function authorize(compiled: CompiledPolicies, req: AuthzRequest): AuthzD
     method: req.method?.toUpperCase(),
     path,
   };
-  const policies = (compiled.byNamespace.get(req.service.namespace) ?? []).filter((p) => applies(p, req.service));
-  for (const p of policies) {
-    if (p.action !== 'DENY') continue;
-    const i = p.rules.findIndex((r) => ruleMatches(r, a, true));
-    if (i !== -1) return { kind: 'deny', policy: p.id, rule: i, reason: `DENY policy ${p.id} rules[${i}] matches ${describeRequest(req, path)}` };
-  }
-  for (const p of policies) {
-    if (p.action !== 'ALLOW') continue;
-    const i = p.rules.findIndex((r) => ruleMatches(r, a, false));
-    if (i !== -1) return { kind: 'allow', policy: p.id, rule: i };
+  // One pass: each namespace's list holds every DENY before any ALLOW.
+  for (const p of compiled.byNamespace.get(req.service.namespace) ?? []) {
+    if (!applies(p, req.service)) continue;
+    const deny = p.action === 'DENY';
+    const i = firstMatchingRule(p, a, deny);
+    if (i === -1) continue;
+    if (deny) return { kind: 'deny', policy: p.id, rule: i, reason: `DENY policy ${p.id} rules[${i}] matches ${describeRequest(req, path)}` };
+    return { kind: 'allow', policy: p.id, rule: i };
   }
   return { kind: 'deny', reason: `no ALLOW rule matches ${req.caller.id} -> ${req.service.namespace}/${req.service.name}:${req.port} (default deny)` };
 }

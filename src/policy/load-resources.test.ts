@@ -126,6 +126,10 @@ const errorCases: ErrorCase[] = [
     code: 'INVALID_FIELD', file: 's.yaml', key: 'metadata.namespace', value: '"Shop_1"', expected: /DNS-1123 label/, line: 3,
   },
   {
+    name: 'bad label key', files: { 's.yaml': CART.replace('namespace: shop }', 'namespace: shop, labels: { "Bad Key": x } }') },
+    code: 'INVALID_FIELD', file: 's.yaml', key: 'metadata.labels["Bad Key"]', value: '"Bad Key"', expected: /label key/, line: 3,
+  },
+  {
     name: 'glob star in the middle of a principal', files: { 'p.yaml': policyWith('    - from:\n        - principals: ["spiffe://eu.lab/ns/*/sa/web"]\n') },
     code: 'INVALID_FIELD', file: 'p.yaml', key: 'spec.rules[0].from[0].principals[0]', value: '"spiffe://eu.lab/ns/*/sa/web"', expected: /leading or trailing "\*"/, line: 7,
   },

@@ -134,6 +134,14 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[], ctx: IssueCo
       }
       continue;
     }
+    if (iss.code === 'invalid_key') {
+      // The key itself is bad (a label key): show the key, and the key schema's own words.
+      out.push(makeResourceError({
+        ...base, code: 'INVALID_FIELD', path: at, line: ctx.lineOf(at), value: at[at.length - 1],
+        expected: iss.issues[0]?.message ?? 'a valid key',
+      }));
+      continue;
+    }
     const value = valueAt(ctx.raw, at);
     const required = value === undefined && iss.code === 'invalid_type' ? ' (required)' : '';
     out.push(makeResourceError({ ...base, code: 'INVALID_FIELD', path: at, line: ctx.lineOf(at), value, expected: `${iss.message}${required}` }));

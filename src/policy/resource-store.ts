@@ -88,19 +88,6 @@ export class ResourceStore {
     this.poll.unref();
   }
 
-  private startWatcher(): void {
-    try {
-      this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.schedule());
-      this.watcher.on('error', (err) => {
-        this.log.warn({ dir: this.dir, err: describeError(err) }, 'policy directory watch failed; relying on polling');
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (err) {
-      this.log.warn({ dir: this.dir, err: describeError(err) }, 'cannot watch the policy directory; relying on polling');
-    }
-  }
-
   /** Loads now; resolves after a load that started after this call. */
   async reload(): Promise<ResourceStoreStatus> {
     this.pending = true;
@@ -140,6 +127,19 @@ export class ResourceStore {
     clearTimeout(this.debounce);
     clearInterval(this.poll);
     await this.running;
+  }
+
+  private startWatcher(): void {
+    try {
+      this.watcher = watch(this.dir, { recursive: true, persistent: false }, () => this.schedule());
+      this.watcher.on('error', (err) => {
+        this.log.warn({ dir: this.dir, err: describeError(err) }, 'policy directory watch failed; relying on polling');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.log.warn({ dir: this.dir, err: describeError(err) }, 'cannot watch the policy directory; relying on polling');
+    }
   }
 
   private schedule(): void {

@@ -49,7 +49,7 @@ const metadata = strict(
         z.string({ error: 'a label value (a string of at most 63 characters)' }).regex(LABEL_VALUE, {
           error: 'a label value (letters, digits, "-", "_", ".", at most 63 characters, alphanumeric at both ends)',
         }),
-        { error: 'a mapping of label keys to string values' },
+        { error: (iss) => (iss.code === 'invalid_type' ? 'a mapping of label keys to string values' : undefined) },
       )
       .optional(),
   },
