@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import { describeError } from '../core/errors.js';
 import { registerControllerCommands } from './controller-commands.js';
 import { registerNodeCommands } from './node-commands.js';
+import { registerLabCommands } from './lab-commands.js';
 
 const program = new Command();
 program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').showHelpAfterError();
 registerControllerCommands(program);
 registerNodeCommands(program);
+registerLabCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`entente: ${describeError(err)}\n`);

@@ -1,0 +1,94 @@
+// `entente lab` (the local multi-region mesh) and `entente demo-app` (one
+// process of its demo application).
+import type { Command } from 'commander';
+import { Lab, type LabReport } from '../lab/lab.js';
+import { DEFAULT_REGIONS, DEFAULT_RTT_MS } from '../lab/lab-topology.js';
+import { renderSummary } from '../lab/lab-summary.js';
+import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
+import { createLogger } from '../core/log.js';
+import { runUntilSignal } from './run-until-signal.js';
+
+function parseRtt(text: string): Record<string, number> {
+  const out: Record<string, number> = { ...DEFAULT_RTT_MS };
+  for (const part of text.split(',').filter(Boolean)) {
+    const m = /^([a-z0-9-]+?)-([a-z0-9]+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
+    if (!m) throw new Error(`--rtt: "${part}" is not of the form a-b=MS (e.g. eu-us=90)`);
+    out[`${m[1]}-${m[2]}`] = Number(m[3]);
+  }
+  return out;
+}
+
+export function registerLabCommands(program: Command): void {
+  program
+    .command('lab')
+    .description('run a multi-region mesh on this machine with demo traffic and a live summary')
+    .option('--regions <list>', 'comma-separated region names', DEFAULT_REGIONS.join(','))
+    .option('--duration <seconds>', 'stop by itself after this many seconds of traffic')
+    .option('--json', 'print the final report as JSON on stdout (the live summary goes to stderr)')
+    .option('--workdir <dir>', 'keep generated configs, data and logs here')
+    .option('--ip-prefix <127.N>', 'loopback range to use: 127.N.<region>.<host>', '127.77')
+    .option('--rtt <pairs>', 'round-trip times, e.g. eu-us=90,eu-ap=160,us-ap=220')
+    .option('--jitter <ms>', 'per-chunk jitter on WAN links', '2')
+    .option('--rate <n>', 'requests per second per route', '20')
+    .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
+    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean }) => {
+      const out = opts.json ? process.stderr : process.stdout;
+      const tty = out.isTTY === true;
+      const lab = new Lab({
+        regions: opts.regions.split(',').map((s) => s.trim()).filter(Boolean),
+        ipPrefix: opts.ipPrefix,
+        rttMs: parseRtt(opts.rtt ?? ''),
+        jitterMs: Number(opts.jitter),
+        rate: Number(opts.rate),
+        ...(opts.workdir ? { workdir: opts.workdir } : {}),
+        traffic: opts.traffic,
+        onEvent: (line) => out.write(`lab: ${line}\n`),
+      });
+      let finished = false;
+      const finish = async (why: string): Promise<void> => {
+        if (finished) return;
+        finished = true;
+        clearInterval(ticker);
+        out.write(`lab: stopping (${why})\n`);
+        await lab.stop();
+        const report: LabReport = lab.report();
+        if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else out.write(`${renderSummary(report)}\n`);
+        if (opts.workdir) out.write(`lab: configs, data and logs kept in ${lab.workdir}\n`);
+        process.exitCode = report.expectationsMet ? 0 : 3;
+      };
+      process.on('SIGINT', () => void finish('Ctrl-C'));
+      process.on('SIGTERM', () => void finish('SIGTERM'));
+      process.on('exit', () => lab.killNow());
+      let ticker: NodeJS.Timeout | undefined;
+      try {
+        await lab.start();
+      } catch (err) {
+        out.write(`lab: start failed: ${(err as Error).message}\nlab: logs in ${lab.workdir}/logs\n`);
+        finished = true;
+        await lab.stop();
+        process.exitCode = 1;
+        return;
+      }
+      const durationMs = opts.duration ? Number(opts.duration) * 1000 : undefined;
+      ticker = setInterval(() => {
+        void lab.collect().then(() => {
+          if (finished) return;
+          const text = renderSummary(lab.report());
+          out.write(tty ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+        });
+      }, 1000);
+      if (durationMs !== undefined) setTimeout(() => void finish(`--duration ${opts.duration}`), durationMs);
+    });
+
+  program
+    .command('demo-app')
+    .description("one process of the lab's demo application (started by the lab)")
+    .requiredOption('-c, --config <file>', 'app JSON written by the lab')
+    .action(async (opts: { config: string }) => {
+      const config = loadDemoAppConfig(opts.config);
+      const log = createLogger('demo-app', { workload: config.workload });
+      const app = await runDemoApp(config);
+      runUntilSignal(log, () => app.close());
+    });
+}

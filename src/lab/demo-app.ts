@@ -1,0 +1,142 @@
+// The lab's demo application: one process per workload. It serves HTTP at its
+// workload address (answering who it is and who called it), and drives steady
+// traffic on its routes through its node agent's HTTP proxy, calling from its
+// workload address so the agent knows who is calling. The lab reads its
+// counters from a stats port.
+import { Agent, createServer, request, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { RouteCounters } from './latency-stats.js';
+
+export interface DemoAppConfig {
+  readonly workload: string;
+  readonly service: string;
+  readonly region: string;
+  readonly listen: { host: string; port: number };
+  readonly stats: { host: string; port: number };
+  readonly proxy: { host: string; port: number };
+  readonly sourceAddress: string;
+  readonly rate: number;
+  readonly timeoutMs: number;
+  readonly routes: readonly { id: string; url: string; method: string; expectService: string }[];
+}
+
+interface RouteState extends RouteCounters {
+  samples: number[];
+  inFlight: number;
+  lastError?: string;
+}
+
+const MAX_IN_FLIGHT = 32;
+
+export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.stringify({
+        service: config.service,
+        region: config.region,
+        workload: config.workload,
+        method: req.method,
+        path: req.url,
+        caller: req.headers['x-forwarded-client-cert'] ?? null,
+      });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(config.listen.port, config.listen.host, r));
+
+  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+  const states = new Map<string, RouteState>(config.routes.map((r) => [r.id, { requests: 0, ok: 0, denied: 0, failed: 0, samples: [], inFlight: 0 }]));
+
+  const fire = (route: DemoAppConfig['routes'][number]): void => {
+    const st = states.get(route.id)!;
+    if (st.inFlight >= MAX_IN_FLIGHT) return;
+    st.inFlight++;
+    const start = performance.now();
+    let settled = false;
+    const done = (outcome: 'ok' | 'denied' | 'failed', err?: string): void => {
+      if (settled) return;
+      settled = true;
+      st.inFlight--;
+      // Counted when settled, so that requests = ok + denied + failed at every read.
+      st.requests++;
+      st[outcome]++;
+      if (err) st.lastError = err;
+      if (outcome !== 'failed') st.samples.push(performance.now() - start);
+    };
+    const req = request(
+      {
+        host: config.proxy.host,
+        port: config.proxy.port,
+        method: route.method,
+        path: route.url,
+        headers: { host: new URL(route.url).host, 'content-length': 0 },
+        localAddress: config.sourceAddress,
+        agent,
+        timeout: config.timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status === 403 && res.headers['x-entente-deny-reason']) return done('denied');
+          if (status >= 200 && status < 300) {
+            try {
+              const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { service?: string };
+              // Honesty check: the answer must come from the service we called.
+              if (body.service === route.expectService) return done('ok');
+              return done('failed', `answer came from ${body.service}`);
+            } catch {
+              return done('failed', 'answer is not JSON');
+            }
+          }
+          done('failed', `HTTP ${status}: ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`);
+        });
+        res.on('error', (e) => done('failed', e.message));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${config.timeoutMs} ms`)));
+    req.on('error', (e) => done('failed', e.message));
+    req.end();
+  };
+
+  const timers = config.routes.map((route, i) =>
+    // Stagger routes so that they do not fire in lock step.
+    setTimeout(() => {
+      fire(route);
+      timers[i] = setInterval(() => fire(route), 1000 / config.rate);
+    }, Math.random() * (1000 / config.rate)),
+  );
+
+  const stats: Server = createServer((req, res) => {
+    // Destructive read of samples: the lab is the only reader and keeps them.
+    const body = JSON.stringify({
+      workload: config.workload,
+      routes: [...states].map(([id, s]) => {
+        const samples = s.samples;
+        s.samples = [];
+        return { id, requests: s.requests, ok: s.ok, denied: s.denied, failed: s.failed, inFlight: s.inFlight, lastError: s.lastError, samples };
+      }),
+    });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => stats.listen(config.stats.port, config.stats.host, r));
+
+  return {
+    async close() {
+      for (const t of timers) clearInterval(t);
+      agent.destroy();
+      server.closeAllConnections();
+      stats.closeAllConnections();
+      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => stats.close(r))]);
+    },
+  };
+}
+
+export function loadDemoAppConfig(path: string): DemoAppConfig {
+  return JSON.parse(readFileSync(path, 'utf8')) as DemoAppConfig;
+}

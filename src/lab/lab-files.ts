@@ -1,0 +1,110 @@
+// Writes the lab's configuration files: one directory per region with its
+// region.yaml, resources and data dir; agent and gateway configs once their
+// join tokens exist. Every file can be used to start a component by hand.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { PORTS, type LabRegion, type LabTopology } from './lab-topology.js';
+import { policiesYaml, regionResourcesYaml } from './lab-resources.js';
+import type { DemoAppConfig } from './demo-app.js';
+
+export const regionDir = (workdir: string, r: LabRegion): string => join(workdir, r.name);
+
+export function writeControllerFiles(workdir: string, topo: LabTopology): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of topo.regions) {
+    const dir = regionDir(workdir, r);
+    mkdirSync(join(dir, 'resources'), { recursive: true });
+    writeFileSync(join(dir, 'resources', 'services.yaml'), regionResourcesYaml(topo, r.name));
+    writeFileSync(join(dir, 'resources', 'policies.yaml'), policiesYaml(topo));
+    const config = {
+      region: r.name,
+      trustDomain: r.trustDomain,
+      dataDir: join(dir, 'controller-data'),
+      resources: join(dir, 'resources'),
+      listen: {
+        agents: `${r.controllerIp}:${PORTS.controllerAgents}`,
+        peers: `${r.controllerIp}:${PORTS.controllerPeers}`,
+        admin: `${r.controllerIp}:${PORTS.controllerAdmin}`,
+      },
+      svidTtl: '1h',
+      federation: { pullInterval: '1s', staleAfter: '10s' },
+      peers: topo.regions
+        .filter((p) => p !== r)
+        .map((p) => ({
+          region: p.name,
+          trustDomain: p.trustDomain,
+          // Both federation and data traffic to a peer cross the emulated WAN.
+          url: `https://${r.linkIp(p)}:${PORTS.controllerPeers}`,
+          bundle: join(regionDir(workdir, p), 'controller-data', 'bundle.json'),
+          gatewayAddress: `${r.linkIp(p)}:${PORTS.gateway}`,
+        })),
+    };
+    const path = join(dir, 'region.yaml');
+    writeFileSync(path, stringify(config));
+    out.set(r.name, path);
+  }
+  return out;
+}
+
+export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string): string {
+  const path = join(regionDir(workdir, r), `agent-${agent.node}.yaml`);
+  writeFileSync(
+    path,
+    stringify({
+      node: agent.node,
+      controller: `https://${r.controllerIp}:${PORTS.controllerAgents}`,
+      joinToken: token,
+      dataDir: join(regionDir(workdir, r), `agent-${agent.node}-data`),
+      listen: {
+        inbound: `${agent.ip}:${PORTS.agentInbound}`,
+        httpProxy: `${agent.ip}:${PORTS.agentProxy}`,
+        metrics: `${agent.ip}:${PORTS.agentMetrics}`,
+      },
+    }),
+  );
+  return path;
+}
+
+export function writeGatewayFile(workdir: string, r: LabRegion, token: string): string {
+  const path = join(regionDir(workdir, r), 'gateway.yaml');
+  writeFileSync(
+    path,
+    stringify({
+      name: `${r.name}-gateway`,
+      controller: `https://${r.controllerIp}:${PORTS.controllerAgents}`,
+      joinToken: token,
+      dataDir: join(regionDir(workdir, r), 'gateway-data'),
+      listen: `${r.gatewayIp}:${PORTS.gateway}`,
+      metrics: `${r.gatewayIp}:${PORTS.gatewayMetrics}`,
+    }),
+  );
+  return path;
+}
+
+export function demoAppConfig(topo: LabTopology, workload: LabTopology['workloads'][number], withTraffic: boolean): DemoAppConfig {
+  const r = topo.regions.find((x) => x.name === workload.region)!;
+  const agent = r.agents.find((a) => a.node === workload.node)!;
+  return {
+    workload: workload.name,
+    service: workload.service,
+    region: workload.region,
+    listen: { host: workload.address, port: PORTS.app },
+    stats: { host: workload.address, port: PORTS.appStats },
+    proxy: { host: agent.ip, port: PORTS.agentProxy },
+    sourceAddress: workload.address,
+    rate: topo.options.rate,
+    timeoutMs: 5000,
+    routes: withTraffic
+      ? topo.routes
+          .filter((rt) => rt.from.region === workload.region && rt.from.service === workload.service)
+          .map((rt) => ({ id: rt.id, method: rt.method, url: `http://${rt.to.service}.shop.${rt.to.region}.mesh${rt.path}`, expectService: rt.to.service }))
+      : [],
+  };
+}
+
+export function writeDemoAppFile(workdir: string, cfg: DemoAppConfig): string {
+  const path = join(workdir, cfg.region, `app-${cfg.workload}.json`);
+  writeFileSync(path, JSON.stringify(cfg, null, 1));
+  return path;
+}

@@ -1,0 +1,54 @@
+// The demo application's resources as YAML, per region: its Services and
+// Workloads, plus the policy file that every region carries identically
+// (policy is code, applied the same everywhere).
+import { stringify } from 'yaml';
+import { API_VERSION } from '../policy/resources.js';
+import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
+
+const doc = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
+
+export function regionResourcesYaml(topo: LabTopology, region: string): string {
+  const docs = topo.workloads
+    .filter((w) => w.region === region)
+    .flatMap((w) => [
+      doc('Service', w.service, { ports: [{ port: 80, targetPort: PORTS.app, protocol: 'http' }], export: true }),
+      doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address }),
+    ]);
+  return docs.map((d) => stringify(d)).join('---\n');
+}
+
+export function policiesYaml(topo: LabTopology): string {
+  const id = (service: string): string => {
+    const w = topo.workloads.find((x) => x.service === service);
+    const r = topo.regions.find((x) => x.name === w?.region);
+    return `spiffe://${r?.trustDomain}/ns/${NAMESPACE}/sa/${service}`;
+  };
+  const has = (s: string): boolean => topo.workloads.some((w) => w.service === s);
+  const policies = [
+    doc('AuthorizationPolicy', 'catalog-readers', {
+      selector: { services: ['catalog'] },
+      action: 'ALLOW',
+      rules: [{ from: [{ principals: ['frontend', 'shipping'].filter(has).map(id) }] }],
+    }),
+    doc('AuthorizationPolicy', 'ledger-readers', {
+      selector: { services: ['ledger'] },
+      action: 'ALLOW',
+      rules: [{ from: [{ principals: [id('catalog')] }] }],
+    }),
+    doc('AuthorizationPolicy', 'reviews-readers', {
+      selector: { services: ['reviews'] },
+      action: 'ALLOW',
+      rules: [{ from: [{ namespaces: [NAMESPACE] }], to: [{ ports: [PORTS.app] }] }],
+    }),
+  ];
+  if (has('payments')) {
+    policies.push(
+      doc('AuthorizationPolicy', 'payments-charge', {
+        selector: { services: ['payments'] },
+        action: 'ALLOW',
+        rules: [{ from: [{ principals: [id('frontend')] }], to: [{ methods: ['POST'], paths: ['/charge'] }] }],
+      }),
+    );
+  }
+  return `# Shared by every region: the same file, the same digest.\n${policies.map((d) => stringify(d)).join('---\n')}`;
+}

@@ -1,0 +1,236 @@
+// `entente lab`: a whole multi-region mesh on this machine. Controllers,
+// gateways, agents and demo apps run as separate processes on their own
+// loopback addresses; the WAN between regions is emulated in this process.
+import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { eventually } from '../core/eventually.js';
+import { httpJson } from '../core/http-get-json.js';
+import { startWanLink, type WanLink } from './wan-link.js';
+import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
+import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile } from './lab-files.js';
+import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
+import { LatencySamples, type RouteCounters } from './latency-stats.js';
+
+export interface LabRunOptions extends LabOptions {
+  /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
+  readonly workdir?: string;
+  /** Drive the demo routes (default true). */
+  readonly traffic?: boolean;
+  readonly readyTimeoutMs?: number;
+  readonly onEvent?: (line: string) => void;
+}
+
+export interface RouteReport {
+  id: string;
+  from: { region: string; service: string };
+  to: { region: string; service: string };
+  expect: 'allow' | 'deny';
+  note: string;
+  requests: number;
+  ok: number;
+  denied: number;
+  failed: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  lastError?: string;
+}
+
+export interface LabReport {
+  regions: { name: string; trustDomain: string }[];
+  rttMs: Record<string, number>;
+  durationS: number;
+  workdir: string;
+  routes: RouteReport[];
+  expectationsMet: boolean;
+  unexpectedExits: string[];
+}
+
+interface AppStats {
+  routes: { id: string; requests: number; ok: number; denied: number; failed: number; lastError?: string; samples: number[] }[];
+}
+
+export class Lab {
+  readonly topology: LabTopology;
+  readonly workdir: string;
+  readonly supervisor: ProcessSupervisor;
+  readonly links = new Map<string, WanLink>();
+  private readonly ownsWorkdir: boolean;
+  private readonly counters = new Map<string, RouteCounters & { lastError?: string }>();
+  private readonly latencies = new Map<string, LatencySamples>();
+  private readonly unexpectedExits: string[] = [];
+  private startedAt = 0;
+  private stopped = false;
+
+  constructor(private readonly opts: LabRunOptions) {
+    this.topology = buildTopology(opts);
+    this.ownsWorkdir = !opts.workdir;
+    this.workdir = resolve(opts.workdir ?? mkdtempSync(join(tmpdir(), 'entente-lab-')));
+    mkdirSync(this.workdir, { recursive: true });
+    this.supervisor = new ProcessSupervisor(join(this.workdir, 'logs'), (p: Supervised) => {
+      const line = `${p.name} exited unexpectedly (${p.exited?.signal ?? `code ${p.exited?.code}`}); see ${p.logPath}`;
+      this.unexpectedExits.push(line);
+      this.opts.onEvent?.(line);
+    });
+    for (const r of this.topology.routes) {
+      this.counters.set(r.id, { requests: 0, ok: 0, denied: 0, failed: 0 });
+      this.latencies.set(r.id, new LatencySamples());
+    }
+  }
+
+  private say(line: string): void {
+    this.opts.onEvent?.(line);
+  }
+
+  adminUrl(region: string): string {
+    const r = this.topology.regions.find((x) => x.name === region)!;
+    return `http://${r.controllerIp}:${PORTS.controllerAdmin}`;
+  }
+
+  async start(): Promise<void> {
+    const topo = this.topology;
+    const timeout = this.opts.readyTimeoutMs ?? 60_000;
+    const controllerConfigs = writeControllerFiles(this.workdir, topo);
+
+    // The WAN: one emulated link per direction for federation and for data.
+    for (const a of topo.regions) {
+      for (const b of topo.regions) {
+        if (a === b) continue;
+        const oneWay = topo.rtt(a.name, b.name) / 2;
+        for (const [port, targetIp] of [
+          [PORTS.controllerPeers, b.controllerIp],
+          [PORTS.gateway, b.gatewayIp],
+        ] as const) {
+          const link = await startWanLink({ listen: { host: a.linkIp(b), port }, target: { host: targetIp, port }, latencyMs: oneWay, jitterMs: this.opts.jitterMs });
+          this.links.set(`${a.name}->${b.name}:${port}`, link);
+        }
+      }
+    }
+    this.say(`WAN emulator: ${this.links.size} links (${Object.entries(topo.options.rttMs).map(([k, v]) => `${k} ${v} ms RTT`).join(', ')})`);
+
+    for (const r of topo.regions) this.supervisor.start(`${r.name}-controller`, ['controller', '--config', controllerConfigs.get(r.name)!]);
+    await Promise.all(
+      topo.regions.map((r) => eventually(async () => (await httpJson(`${this.adminUrl(r.name)}/v1/status`)).status === 200, { timeoutMs: timeout, what: `controller ${r.name}` })),
+    );
+    this.say(`controllers up: ${topo.regions.map((r) => r.name).join(', ')}`);
+
+    for (const r of topo.regions) {
+      const credential = readFileSync(join(regionDir(this.workdir, r), 'controller-data', 'admin.token'), 'utf8').trim();
+      const token = async (node: string, kind: 'agent' | 'gateway'): Promise<string> => {
+        const res = await httpJson<{ token: string }>(`${this.adminUrl(r.name)}/v1/tokens`, { method: 'POST', body: { node, kind }, headers: { authorization: `Bearer ${credential}` } });
+        if (res.status !== 200) throw new Error(`controller ${r.name} refused a token for ${node}`);
+        return res.body.token;
+      };
+      this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'))]);
+    }
+
+    // Ready when every region sees its nodes connected and fresh state from every peer.
+    await eventually(
+      async () => {
+        for (const r of topo.regions) {
+          const st = (await httpJson<{ nodes: { connected: boolean }[]; peers: { reachable: boolean; stale: boolean; exportedServices: string[] }[] }>(`${this.adminUrl(r.name)}/v1/status`)).body;
+          if (st.nodes.length < 3 || !st.nodes.every((n) => n.connected)) return false;
+          if (!st.peers.every((p) => p.reachable && !p.stale && p.exportedServices.length > 0)) return false;
+        }
+        return true;
+      },
+      { timeoutMs: timeout, what: 'every region to see its nodes and its peers' },
+    );
+    await eventually(
+      async () => {
+        for (const r of topo.regions) {
+          for (const a of r.agents) {
+            const st = (await httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${a.ip}:${PORTS.agentMetrics}/status`)).body;
+            if (!st.workloads.every((w) => w.svidNotAfter)) return false;
+          }
+        }
+        return true;
+      },
+      { timeoutMs: timeout, what: 'every workload SVID' },
+    );
+    this.say('mesh converged: nodes connected, peers federated, SVIDs issued');
+
+    for (const w of topo.workloads) {
+      this.supervisor.start(`app-${w.name}`, ['demo-app', '--config', writeDemoAppFile(this.workdir, demoAppConfig(topo, w, this.opts.traffic ?? true))]);
+    }
+    await eventually(
+      async () => {
+        for (const w of topo.workloads) if ((await httpJson(`http://${w.address}:${PORTS.appStats}/`)).status !== 200) return false;
+        return true;
+      },
+      { timeoutMs: timeout, what: 'demo apps' },
+    );
+    this.startedAt = Date.now();
+    this.say(`demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
+  }
+
+  /** Pulls every app's counters and new latency samples. */
+  async collect(): Promise<void> {
+    await Promise.all(
+      this.topology.workloads.map(async (w) => {
+        try {
+          const st = (await httpJson<AppStats>(`http://${w.address}:${PORTS.appStats}/`)).body;
+          for (const r of st.routes) {
+            const c = this.counters.get(r.id);
+            if (!c) continue;
+            Object.assign(c, { requests: r.requests, ok: r.ok, denied: r.denied, failed: r.failed });
+            if (r.lastError) c.lastError = r.lastError;
+            this.latencies.get(r.id)!.add(r.samples);
+          }
+        } catch {
+          /* an app that does not answer is visible through its route's counters standing still */
+        }
+      }),
+    );
+  }
+
+  report(): LabReport {
+    const routes: RouteReport[] = this.topology.routes.map((r) => {
+      const c = this.counters.get(r.id)!;
+      const l = this.latencies.get(r.id)!;
+      const round = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
+      return {
+        id: r.id,
+        from: r.from,
+        to: r.to,
+        expect: r.expect,
+        note: r.note,
+        requests: c.requests,
+        ok: c.ok,
+        denied: c.denied,
+        failed: c.failed,
+        p50Ms: round(l.p(50)),
+        p99Ms: round(l.p(99)),
+        ...(c.lastError ? { lastError: c.lastError } : {}),
+      };
+    });
+    const met = routes.every((r) => (r.expect === 'allow' ? r.requests > 0 && r.ok / r.requests >= 0.99 : r.requests > 0 && r.ok === 0 && r.denied === r.requests));
+    return {
+      regions: this.topology.regions.map((r) => ({ name: r.name, trustDomain: r.trustDomain })),
+      rttMs: { ...this.topology.options.rttMs },
+      durationS: this.startedAt ? Math.round((Date.now() - this.startedAt) / 100) / 10 : 0,
+      workdir: this.workdir,
+      routes,
+      expectationsMet: met && this.unexpectedExits.length === 0,
+      unexpectedExits: [...this.unexpectedExits],
+    };
+  }
+
+  /** Stops demo traffic first (so the last counts are final), then every process and link. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const apps = this.topology.workloads.map((w) => `app-${w.name}`);
+    await this.collect().catch(() => undefined);
+    await this.supervisor.stop(apps);
+    await this.supervisor.stop();
+    await Promise.all([...this.links.values()].map((l) => l.close()));
+    if (this.ownsWorkdir) rmSync(this.workdir, { recursive: true, force: true });
+  }
+
+  /** Synchronous emergency cleanup for process exit handlers. */
+  killNow(): void {
+    this.supervisor.killAllNow();
+  }
+}

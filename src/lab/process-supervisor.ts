@@ -1,0 +1,76 @@
+// Starts the lab's components as child processes (each its own process, so a
+// drill can kill a region), sends their logs to files, and stops every one of
+// them on the way out — SIGTERM, then SIGKILL for stragglers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export interface Supervised {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logPath: string;
+  exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+}
+
+export class ProcessSupervisor {
+  private readonly procs: Supervised[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly logDir: string,
+    private readonly onUnexpectedExit: (p: Supervised) => void = () => undefined,
+  ) {
+    mkdirSync(logDir, { recursive: true });
+  }
+
+  /** Runs `entente <args>` as a child process named `name`. */
+  start(name: string, args: readonly string[]): Supervised {
+    const logPath = join(this.logDir, `${name}.log`);
+    const fd = openSync(logPath, 'a');
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ENTENTE_PARENT_PID: String(process.pid) },
+    });
+    closeSync(fd);
+    const p: Supervised = { name, child, logPath, exited: undefined };
+    child.on('exit', (code, signal) => {
+      p.exited = { code, signal };
+      if (!this.stopping) this.onUnexpectedExit(p);
+    });
+    this.procs.push(p);
+    return p;
+  }
+
+  running(): Supervised[] {
+    return this.procs.filter((p) => !p.exited);
+  }
+
+  /** Stops the named processes (or all), waiting up to `graceMs` before SIGKILL. */
+  async stop(names?: readonly string[], graceMs = 3000): Promise<void> {
+    if (!names) this.stopping = true;
+    const targets = this.procs.filter((p) => !p.exited && (!names || names.includes(p.name)));
+    await Promise.all(
+      targets.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exited) return resolve();
+            const kill = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+            p.child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            p.child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+
+  /** Last resort from an exit handler: synchronous SIGKILL of everything still running. */
+  killAllNow(): void {
+    this.stopping = true;
+    for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
+  }
+}
