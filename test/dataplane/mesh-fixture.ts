@@ -1,10 +1,10 @@
 // Test fixture for the data plane: two trust domains (LocalCa in temp dirs),
 // SVIDs, a table Authorizer fake, snapshot builders, and a two-agent mesh on a
 // random loopback /24 with real app servers behind agent B.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate, randomInt } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, randomInt } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, connect as netConnect, type Server as NetServer, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
@@ -303,4 +303,27 @@ export async function startMesh(opts: { httpProxy?: boolean } = {}): Promise<Mes
     },
   };
   return mesh;
+}
+
+/** Finds the private key of a CA on disk, whatever file layout LocalCa uses: the PEM whose public key is the certificate's. */
+export async function findCaPrivateKeyPem(dir: string, caCertPem: string): Promise<string> {
+  const want = new X509Certificate(caCertPem).publicKey;
+  const stack = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else {
+        const text = await readFile(p, 'utf8').catch(() => '');
+        if (!text.includes('PRIVATE KEY-----')) continue;
+        try {
+          if (createPublicKey(createPrivateKey(text)).equals(want)) return text;
+        } catch {
+          /* not a usable key */
+        }
+      }
+    }
+  }
+  throw new Error(`no private key for the CA certificate under ${dir}`);
 }

@@ -66,9 +66,13 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
   });
 
   server.on('tlsClientError', (err, socket) => {
-    const reason = handshakeFailureReason(err);
+    // Node verifies the client chain at the end of the handshake and drops the
+    // socket before any session exists; the verdict is in authorizationError.
+    const authError = (socket as TLSSocket & { authorizationError?: string | Error }).authorizationError;
+    const reason = authError ? (/NO_PEER|PEER_DID_NOT|NO CERT/i.test(String(authError)) ? 'no_client_certificate' : 'untrusted_certificate') : handshakeFailureReason(err);
+    const detail = authError ? `client certificate refused: ${String(authError)}` : describeError(err);
     ctx.metrics.handshakeFailures.inc({ reason });
-    ctx.refusals.warn({ from: socket.remoteAddress, reason, err: describeError(err) }, 'mTLS handshake refused on the inbound port');
+    ctx.refusals.warn({ from: socket.remoteAddress, reason, err: detail }, 'mTLS handshake refused on the inbound port');
   });
   server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
   server.on('unknownProtocol', (socket) => {
