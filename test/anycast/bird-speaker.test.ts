@@ -28,10 +28,10 @@ describe('BGP speaker against BIRD 2', { timeout: 90_000 }, () => {
     await requireNetns();
     dir = await mkdtemp(join(tmpdir(), 'entente-bird-'));
     const net = await pickRootSubnet();
-    theirs = net.a;
-    ours = net.b;
+    theirs = net.router;
+    ours = net.hosts[0]!;
     const router = await lab.namespace('rt');
-    await lab.link({ ns: router, addr: `${theirs}/30` }, { ns: undefined, addr: `${ours}/30` });
+    await lab.link({ ns: router, addr: `${theirs}/29` }, { ns: undefined, addr: `${ours}/29` });
     bird = await BirdRouter.start(lab, router, dir, birdConfig({
       routerId: theirs, kernel: false,
       neighbors: [{ name: 'site', localAddress: theirs, localAs: 65000, address: ours, as: 65001 }],
