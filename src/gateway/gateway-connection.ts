@@ -112,6 +112,7 @@ function readClientHello(client: Socket, limits: ConnectionLimits): Promise<Hell
 function connectUpstream(target: SocketAddress, ctx: ConnectionContext): Promise<UpstreamOutcome> {
   return new Promise((resolve) => {
     const socket = netConnect({ host: target.host, port: target.port, allowHalfOpen: true });
+    socket.on('error', () => undefined); // observed below while connecting, by pipeline() once spliced
     ctx.track(socket);
     const done = (outcome: UpstreamOutcome): void => {
       clearTimeout(timer);
@@ -134,7 +135,6 @@ function connectUpstream(target: SocketAddress, ctx: ConnectionContext): Promise
  * destroys both sockets when either fails or closes abruptly.
  */
 function splice(client: Socket, upstream: Socket, hello: Buffer, ctx: ConnectionContext): void {
-  upstream.on('error', () => undefined);
   for (const s of [client, upstream]) {
     s.setNoDelay(true);
     s.setKeepAlive(true, 30_000);
