@@ -116,7 +116,7 @@ test('openssl s_client with a client SVID completes mTLS with a Node server that
 test('a client certificate OpenSSL accepts but which breaks an SVID rule is refused by the Node server', async () => {
   // Signed by the real CA, chain-valid for OpenSSL, but its EKU lacks serverAuth.
   const caCert = new x509.X509Certificate(ca.caCertPem);
-  const caKeys = await importKeyPairPem(await readFile(join(dir, 'ca', 'ca.key'), 'utf8'));
+  const caKeys = await importKeyPairPem(await readFile(join(dir, 'ca', ca.authorities()[0]!.keyFile), 'utf8'));
   const issuer = { cert: caCert, keys: caKeys } as unknown as Crafted;
   const bad = await craftLeaf(CLIENT_ID.toString(), issuer, { eku: [EKU.clientAuth] });
   await writeFile(f('bad.pem'), bad.pem);
