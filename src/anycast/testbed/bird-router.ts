@@ -19,7 +19,10 @@ export interface BirdNeighbor {
   readonly as: number;
 }
 
-/** The router side of the tests: passive BGP at hold 3 s / keepalive 1 s, every route accepted. */
+/**
+ * The router side of the tests: passive BGP at hold 3 s / keepalive 1 s, every
+ * route accepted, and RFC 8326 honoured (GRACEFUL_SHUTDOWN lowers LOCAL_PREF to 0).
+ */
 export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNeighbor[]; kernel: boolean }): string {
   const lines = [
     `router id ${opts.routerId};`,
@@ -37,7 +40,7 @@ export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNei
       '  keepalive time 1;',
       '  connect retry time 1;',
       '  error wait time 1, 5;',
-      '  ipv4 { import all; export none; };',
+      '  ipv4 { import filter { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }; export none; };',
       '}');
   }
   return `${lines.join('\n')}\n`;
