@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { identifyCaller, normalizeAddress, resolveTarget } from './outbound-target.js';
+import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from './dataplane-snapshot.js';
+import { SpiffeId, parseTrustDomain } from '../../identity/spiffe-id.js';
+
+const td = parseTrustDomain('eu.test');
+const frontend: LocalWorkload = { name: 'frontend', namespace: 'shop', service: 'frontend', spiffeId: SpiffeId.forWorkload(td, 'shop', 'frontend'), address: '127.1.2.3' };
+const ep: Endpoint = { spiffeId: SpiffeId.forWorkload(td, 'shop', 'catalog'), sni: 'catalog.shop.n.eu.test', dial: { host: '127.0.0.1', port: 1 }, authority: '127.1.2.4:8080', region: 'eu' };
+const route: ServiceRoute = { namespace: 'shop', name: 'catalog', ports: new Map([[80, [ep]], [81, []]]) };
+const snap = {
+  localWorkloadsByAddress: new Map([[frontend.address, frontend]]),
+  routes: new Map([['catalog.shop.mesh', route], ['catalog.shop.eu.mesh', route]]),
+} as unknown as DataplaneSnapshot;
+
+test('the caller is the workload whose address the connection comes from', () => {
+  assert.equal(normalizeAddress('::ffff:127.1.2.3'), '127.1.2.3');
+  assert.equal(normalizeAddress('::1'), '::1');
+  assert.equal(normalizeAddress(undefined), '');
+  const ok = identifyCaller(snap, '::ffff:127.1.2.3');
+  assert.equal(ok.kind === 'caller' && ok.workload, frontend);
+  const bad = identifyCaller(snap, '127.0.0.9');
+  assert.equal(bad.kind, 'unknown');
+  assert.equal(bad.kind === 'unknown' && bad.reason, 'connection from 127.0.0.9 matches no workload on this node; apps must call from their Workload address');
+});
+
+test('mesh hosts resolve to routes; misses say why', () => {
+  const cases: [string, number, string][] = [
+    ['catalog.shop.mesh', 80, 'route'],
+    ['CATALOG.shop.mesh.', 80, 'route'],
+    ['catalog.shop.eu.mesh', 80, 'route'],
+    ['catalog.shop.mesh', 443, 'has no port 443 (ports: 80, 81)'],
+    ['catalog.shop.mesh', 81, 'no healthy endpoint'],
+    ['nothing.shop.mesh', 80, 'no route to nothing.shop.mesh: no such service'],
+    ['example.com', 80, 'mesh hosts look like'],
+  ];
+  for (const [host, port, want] of cases) {
+    const r = resolveTarget(snap, host, port);
+    if (want === 'route') assert.equal(r.kind, 'route', host);
+    else assert.ok(r.kind === 'no-route' && r.reason.includes(want), `${host}:${port} -> ${JSON.stringify(r)}`);
+  }
+});
