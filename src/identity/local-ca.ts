@@ -73,7 +73,8 @@ export class LocalCa {
   private constructor(
     readonly trustDomain: TrustDomain,
     private mode: Mode,
-    private readonly now: () => number,
+    /** The CA's clock (injectable for tests); issuance and rotation decide with it. */
+    readonly now: () => number,
     private readonly policy: RotationPolicy,
     private readonly rootTtlMs: number,
     /** Default SVID lifetime. */
