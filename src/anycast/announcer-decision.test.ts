@@ -23,6 +23,7 @@ describe('announcement decision', () => {
     { name: 'recent withdrawal: hold the re-announce', input: { guard: { penalty: 1000, at: 9000 } }, kind: 'hold' },
     { name: 'old withdrawal has decayed: announce', input: { guard: { penalty: 1000, at: 9000 - 200_000 } }, kind: 'announce' },
     { name: 'guard disabled: announce', input: { guard: { penalty: 5000, at: 9000 }, guardCfg: { ...guardCfg, enabled: false } }, kind: 'announce' },
+    { name: 'maintenance ends while draining but the guard is tight: stay drained', input: { current: 'draining', drainingSince: 9000, guard: { penalty: 600, at: 10_000 } }, kind: 'hold' },
     { name: 'penalty high: skip the graceful step and withdraw', input: { maintenance: true, current: 'announced', guard: { penalty: 500, at: 10_000 } }, kind: 'withdraw' },
   ];
   for (const c of cases) it(c.name, () => assert.equal(decide({ ...base, ...c.input }).kind, c.kind));

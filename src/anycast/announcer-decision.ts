@@ -43,7 +43,13 @@ export function decide(i: DecisionInput): Decision {
     }
     return { kind: 'stay' };
   }
-  if (i.current === 'draining') return { kind: 'announce', reason: 'maintenance ended' };
+  if (i.current === 'draining') {
+    // Dropping the graceful-shutdown community is an attribute change too; until
+    // the guard allows it, the route stays drained (still a fallback).
+    const g = mayAnnounce(i.guard, i.guardCfg, i.now, i.guardCfg.attributeChangePenalty);
+    if (g.kind === 'hold') return { kind: 'hold', reason: `flap guard: staying drained, penalty ${g.penalty}`, until: g.until };
+    return { kind: 'announce', reason: 'maintenance ended' };
+  }
   if (i.current === 'announced') return { kind: 'stay' };
   const g = mayAnnounce(i.guard, i.guardCfg, i.now);
   if (g.kind === 'hold') {

@@ -144,7 +144,7 @@ export class Announcer {
     const now = this.deps.clock.now();
     return {
       announcement: {
-        state: this.current, since: this.since, reason: this.reason, holdUntil: this.current === 'withdrawn' ? this.holdUntil : undefined,
+        state: this.current, since: this.since, reason: this.reason, holdUntil: this.current === 'announced' ? undefined : this.holdUntil,
         prefixes: this.cfg.announce.map((a) => formatPrefix(a.prefix)),
       },
       health: {
@@ -187,7 +187,6 @@ export class Announcer {
         return;
       case 'announce':
         if (this.current === 'draining') this.guard = recordAttributeChange(this.guard, this.cfg.flapGuard, now);
-        this.holdUntil = undefined;
         this.transition('announced', d.reason);
         await this.deps.speaker.setRoutes(this.routes(false));
         return;
@@ -209,6 +208,7 @@ export class Announcer {
     this.current = to;
     this.since = this.deps.clock.now();
     this.reason = reason;
+    this.holdUntil = undefined;
     if (to !== 'draining') this.drainingSince = undefined;
     this.deps.metrics?.announced.set(to === 'announced' ? 1 : to === 'draining' ? 2 : 0);
     this.deps.metrics?.transitions.inc({ to });

@@ -99,20 +99,22 @@ export const anycastConfigSchema = z.object({
   peers: z.array(peerSchema).min(1, { message: 'expected at least one peer' }),
   announce: z.array(announceSchema).min(1, { message: 'expected at least one prefix to announce' }),
   health: z.object({
-    interval: duration().default(1000),
-    fastInterval: duration().default(200),
+    // Defaults aim at withdrawal within a second: worst case interval + (fall-1) x fastInterval = 600 ms.
+    interval: duration().default(500),
+    fastInterval: duration().default(100),
     rise: z.number().int().min(1).max(100).default(3),
-    fall: z.number().int().min(1).max(100).default(3),
+    fall: z.number().int().min(1).max(100).default(2),
     checks: z.array(checkSchema).default([]),
-  }).strict().default({ interval: 1000, fastInterval: 200, rise: 3, fall: 3, checks: [] }),
+  }).strict().default({ interval: 500, fastInterval: 100, rise: 3, fall: 2, checks: [] }),
   maintenance: z.object({ file: z.string().min(1), drain: duration().default(5000) }).strict().optional(),
   flapGuard: z.object({
     enabled: z.boolean().default(true),
     halfLife: duration().default(900_000),
     withdrawPenalty: z.number().positive().default(1000),
     attributeChangePenalty: z.number().min(0).default(500),
-    limit: z.number().positive().default(1900),
-  }).strict().default({ enabled: true, halfLife: 900_000, withdrawPenalty: 1000, attributeChangePenalty: 500, limit: 1900 }),
+    // Cisco's default suppress limit is 2000: stay strictly under it.
+    limit: z.number().positive().default(1999),
+  }).strict().default({ enabled: true, halfLife: 900_000, withdrawPenalty: 1000, attributeChangePenalty: 500, limit: 1999 }),
   status: z.object({ listen: socketAddress.default({ host: '127.0.0.1', port: 9179 }) }).strict().default({ listen: { host: '127.0.0.1', port: 9179 } }),
 }).strict().superRefine((c, ctx) => {
   c.announce.forEach((a, i) => {

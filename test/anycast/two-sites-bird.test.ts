@@ -113,7 +113,19 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
     await eventually(async () => assert.deepEqual(await bird.routes(PREFIX), []), 'no route left');
   });
 
-  it('the flap guard holds site a back when it recovers right after a withdrawal, and status says so', async () => {
+  it('both sites come back after their first withdrawal (a short flap-guard hold) and site a is preferred again', async () => {
+    sites[0]!.healthy = true;
+    sites[1]!.healthy = true;
+    await eventually(async () => {
+      const r = await bird.routes(PREFIX);
+      assert.equal(r.length, 2);
+      assert.equal(r.find((x) => x.primary)?.protocol, 'site_a');
+    }, 'both routes back, site a preferred');
+  });
+
+  it('a second flap of site a is held back by the flap guard, and status says so', async () => {
+    sites[0]!.healthy = false;
+    await eventually(async () => assert.deepEqual((await bird.routes(PREFIX)).map((x) => x.protocol), ['site_b']), 'site a withdrawn again');
     sites[0]!.healthy = true;
     const st = await eventually(async () => {
       const s = await fetchStatus(sites[0]!.daemon!.status.url);
@@ -122,21 +134,24 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
       return s;
     }, 'site a healthy but held');
     assert.equal(st.announcement.state, 'withdrawn');
+    // Two withdrawals within seconds: ~2000 must decay to 999, one half-life (15 min).
+    assert.ok(st.announcement.holdUntil! - st.now > 10 * 60_000, `held for ${st.announcement.holdUntil! - st.now} ms`);
+    assert.ok(st.flapPenalty < 2000 && st.flapPenalty > 1900, `penalty ${st.flapPenalty}`);
     assert.match(formatStatus(st), /flap guard holds re-announcement/);
-    assert.deepEqual(await bird.routes(PREFIX), []);
+    assert.deepEqual((await bird.routes(PREFIX)).map((x) => x.protocol), ['site_b']);
   });
 
   it('`entente anycast status` prints sessions, routes, health and history (human and --json)', async () => {
     const cli = join(process.cwd(), 'dist/src/anycast/main.js');
     const url = sites[1]!.daemon!.status.url;
     const human = (await promisify(execFile)(process.execPath, [cli, 'anycast', 'status', '--status-url', url])).stdout;
-    assert.match(human, /announcement: WITHDRAWN/);
+    assert.match(human, /announcement: ANNOUNCED/);
     assert.match(human, /bird .*AS65000: established/);
     assert.match(human, /history:[\s\S]*announce[\s\S]*withdraw/);
     const json = JSON.parse((await promisify(execFile)(process.execPath, [cli, 'anycast', 'status', '--status-url', url, '--json'])).stdout) as { sessions: { holdTime: number }[] };
     assert.equal(json.sessions[0]!.holdTime, 3);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     assert.match(metrics, /entente_anycast_bgp_session_established\{peer="bird"\} 1/);
-    assert.match(metrics, /entente_anycast_announced 0/);
+    assert.match(metrics, /entente_anycast_announced 1/);
   });
 });
