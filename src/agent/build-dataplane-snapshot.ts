@@ -95,12 +95,15 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
 
   const compiled = compilePolicies(config.authorizationPolicies as AuthorizationPolicy[]);
   const forcedL7 = new Set(config.services.filter((s) => s.l7 === true).map((s) => `${s.namespace}/${s.name}`));
+  // Policies name Service ports; the data plane sees the workload (target) port.
+  const servicePort = new Map<string, number>();
+  for (const s of config.services) for (const p of s.ports) servicePort.set(`${s.namespace}/${s.name}:${p.targetPort}`, p.port);
   const authorizer: Authorizer = {
     authorize: (req) =>
       authorize(compiled, {
         caller: { id: req.caller.toString(), trustDomain: req.caller.trustDomain, ...(req.caller.namespace ? { namespace: req.caller.namespace } : {}), ...(req.callerRegion ? { region: req.callerRegion } : {}) },
         service: req.service,
-        port: req.port,
+        port: servicePort.get(`${req.service.namespace}/${req.service.name}:${req.port}`) ?? req.port,
         ...(req.method !== undefined ? { method: req.method } : {}),
         ...(req.path !== undefined ? { path: req.path } : {}),
       }),

@@ -38,7 +38,7 @@ export function policiesYaml(topo: LabTopology): string {
     doc('AuthorizationPolicy', 'reviews-readers', {
       selector: { services: ['reviews'] },
       action: 'ALLOW',
-      rules: [{ from: [{ namespaces: [NAMESPACE] }], to: [{ ports: [PORTS.app] }] }],
+      rules: [{ from: [{ namespaces: [NAMESPACE] }], to: [{ ports: [80] }] }],
     }),
   ];
   if (has('payments')) {

@@ -13,6 +13,8 @@ export interface Supervised {
   readonly child: ChildProcess;
   readonly logPath: string;
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Set when the supervisor itself asked it to stop: its exit is then expected. */
+  stopRequested: boolean;
 }
 
 export class ProcessSupervisor {
@@ -35,10 +37,10 @@ export class ProcessSupervisor {
       env: { ...process.env, ENTENTE_PARENT_PID: String(process.pid) },
     });
     closeSync(fd);
-    const p: Supervised = { name, child, logPath, exited: undefined };
+    const p: Supervised = { name, child, logPath, exited: undefined, stopRequested: false };
     child.on('exit', (code, signal) => {
       p.exited = { code, signal };
-      if (!this.stopping) this.onUnexpectedExit(p);
+      if (!this.stopping && !p.stopRequested) this.onUnexpectedExit(p);
     });
     this.procs.push(p);
     return p;
@@ -57,6 +59,7 @@ export class ProcessSupervisor {
         (p) =>
           new Promise<void>((resolve) => {
             if (p.exited) return resolve();
+            p.stopRequested = true;
             const kill = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
             p.child.once('exit', () => {
               clearTimeout(kill);

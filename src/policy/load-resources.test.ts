@@ -162,10 +162,6 @@ const errorCases: ErrorCase[] = [
     code: 'UNKNOWN_SERVICE', file: 'w.yaml', key: 'spec.service', value: '"carts"', expected: /Service in namespace "shop" \(defined there: cart\)/, line: 4,
   },
   {
-    name: 'selector naming an unknown service', files: { 's.yaml': CART, 'p.yaml': ALLOW_WEB.replace('services: [cart]', 'services: [cart, nope]') },
-    code: 'UNKNOWN_SERVICE', file: 'p.yaml', key: 'spec.selector.services[1]', value: '"nope"', expected: /Service in namespace "shop"/, line: 7,
-  },
-  {
     name: 'two workloads with one address on one node', files: { 's.yaml': CART, 'w.yaml': `${CART_WORKLOAD}---\n${CART_WORKLOAD.replace('cart-1', 'cart-2')}` },
     code: 'DUPLICATE_ADDRESS', file: 'w.yaml', key: 'spec.address', value: '"10.0.0.7"', expected: /Workload shop\/cart-1 .* has it/,
   },
@@ -215,6 +211,19 @@ test('loadResourceDir: every error of every file in one pass, in reading order',
   );
   // What did validate is still returned, for lint and explain tools.
   assert.deepEqual(r.resources.services.map((s) => s.metadata.name), ['cart']);
+});
+
+test('a policy selecting a Service that runs only in another region loads (one policy tree for every region)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'entente-policy-federated-'));
+  try {
+    await writeFile(join(dir, 's.yaml'), CART);
+    await writeFile(join(dir, 'p.yaml'), ALLOW_WEB.replace('services: [cart]', 'services: [cart, payments-elsewhere]'));
+    const r = await loadResourceDir(dir);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.resources.authorizationPolicies.length, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('digestResources: independent of key order, file layout and spelled-out defaults; changes on a real change', async () => {

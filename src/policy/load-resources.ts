@@ -197,12 +197,10 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
       } else {
         callers.set(addressKey, l);
       }
-    } else if (r.kind === 'AuthorizationPolicy') {
-      r.spec.selector?.services.forEach((svc, i) => {
-        if (servicesByNs.get(ns)?.includes(svc)) return;
-        errors.push(makeResourceError({ ...at(l, ['spec', 'selector', 'services', i], r), code: 'UNKNOWN_SERVICE', value: svc, expected: unknownService(ns) }));
-      });
     }
+    // A policy selector may name a Service this region does not run: policy is
+    // one Git tree applied in every region, and each region enforces the part
+    // that concerns its own services. So selectors are not checked here.
   }
   return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation) };
 }
