@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers: openssl and curl
 # (TLS and HTTP interop), BIRD 2 (BGP), iproute2 (network namespaces for the
-# anycast story). Idempotent; uses sudo when not root.
+# anycast story), and for the data plane benchmark nginx (upstream), wrk (load)
+# and HAProxy (the comparison). Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
@@ -11,5 +12,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# BIRD's package starts a system daemon; tests run their own instances.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now bird >/dev/null 2>&1 || true; fi
+# BIRD's, nginx's and HAProxy's packages start system daemons; tests and benchmarks run their own instances.
+if command -v systemctl >/dev/null 2>&1; then
+  for svc in bird nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+fi

@@ -159,8 +159,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     });
   };
 
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-    stream.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound stream error'));
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const session = accepted.get(stream.session as ServerHttp2Session);
     if (!session) {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
@@ -179,6 +178,17 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       case 'l4':
         connectApp(stream, session.peer, d, start);
         return;
+    }
+  };
+
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    stream.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound stream error'));
+    try {
+      onStream(stream, headers);
+    } catch (err) {
+      // A bug must cost one stream, never the process or the session.
+      ctx.log.error({ err: describeError(err) }, 'inbound stream handler failed');
+      refuseStream(stream, 500, 'internal error in the destination agent');
     }
   });
 
