@@ -2,6 +2,7 @@
 // half-close, one pooled session for many app connections, deny with reason,
 // unknown source refused, and reconnection after the session dies.
 import { test, before, after } from 'node:test';
+import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { startMesh, exchange, metricValue, eventually, type Mesh } from './mesh-fixture.js';
 import type { SocketAddress } from '../../src/core/address.js';
@@ -38,6 +39,16 @@ test('an allowed L4 connection carries app bytes both ways, with half-close', as
   assert.equal(outFlow.bytesOut, 'hello mesh'.length);
   assert.equal(outFlow.bytesIn, 'echo:hello mesh'.length);
   assert.equal(outFlow.status, 200);
+});
+
+test('a large transfer arrives intact both ways (flow control and backpressure)', async () => {
+  const payload = randomBytes(8 << 20);
+  const r = await exchange(out('catalog.shop.mesh:7000'), mesh.frontend.address, payload, 30_000);
+  assert.equal(r.error, undefined);
+  assert.equal(r.raw.length, payload.length + 5);
+  assert.equal(r.raw.subarray(0, 5).toString(), 'echo:');
+  const digest = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  assert.equal(digest(r.raw.subarray(5)), digest(payload));
 });
 
 test('many concurrent app connections share ONE pooled mTLS session', async () => {

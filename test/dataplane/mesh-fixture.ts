@@ -163,7 +163,7 @@ export function portOf(server: HttpServer | NetServer): number {
 }
 
 /** Connects from `localAddress`, writes `payload`, half-closes, and collects the answer. */
-export function exchange(to: SocketAddress, localAddress: string, payload: string | Buffer, timeoutMs = 10_000): Promise<{ data: string; error?: string }> {
+export function exchange(to: SocketAddress, localAddress: string, payload: string | Buffer, timeoutMs = 10_000): Promise<{ data: string; raw: Buffer; error?: string }> {
   return new Promise((resolve) => {
     const s: Socket = netConnect({ host: to.host, port: to.port, localAddress, allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -174,7 +174,8 @@ export function exchange(to: SocketAddress, localAddress: string, payload: strin
     s.on('error', (e) => (error = e.message));
     s.on('close', () => {
       clearTimeout(t);
-      resolve({ data: Buffer.concat(chunks).toString(), error });
+      const raw = Buffer.concat(chunks);
+      resolve({ data: raw.toString(), raw, error });
     });
   });
 }
