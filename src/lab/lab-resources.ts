@@ -33,7 +33,8 @@ export function policiesYaml(topo: LabTopology): string {
     doc('AuthorizationPolicy', 'ledger-readers', {
       selector: { services: ['ledger'] },
       action: 'ALLOW',
-      rules: [{ from: [{ principals: [id('catalog')] }] }],
+      // Method rules make ledger an L7 service: every request is authorized and its app sees the caller.
+      rules: [{ from: [{ principals: [id('catalog')] }], to: [{ methods: ['GET'] }] }],
     }),
     doc('AuthorizationPolicy', 'reviews-readers', {
       selector: { services: ['reviews'] },

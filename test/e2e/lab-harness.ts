@@ -1,0 +1,26 @@
+// Starts a real multi-region mesh (every component its own process) for an
+// end-to-end test, on a loopback range of its own, and tears it down.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Lab } from '../../src/lab/lab.js';
+import { DEFAULT_RTT_MS } from '../../src/lab/lab-topology.js';
+
+/** A 127.N prefix in [lo, hi], so concurrently running test files do not collide. */
+export function randomIpPrefix(lo: number, hi: number): string {
+  return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
+}
+
+export async function startTestMesh(regions: string[], ipPrefix: string): Promise<Lab> {
+  // Short WAN delays keep the tests quick; the latency model itself is tested with the WAN link.
+  const lab = new Lab({ regions, ipPrefix, rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 }, jitterMs: 0, rate: 1, traffic: false, readyTimeoutMs: 90_000 });
+  try {
+    await lab.start();
+  } catch (err) {
+    const tails = readdirSync(join(lab.workdir, 'logs'))
+      .map((f) => `--- ${f}\n${readFileSync(join(lab.workdir, 'logs', f), 'utf8').split('\n').slice(-6).join('\n')}`)
+      .join('\n');
+    await lab.stop();
+    throw new Error(`${(err as Error).message}\n${tails}`);
+  }
+  return lab;
+}

@@ -1,0 +1,42 @@
+// The main command, as a user runs it: `entente lab --duration 20 --json`.
+// Three regions, real processes, the emulated WAN; every allowed route must be
+// at least 99% ok and every denied route entirely denied.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { CLI_PATH } from '../../src/lab/process-supervisor.js';
+import type { LabReport } from '../../src/lab/lab.js';
+import { randomIpPrefix } from './lab-harness.js';
+
+test('entente lab --duration 20 --json: allowed routes >= 99% ok, denied routes fully denied', { timeout: 240_000 }, async () => {
+  const child = spawn(process.execPath, [CLI_PATH, 'lab', '--duration', '20', '--json', '--ip-prefix', randomIpPrefix(100, 174)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const guard = setTimeout(() => child.kill('SIGINT'), 200_000);
+    child.on('exit', (c) => {
+      clearTimeout(guard);
+      resolve(c);
+    });
+  });
+  assert.equal(code, 0, `lab exited ${code}\n${stderr.slice(-3000)}\n${stdout.slice(-3000)}`);
+  const report = JSON.parse(stdout) as LabReport;
+  assert.deepEqual(report.regions.map((r) => r.name), ['eu', 'us', 'ap']);
+  assert.ok(report.routes.some((r) => r.expect === 'deny'));
+  assert.ok(report.routes.filter((r) => r.from.region !== r.to.region).length >= 3, 'several cross-region routes');
+  for (const r of report.routes) {
+    assert.ok(r.requests > 0, `${r.id} carried no traffic`);
+    if (r.expect === 'allow') {
+      assert.ok(r.ok / r.requests >= 0.99, `${r.id}: ${r.ok}/${r.requests} ok (${r.lastError ?? ''})`);
+      assert.ok(r.p50Ms !== null && r.p99Ms !== null && r.p99Ms >= r.p50Ms);
+    } else {
+      assert.equal(r.ok, 0, `${r.id}: a denied route got ${r.ok} ok`);
+      assert.equal(r.denied, r.requests, `${r.id}: ${r.denied}/${r.requests} denied (${r.lastError ?? ''})`);
+    }
+  }
+  // Cross-region latency reflects the emulated WAN: eu -> us has a 90 ms RTT.
+  const euUs = report.routes.find((r) => r.from.region === 'eu' && r.to.region === 'us' && r.expect === 'allow')!;
+  assert.ok(euUs.p50Ms! >= 90, `eu->us p50 ${euUs.p50Ms} ms is below the emulated RTT`);
+});
