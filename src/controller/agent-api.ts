@@ -12,7 +12,7 @@ import type { LocalCa } from '../identity/local-ca.js';
 import { SpiffeId } from '../identity/spiffe-id.js';
 import { verifyX509SvidChain } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
-import { bundleToDocument } from '../identity/trust-bundle.js';
+import { toWireBundle } from '../mesh/wire-bundle.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
 import type { JoinTokenStore, NodeKind } from './join-tokens.js';
 import type { NodeRegistry } from './node-registry.js';
@@ -52,12 +52,13 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     minVersion: 'TLSv1.3',
   });
   deps.serving.onRenew((m) => server.setSecureContext({ key: m.key, cert: m.cert, ca: [deps.ca.caCertPem] }));
-  const roots = [new X509Certificate(deps.ca.caCertPem)];
+  // Every authority in the current bundle: during a CA rotation nodes hold SVIDs of both keys.
+  const roots = (): X509Certificate[] => deps.ca.bundle().x509Authorities.map((p) => new X509Certificate(p));
 
   /** The enrolled node behind this request's client certificate, or an error reply. */
   function authenticate(req: IncomingMessage): { node: string; kind: NodeKind } | string {
     const chain = peerCertificateChain(req.socket as TLSSocket);
-    const v = verifyX509SvidChain(chain, { authoritiesFor: (td) => (td === deps.ca.trustDomain ? roots : undefined) }, Date.now());
+    const v = verifyX509SvidChain(chain, { authoritiesFor: (td) => (td === deps.ca.trustDomain ? roots() : undefined) }, Date.now());
     if (v.kind === 'invalid') return `client certificate refused: ${v.reason}`;
     const m = /^\/node\/([a-z0-9-]+)$/.exec(v.spiffeId.path);
     const rec = m ? deps.nodes.get(m[1]!) : undefined;
@@ -86,7 +87,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
       node: r.node,
       kind: r.nodeKind,
       svid: { chainPem: svid.chainPem, notAfter: svid.notAfter.toISOString() },
-      bundle: bundleToDocument(deps.ca.bundle()),
+      bundle: toWireBundle(deps.ca.bundle()),
     });
   }
 

@@ -25,7 +25,7 @@ export const controllerConfigSchema = z.strictObject({
     peers: zAddress,
     admin: zAddress.default({ host: '127.0.0.1', port: 15000 }),
   }),
-  svidTtl: zDurationMs.default(3_600_000).refine((ms) => ms >= 60_000, 'at least "1m"'),
+  svidTtl: zDurationMs.default(3_600_000).refine((ms) => ms >= 300_000, 'at least "5m" (SVIDs shorter than that are refused)'),
   joinTokenTtl: zDurationMs.default(15 * 60_000),
   federation: z
     .strictObject({

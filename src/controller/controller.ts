@@ -10,7 +10,8 @@ import { writeFileAtomicSync } from '../core/atomic-file.js';
 import type { Logger } from '../core/log.js';
 import { LocalCa } from '../identity/local-ca.js';
 import { parseTrustDomain } from '../identity/spiffe-id.js';
-import { bundleToDocument, type SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
+import { bundleToJson } from '../identity/trust-bundle.js';
 import { ResourceStore } from '../policy/resource-store.js';
 import type { MeshConfig, RegionState } from '../mesh/mesh-config.js';
 import { FederationState } from '../federation/federation-state.js';
@@ -41,10 +42,11 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const td = parseTrustDomain(config.trustDomain);
-  const ca = await LocalCa.loadOrCreate(join(dataDir, 'ca'), td);
-  const ownBundle = bundleToDocument(ca.bundle());
+  const ca = await LocalCa.loadOrCreate(join(dataDir, 'ca'), td, { svidTtlMs: config.svidTtl });
+  let ownBundle = toWireBundle(ca.bundle());
   // Operators hand this file to peer regions as their bootstrap bundle.
-  writeFileAtomicSync(join(dataDir, 'bundle.json'), JSON.stringify(ownBundle, null, 1), 0o644);
+  const writeBundleFile = (): void => writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
+  writeBundleFile();
   const adminCredential = randomBytes(24).toString('base64url');
   const adminCredentialPath = join(dataDir, 'admin.token');
   writeFileAtomicSync(adminCredentialPath, `${adminCredential}\n`, 0o600);
@@ -67,8 +69,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const serving = new ServingIdentity(ca, Math.min(config.svidTtl, 3_600_000));
   await serving.start();
 
-  const peerBundles = (): Record<string, SpiffeBundleDocument> => {
-    const out: Record<string, SpiffeBundleDocument> = {};
+  const peerBundles = (): Record<string, WireBundle> => {
+    const out: Record<string, WireBundle> = {};
     for (const p of config.peers) {
       const doc = peerBundleDocument(p, federation);
       if (doc) out[p.trustDomain] = doc;
@@ -153,6 +155,14 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     onAccepted: () => recompute(),
   });
   peerSync.start();
+  // CA rotation: publish the next key well before it signs; agents and peers get the new bundle.
+  const stopCaMaintenance = ca.startMaintenance(60_000, (err) => log.error({ err: String(err) }, 'CA maintenance failed'));
+  const unsubscribeBundle = ca.onBundleChange(() => {
+    ownBundle = toWireBundle(ca.bundle());
+    writeBundleFile();
+    log.info('trust bundle changed (CA rotation); publishing it');
+    recompute();
+  });
   // Staleness is a function of time: re-evaluate it even when nothing arrives.
   const staleTimer = setInterval(() => recompute(), Math.max(500, Math.min(config.federation.staleAfter / 4, 5000)));
 
@@ -222,6 +232,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     adminCredentialPath,
     async close() {
       clearInterval(staleTimer);
+      stopCaMaintenance();
+      unsubscribeBundle();
       peerSync.stop();
       serving.stop();
       resources.close();

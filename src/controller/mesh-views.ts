@@ -1,7 +1,7 @@
 // Pure views of the controller's state: the config snapshot pushed to its
 // agents and the region state published to peers. No I/O here.
 import type { ResourceSet } from '../policy/resource-set.js';
-import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from '../mesh/wire-bundle.js';
 import type { ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
 
@@ -13,8 +13,8 @@ export interface ViewInputs {
   readonly policyDigest: string;
   readonly nodes: readonly NodeRecord[];
   readonly connectedGateways: readonly NodeRecord[];
-  readonly ownBundle: SpiffeBundleDocument;
-  readonly peerBundles: Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly ownBundle: WireBundle;
+  readonly peerBundles: Readonly<Record<string, WireBundle>>;
   readonly remoteRegions: readonly RemoteRegion[];
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { RegionState, RemoteRegion } from '../mesh/mesh-config.js';
-import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from '../mesh/wire-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 
 interface HeldState {
@@ -62,7 +62,7 @@ export class FederationState {
   }
 
   /** Bundles of federated trust domains: the newest published one, else nothing yet (bootstrap is read by the caller). */
-  publishedBundle(region: string): SpiffeBundleDocument | undefined {
+  publishedBundle(region: string): WireBundle | undefined {
     return this.held.get(region)?.state.bundle;
   }
 

@@ -6,21 +6,22 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import { sendError, sendJson } from '../core/http-json.js';
-import { bundleFromDocument, type SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import { bundleFromDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from '../mesh/wire-bundle.js';
 import { verifyX509SvidChain } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
 import type { RegionState } from '../mesh/mesh-config.js';
 
 export interface PeerApiDeps {
   /** Trust domain -> bundle document of every configured peer (current). */
-  readonly peerBundles: () => Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly peerBundles: () => Readonly<Record<string, WireBundle>>;
   readonly credentials: () => { key: string; cert: string };
   readonly regionState: () => RegionState;
   readonly log: Logger;
   readonly count: (event: string) => void;
 }
 
-function authorities(docs: Readonly<Record<string, SpiffeBundleDocument>>): Map<string, X509Certificate[]> {
+function authorities(docs: Readonly<Record<string, WireBundle>>): Map<string, X509Certificate[]> {
   const out = new Map<string, X509Certificate[]>();
   for (const [td, doc] of Object.entries(docs)) {
     try {

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
-import { bundleFromDocument, type SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import { bundleFromDocument, parseBundleJson } from '../identity/trust-bundle.js';
+import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import type { RegionState } from '../mesh/mesh-config.js';
 import type { FederationState } from './federation-state.js';
@@ -32,11 +33,12 @@ export interface PeerStatus {
 }
 
 /** The bundle to authenticate `peer` with: newest published, else the operator's bootstrap file. */
-export function peerBundleDocument(peer: PeerConfig, state: FederationState): SpiffeBundleDocument | undefined {
+export function peerBundleDocument(peer: PeerConfig, state: FederationState): WireBundle | undefined {
   const published = state.publishedBundle(peer.region);
   if (published) return published;
   try {
-    return JSON.parse(readFileSync(peer.bundle, 'utf8')) as SpiffeBundleDocument;
+    // Strict parse of the operator's file (duplicate keys, exact sequence), then the wire form.
+    return toWireBundle(parseBundleJson(readFileSync(peer.bundle, 'utf8'), peer.trustDomain));
   } catch {
     return undefined;
   }
