@@ -4,7 +4,7 @@
 # anycast story), and for the data plane benchmark nginx (upstream), wrk (load)
 # and HAProxy (the comparison). Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
