@@ -17,6 +17,9 @@ import { NetnsLab, requireNetns } from '../../src/anycast/testbed/netns.js';
 import { eventually } from './eventually.js';
 import { pickRootSubnet } from './root-subnet.js';
 
+/** This file's quarter of 198.51.100.0/24 (see root-subnet.ts). */
+const SLOT = 2;
+
 interface FrrPath { aspath: { string: string }; metric?: number; locPrf?: number; community?: { string: string }; nexthops: { ip: string }[] }
 
 describe('BGP speaker against FRR bgpd', { timeout: 90_000 }, () => {
@@ -32,7 +35,7 @@ describe('BGP speaker against FRR bgpd', { timeout: 90_000 }, () => {
     });
     await requireNetns();
     dir = await mkdtemp(join(tmpdir(), 'entente-frr-'));
-    const net = await pickRootSubnet();
+    const net = await pickRootSubnet(SLOT);
     ours = net.hosts[0]!;
     const router = await lab.namespace('fr');
     await lab.link({ ns: router, addr: `${net.router}/29` }, { ns: undefined, addr: `${ours}/29` });

@@ -20,6 +20,9 @@ import { NetnsLab, requireNetns, run } from '../../src/anycast/testbed/netns.js'
 import { eventually } from './eventually.js';
 import { pickRootSubnet } from './root-subnet.js';
 
+/** This file's quarter of 198.51.100.0/24 (see root-subnet.ts). */
+const SLOT = 1;
+
 const PREFIX = '203.0.113.10/32';
 
 interface Site { name: string; address: string; healthy: boolean; http: Server; daemon?: AnycastDaemon }
@@ -40,7 +43,7 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
   before(async () => {
     await requireNetns();
     dir = await mkdtemp(join(tmpdir(), 'entente-2sites-'));
-    const net = await pickRootSubnet();
+    const net = await pickRootSubnet(SLOT);
     routerAddr = net.router;
     const router = await lab.namespace('rt');
     const [, rootIf] = await lab.link({ ns: router, addr: `${routerAddr}/29` }, { ns: undefined, addr: `${net.hosts[0]}/29` });

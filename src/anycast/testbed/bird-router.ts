@@ -23,7 +23,7 @@ export interface BirdNeighbor {
  * The router side of the tests: passive BGP at hold 3 s / keepalive 1 s, every
  * route accepted, and RFC 8326 honoured (GRACEFUL_SHUTDOWN lowers LOCAL_PREF to 0).
  */
-export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNeighbor[]; kernel: boolean }): string {
+export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNeighbor[]; kernel: boolean; ipv6?: boolean }): string {
   const lines = [
     `router id ${opts.routerId};`,
     'log stderr all;',
@@ -41,6 +41,7 @@ export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNei
       '  connect retry time 1;',
       '  error wait time 1, 5;',
       '  ipv4 { import filter { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }; export none; };',
+      ...(opts.ipv6 ? ['  ipv6 { import all; export none; };'] : []),
       '}');
   }
   return `${lines.join('\n')}\n`;
