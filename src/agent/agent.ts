@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../core/log.js';
+import { describeError } from '../core/errors.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
 import { NodeState } from '../node/node-state.js';
@@ -65,6 +66,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
   });
 
+  /** Builds and installs a snapshot; a config that cannot be applied leaves the previous one in force. */
+  const apply = (c: MeshConfig): void => {
+    const fail = (err: unknown): void => log.error({ err: describeError(err), version: c.version }, 'config could not be applied; keeping the previous one');
+    try {
+      void Promise.resolve(dataplane.setSnapshot(buildDataplaneSnapshot(c, ctx))).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  };
   let connected = false;
   const advertise = formatSocketAddress(config.advertise ?? dataplane.inboundAddress);
   const stream = identity.client.followConfig(
@@ -73,11 +83,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       meshConfig = c;
       state.saveConfig(c);
       svids.setWorkloads(localWorkloads(c));
-      try {
-        dataplane.setSnapshot(buildDataplaneSnapshot(c, ctx));
-      } catch (err) {
-        log.error({ err: (err as Error).message, version: c.version }, 'config could not be applied; keeping the previous one');
-      }
+      apply(c);
     },
     (isUp, err) => {
       controllerConnected.set(isUp ? 1 : 0);
@@ -89,7 +95,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
   );
   // New or renewed SVIDs: rebuild so the data plane picks up fresh credentials.
-  svids.onChange(() => dataplane.setSnapshot(buildDataplaneSnapshot(meshConfig, ctx)));
+  svids.onChange(() => apply(meshConfig));
 
   let admin: Server | undefined;
   if (config.listen.metrics) {

@@ -45,10 +45,11 @@ export function registerLabCommands(program: Command): void {
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;
+      const timers: { ticker?: NodeJS.Timeout } = {};
       const finish = async (why: string): Promise<void> => {
         if (finished) return;
         finished = true;
-        clearInterval(ticker);
+        if (timers.ticker) clearInterval(timers.ticker);
         out.write(`lab: stopping (${why})\n`);
         await lab.stop();
         const report: LabReport = lab.report();
@@ -60,7 +61,6 @@ export function registerLabCommands(program: Command): void {
       process.on('SIGINT', () => void finish('Ctrl-C'));
       process.on('SIGTERM', () => void finish('SIGTERM'));
       process.on('exit', () => lab.killNow());
-      let ticker: NodeJS.Timeout | undefined;
       try {
         await lab.start();
       } catch (err) {
@@ -71,7 +71,7 @@ export function registerLabCommands(program: Command): void {
         return;
       }
       const durationMs = opts.duration ? Number(opts.duration) * 1000 : undefined;
-      ticker = setInterval(() => {
+      timers.ticker = setInterval(() => {
         void lab.collect().then(() => {
           if (finished) return;
           const text = renderSummary(lab.report());

@@ -236,7 +236,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       unsubscribeBundle();
       peerSync.stop();
       serving.stop();
-      resources.close();
+      await resources.close();
       await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi)]);
     },
   };

@@ -155,7 +155,6 @@ test('the gateway refuses an unknown SNI and counts it', async () => {
 });
 
 test('a broken policy file leaves the last good policy in force and reports the error', async () => {
-  const eu = region('eu');
   const file = join(lab.workdir, 'eu', 'resources', 'policies.yaml');
   const good = await readFile(file, 'utf8');
   const before = (await httpJson<{ policy: { digest: string } }>(`${lab.adminUrl('eu')}/v1/status`)).body.policy.digest;
