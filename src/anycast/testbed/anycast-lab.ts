@@ -119,7 +119,7 @@ export class AnycastLab {
   }
 
   startProbe(intervalMs = 20): void {
-    const c = this.netns.spawn(this.clientNs, process.execPath, [here('./probe-client.js'), `http://${SERVICE_ADDRESS}/`, String(intervalMs), '200']);
+    const c = this.netns.spawn(this.clientNs, process.execPath, [here('./probe-client.js'), `http://${SERVICE_ADDRESS}/`, String(intervalMs), '1000']);
     let buf = '';
     c.stdout?.setEncoding('utf8');
     c.stdout?.on('data', (d: string) => {
