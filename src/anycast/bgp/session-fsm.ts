@@ -2,9 +2,8 @@
 // event in, new state and actions out. The I/O layer (bgp-session.ts) performs
 // the actions. This speaker only initiates connections (routers are told to
 // be passive or simply get refused), so there is no collision handling.
-import { CapabilityCode, CeaseSubcode, ErrorCode, OpenSubcode } from './constants.js';
+import { AS_TRANS, BGP_VERSION, CapabilityCode, CeaseSubcode, ErrorCode, OpenSubcode } from './constants.js';
 import type { BgpMessage, Notification, OpenMessage } from './messages.js';
-import { AS_TRANS, BGP_VERSION } from './constants.js';
 import { describeNotification } from './notification-text.js';
 
 export type SessionState = 'idle' | 'connect' | 'open-sent' | 'open-confirm' | 'established';

@@ -64,7 +64,7 @@ export class AnycastLab {
     await this.netns.link({ ns: rt, addr: '198.51.100.1/30' }, { ns: this.clientNs, addr: '198.51.100.2/30' });
     await run('ip', ['-n', this.clientNs, 'route', 'add', '203.0.113.0/24', 'via', '198.51.100.1']);
     this.bird = await BirdRouter.start(this.netns, rt, this.dir, birdConfig({
-      routerId: '192.0.2.1', kernel: true,
+      routerId: '192.0.2.1', kernel: true, debugRoutes: true,
       neighbors: this.sites.map((s) => ({ name: `site_${s.name}`, localAddress: s.routerSide, localAs: 65000, address: s.address, as: 65001 })),
     }));
     for (const [i, s] of this.sites.entries()) {

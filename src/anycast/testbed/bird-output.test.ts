@@ -1,7 +1,7 @@
 // birdc output parsers on text captured from BIRD 2.0.12.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBirdProtocol, parseBirdRoutes } from './bird-output.js';
+import { parseBirdProtocol, parseBirdRouteEvents, parseBirdRoutes } from './bird-output.js';
 
 const ROUTES = `BIRD 2.0.12 ready.
 Table master4:
@@ -48,5 +48,18 @@ describe('birdc output parsers', () => {
   it('parses a BGP protocol\'s state and negotiated timers', () => {
     assert.deepEqual(parseBirdProtocol(PROTOCOL), { name: 'site_a', state: 'up', bgpState: 'Established', holdTime: 3, keepaliveTime: 1, lastError: undefined });
     assert.equal(parseBirdProtocol('garbage'), undefined);
+  });
+
+  it('reads route add/remove times from BIRD\'s trace log', () => {
+    const log = [
+      '2026-11-21 19:37:16.042 <TRACE> site_a.ipv4 > added [best] 203.0.113.10/32 0L 8G unicast',
+      '2026-11-21 19:37:17.623 <TRACE> site_a.ipv4 > removed [replaced] 203.0.113.10/32 0L 8G unicast',
+      '2026-11-21 19:37:17.700 <TRACE> site_b.ipv4 > removed [sole] 203.0.113.10/32 0L 7G unicast',
+    ].join('\n');
+    const [removed] = parseBirdRouteEvents(log, 'site_a', 'removed', '203.0.113.10/32');
+    const [added] = parseBirdRouteEvents(log, 'site_a', 'added', '203.0.113.10/32');
+    assert.equal(removed! - added!, 1581);
+    assert.equal(new Date(removed!).getMinutes(), 37);
+    assert.deepEqual(parseBirdRouteEvents(log, 'site_a', 'removed', '203.0.113.11/32'), []);
   });
 });

@@ -1,5 +1,6 @@
 // Parsers for birdc's text output (BIRD 2): `show route ... all` and
-// `show protocols all NAME`. Pure, so they are tested on captured text.
+// `show protocols all NAME`, and its route trace log. Pure, so they are
+// tested on captured text.
 
 export interface BirdRoute {
   readonly prefix: string;
@@ -68,4 +69,16 @@ export function parseBirdProtocol(text: string): BirdProtocol | undefined {
     holdTime: hold === undefined ? undefined : Number(hold), keepaliveTime: ka === undefined ? undefined : Number(ka),
     lastError: field(/Last error:\s+(.*)$/),
   };
+}
+
+/** Epoch ms of each "<TRACE> PROTO.ipv4 > EVENT [..] PREFIX" line of BIRD's log (`debug { routes }`). */
+export function parseBirdRouteEvents(log: string, protocol: string, event: 'added' | 'removed', prefix: string): number[] {
+  const out: number[] = [];
+  for (const line of log.split('\n')) {
+    const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3}) <TRACE> (\S+)\.ipv[46] > (\w+) \[[^\]]*\] (\S+)/.exec(line);
+    if (!m || m[8] !== protocol || m[9] !== event || m[10] !== prefix) continue;
+    // BIRD logs local time, which is how Date's component constructor reads it.
+    out.push(new Date(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!).getTime());
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntenteError } from '../../core/errors.js';
-import { type BirdProtocol, type BirdRoute, parseBirdProtocol, parseBirdRoutes } from './bird-output.js';
+import { type BirdProtocol, type BirdRoute, parseBirdProtocol, parseBirdRouteEvents, parseBirdRoutes } from './bird-output.js';
 import { type NetnsLab, run, stopChild } from './netns.js';
 
 export const BIRD = '/usr/sbin/bird';
@@ -23,7 +23,7 @@ export interface BirdNeighbor {
  * The router side of the tests: passive BGP at hold 3 s / keepalive 1 s, every
  * route accepted, and RFC 8326 honoured (GRACEFUL_SHUTDOWN lowers LOCAL_PREF to 0).
  */
-export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNeighbor[]; kernel: boolean; ipv6?: boolean }): string {
+export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNeighbor[]; kernel: boolean; ipv6?: boolean; debugRoutes?: boolean }): string {
   const lines = [
     `router id ${opts.routerId};`,
     'log stderr all;',
@@ -39,6 +39,7 @@ export function birdConfig(opts: { routerId: string; neighbors: readonly BirdNei
       '  hold time 3;',
       '  keepalive time 1;',
       '  connect retry time 1;',
+      ...(opts.debugRoutes ? ['  debug { routes };'] : []),
       '  error wait time 1, 5;',
       '  ipv4 { import filter { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; }; export none; };',
       ...(opts.ipv6 ? ['  ipv6 { import all; export none; };'] : []),
@@ -96,6 +97,14 @@ export class BirdRouter {
 
   log(): string {
     return this.stderr.join('');
+  }
+
+  /**
+   * When BIRD's table added or removed a protocol's route, by BIRD's own log
+   * clock (needs `debugRoutes`): epoch ms of each "PROTO.ipv4 > removed ... PREFIX" line.
+   */
+  routeEvents(protocol: string, event: 'added' | 'removed', prefix: string): number[] {
+    return parseBirdRouteEvents(this.log(), protocol, event, prefix);
   }
 
   async stop(): Promise<void> {
