@@ -4,7 +4,8 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { SocketAddress } from '../core/address.js';
+import { type SocketAddress, formatSocketAddress } from '../core/address.js';
+import { EntenteError } from '../core/errors.js';
 import type { AnnouncerStatus } from './announcer.js';
 
 export interface StatusDocument extends AnnouncerStatus {
@@ -37,7 +38,9 @@ export async function startStatusServer(listen: SocketAddress, status: () => Sta
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new EntenteError('ANYCAST_STATUS_LISTEN', `cannot listen on ${formatSocketAddress(listen)} for the status endpoint: ${err.code ?? err.message}`, {
+      hint: 'is another announcer running? set status.listen to a free address', cause: err,
+    })));
     server.listen(listen.port, listen.host, () => resolve());
   });
   const a = server.address() as AddressInfo;
