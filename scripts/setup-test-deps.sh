@@ -14,5 +14,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # BIRD's, nginx's and HAProxy's packages start system daemons; tests and benchmarks run their own instances.
 if command -v systemctl >/dev/null 2>&1; then
-  for svc in bird nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in bird frr nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
