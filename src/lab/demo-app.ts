@@ -103,15 +103,29 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
     req.end();
   };
 
-  const timers = config.routes.map((route, i) =>
-    // Stagger routes so that they do not fire in lock step.
-    setTimeout(() => {
-      fire(route);
-      timers[i] = setInterval(() => fire(route), 1000 / config.rate);
-    }, Math.random() * (1000 / config.rate)),
-  );
+  // Traffic starts when the lab says so (POST /start on the stats port), once
+  // every app of the demo listens: otherwise the first calls race app start-up.
+  const timers: NodeJS.Timeout[] = [];
+  let started = false;
+  const startTraffic = (): void => {
+    if (started) return;
+    started = true;
+    config.routes.forEach((route, i) => {
+      // Stagger routes so that they do not fire in lock step.
+      timers[i] = setTimeout(() => {
+        fire(route);
+        timers[i] = setInterval(() => fire(route), 1000 / config.rate);
+      }, Math.random() * (1000 / config.rate));
+    });
+  };
 
   const stats: Server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/start') {
+      startTraffic();
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     // Destructive read of samples: the lab is the only reader and keeps them.
     const body = JSON.stringify({
       workload: config.workload,

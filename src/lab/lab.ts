@@ -161,6 +161,7 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'demo apps' },
     );
+    await Promise.all(topo.workloads.map((w) => httpJson(`http://${w.address}:${PORTS.appStats}/start`, { method: 'POST' })));
     this.startedAt = Date.now();
     this.say(`demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
   }
