@@ -5,8 +5,12 @@ import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '.
 const peerSchema = z.strictObject({
   region: zDnsLabel,
   trustDomain: zTrustDomainName,
-  /** The peer controller's federation endpoint. */
-  url: zHttpsUrl,
+  /**
+   * The peer controller's federation endpoint. Omit it for a region this
+   * controller cannot reach directly: its signed state then arrives only
+   * through other peers (relay), verified against this entry's bundle.
+   */
+  url: zHttpsUrl.optional(),
   /** Operator-supplied bootstrap bundle (SPIFFE bundle JSON) of the peer's trust domain. */
   bundle: z.string().min(1, 'a path to the peer bundle file'),
   /** Dial the peer's gateways here instead of the address they advertise (NAT, private link, the lab's WAN link). */
@@ -30,7 +34,13 @@ export const controllerConfigSchema = z.strictObject({
   federation: z
     .strictObject({
       pullInterval: zDurationMs.default(2000),
+      /** A remote region's state older than this (by its origin's signing time) is stale: kept, but demoted. */
       staleAfter: zDurationMs.default(30_000),
+      /**
+       * How often this region re-signs its state even when nothing changed, so
+       * peers (and peers of peers) see it is alive; default min(staleAfter / 3, 10 s).
+       */
+      resignInterval: zDurationMs.optional(),
     })
     .default({ pullInterval: 2000, staleAfter: 30_000 }),
   peers: z.array(peerSchema).default([]),

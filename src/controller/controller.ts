@@ -15,8 +15,10 @@ import { bundleToJson } from '../identity/trust-bundle.js';
 import { ResourceStore } from '../policy/resource-store.js';
 import type { MeshConfig, RegionState } from '../mesh/mesh-config.js';
 import { FederationState } from '../federation/federation-state.js';
-import { PeerSync, peerBundleDocument } from '../federation/peer-sync.js';
+import { PeerSync } from '../federation/peer-sync.js';
 import { startPeerApi } from '../federation/peer-api.js';
+import { StateSigner } from '../federation/state-signer.js';
+import { signRegionState } from '../identity/region-state.js';
 import type { ControllerConfig } from './controller-config.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { NodeRegistry } from './node-registry.js';
@@ -60,7 +62,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
   let recompute: () => void = () => undefined;
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute());
-  const federation = new FederationState(join(dataDir, 'federation'), config.peers, config.federation.staleAfter);
+  const federation = new FederationState({ dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter });
   const resources = new ResourceStore({ dir: resolve(config.resources), log: log.child({ part: 'resources' }), onChange: () => recompute() });
   await resources.start();
   const resourceStatus = resources.status();
@@ -72,7 +74,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const peerBundles = (): Record<string, WireBundle> => {
     const out: Record<string, WireBundle> = {};
     for (const p of config.peers) {
-      const doc = peerBundleDocument(p, federation);
+      // Only bundles that arrived in a state signed by the previous bundle (or the operator's file).
+      const doc = federation.anchorDocument(p.region);
       if (doc) out[p.trustDomain] = doc;
     }
     return out;
@@ -101,6 +104,13 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   let regionState: RegionState = { version: Date.now(), generatedAt: new Date().toISOString(), ...regionBody };
   const configListeners = new Set<(c: MeshConfig) => void>();
   let peerApiRefresh: () => void = () => undefined;
+  // Peers get our state only as signed by our CA: relays cannot alter it, and its signing time is its age.
+  const signer = new StateSigner({
+    current: () => regionState,
+    sign: (s) => signRegionState(s, ca),
+    resignIntervalMs: config.federation.resignInterval ?? Math.max(1000, Math.min(config.federation.staleAfter / 3, 10_000)),
+    log: log.child({ part: 'state-signer' }),
+  });
   recompute = () => {
     const v = inputs();
     const body = buildMeshConfigBody(v);
@@ -115,6 +125,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     if (JSON.stringify(rb) !== JSON.stringify(regionBody)) {
       regionBody = rb;
       regionState = { version: Math.max(regionState.version + 1, Date.now()), generatedAt: new Date().toISOString(), ...rb };
+      void signer.changed();
     }
   };
 
@@ -140,11 +151,19 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const credentials = (): { key: string; cert: string } => serving.current();
   const peerApi = await startPeerApi(
-    { peerBundles, credentials, regionState: () => regionState, log: log.child({ part: 'peer-api' }), count },
+    {
+      peerBundles,
+      credentials,
+      // Ours, then every verified state we hold: peers that cannot reach a region still hear from it (relay).
+      signedStates: () => [signer.latest(), ...federation.signedStates()].filter((j): j is string => j !== undefined),
+      log: log.child({ part: 'peer-api' }),
+      count,
+    },
     config.listen.peers,
   );
   peerApiRefresh = () => peerApi.refreshTrust();
   serving.onRenew(() => peerApi.refreshTrust());
+  await signer.start();
 
   const peerSync = new PeerSync({
     peers: config.peers,
@@ -153,6 +172,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     credentials,
     log: log.child({ part: 'peer-sync' }),
     onAccepted: () => recompute(),
+    count,
   });
   peerSync.start();
   // CA rotation: publish the next key well before it signs; agents and peers get the new bundle.
@@ -204,8 +224,19 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       workloads: meshConfig.workloads,
       peers: peerSync.status().map((p) => {
         const remote = federation.remoteRegions().find((r) => r.region === p.region);
-        const st = federation.stateOf(p.region);
-        return { ...p, stale: remote?.stale ?? true, ageMs: remote?.ageMs, version: st?.version, policyDigest: st?.policyDigest, exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [] };
+        const held = federation.heldOf(p.region);
+        const st = held?.state;
+        return {
+          ...p,
+          stale: remote?.stale ?? true,
+          ageMs: remote?.ageMs,
+          version: st?.version,
+          // Where the newest state came from: the region itself, or the peer that relayed it.
+          via: held?.via,
+          signedAt: held ? new Date(held.signedAt).toISOString() : undefined,
+          policyDigest: st?.policyDigest,
+          exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
+        };
       }),
     };
   };
@@ -235,6 +266,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       stopCaMaintenance();
       unsubscribeBundle();
       peerSync.stop();
+      signer.stop();
       serving.stop();
       await resources.close();
       await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi)]);

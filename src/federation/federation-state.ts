@@ -1,84 +1,152 @@
-// What this controller knows of other regions: the newest state each peer
-// region published (single writer per region, so "highest version wins" never
-// conflicts), kept on disk so a controller restarted during a partition still
-// routes to, and authenticates, the regions it cannot reach.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+// What this controller knows of other regions: the newest signed state of each
+// configured region (single writer per region, so "highest version wins" never
+// conflicts), whoever relayed it, kept on disk — the JWS itself, so a
+// controller restarted during a partition still routes to, authenticates, and
+// relays the regions it cannot reach.
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { RegionState, RemoteRegion } from '../mesh/mesh-config.js';
-import type { WireBundle } from '../mesh/wire-bundle.js';
+import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
+import { bundleFromDocument, parseBundleJson, type TrustBundle } from '../identity/trust-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
+import { chooseAnchor, decideOffer, parseRegionStatePayload, type HeldRegionState, type OfferDecision } from './signed-state.js';
 
-interface HeldState {
-  readonly state: RegionState;
-  /** When we last confirmed this version with its origin (ms since epoch). */
-  lastSyncedAt: number;
+interface StoredState {
+  readonly jws: string;
+  readonly signedAt: number;
+  readonly via: string;
+  readonly receivedAt: number;
 }
 
-export type StateOffer = { kind: 'accepted' } | { kind: 'unchanged' } | { kind: 'rejected'; reason: string };
+export interface FederationStateOptions {
+  readonly dir: string;
+  readonly ownRegion: string;
+  readonly peers: readonly PeerConfig[];
+  readonly staleAfterMs: number;
+  readonly now?: () => number;
+}
 
 export class FederationState {
-  private readonly held = new Map<string, HeldState>();
+  private readonly held = new Map<string, HeldRegionState>();
+  private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
+  private readonly now: () => number;
 
-  constructor(
-    private readonly dir: string,
-    private readonly peers: readonly PeerConfig[],
-    private readonly staleAfterMs: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    if (existsSync(dir)) {
-      for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-        const h = JSON.parse(readFileSync(join(dir, f), 'utf8')) as HeldState;
-        if (this.peers.some((p) => p.region === h.state.region)) this.held.set(h.state.region, h);
-      }
+  constructor(private readonly opts: FederationStateOptions) {
+    this.now = opts.now ?? Date.now;
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    for (const f of readdirSync(opts.dir).filter((n) => n.endsWith('.json'))) {
+      const h = this.load(join(opts.dir, f));
+      if (h) this.held.set(h.state.region, h);
     }
   }
 
-  /** Offers a state received from a peer; keeps it only if newer. */
-  offer(state: RegionState): StateOffer {
-    const peer = this.peers.find((p) => p.region === state.region);
-    if (!peer) return { kind: 'rejected', reason: `region ${state.region} is not a configured peer` };
-    if (state.trustDomain !== peer.trustDomain) {
-      return { kind: 'rejected', reason: `region ${state.region} claims trust domain ${state.trustDomain}, configured ${peer.trustDomain}` };
+  /** Our own files, written by us: decoded, not re-verified. Files of the unsigned format, or of regions no longer configured, are skipped. */
+  private load(path: string): HeldRegionState | undefined {
+    try {
+      const s = JSON.parse(readFileSync(path, 'utf8')) as Partial<StoredState>;
+      if (typeof s.jws !== 'string' || typeof s.signedAt !== 'number') return undefined;
+      const payload = JSON.parse(Buffer.from(s.jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
+      const state = parseRegionStatePayload(payload);
+      if (typeof state === 'string') return undefined;
+      const peer = this.peer(state.region);
+      if (!peer || peer.trustDomain !== state.trustDomain) return undefined;
+      return { jws: s.jws, state, bundle: bundleFromDocument(state.bundle, peer.trustDomain), signedAt: s.signedAt, via: s.via ?? state.region, receivedAt: s.receivedAt ?? s.signedAt };
+    } catch {
+      return undefined;
     }
-    const cur = this.held.get(state.region);
-    if (cur && state.version <= cur.state.version) {
-      cur.lastSyncedAt = this.now();
-      return { kind: 'unchanged' };
+  }
+
+  private peer(region: string): PeerConfig | undefined {
+    return this.opts.peers.find((p) => p.region === region);
+  }
+
+  /** The operator's bootstrap bundle file for `region`, parsed strictly; re-read so an operator can replace it. */
+  bootstrapBundle(region: string): TrustBundle | undefined {
+    const p = this.peer(region);
+    if (!p) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(p.bundle, 'utf8');
+    } catch {
+      return undefined;
     }
-    const h: HeldState = { state, lastSyncedAt: this.now() };
-    this.held.set(state.region, h);
-    writeFileAtomicSync(join(this.dir, `${state.region}.json`), JSON.stringify(h), 0o600);
-    return { kind: 'accepted' };
+    const cached = this.bootstrapCache.get(region);
+    if (cached?.text === text) return cached.bundle;
+    let bundle: TrustBundle | undefined;
+    try {
+      bundle = parseBundleJson(text, p.trustDomain);
+    } catch {
+      bundle = undefined;
+    }
+    this.bootstrapCache.set(region, { text, bundle });
+    return bundle;
+  }
+
+  /** The bundle that authenticates `region` now: its newest verified one, or the bootstrap file (first contact, or a newer operator override). */
+  anchor(region: string): TrustBundle | undefined {
+    return chooseAnchor(this.held.get(region)?.bundle, this.bootstrapBundle(region));
+  }
+
+  anchorDocument(region: string): WireBundle | undefined {
+    const b = this.anchor(region);
+    return b ? toWireBundle(b) : undefined;
+  }
+
+  /** Offers a signed state received from peer region `via`; keeps it only if it verifies and is newer (or fresher). */
+  offer(jws: string, via: string): OfferDecision {
+    const d = decideOffer({
+      jws,
+      via,
+      ownRegion: this.opts.ownRegion,
+      peerFor: (r) => this.peer(r),
+      held: (r) => this.held.get(r),
+      anchor: (r) => this.anchor(r),
+      now: this.now(),
+    });
+    if (d.kind === 'accept' || d.kind === 'refresh') {
+      this.held.set(d.held.state.region, d.held);
+      // Persist new versions; a fresher signature of the same version only matters while we run.
+      if (d.kind === 'accept') {
+        const stored: StoredState = { jws: d.held.jws, signedAt: d.held.signedAt, via: d.held.via, receivedAt: d.held.receivedAt };
+        writeFileAtomicSync(join(this.opts.dir, `${d.held.state.region}.json`), JSON.stringify(stored), 0o600);
+      }
+    }
+    return d;
   }
 
   stateOf(region: string): RegionState | undefined {
     return this.held.get(region)?.state;
   }
 
-  lastSyncedAt(region: string): number | undefined {
-    return this.held.get(region)?.lastSyncedAt;
+  heldOf(region: string): HeldRegionState | undefined {
+    return this.held.get(region);
   }
 
-  /** Bundles of federated trust domains: the newest published one, else nothing yet (bootstrap is read by the caller). */
-  publishedBundle(region: string): WireBundle | undefined {
-    return this.held.get(region)?.state.bundle;
+  /** Every state we hold, as signed by its origin: what we relay to our peers. */
+  signedStates(): string[] {
+    return [...this.held.values()].map((h) => h.jws);
+  }
+
+  /** Age of a region's newest state, from its origin's signing time (our clock; never negative). */
+  ageMs(region: string): number | undefined {
+    const h = this.held.get(region);
+    return h ? Math.max(0, this.now() - h.signedAt) : undefined;
   }
 
   remoteRegions(): RemoteRegion[] {
-    const now = this.now();
-    return this.peers.map((p) => {
+    return this.opts.peers.map((p) => {
       const h = this.held.get(p.region);
-      const ageMs = h ? now - h.lastSyncedAt : Number.POSITIVE_INFINITY;
+      const age = this.ageMs(p.region);
       const advertised = h?.state.gateways[0];
       return {
         region: p.region,
         trustDomain: p.trustDomain,
         gateway: p.gatewayAddress ? formatSocketAddress(p.gatewayAddress) : advertised,
         exportedServices: h?.state.exportedServices ?? [],
-        ageMs: Number.isFinite(ageMs) ? ageMs : -1,
-        stale: !h || ageMs > this.staleAfterMs,
+        ageMs: age ?? -1,
+        stale: age === undefined || age > this.opts.staleAfterMs,
       };
     });
   }

@@ -1,6 +1,8 @@
-// Serves this region's state to its peer controllers over mTLS. Only the
-// controllers of configured peer trust domains are answered; each is checked
-// against its own trust domain's bundle (never a pool of every peer's roots).
+// Serves the signed region states this controller holds — its own and the
+// verified states of other regions, for relay — to its peer controllers over
+// mTLS. Only the controllers of configured peer trust domains are answered;
+// each is checked against its own trust domain's bundle (never a pool of every
+// peer's roots). The states need no trust in us: each is signed by its origin.
 import { createServer, type Server } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -10,13 +12,13 @@ import { bundleFromDocument } from '../identity/trust-bundle.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
 import { verifyX509SvidChain } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
-import type { RegionState } from '../mesh/mesh-config.js';
 
 export interface PeerApiDeps {
   /** Trust domain -> bundle document of every configured peer (current). */
   readonly peerBundles: () => Readonly<Record<string, WireBundle>>;
   readonly credentials: () => { key: string; cert: string };
-  readonly regionState: () => RegionState;
+  /** Compact JWS states: our own first (when signed yet), then every verified one we hold. */
+  readonly signedStates: () => readonly string[];
   readonly log: Logger;
   readonly count: (event: string) => void;
 }
@@ -58,7 +60,7 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
       deps.log.warn({ peer: req.socket.remoteAddress, why }, 'federation request refused');
       return sendError(res, 401, 'UNAUTHENTICATED', why);
     }
-    if (req.method === 'GET' && req.url === '/v1/federation/state') return sendJson(res, 200, deps.regionState());
+    if (req.method === 'GET' && req.url === '/v1/federation/states') return sendJson(res, 200, { states: deps.signedStates() });
     sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${req.url}`);
   });
   server.on('tlsClientError', (err) => {

@@ -1,16 +1,13 @@
-// Pulls each peer region's state over mTLS, every pull interval, from every
-// configured peer independently (one unreachable peer never delays the others).
-// The peer is authenticated against its own trust domain's bundle only: the
-// bootstrap bundle the operator supplied, then the newest one it published.
+// Pulls signed region states over mTLS from every peer that has a URL, every
+// pull interval, each peer independently (one unreachable peer never delays
+// the others). A peer answers with every state it holds, so states of regions
+// we cannot reach arrive through the ones we can (relay); each is verified
+// against its own region's bundle by FederationState, never trusted for the relay's sake.
 import { request } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
-import { bundleFromDocument, parseBundleJson } from '../identity/trust-bundle.js';
-import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
-import type { RegionState } from '../mesh/mesh-config.js';
 import type { FederationState } from './federation-state.js';
 
 export interface PeerSyncOptions {
@@ -20,41 +17,41 @@ export interface PeerSyncOptions {
   /** Our client credentials (controller SVID). */
   readonly credentials: () => { key: string; cert: string };
   readonly log: Logger;
+  /** A newer version of `region`'s state was accepted (bundle, services or gateways may have changed). */
   readonly onAccepted: (region: string) => void;
+  /** Per state: accepted, refreshed, unchanged, ignored or rejected. */
+  readonly count?: (event: string) => void;
   readonly timeoutMs?: number;
 }
 
 export interface PeerStatus {
   region: string;
+  /** Whether our last pull from this peer got an answer; false for relay-only peers (no URL). */
   reachable: boolean;
+  relayOnly: boolean;
   lastError?: string;
   lastAttemptAt?: string;
   lastSuccessAt?: string;
+  /** The last state this peer sent that failed verification, and why. */
+  lastRejected?: string;
+  rejected: number;
 }
 
-/** The bundle to authenticate `peer` with: newest published, else the operator's bootstrap file. */
-export function peerBundleDocument(peer: PeerConfig, state: FederationState): WireBundle | undefined {
-  const published = state.publishedBundle(peer.region);
-  if (published) return published;
-  try {
-    // Strict parse of the operator's file (duplicate keys, exact sequence), then the wire form.
-    return toWireBundle(parseBundleJson(readFileSync(peer.bundle, 'utf8'), peer.trustDomain));
-  } catch {
-    return undefined;
-  }
-}
+/** At most this many states per answer, and this many bytes: a peer cannot make us verify without bound. */
+const MAX_STATES = 256;
+const MAX_BYTES = 8 << 20;
 
 export class PeerSync {
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly statuses = new Map<string, PeerStatus>();
   private stopped = false;
 
   constructor(private readonly opts: PeerSyncOptions) {
-    for (const p of opts.peers) this.statuses.set(p.region, { region: p.region, reachable: false });
+    for (const p of opts.peers) this.statuses.set(p.region, { region: p.region, reachable: false, relayOnly: !p.url, rejected: 0 });
   }
 
   start(): void {
-    for (const peer of this.opts.peers) void this.loop(peer);
+    for (const peer of this.opts.peers) if (peer.url) void this.loop(peer);
   }
 
   stop(): void {
@@ -63,55 +60,67 @@ export class PeerSync {
   }
 
   status(): PeerStatus[] {
-    return [...this.statuses.values()];
+    return [...this.statuses.values()].map((s) => ({ ...s }));
   }
 
   private async loop(peer: PeerConfig): Promise<void> {
     while (!this.stopped) {
       await this.pullOnce(peer);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.opts.intervalMs);
-        this.timers.push(t);
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          resolve();
+        }, this.opts.intervalMs);
+        this.timers.add(t);
       });
-      this.timers.splice(0, this.timers.length - this.opts.peers.length);
     }
   }
 
   async pullOnce(peer: PeerConfig): Promise<void> {
     const st = this.statuses.get(peer.region)!;
     st.lastAttemptAt = new Date().toISOString();
+    let states: string[];
     try {
-      const state = await this.fetchState(peer);
-      if (state.region !== peer.region) throw new Error(`peer at ${peer.url} answered for region ${state.region}`);
-      const offer = this.opts.state.offer(state);
-      if (offer.kind === 'rejected') throw new Error(offer.reason);
-      if (!st.reachable) this.opts.log.info({ peer: peer.region }, 'peer region reachable');
-      st.reachable = true;
-      st.lastSuccessAt = new Date().toISOString();
-      delete st.lastError;
-      if (offer.kind === 'accepted') this.opts.onAccepted(peer.region);
+      states = await this.fetchStates(peer);
     } catch (err) {
       const msg = describeError(err);
-      if (st.reachable || st.lastError !== msg) this.opts.log.warn({ peer: peer.region, err: msg }, 'peer region unreachable; serving from its last known state');
+      if (st.reachable || st.lastError !== msg) this.opts.log.warn({ peer: peer.region, err: msg }, 'peer region unreachable; serving from the last states we hold');
       st.reachable = false;
       st.lastError = msg;
+      return;
+    }
+    if (!st.reachable) this.opts.log.info({ peer: peer.region }, 'peer region reachable');
+    st.reachable = true;
+    st.lastSuccessAt = new Date().toISOString();
+    delete st.lastError;
+    for (const jws of states) {
+      const d = this.opts.state.offer(jws, peer.region);
+      this.opts.count?.(`federation_state_${d.kind}`);
+      if (d.kind === 'accept') {
+        this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
+        this.opts.onAccepted(d.held.state.region);
+      } else if (d.kind === 'reject') {
+        st.rejected++;
+        const what = `${d.region ?? 'unknown region'}: ${d.reason}`;
+        if (st.lastRejected !== what) this.opts.log.warn({ via: peer.region, region: d.region, reason: d.reason }, 'region state refused');
+        st.lastRejected = what;
+      }
     }
   }
 
-  private fetchState(peer: PeerConfig): Promise<RegionState> {
-    const doc = peerBundleDocument(peer, this.opts.state);
-    if (!doc) return Promise.reject(new Error(`no bundle for ${peer.trustDomain} yet (bootstrap file ${peer.bundle} unreadable)`));
-    const bundle = bundleFromDocument(doc, peer.trustDomain);
+  private fetchStates(peer: PeerConfig): Promise<string[]> {
+    const anchor = this.opts.state.anchor(peer.region);
+    if (!anchor) return Promise.reject(new Error(`no bundle for ${peer.trustDomain} yet (bootstrap file ${peer.bundle} unreadable)`));
     const expected = `spiffe://${peer.trustDomain}/controller`;
     const creds = this.opts.credentials();
     return new Promise((resolve, reject) => {
       const req = request(
-        `${peer.url.replace(/\/$/, '')}/v1/federation/state`,
+        `${peer.url!.replace(/\/$/, '')}/v1/federation/states`,
         {
           method: 'GET',
           key: creds.key,
           cert: creds.cert,
-          ca: [...bundle.x509Authorities],
+          ca: [...anchor.x509Authorities],
           minVersion: 'TLSv1.3',
           agent: false,
           timeout: this.opts.timeoutMs ?? 5000,
@@ -121,13 +130,20 @@ export class PeerSync {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BYTES) req.destroy(new Error(`peer sent more than ${MAX_BYTES} bytes`));
+            else chunks.push(c);
+          });
           res.on('end', () => {
             if (res.statusCode !== 200) return reject(new Error(`peer answered HTTP ${res.statusCode}`));
             try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as RegionState);
-            } catch {
-              reject(new Error('peer answered with invalid JSON'));
+              const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { states?: unknown };
+              if (!Array.isArray(body.states) || !body.states.every((s) => typeof s === 'string')) throw new Error('no "states" list');
+              resolve((body.states as string[]).slice(0, MAX_STATES));
+            } catch (err) {
+              reject(new Error(`peer answered with an invalid states document (${(err as Error).message})`));
             }
           });
           res.on('error', reject);

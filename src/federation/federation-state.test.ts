@@ -1,0 +1,200 @@
+// Signed states as a receiver handles them: verified against the bundle held
+// for THEIR region, highest version per origin, freshness from the origin's
+// signature, and no way for a relay (or an owned region) to alter, forge or
+// roll back another region's state or bundle.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { LocalCa } from '../identity/local-ca.js';
+import { parseTrustDomain } from '../identity/spiffe-id.js';
+import { signRegionState } from '../identity/region-state.js';
+import { bundleToJson } from '../identity/trust-bundle.js';
+import { toWireBundle } from '../mesh/wire-bundle.js';
+import type { RegionState } from '../mesh/mesh-config.js';
+import type { PeerConfig } from '../controller/controller-config.js';
+import { FederationState } from './federation-state.js';
+import { peekClaims } from './signed-state.js';
+
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+let dir: string;
+let b: LocalCa;
+let c: LocalCa;
+/** An attacker's CA that calls itself c.test: same name, different key. */
+let fakeC: LocalCa;
+let n = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'entente-fedstate-'));
+  b = await LocalCa.loadOrCreate(join(dir, 'b-ca'), parseTrustDomain('b.test'));
+  c = await LocalCa.loadOrCreate(join(dir, 'c-ca'), parseTrustDomain('c.test'));
+  fakeC = await LocalCa.loadOrCreate(join(dir, 'fake-c-ca'), parseTrustDomain('c.test'));
+  await writeFile(join(dir, 'b.bundle.json'), bundleToJson(b.bundle()));
+  await writeFile(join(dir, 'c.bundle.json'), bundleToJson(c.bundle()));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const peers = (): PeerConfig[] => [
+  { region: 'b', trustDomain: 'b.test', url: 'https://127.0.0.1:1', bundle: join(dir, 'b.bundle.json') },
+  // Relay only: A never reaches C; C's states come through B.
+  { region: 'c', trustDomain: 'c.test', bundle: join(dir, 'c.bundle.json') },
+];
+
+/** A receiver "a" with its own state directory; `now` is shared with the test. */
+function receiver(now: () => number = Date.now, stateDir = join(dir, `a-${n++}`)): FederationState {
+  return new FederationState({ dir: stateDir, ownRegion: 'a', peers: peers(), staleAfterMs: 10_000, now });
+}
+
+function stateOf(ca: LocalCa, region: string, version: number, over: Partial<RegionState> = {}): RegionState {
+  return {
+    region,
+    trustDomain: ca.trustDomain,
+    version,
+    generatedAt: new Date(version).toISOString(),
+    bundle: toWireBundle(ca.bundle()),
+    gateways: [`10.0.${region === 'b' ? 2 : 3}.1:15443`],
+    exportedServices: [{ namespace: 'shop', name: 'ledger', ports: [{ port: 80, targetPort: 8080, protocol: 'http' }], endpoints: [] }],
+    policyDigest: 'sha256:1',
+    healthy: true,
+    ...over,
+  };
+}
+
+const sign = (ca: LocalCa, s: object): Promise<string> => signRegionState(s, ca);
+const kind = (d: { kind: string; reason?: string }): string => (d.reason ? `${d.kind}: ${d.reason}` : d.kind);
+
+test('the first state of a relay-only region verifies against its bootstrap bundle, is kept on disk and relayed byte for byte', async () => {
+  const stateDir = join(dir, 'a-persist');
+  const a = receiver(Date.now, stateDir);
+  const jws = await sign(c, stateOf(c, 'c', 100));
+  assert.equal(kind(a.offer(jws, 'b')), 'accept');
+  assert.equal(a.stateOf('c')?.version, 100);
+  assert.equal(a.heldOf('c')?.via, 'b');
+  assert.deepEqual(a.signedStates(), [jws]);
+  const restarted = receiver(Date.now, stateDir);
+  assert.equal(restarted.stateOf('c')?.version, 100, 'a restarted controller still knows C (partition-proof)');
+  assert.deepEqual(restarted.signedStates(), [jws], 'and can still relay it');
+  assert.equal(restarted.remoteRegions().find((r) => r.region === 'c')?.exportedServices[0]?.name, 'ledger');
+});
+
+test('highest version per origin; a later signature of the same version only refreshes; one version never has two contents', async () => {
+  let t = Date.now();
+  const a = receiver(() => t);
+  const v2 = await sign(c, stateOf(c, 'c', 2));
+  assert.equal(kind(a.offer(v2, 'c')), 'accept');
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 1)), 'b')), 'unchanged', 'older version');
+  assert.equal(kind(a.offer(v2, 'b')), 'unchanged', 'the same bytes again');
+  t += 20_000;
+  assert.equal(a.remoteRegions().find((r) => r.region === 'c')?.stale, true, 'no signature for 20 s: stale');
+  const cNow = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  assert.equal(kind(a.offer(await sign(cNow, stateOf(c, 'c', 2)), 'b')), 'refresh');
+  assert.equal(a.remoteRegions().find((r) => r.region === 'c')?.stale, false, 'a fresh signature, even relayed, makes it fresh');
+  assert.equal(a.heldOf('c')?.via, 'b');
+  t += 1000;
+  assert.match(kind(a.offer(await sign(cNow, stateOf(c, 'c', 2, { healthy: false })), 'b')), /^reject: version 2 was already seen with different content/);
+});
+
+test('a relay that alters a state, or re-signs it with its own CA, is refused and changes nothing', async () => {
+  const a = receiver();
+  const genuine = await sign(c, stateOf(c, 'c', 10));
+  assert.equal(kind(a.offer(genuine, 'c')), 'accept');
+  const [h, p, s] = genuine.split('.') as [string, string, string];
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as RegionState;
+  const altered = Buffer.from(JSON.stringify({ ...payload, version: 11, gateways: ['6.6.6.6:443'] })).toString('base64url');
+  assert.match(kind(a.offer(`${h}.${altered}.${s}`, 'b')), /^reject: .*tampered/);
+  // B owns its CA and signs a state "for C": B's key does not chain to C's bundle.
+  assert.match(kind(a.offer(await sign(b, stateOf(c, 'c', 12, { gateways: ['6.6.6.6:443'] })), 'b')), /^reject: .*UNKNOWN_TRUST_DOMAIN|^reject: .*not trusted/);
+  assert.equal(a.stateOf('c')?.version, 10);
+  assert.deepEqual(a.stateOf('c')?.gateways, ['10.0.3.1:15443']);
+});
+
+test('a forged bundle for C (an attacker CA named c.test) is refused; C keeps its own keys', async () => {
+  const a = receiver();
+  const forged = await sign(fakeC, stateOf(fakeC, 'c', 50));
+  assert.match(kind(a.offer(forged, 'b')), /^reject: .*UNTRUSTED_CHAIN/);
+  assert.equal(a.stateOf('c'), undefined);
+  assert.deepEqual(a.anchor('c')?.x509Authorities, c.bundle().x509Authorities);
+  // Even once C is known, the forger cannot slip its key in with a higher version.
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 51)), 'b')), 'accept');
+  assert.match(kind(a.offer(await sign(fakeC, stateOf(fakeC, 'c', 52)), 'b')), /^reject: .*UNTRUSTED_CHAIN/);
+  assert.deepEqual(a.anchor('c')?.x509Authorities, c.bundle().x509Authorities);
+});
+
+test('a newer state may not roll its bundle back to an older sequence', async () => {
+  const a = receiver();
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 60)), 'c')), 'accept');
+  const older = { ...toWireBundle(c.bundle()), spiffe_sequence: Number(c.bundle().sequence) - 1 };
+  assert.match(kind(a.offer(await sign(c, stateOf(c, 'c', 61, { bundle: older })), 'b')), /^reject: its bundle is refused: NOT_NEWER/);
+});
+
+test('states of unconfigured regions and our own state relayed back are ignored, a region naming another trust domain is refused', async () => {
+  const a = receiver();
+  const x = await LocalCa.loadOrCreate(join(dir, 'x-ca'), parseTrustDomain('x.test'));
+  assert.match(kind(a.offer(await sign(x, stateOf(x, 'x', 1)), 'b')), /^ignore: region x is not a configured peer/);
+  assert.match(kind(a.offer(await sign(x, stateOf(x, 'a', 1)), 'b')), /^ignore: our own state/);
+  assert.match(kind(a.offer(await sign(c, stateOf(c, 'b', 1)), 'b')), /^reject: .*(UNKNOWN_TRUST_DOMAIN|not trusted)/, "C cannot speak for B");
+  assert.match(kind(a.offer(await sign(c, stateOf(c, 'c', 1, { trustDomain: 'b.test' })), 'b')), /^reject: state claims region c \/ b\.test, configured c \/ c\.test/);
+  assert.match(kind(a.offer('not.a.jws', 'b')), /^reject: not a signed region state/);
+});
+
+test('CA rotation at C is followed through relayed states: each new bundle arrives signed by a key of the previous one', async () => {
+  let t = Date.now();
+  const rot = await LocalCa.loadOrCreate(join(dir, 'c-rot-ca'), parseTrustDomain('c.test'), { now: () => t, refreshHintSeconds: 60, rootTtlMs: 30 * DAY, maxSvidTtlMs: 60 * MIN });
+  const bootstrap = join(dir, 'c-rot.bundle.json');
+  await writeFile(bootstrap, bundleToJson(rot.bundle()));
+  const a = new FederationState({
+    dir: join(dir, 'a-rot'),
+    ownRegion: 'a',
+    peers: [{ region: 'c', trustDomain: 'c.test', bundle: bootstrap }],
+    staleAfterMs: 10_000,
+    now: () => t,
+  });
+  const publish = (v: number) => sign(rot, stateOf(rot, 'c', v));
+  const first = rot.bundle().x509Authorities[0]!;
+  assert.equal(kind(a.offer(await publish(1), 'b')), 'accept');
+  t += 21 * DAY;
+  await rot.maintain(); // the next root is published; the old one still signs
+  const d = a.offer(await publish(2), 'b');
+  assert.equal(d.kind === 'accept' && d.bundleChanged, true);
+  assert.equal(a.anchor('c')?.x509Authorities.length, 2);
+  t = rot.authorities().at(-1)!.activeFromMs + MIN; // the new root signs now
+  assert.equal(kind(a.offer(await publish(3), 'b')), 'accept');
+  t += 2 * 60 * MIN;
+  await rot.maintain(); // the old root is retired
+  assert.equal(kind(a.offer(await publish(4), 'b')), 'accept');
+  assert.deepEqual(a.anchor('c')?.x509Authorities, rot.bundle().x509Authorities);
+  assert.ok(!a.anchor('c')!.x509Authorities.includes(first), 'the retired key is no longer trusted for C');
+});
+
+test('the operator may override a bundle with a newer bootstrap file (Federation 4.2), never with an older one', async () => {
+  const bootstrap = join(dir, 'c-override.bundle.json');
+  await writeFile(bootstrap, bundleToJson(c.bundle()));
+  const a = new FederationState({ dir: join(dir, 'a-override'), ownRegion: 'a', peers: [{ region: 'c', trustDomain: 'c.test', bundle: bootstrap }], staleAfterMs: 10_000 });
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 1)), 'b')), 'accept');
+  const replacement = { ...fakeC.bundle(), sequence: c.bundle().sequence! + 10n };
+  await writeFile(bootstrap, bundleToJson(replacement));
+  assert.deepEqual(a.anchor('c')?.x509Authorities, fakeC.bundle().x509Authorities, 'a newer file wins');
+  await writeFile(bootstrap, bundleToJson({ ...fakeC.bundle(), sequence: 1n }));
+  assert.deepEqual(a.anchor('c')?.x509Authorities, c.bundle().x509Authorities, 'an older file does not');
+});
+
+test('property: no corruption of a genuine JWS is ever accepted with different content', async () => {
+  const genuine = await sign(c, stateOf(c, 'c', 5));
+  const a = receiver();
+  await fc.assert(
+    fc.asyncProperty(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...'ABCDEFabcdef0123456789-_.'), async (at, ch) => {
+      const mutated = genuine.slice(0, at) + ch + genuine.slice(at + 1);
+      const d = a.offer(mutated, 'b');
+      if (d.kind === 'accept' || d.kind === 'refresh') {
+        // Only a change that decodes to the same bytes (base64url padding bits) may pass.
+        assert.equal(JSON.stringify(d.held.state), JSON.stringify(stateOf(c, 'c', 5)));
+      }
+      // Parsing what the JWS says about itself never throws.
+      peekClaims(mutated);
+    }),
+    { numRuns: 150, interruptAfterTimeLimit: 8000 },
+  );
+});

@@ -1,0 +1,143 @@
+// Deciding what to do with a signed region state (compact JWS) received from
+// any peer, for any region: pure functions of what we already hold. A state is
+// verified against the bundle we hold for ITS region (never the relay's), and
+// may carry a new bundle only if that bundle's sequence grows.
+import { z } from 'zod';
+import { verifyRegionState } from '../identity/region-state.js';
+import { acceptBundleUpdate, bundleFromDocument, type TrustBundle } from '../identity/trust-bundle.js';
+import { describeError } from '../core/errors.js';
+import type { RegionState } from '../mesh/mesh-config.js';
+
+/** A verified state as we keep it: the JWS (relayed byte for byte) and what it says. */
+export interface HeldRegionState {
+  readonly jws: string;
+  readonly state: RegionState;
+  /** The bundle the state carries, parsed: the anchor for the region's next states. */
+  readonly bundle: TrustBundle;
+  /** The origin's signing time (JWS iat, ms): the state's age is measured from it. */
+  readonly signedAt: number;
+  /** The peer region we got it from (the origin itself when direct). */
+  readonly via: string;
+  readonly receivedAt: number;
+}
+
+export interface UnverifiedClaims {
+  readonly region: string;
+  readonly version: number;
+  readonly signedAt: number;
+}
+
+/**
+ * What the JWS says about itself, before any check. Only used to pick the
+ * bundle to verify with and to skip states that could not change anything.
+ */
+export function peekClaims(jws: string): UnverifiedClaims | undefined {
+  const parts = jws.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as { iat?: unknown };
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { region?: unknown; version?: unknown };
+    if (typeof payload.region !== 'string' || typeof payload.version !== 'number' || typeof header.iat !== 'number') return undefined;
+    return { region: payload.region, version: payload.version, signedAt: header.iat };
+  } catch {
+    return undefined;
+  }
+}
+
+const workloadSchema = z.object({
+  name: z.string(),
+  namespace: z.string(),
+  service: z.string(),
+  serviceAccount: z.string(),
+  node: z.string(),
+  address: z.string(),
+  zone: z.string().optional(),
+});
+const portSchema = z.object({ port: z.number().int(), targetPort: z.number().int(), protocol: z.enum(['http', 'tcp']) });
+const regionStateSchema = z.object({
+  region: z.string(),
+  trustDomain: z.string(),
+  version: z.number().int().nonnegative(),
+  generatedAt: z.string(),
+  bundle: z.record(z.string(), z.unknown()),
+  gateways: z.array(z.string()).max(64),
+  exportedServices: z.array(z.object({ namespace: z.string(), name: z.string(), ports: z.array(portSchema), endpoints: z.array(workloadSchema) })).max(10_000),
+  policyDigest: z.string(),
+  healthy: z.boolean(),
+});
+
+/** A verified payload as a RegionState (plain objects: the verifier returns null-prototype ones). */
+export function parseRegionStatePayload(payload: unknown): RegionState | string {
+  const r = regionStateSchema.safeParse(JSON.parse(JSON.stringify(payload, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))));
+  if (!r.success) return `payload is not a region state: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+  return r.data as RegionState;
+}
+
+/** The bundle to verify a region's states with: the newest verified one, unless the operator's file is newer (Federation 4.2 override). */
+export function chooseAnchor(verified: TrustBundle | undefined, bootstrap: TrustBundle | undefined): TrustBundle | undefined {
+  if (!verified) return bootstrap;
+  if (bootstrap && acceptBundleUpdate(verified, bootstrap).kind === 'accept') return bootstrap;
+  return verified;
+}
+
+export interface OfferInput {
+  readonly jws: string;
+  /** The peer region that sent it. */
+  readonly via: string;
+  readonly ownRegion: string;
+  /** The configured peer entry for the state's region, if any. */
+  readonly peerFor: (region: string) => { region: string; trustDomain: string } | undefined;
+  readonly held: (region: string) => HeldRegionState | undefined;
+  readonly anchor: (region: string) => TrustBundle | undefined;
+  readonly now: number;
+}
+
+export type OfferDecision =
+  /** A newer version: keep it (and its bundle, if `bundleChanged`). */
+  | { kind: 'accept'; held: HeldRegionState; bundleChanged: boolean }
+  /** The same version, signed later: only its freshness changes. */
+  | { kind: 'refresh'; held: HeldRegionState }
+  /** Older or identical to what we hold: nothing to do (not verified: it changes nothing). */
+  | { kind: 'unchanged'; region: string }
+  /** Not for us: our own state relayed back, or a region we do not federate with. */
+  | { kind: 'ignore'; region: string | undefined; reason: string }
+  /** Claims to be a configured region's state but fails a check: a forgery, a tamper or a rollback. */
+  | { kind: 'reject'; region: string | undefined; reason: string };
+
+export function decideOffer(i: OfferInput): OfferDecision {
+  const claims = peekClaims(i.jws);
+  if (!claims) return { kind: 'reject', region: undefined, reason: 'not a signed region state (compact JWS with region, version and iat)' };
+  const { region } = claims;
+  if (region === i.ownRegion) return { kind: 'ignore', region, reason: 'our own state' };
+  const peer = i.peerFor(region);
+  if (!peer) return { kind: 'ignore', region, reason: `region ${region} is not a configured peer` };
+  const cur = i.held(region);
+  if (cur && (cur.jws === i.jws || claims.version < cur.state.version || (claims.version === cur.state.version && claims.signedAt <= cur.signedAt))) {
+    return { kind: 'unchanged', region };
+  }
+  const anchor = i.anchor(region);
+  const no = (reason: string): OfferDecision => ({ kind: 'reject', region, reason });
+  if (!anchor) return no(`no bundle of ${peer.trustDomain} to verify with (bootstrap file unreadable)`);
+  const v = verifyRegionState(i.jws, anchor, i.now);
+  if (v.kind === 'invalid') return no(v.reason);
+  const state = parseRegionStatePayload(v.payload);
+  if (typeof state === 'string') return no(state);
+  if (state.region !== peer.region || state.trustDomain !== peer.trustDomain) {
+    return no(`state claims region ${state.region} / ${state.trustDomain}, configured ${peer.region} / ${peer.trustDomain}`);
+  }
+  let bundle: TrustBundle;
+  try {
+    bundle = bundleFromDocument(state.bundle, peer.trustDomain);
+  } catch (err) {
+    return no(`its bundle cannot be read: ${describeError(err)}`);
+  }
+  const held: HeldRegionState = { jws: i.jws, state, bundle, signedAt: v.signedAt.getTime(), via: i.via, receivedAt: i.now };
+  if (cur && state.version === cur.state.version) {
+    // A single writer never publishes two contents under one version.
+    if (JSON.stringify(state) !== JSON.stringify(cur.state)) return no(`version ${state.version} was already seen with different content`);
+    return { kind: 'refresh', held };
+  }
+  const b = acceptBundleUpdate(anchor, bundle);
+  if (b.kind === 'reject' && b.code !== 'UNCHANGED') return no(`its bundle is refused: ${b.code}: ${b.reason}`);
+  return { kind: 'accept', held, bundleChanged: b.kind === 'accept' };
+}
