@@ -121,7 +121,7 @@ function waitExit(c: ChildProcess, graceMs = 3000): Promise<void> {
 async function measureEnrollment(dir: string, o: Options): Promise<Record<AgentMode, number[]>> {
   const total = o.agents * MODES.length;
   // A loopback /24 of our own: fixed ports, no collision with anyone else's listeners.
-  const prefix = `127.${randomInt(20, 250)}.${randomInt(1, 250)}`;
+  const prefix = `127.${randomInt(20, 250)}.${randomInt(100, 250)}`;
   const ctlIp = `${prefix}.1`;
   mkdirSync(join(dir, 'resources'), { recursive: true });
   writeFileSync(join(dir, 'resources', 'bench.yaml'), resourcesYaml(prefix, total));

@@ -12,9 +12,9 @@ import { API_VERSION } from '../../src/policy/resources.js';
 
 export const PEERS_PORT = 15013;
 
-/** "127.a.b": a loopback /24 of our own, so parallel test files do not collide. */
+/** "127.a.b": a loopback /24 of our own (b >= 100: the lab uses 127.N.1-9.x), so parallel test files do not collide. */
 export function randomPrefix(): string {
-  return `127.${randomInt(20, 250)}.${randomInt(1, 250)}`;
+  return `127.${randomInt(20, 250)}.${randomInt(100, 250)}`;
 }
 
 export interface PeerSpec {
