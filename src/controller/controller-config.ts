@@ -15,6 +15,18 @@ const peerSchema = z.strictObject({
   bundle: z.string().min(1, 'a path to the peer bundle file'),
   /** Dial the peer's gateways here instead of the address they advertise (NAT, private link, the lab's WAN link). */
   gatewayAddress: zAddress.optional(),
+  /**
+   * A SPIFFE Federation bundle endpoint (https_spiffe profile) of the peer's
+   * trust domain — another Entente controller's `listen.bundleEndpoint`, or
+   * SPIRE's. Polled for the peer's newest bundle, authenticated as `spiffeId`
+   * against the bundle we hold.
+   */
+  bundleEndpoint: z
+    .strictObject({
+      url: zHttpsUrl,
+      spiffeId: z.string().regex(/^spiffe:\/\/[a-z0-9._-]+\/\S*$/, 'the endpoint server SPIFFE ID, e.g. "spiffe://eu.example.org/controller"'),
+    })
+    .optional(),
 });
 
 export const controllerConfigSchema = z.strictObject({
@@ -28,6 +40,8 @@ export const controllerConfigSchema = z.strictObject({
     agents: zAddress,
     peers: zAddress,
     admin: zAddress.default({ host: '127.0.0.1', port: 15000 }),
+    /** Serve this region's bundle here as a SPIFFE Federation bundle endpoint (https_spiffe, no client certificate). */
+    bundleEndpoint: zAddress.optional(),
   }),
   svidTtl: zDurationMs.default(3_600_000).refine((ms) => ms >= 300_000, 'at least "5m" (SVIDs shorter than that are refused)'),
   joinTokenTtl: zDurationMs.default(15 * 60_000),
@@ -41,6 +55,8 @@ export const controllerConfigSchema = z.strictObject({
        * peers (and peers of peers) see it is alive; default min(staleAfter / 3, 10 s).
        */
       resignInterval: zDurationMs.optional(),
+      /** How often to poll peers' bundle endpoints; default: each bundle's refresh hint (SPIFFE Federation 4.1). */
+      bundlePollInterval: zDurationMs.optional(),
     })
     .default({ pullInterval: 2000, staleAfter: 30_000 }),
   peers: z.array(peerSchema).default([]),

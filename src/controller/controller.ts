@@ -18,6 +18,8 @@ import { FederationState } from '../federation/federation-state.js';
 import { PeerSync } from '../federation/peer-sync.js';
 import { startPeerApi } from '../federation/peer-api.js';
 import { StateSigner } from '../federation/state-signer.js';
+import { BundlePoller } from '../federation/bundle-poller.js';
+import { startBundleEndpointServer } from '../federation/bundle-endpoint-server.js';
 import { signRegionState } from '../identity/region-state.js';
 import type { ControllerConfig } from './controller-config.js';
 import { JoinTokenStore } from './join-tokens.js';
@@ -175,6 +177,19 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     count,
   });
   peerSync.start();
+  // Peers that publish a SPIFFE bundle endpoint (Entente or SPIRE): their bundles follow it.
+  const bundlePoller = new BundlePoller({
+    peers: config.peers,
+    state: federation,
+    ...(config.federation.bundlePollInterval !== undefined ? { intervalMs: config.federation.bundlePollInterval } : {}),
+    log: log.child({ part: 'bundle-poller' }),
+    onAccepted: () => recompute(),
+  });
+  bundlePoller.start();
+  const bundleEndpoint = config.listen.bundleEndpoint
+    ? await startBundleEndpointServer({ bundle: () => ca.bundle(), credentials, count }, config.listen.bundleEndpoint)
+    : undefined;
+  if (bundleEndpoint) serving.onRenew(() => bundleEndpoint.refresh());
   // CA rotation: publish the next key well before it signs; agents and peers get the new bundle.
   const stopCaMaintenance = ca.startMaintenance(60_000, (err) => log.error({ err: String(err) }, 'CA maintenance failed'));
   const unsubscribeBundle = ca.onBundleChange(() => {
@@ -234,6 +249,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           // Where the newest state came from: the region itself, or the peer that relayed it.
           via: held?.via,
           signedAt: held ? new Date(held.signedAt).toISOString() : undefined,
+          bundleSequence: federation.anchor(p.region)?.sequence?.toString(),
+          bundleEndpoint: bundlePoller.status(p.region),
           policyDigest: st?.policyDigest,
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };
@@ -256,7 +273,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     },
     config.listen.admin,
   );
-  log.info({ region: config.region, trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin }, 'controller serving');
+  log.info({ region: config.region, trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin, bundleEndpoint: config.listen.bundleEndpoint }, 'controller serving');
 
   return {
     config,
@@ -266,10 +283,11 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       stopCaMaintenance();
       unsubscribeBundle();
       peerSync.stop();
+      bundlePoller.stop();
       signer.stop();
       serving.stop();
       await resources.close();
-      await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi)]);
+      await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi), bundleEndpoint ? closeServer(bundleEndpoint) : undefined]);
     },
   };
 }

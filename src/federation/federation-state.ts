@@ -9,9 +9,9 @@ import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { RegionState, RemoteRegion } from '../mesh/mesh-config.js';
 import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
-import { bundleFromDocument, parseBundleJson, type TrustBundle } from '../identity/trust-bundle.js';
+import { acceptBundleUpdate, bundleFromDocument, bundleToJson, parseBundleJson, type BundleUpdateDecision, type TrustBundle } from '../identity/trust-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
-import { chooseAnchor, decideOffer, parseRegionStatePayload, type HeldRegionState, type OfferDecision } from './signed-state.js';
+import { chooseAnchor, decideOffer, newerBundle, parseRegionStatePayload, type HeldRegionState, type OfferDecision } from './signed-state.js';
 
 interface StoredState {
   readonly jws: string;
@@ -30,6 +30,8 @@ export interface FederationStateOptions {
 
 export class FederationState {
   private readonly held = new Map<string, HeldRegionState>();
+  /** Bundles fetched from peers' SPIFFE bundle endpoints (authenticated by the bundle held before). */
+  private readonly endpointBundles = new Map<string, TrustBundle>();
   private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
   private readonly now: () => number;
 
@@ -40,6 +42,18 @@ export class FederationState {
       const h = this.load(join(opts.dir, f));
       if (h) this.held.set(h.state.region, h);
     }
+    mkdirSync(this.endpointDir, { recursive: true, mode: 0o700 });
+    for (const p of opts.peers) {
+      try {
+        this.endpointBundles.set(p.region, parseBundleJson(readFileSync(join(this.endpointDir, `${p.region}.json`), 'utf8'), p.trustDomain));
+      } catch {
+        /* none fetched yet */
+      }
+    }
+  }
+
+  private get endpointDir(): string {
+    return join(this.opts.dir, 'endpoint-bundles');
   }
 
   /** Our own files, written by us: decoded, not re-verified. Files of the unsigned format, or of regions no longer configured, are skipped. */
@@ -86,7 +100,24 @@ export class FederationState {
 
   /** The bundle that authenticates `region` now: its newest verified one, or the bootstrap file (first contact, or a newer operator override). */
   anchor(region: string): TrustBundle | undefined {
-    return chooseAnchor(this.held.get(region)?.bundle, this.bootstrapBundle(region));
+    return chooseAnchor(newerBundle(this.held.get(region)?.bundle, this.endpointBundles.get(region)), this.bootstrapBundle(region));
+  }
+
+  /**
+   * A bundle fetched from `region`'s bundle endpoint, whose server was
+   * authenticated against anchor(region): kept (and persisted) when its sequence grows.
+   */
+  offerBundle(region: string, bundle: TrustBundle): BundleUpdateDecision {
+    const p = this.peer(region);
+    if (!p || bundle.trustDomain !== p.trustDomain) {
+      return { kind: 'reject', code: 'TRUST_DOMAIN_MISMATCH', reason: `bundle of ${bundle.trustDomain} is not the bundle of region ${region}` };
+    }
+    const d = acceptBundleUpdate(this.anchor(region), bundle);
+    if (d.kind === 'accept') {
+      this.endpointBundles.set(region, bundle);
+      writeFileAtomicSync(join(this.endpointDir, `${region}.json`), bundleToJson(bundle), 0o600);
+    }
+    return d;
   }
 
   anchorDocument(region: string): WireBundle | undefined {

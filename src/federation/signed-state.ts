@@ -73,11 +73,19 @@ export function parseRegionStatePayload(payload: unknown): RegionState | string 
   return r.data as RegionState;
 }
 
-/** The bundle to verify a region's states with: the newest verified one, unless the operator's file is newer (Federation 4.2 override). */
+/** The newer of two bundles of one trust domain (by spiffe_sequence); `a` when neither is newer. */
+export function newerBundle(a: TrustBundle | undefined, b: TrustBundle | undefined): TrustBundle | undefined {
+  if (!a) return b;
+  return b && acceptBundleUpdate(a, b).kind === 'accept' ? b : a;
+}
+
+/**
+ * The bundle to verify a region's states with: the newest one that arrived
+ * authenticated by its predecessor (in a signed state, or from its bundle
+ * endpoint), unless the operator's file is newer (Federation 4.2 override).
+ */
 export function chooseAnchor(verified: TrustBundle | undefined, bootstrap: TrustBundle | undefined): TrustBundle | undefined {
-  if (!verified) return bootstrap;
-  if (bootstrap && acceptBundleUpdate(verified, bootstrap).kind === 'accept') return bootstrap;
-  return verified;
+  return newerBundle(verified, bootstrap);
 }
 
 export interface OfferInput {
@@ -137,7 +145,11 @@ export function decideOffer(i: OfferInput): OfferDecision {
     if (JSON.stringify(state) !== JSON.stringify(cur.state)) return no(`version ${state.version} was already seen with different content`);
     return { kind: 'refresh', held };
   }
-  const b = acceptBundleUpdate(anchor, bundle);
-  if (b.kind === 'reject' && b.code !== 'UNCHANGED') return no(`its bundle is refused: ${b.code}: ${b.reason}`);
-  return { kind: 'accept', held, bundleChanged: b.kind === 'accept' };
+  // The origin's own bundle never goes back (no resurrecting a removed key). A bundle
+  // learnt elsewhere (bundle endpoint, operator file) may be ahead of it: the newest is the anchor.
+  if (cur) {
+    const b = acceptBundleUpdate(cur.bundle, bundle);
+    if (b.kind === 'reject' && b.code !== 'UNCHANGED') return no(`its bundle is refused: ${b.code}: ${b.reason}`);
+  }
+  return { kind: 'accept', held, bundleChanged: acceptBundleUpdate(anchor, bundle).kind === 'accept' };
 }

@@ -22,6 +22,13 @@ export interface PeerSpec {
   /** Omit for a region reached only through relays. */
   readonly url?: string;
   readonly bundle: string;
+  /** A SPIFFE bundle endpoint to follow for this peer's bundle. */
+  readonly bundleEndpoint?: { url: string; spiffeId: string };
+}
+
+export interface FixtureOptions {
+  /** Serve this region's bundle endpoint (https_spiffe) on this port of the controller's address. */
+  readonly bundleEndpointPort?: number;
 }
 
 export interface FixtureController {
@@ -46,6 +53,8 @@ export interface PeerView {
   rejected: number;
   lastRejected?: string;
   exportedServices: string[];
+  bundleSequence?: string;
+  bundleEndpoint?: { url: string; lastFetchAt?: string; lastError?: string; lastSequence?: string };
 }
 
 export interface ControllerStatus {
@@ -64,7 +73,7 @@ function serviceYaml(region: string, name: string, address: string): string {
   ].join('---\n');
 }
 
-export async function startFixtureController(root: string, region: string, ip: string, peers: readonly PeerSpec[]): Promise<FixtureController> {
+export async function startFixtureController(root: string, region: string, ip: string, peers: readonly PeerSpec[], opts: FixtureOptions = {}): Promise<FixtureController> {
   const dir = join(root, region);
   const resourcesDir = join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });
@@ -74,9 +83,20 @@ export async function startFixtureController(root: string, region: string, ip: s
     trustDomain: trustDomainOf(region),
     dataDir: join(dir, 'data'),
     resources: resourcesDir,
-    listen: { agents: `${ip}:15012`, peers: `${ip}:${PEERS_PORT}`, admin: `${ip}:15000` },
-    federation: { pullInterval: '200ms', staleAfter: '3s' },
-    peers: peers.map((p) => ({ region: p.region, trustDomain: trustDomainOf(p.region), bundle: p.bundle, ...(p.url ? { url: p.url } : {}) })),
+    listen: {
+      agents: `${ip}:15012`,
+      peers: `${ip}:${PEERS_PORT}`,
+      admin: `${ip}:15000`,
+      ...(opts.bundleEndpointPort ? { bundleEndpoint: `${ip}:${opts.bundleEndpointPort}` } : {}),
+    },
+    federation: { pullInterval: '200ms', staleAfter: '3s', bundlePollInterval: '1s' },
+    peers: peers.map((p) => ({
+      region: p.region,
+      trustDomain: trustDomainOf(p.region),
+      bundle: p.bundle,
+      ...(p.url ? { url: p.url } : {}),
+      ...(p.bundleEndpoint ? { bundleEndpoint: p.bundleEndpoint } : {}),
+    })),
   });
   const log = process.env.ENTENTE_TEST_LOG ? createLogger('controller', { region }) : silentLogger();
   const running = await startController(config, log);
