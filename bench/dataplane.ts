@@ -6,6 +6,7 @@
 //   haproxy         client -> HAProxy A -> per-connection mTLS -> HAProxy B -> upstream (when installed)
 // Prints req/s and p99 per scenario and ratios; writes bench/results/dataplane.json.
 // Usage: npm run bench -- dataplane [--duration 10] [--connections 32] [--two-processes]
+//        [--only direct,mesh,mesh2,haproxy]
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
@@ -370,7 +371,10 @@ function flag(args: string[], name: string, dflt: number): number {
 export async function run(args: string[]): Promise<void> {
   const durationS = Math.min(flag(args, '--duration', 10), 15);
   const connections = Math.min(flag(args, '--connections', 32), 256);
-  const twoProcesses = args.includes('--two-processes');
+  const onlyArg = args.indexOf('--only');
+  const only = onlyArg >= 0 ? new Set((args[onlyArg + 1] ?? '').split(',')) : undefined;
+  const want = (s: string): boolean => !only || only.has(s);
+  const twoProcesses = args.includes('--two-processes') || (only?.has('mesh2') ?? false);
   const prefix = `127.${randomInt(1, 255)}.${randomInt(0, 256)}`;
   const dir = await mkdtemp(join(tmpdir(), 'entente-bench-dp-'));
   const useWrk = has('wrk');
@@ -387,17 +391,21 @@ export async function run(args: string[]): Promise<void> {
     };
     console.log(`upstream: ${upstream.kind} at ${upstreamAddr.host}:${upstreamAddr.port}; load: ${useWrk ? 'wrk -t2' : 'node load generator'} -c${connections} ${durationS}s; cpus: ${cpus().length}`);
 
-    await warm(upstreamAddr);
-    results.push(await load('direct', upstreamAddr, connections, durationS));
+    if (want('direct')) {
+      await warm(upstreamAddr);
+      results.push(await load('direct', upstreamAddr, connections, durationS));
+    }
 
-    const meshOne = await startMeshAgents(dir, prefix, upstreamAddr, false);
-    cleanups.push(meshOne.close);
-    await warm(meshOne.entry);
-    results.push(await load('entente mesh (2 agents, 1 process)', meshOne.entry, connections, durationS));
-    await meshOne.close();
-    cleanups.pop();
+    if (want('mesh')) {
+      const meshOne = await startMeshAgents(dir, prefix, upstreamAddr, false);
+      cleanups.push(meshOne.close);
+      await warm(meshOne.entry);
+      results.push(await load('entente mesh (2 agents, 1 process)', meshOne.entry, connections, durationS));
+      await meshOne.close();
+      cleanups.pop();
+    }
 
-    if (twoProcesses) {
+    if (twoProcesses && want('mesh2')) {
       const meshTwo = await startMeshAgents(dir, `${prefix}`, upstreamAddr, true);
       cleanups.push(meshTwo.close);
       await warm(meshTwo.entry);
@@ -406,7 +414,9 @@ export async function run(args: string[]): Promise<void> {
       cleanups.pop();
     }
 
-    if (has('haproxy')) {
+    if (!want('haproxy')) {
+      /* not asked for */
+    } else if (has('haproxy')) {
       const hp = await startHaproxyPair(dir, prefix, upstreamAddr);
       cleanups.push(hp.close);
       await warm(hp.entry);
@@ -421,6 +431,7 @@ export async function run(args: string[]): Promise<void> {
 
   const direct = results.find((r) => r.name === 'direct');
   const mesh = results.find((r) => r.name.startsWith('entente mesh (2 agents, 1'));
+  const mesh2 = results.find((r) => r.name.startsWith('entente mesh (2 agents, 2'));
   const hap = results.find((r) => r.name.startsWith('haproxy'));
   console.log('\nscenario                                    req/s      p50 ms   p99 ms   errors');
   for (const r of results) {
@@ -429,6 +440,8 @@ export async function run(args: string[]): Promise<void> {
   const ratios: Record<string, number> = {};
   if (direct && mesh) ratios.meshOverDirect = mesh.rps / direct.rps;
   if (hap && mesh) ratios.meshOverHaproxy = mesh.rps / hap.rps;
+  if (direct && mesh2) ratios.mesh2ProcessesOverDirect = mesh2.rps / direct.rps;
+  if (hap && mesh2) ratios.mesh2ProcessesOverHaproxy = mesh2.rps / hap.rps;
   for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`);
   const report = {
     date: new Date().toISOString(),
