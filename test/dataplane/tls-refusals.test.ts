@@ -29,7 +29,11 @@ after(async () => {
 const catalogSni = (): string => formatMeshSni({ workload: 'catalog', namespace: 'shop', node: 'node-b', trustDomain: 'eu.test' });
 
 /** Opens a session to agent B as a peer agent would, and tries one CONNECT to catalog's echo port. */
-function tryConnect(creds: { certChainPem: string; privateKeyPem: string }, servername = catalogSni()): Promise<{ status?: number; error?: string }> {
+function tryConnect(
+  creds: { certChainPem: string; privateKeyPem: string },
+  servername = catalogSni(),
+  authority = `${mesh.catalog.address}:${portOf(mesh.apps.catalogEcho)}`,
+): Promise<{ status?: number; reason?: string; error?: string }> {
   return new Promise((resolve) => {
     const b = mesh.b.inboundAddress;
     const session = h2connect(`https://${b.host}:${b.port}`, {
@@ -40,7 +44,7 @@ function tryConnect(creds: { certChainPem: string; privateKeyPem: string }, serv
       minVersion: 'TLSv1.3',
       checkServerIdentity: () => undefined,
     });
-    const done = (r: { status?: number; error?: string }): void => {
+    const done = (r: { status?: number; reason?: string; error?: string }): void => {
       clearTimeout(timer);
       session.destroy();
       resolve(r);
@@ -48,8 +52,11 @@ function tryConnect(creds: { certChainPem: string; privateKeyPem: string }, serv
     const timer = setTimeout(() => done({ error: 'timeout' }), 5000);
     session.on('error', (err) => done({ error: err.message }));
     session.on('close', () => done({ error: 'session closed' }));
-    const stream = session.request({ ':method': 'CONNECT', ':authority': `${mesh.catalog.address}:${portOf(mesh.apps.catalogEcho)}` });
-    stream.on('response', (h) => done({ status: Number(h[':status']) }));
+    const stream = session.request({ ':method': 'CONNECT', ':authority': authority });
+    stream.on('response', (h) => {
+      const reason = h['x-entente-deny-reason'];
+      done(typeof reason === 'string' ? { status: Number(h[':status']), reason } : { status: Number(h[':status']) });
+    });
     stream.on('error', (err) => done({ error: err.message }));
   });
 }
@@ -57,6 +64,17 @@ function tryConnect(creds: { certChainPem: string; privateKeyPem: string }, serv
 test('a valid peer SVID is accepted (control)', async () => {
   const creds = await issueCredentials(mesh.eu, mesh.frontend.spiffeId);
   assert.deepEqual(await tryConnect(creds), { status: 200 });
+});
+
+test('inbound phases answer with their status and reason over a real session', async () => {
+  const creds = await issueCredentials(mesh.eu, mesh.frontend.spiffeId);
+  const noApp = await tryConnect(creds, catalogSni(), `${mesh.catalog.address}:1`);
+  assert.equal(noApp.status, 502);
+  assert.match(noApp.reason ?? '', /cannot reach the app at .*:1: .*ECONNREFUSED.*is it listening on its Workload address/);
+  const otherWorkload = await tryConnect(creds, catalogSni(), `${mesh.orders.address}:80`);
+  assert.equal(otherWorkload.status, 421);
+  const nobody = await tryConnect(creds, catalogSni(), `${mesh.prefix}.200:80`);
+  assert.equal(nobody.status, 404);
 });
 
 test('plaintext to the inbound port is refused', async () => {

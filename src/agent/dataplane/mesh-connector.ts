@@ -32,6 +32,10 @@ export interface ConnectAnswer {
   readonly reason?: string;
 }
 
+function ignoreError(): void {
+  /* see MeshConnector.open */
+}
+
 export function verdictForStatus(status: number): FlowVerdict {
   if (status >= 200 && status < 300) return 'allow';
   if (status === 403) return 'deny';
@@ -91,6 +95,9 @@ export class MeshConnector {
         }
         try {
           const stream = entry.session.request({ ':method': 'CONNECT', ':authority': endpoint.authority }, { endStream: false });
+          // Whoever carries the stream handles its errors; this keeps a late reset
+          // (after a refusal, when nobody listens any more) from being an uncaught error.
+          stream.on('error', ignoreError);
           return { kind: 'open', stream, endpoint };
         } catch (err) {
           failures.push(`${formatSocketAddress(endpoint.dial)}: ${describeError(err)}`);
