@@ -58,7 +58,7 @@ export class BundlePoller {
 
   private async loop(peer: PeerConfig): Promise<void> {
     while (!this.stopped) {
-      await this.pollOnce(peer);
+      await this.pollOnce(peer).catch((err: unknown) => this.opts.log.error({ peer: peer.region, err: describeError(err) }, 'federation loop step failed; retrying next interval'));
       const hintMs = (this.opts.state.anchor(peer.region)?.refreshHintSeconds ?? 300) * 1000;
       const delay = Math.max(MIN_INTERVAL_MS, this.opts.intervalMs ?? hintMs);
       await new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import type { Logger } from '../core/log.js';
 import { sendError, sendJson } from '../core/http-json.js';
 import { bundleFromDocument } from '../identity/trust-bundle.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import { verifyX509SvidChain } from '../identity/verify-svid.js';
+import { verifyX509SvidChain, type SvidVerification } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
 
 export interface PeerApiDeps {
@@ -53,7 +53,13 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
 
   server.on('request', (req, res) => {
     const chain = peerCertificateChain(req.socket as TLSSocket);
-    const v = verifyX509SvidChain(chain, { authoritiesFor: (td) => trust.get(td) }, Date.now());
+    let v: SvidVerification;
+    try {
+      v = verifyX509SvidChain(chain, { authoritiesFor: (td) => trust.get(td) }, Date.now());
+    } catch (err) {
+      // A certificate the X.509 library cannot parse is a refusal, never a crash of the controller.
+      v = { kind: 'invalid', code: 'MALFORMED_CERTIFICATE', reason: `client certificate cannot be checked: ${(err as Error).message}` };
+    }
     if (v.kind === 'invalid' || v.spiffeId.path !== '/controller') {
       deps.count('peer_auth_refused');
       const why = v.kind === 'invalid' ? v.reason : `${v.spiffeId} is not a controller`;

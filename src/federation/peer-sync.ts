@@ -9,6 +9,7 @@ import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import type { FederationState } from './federation-state.js';
+import type { OfferDecision } from './signed-state.js';
 
 export interface PeerSyncOptions {
   readonly peers: readonly PeerConfig[];
@@ -65,7 +66,7 @@ export class PeerSync {
 
   private async loop(peer: PeerConfig): Promise<void> {
     while (!this.stopped) {
-      await this.pullOnce(peer);
+      await this.pullOnce(peer).catch((err: unknown) => this.opts.log.error({ peer: peer.region, err: describeError(err) }, 'federation loop step failed; retrying next interval'));
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           this.timers.delete(t);
@@ -94,7 +95,13 @@ export class PeerSync {
     st.lastSuccessAt = new Date().toISOString();
     delete st.lastError;
     for (const jws of states) {
-      const d = this.opts.state.offer(jws, peer.region);
+      let d: OfferDecision;
+      try {
+        d = this.opts.state.offer(jws, peer.region);
+      } catch (err) {
+        // One bad state (or a full disk when persisting) must not stop this peer's loop.
+        d = { kind: 'reject', region: undefined, reason: `could not be processed: ${describeError(err)}` };
+      }
       this.opts.count?.(`federation_state_${d.kind}`);
       if (d.kind === 'accept') {
         this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');

@@ -126,7 +126,13 @@ export function decideOffer(i: OfferInput): OfferDecision {
   const anchor = i.anchor(region);
   const no = (reason: string): OfferDecision => ({ kind: 'reject', region, reason });
   if (!anchor) return no(`no bundle of ${peer.trustDomain} to verify with (bootstrap file unreadable)`);
-  const v = verifyRegionState(i.jws, anchor, i.now);
+  let v: ReturnType<typeof verifyRegionState>;
+  try {
+    v = verifyRegionState(i.jws, anchor, i.now);
+  } catch (err) {
+    // The signer chain is attacker-controlled input; a certificate the X.509 library cannot parse must be a refusal, not a crash.
+    return no(`signer certificate cannot be checked: ${describeError(err)}`);
+  }
   if (v.kind === 'invalid') return no(v.reason);
   const state = parseRegionStatePayload(v.payload);
   if (typeof state === 'string') return no(state);
