@@ -1,6 +1,6 @@
 // Wire types shared by controller, agents, gateways and peer controllers.
 // JSON-only (no classes): these cross process boundaries and sit on disk as caches.
-import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from './wire-bundle.js';
 
 export interface WireWorkload {
   readonly name: string;
@@ -41,7 +41,7 @@ export interface RegionState {
   /** Grows with every change; merging keeps the highest per region. */
   readonly version: number;
   readonly generatedAt: string;
-  readonly bundle: SpiffeBundleDocument;
+  readonly bundle: WireBundle;
   /** Addresses at which other regions reach this region's gateways. */
   readonly gateways: readonly string[];
   readonly exportedServices: readonly ExportedService[];
@@ -68,7 +68,7 @@ export interface MeshConfig {
   readonly trustDomain: string;
   readonly zone?: string;
   /** Trust domain -> SPIFFE bundle (own first). */
-  readonly bundles: Readonly<Record<string, SpiffeBundleDocument>>;
+  readonly bundles: Readonly<Record<string, WireBundle>>;
   readonly services: readonly WireService[];
   readonly workloads: readonly WireWorkload[];
   /** Node -> inbound address of its agent, for nodes that reported one. */

@@ -9,14 +9,14 @@ import type { Logger } from '../core/log.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
 import { caPin, parseJoinToken } from '../controller/join-tokens.js';
 import { createCsrPem, generateKeyPair, privateKeyToPem } from '../identity/keys.js';
-import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from '../mesh/wire-bundle.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
 import type { Enrollment, StoredCredential } from './node-state.js';
 
 export interface EnrollResult {
   readonly enrollment: Enrollment;
   readonly credential: StoredCredential;
-  readonly bundle: SpiffeBundleDocument;
+  readonly bundle: WireBundle;
 }
 
 interface JsonResponse {
@@ -94,7 +94,7 @@ export async function enroll(controllerUrl: string, token: string, node: string,
       notBefore: new Date(leafCert.validFrom).toISOString(),
       notAfter: svid.notAfter,
     },
-    bundle: res.body.bundle as SpiffeBundleDocument,
+    bundle: res.body.bundle as WireBundle,
   };
 }
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
-import type { SpiffeBundleDocument } from '../identity/trust-bundle.js';
+import type { WireBundle } from '../mesh/wire-bundle.js';
 
 export interface Enrollment {
   readonly node: string;
@@ -54,10 +54,10 @@ export class NodeState {
     this.write('node-credential.json', c);
   }
 
-  ownBundle(): SpiffeBundleDocument | undefined {
+  ownBundle(): WireBundle | undefined {
     return this.read('bundle.json');
   }
-  saveOwnBundle(b: SpiffeBundleDocument): void {
+  saveOwnBundle(b: WireBundle): void {
     this.write('bundle.json', b);
   }
 
