@@ -120,6 +120,16 @@ function issuedBy(child: CertProfile, parent: CertProfile): boolean {
  * certificates leads to an authority in the bundle of the leaf's trust domain.
  */
 export function verifyX509SvidChain(chain: readonly X509Certificate[], bundles: BundleSource, nowMs: number): SvidVerification {
+  // Verification runs on certificates a peer controls: a malformed extension
+  // must be a refusal, never an exception that could take a process down.
+  try {
+    return verifyChainUnguarded(chain, bundles, nowMs);
+  } catch (err) {
+    return invalid('MALFORMED_CERTIFICATE', `certificate could not be parsed: ${(err as Error).message}`);
+  }
+}
+
+function verifyChainUnguarded(chain: readonly X509Certificate[], bundles: BundleSource, nowMs: number): SvidVerification {
   if (chain.length === 0) return invalid('NO_CERTIFICATE', 'peer presented no certificate');
   const profiles: CertProfile[] = [];
   for (const [i, c] of chain.entries()) {
