@@ -15,7 +15,7 @@ import { formatMeshSni } from '../../src/mesh/sni-name.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { SocketAddress } from '../../src/core/address.js';
 import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials } from '../../src/agent/dataplane/dataplane-snapshot.js';
-import { startDataplane, type Dataplane, type FlowRecord } from '../../src/agent/dataplane/index.js';
+import { startDataplane, type Dataplane, type DataplaneTuning, type FlowRecord } from '../../src/agent/dataplane/index.js';
 
 export async function issueCredentials(ca: LocalCa, id: SpiffeId, ttlMs = 3_600_000): Promise<WorkloadCredentials> {
   const keys = await generateKeyPair();
@@ -215,7 +215,7 @@ export interface Mesh {
   close(): Promise<void>;
 }
 
-export async function startMesh(opts: { httpProxy?: boolean } = {}): Promise<Mesh> {
+export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<DataplaneTuning> } = {}): Promise<Mesh> {
   const dir = await mkdtemp(join(tmpdir(), 'entente-dp-'));
   const prefix = randomLoopbackPrefix();
   const euTd = parseTrustDomain('eu.test');
@@ -289,6 +289,7 @@ export async function startMesh(opts: { httpProxy?: boolean } = {}): Promise<Mes
     log: silentLogger(),
     registry: registryA,
     onFlow: (f) => flowsA.push(f),
+    tuning: opts.tuningA,
   });
   const mesh: Mesh = {
     dir, prefix, eu, us, frontend, catalog, orders, billing, credsA, credsB, registryA, registryB, flowsA, flowsB, a, b, snapshotA, snapshotB, apps,

@@ -20,6 +20,11 @@ export interface PoolEntry {
   readonly trustKey: string;
   /** True once the TLS handshake and HTTP/2 preface are done. */
   connected: boolean;
+  /** The server's SVID expiry (known once connected): after it, new streams go to a new session. */
+  peerNotAfterMs: number;
+  /** Open streams, and when the last one opened or closed (idle reaping). */
+  streams: number;
+  lastUsedMs: number;
   /** Settles when the session connects (or fails to). Never rejects unhandled. */
   readonly ready: Promise<void>;
 }
@@ -41,11 +46,11 @@ export class ConnectPool {
     const key = `${creds.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
     const existing = this.entries.get(key);
     if (existing) {
-      const usable = !existing.session.closed && !existing.session.destroyed;
+      const usable = !existing.session.closed && !existing.session.destroyed && this.ctx.now() < existing.peerNotAfterMs;
       const current = existing.creds === creds || existing.creds.certChainPem === creds.certChainPem;
       if (usable && current && existing.trustKey === tls.trustKey) return { kind: 'ok', entry: existing };
       // Rotation or trust change: new streams use a new session; the old one finishes its streams.
-      this.retire(existing, usable ? 'credentials or trust changed' : 'session closed');
+      this.retire(existing, usable ? 'credentials or trust changed' : 'session closed or peer SVID expired');
     }
     const entry = this.open(key, snapshot, creds, endpoint, tls.context, tls.trustKey);
     this.entries.set(key, entry);
@@ -75,6 +80,7 @@ export class ConnectPool {
     ready.catch(() => undefined);
     let socket: TLSSocket | undefined;
     let identityError: Error | undefined;
+    let peerNotAfterMs = Number.POSITIVE_INFINITY;
     const session = h2connect(`https://${dial}`, {
       settings: h2Settings(ctx.tuning),
       maxSessionMemory: 256,
@@ -88,6 +94,7 @@ export class ConnectPool {
           // The peer must be exactly the endpoint's identity, chained to its own trust domain.
           checkServerIdentity: (_host, cert) => {
             const v = verifyX509SvidChain(chainFromPeerCertificate(cert), snapshot, ctx.now());
+            if (v.kind === 'valid') peerNotAfterMs = v.notAfter.getTime();
             if (v.kind === 'invalid') identityError = new EntenteError('PEER_SVID_INVALID', `${dial} presented an invalid SVID: ${v.reason}`);
             else if (!v.spiffeId.equals(endpoint.spiffeId)) {
               identityError = new EntenteError('PEER_IDENTITY_MISMATCH', `${dial} (sni ${endpoint.sni}) presented ${v.spiffeId}, expected ${endpoint.spiffeId}`, {
@@ -105,10 +112,13 @@ export class ConnectPool {
         return socket;
       },
     });
-    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, ready };
+    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, lastUsedMs: ctx.now(), ready };
     this.all.add(session);
+    let pinger: NodeJS.Timeout | undefined;
     session.on('connect', () => {
       entry.connected = true;
+      entry.peerNotAfterMs = peerNotAfterMs;
+      pinger = this.keepalive(entry, dial);
       ctx.metrics.poolSessions.inc();
       ctx.metrics.tlsSessions.inc({ side: 'client' });
       try {
@@ -116,7 +126,6 @@ export class ConnectPool {
       } catch {
         /* session already going away */
       }
-      session.setTimeout(ctx.tuning.idleSessionMs, () => this.retire(entry, 'idle'));
       settle();
     });
     session.on('error', (err) => {
@@ -138,12 +147,58 @@ export class ConnectPool {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     session.on('close', () => {
+      clearInterval(pinger);
       if (this.entries.get(key) === entry) this.entries.delete(key);
       this.all.delete(session);
       if (entry.connected) ctx.metrics.poolSessions.dec();
       else settle(new EntenteError('DIAL_FAILED', `mTLS session to ${dial} closed before it was established${identityError ? `: ${identityError.message}` : ''}`));
     });
     return entry;
+  }
+
+  /** Counts a stream opened on `entry`, for idle reaping. */
+  track(entry: PoolEntry, stream: { once(event: 'close', fn: () => void): unknown }): void {
+    entry.streams++;
+    entry.lastUsedMs = this.ctx.now();
+    stream.once('close', () => {
+      entry.streams--;
+      entry.lastUsedMs = this.ctx.now();
+    });
+  }
+
+  /**
+   * Once per keepalive interval: a session without streams for idleSessionMs
+   * is closed. Otherwise HTTP/2 PINGs notice a peer that vanished without a FIN (host down, path
+   * cut): an unanswered ping after one interval destroys the session, so its
+   * streams fail and the next app connection reconnects.
+   */
+  private keepalive(entry: PoolEntry, dial: string): NodeJS.Timeout | undefined {
+    const every = this.ctx.tuning.keepaliveMs;
+    if (!(every > 0)) return undefined;
+    let outstanding = false;
+    const timer = setInterval(() => {
+      const { session } = entry;
+      if (session.destroyed || session.closed) return;
+      if (entry.streams === 0 && this.ctx.now() - entry.lastUsedMs >= this.ctx.tuning.idleSessionMs) {
+        this.retire(entry, 'idle');
+        return;
+      }
+      if (outstanding) {
+        this.ctx.refusals.warn({ peer: dial }, `peer agent did not answer a ping within ${every} ms; dropping the session`);
+        session.destroy(new EntenteError('PEER_UNRESPONSIVE', `${dial} did not answer a ping within ${every} ms`));
+        return;
+      }
+      outstanding = true;
+      try {
+        session.ping((err) => {
+          if (!err) outstanding = false;
+        });
+      } catch {
+        /* session closing */
+      }
+    }, every);
+    timer.unref();
+    return timer;
   }
 
   /** Tears every session down, in-flight streams included. */

@@ -14,8 +14,10 @@ export interface SnapshotHolder {
 export interface DataplaneTuning {
   /** TCP/TLS connect budget towards a peer agent or a local app. */
   readonly connectTimeoutMs: number;
-  /** A pooled session with no stream for this long is closed. */
+  /** A pooled session with no stream for this long is closed (checked every keepaliveMs). */
   readonly idleSessionMs: number;
+  /** Interval of HTTP/2 PINGs on pooled sessions; an unanswered one drops the session. 0 disables pings and idle reaping. */
+  readonly keepaliveMs: number;
   /** HTTP/2 per-stream receive window (initial window size setting). */
   readonly streamWindowBytes: number;
   /** HTTP/2 connection-level receive window. */
@@ -25,6 +27,7 @@ export interface DataplaneTuning {
 export const DEFAULT_TUNING: DataplaneTuning = {
   connectTimeoutMs: 5000,
   idleSessionMs: 300_000,
+  keepaliveMs: 15_000,
   streamWindowBytes: 4 << 20,
   sessionWindowBytes: 64 << 20,
 };

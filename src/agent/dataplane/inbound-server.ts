@@ -30,6 +30,8 @@ export interface InboundServer {
 interface AcceptedSession {
   readonly peer: InboundPeer;
   readonly chain: readonly X509Certificate[];
+  /** The peer's SVID expiry: a session outliving it carries no new stream. */
+  readonly notAfterMs: number;
 }
 
 /** Answers a CONNECT with a refusal status and its reason, then ends the stream. */
@@ -90,13 +92,17 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     let refusal: string | undefined;
     let chain: X509Certificate[] = [];
     let peer: InboundPeer | undefined;
+    let notAfterMs = 0;
     try {
       chain = peerChain(socket);
       const v = verifyX509SvidChain(chain, snapshot, ctx.now());
       const sniWorkload = workloadForServerName(snapshot, socket.servername);
       if (v.kind === 'invalid') refusal = `client SVID refused (${v.code}): ${v.reason}`;
       else if (!sniWorkload) refusal = `server name ${String(socket.servername)} names no local workload`;
-      else peer = { caller: v.spiffeId, sniWorkload, remoteAddress };
+      else {
+        peer = { caller: v.spiffeId, sniWorkload, remoteAddress };
+        notAfterMs = v.notAfter.getTime();
+      }
     } catch (err) {
       refusal = `client certificate unreadable: ${describeError(err)}`;
     }
@@ -107,7 +113,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       return;
     }
     ctx.metrics.tlsSessions.inc({ side: 'server' });
-    accepted.set(session, { peer, chain });
+    accepted.set(session, { peer, chain, notAfterMs });
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('connect', () => {
@@ -166,6 +172,14 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       return;
     }
     const start = ctx.now();
+    if (start >= session.notAfterMs) {
+      // The caller's SVID expired during the session: it must reconnect with its rotated one.
+      ctx.metrics.handshakeFailures.inc({ reason: 'svid_expired' });
+      ctx.refusals.warn({ caller: session.peer.caller.toString(), from: session.peer.remoteAddress }, 'closing a mesh session whose client SVID expired');
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      (stream.session as ServerHttp2Session | undefined)?.close();
+      return;
+    }
     const d = decideInbound(ctx.state.current, session.peer, headers[':method'], headers[':authority']);
     switch (d.kind) {
       case 'refuse':

@@ -98,6 +98,9 @@ export class MeshConnector {
           // Whoever carries the stream handles its errors; this keeps a late reset
           // (after a refusal, when nobody listens any more) from being an uncaught error.
           stream.on('error', ignoreError);
+          // Two pipelines, the answer watcher and the pool's tracker legitimately exceed Node's default of 10.
+          stream.setMaxListeners(32);
+          this.pool.track(entry, stream);
           return { kind: 'open', stream, endpoint };
         } catch (err) {
           failures.push(`${formatSocketAddress(endpoint.dial)}: ${describeError(err)}`);
