@@ -76,7 +76,11 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     ctx.metrics.handshakeFailures.inc({ reason });
     ctx.refusals.warn({ from: socket.remoteAddress, reason, err: detail }, 'mTLS handshake refused on the inbound port');
   });
-  server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
+  server.on('secureConnection', (socket: TLSSocket) => {
+    socket.setNoDelay(true);
+    // Peers ping us (their pool's keepalive); TCP keepalive reaps peers that vanished.
+    socket.setKeepAlive(true, 30_000);
+  });
   server.on('unknownProtocol', (socket) => {
     ctx.metrics.handshakeFailures.inc({ reason: 'alpn' });
     ctx.refusals.warn({ from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
