@@ -1,5 +1,5 @@
 // Pooled mTLS HTTP/2 sessions to peer agents, one per (source workload
-// identity, destination sni + dial address). App connections become CONNECT
+// identity, destination identity + sni + dial address). App connections become CONNECT
 // streams on these sessions, so a new app connection costs no handshake. A
 // session that dies (GOAWAY, close, error) leaves the pool and the next stream
 // reconnects; when the source's SVID or the destination's trust changes, new
@@ -43,7 +43,8 @@ export class ConnectPool {
     if (this.closed) return { kind: 'refuse', reason: 'data plane is shutting down' };
     const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
     if (tls.kind === 'refuse') return tls;
-    const key = `${creds.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
+    // The expected identity is part of the key: a session verified one identity, never another.
+    const key = `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
     const existing = this.entries.get(key);
     if (existing) {
       const usable = !existing.session.closed && !existing.session.destroyed && this.ctx.now() < existing.peerNotAfterMs;

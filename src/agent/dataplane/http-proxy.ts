@@ -33,8 +33,14 @@ function refuseRaw(socket: Duplex, status: number, reason: string): void {
     `${DENY_REASON_HEADER}: ${headerSafe(reason)}`,
     'connection: close',
   ].join('\r\n');
-  if (socket.writable) socket.end(`${head}\r\n\r\n${body}`);
-  else socket.destroy();
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // Drain what the client still sends (unread bytes would turn our close into a
+  // reset that can eat the answer), and close once the answer is flushed.
+  socket.resume();
+  socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
 }
 
 function refuseResponse(res: ServerResponse, status: number, reason: string): void {
