@@ -127,23 +127,18 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
       return;
     }
     const { stream, endpoint } = opened;
-    const answer = await connectAnswer(stream);
-    if (answer.status !== 200) {
-      const status = answer.status === 403 ? 403 : 502;
-      const reason = answer.reason ?? `destination answered ${answer.status}`;
-      refuseResponse(res, status, reason);
-      if (!stream.destroyed) stream.close();
-      recordOutbound(ctx, snapshot, call, { endpoint, verdict: status === 403 ? 'deny' : 'error', status: answer.status, reason, method, path, bytesIn: 0, bytesOut: 0 });
-      return;
-    }
-    // One stream per proxied request: the request is sent with connection: close over it.
+    // The request goes out right behind the CONNECT headers: no round trip
+    // waiting for the destination's answer. A 200 is followed by the app's
+    // response on the same stream; a refusal ends the stream, which fails the
+    // request, and the app then gets the destination's status and reason.
+    const answer = connectAnswer(stream);
     const headers = endToEndHeaders(req.headers);
     headers.connection = 'close';
     let bytesOut = 0;
     let bytesIn = 0;
     let status = 0;
     let recorded = false;
-    const finish = (verdict: 'allow' | 'error', reason?: string): void => {
+    const finish = (verdict: 'allow' | 'deny' | 'error', reason?: string): void => {
       if (recorded) return;
       recorded = true;
       recordOutbound(ctx, snapshot, call, { endpoint, verdict, status, reason, method, path, bytesOut, bytesIn });
@@ -151,11 +146,20 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
     const createConnection = (() => stream) as unknown as RequestOptions['createConnection'];
     const up = request({ method, path: `${url.pathname}${url.search}`, headers, setHost: false, createConnection });
     up.on('error', (err) => {
-      const reason = `${host}: ${describeError(err)}`;
       if (!stream.destroyed) stream.destroy();
-      refuseResponse(res, 502, reason);
-      status = 502;
-      finish('error', reason);
+      void answer.then((a) => {
+        if (a.status !== 200 && a.status !== 0) {
+          status = a.status === 403 ? 403 : 502;
+          const reason = a.reason ?? `destination answered ${a.status}`;
+          refuseResponse(res, status, reason);
+          finish(status === 403 ? 'deny' : 'error', reason);
+          return;
+        }
+        const reason = `${host}: ${a.status === 0 && a.reason ? a.reason : describeError(err)}`;
+        status = 502;
+        refuseResponse(res, 502, reason);
+        finish('error', reason);
+      });
     });
     up.on('response', (ur) => {
       status = ur.statusCode ?? 0;
