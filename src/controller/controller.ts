@@ -5,6 +5,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SocketAddress } from '../core/address.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import type { Logger } from '../core/log.js';
@@ -32,7 +34,14 @@ import { buildMeshConfigBody, buildRegionStateBody, type ViewInputs } from './me
 export interface RunningController {
   readonly config: ControllerConfig;
   readonly adminCredentialPath: string;
+  /** Where each API listens (resolved: port 0 in the config becomes the real port). */
+  readonly addresses: { readonly agents: SocketAddress; readonly peers: SocketAddress; readonly admin: SocketAddress };
   close(): Promise<void>;
+}
+
+function boundAddress(s: Server): SocketAddress {
+  const a = s.address() as AddressInfo;
+  return { host: a.address, port: a.port };
 }
 
 function closeServer(s: Server): Promise<void> {
@@ -278,6 +287,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   return {
     config,
     adminCredentialPath,
+    addresses: { agents: boundAddress(agentApi), peers: boundAddress(peerApi), admin: boundAddress(adminApi) },
     async close() {
       clearInterval(staleTimer);
       stopCaMaintenance();
