@@ -60,6 +60,13 @@ export const controllerConfigSchema = z.strictObject({
     })
     .default({ pullInterval: 2000, staleAfter: 30_000 }),
   peers: z.array(peerSchema).default([]),
+  /** The region's anycast announcers (`entente anycast`): their state is carried in the region state. */
+  anycast: z
+    .strictObject({
+      statusUrls: z.array(z.string().regex(/^http:\/\/\S+$/, 'an http:// URL of an announcer status endpoint, e.g. "http://127.0.0.1:15180/status"')).min(1),
+      pollInterval: zDurationMs.default(2000),
+    })
+    .optional(),
 });
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;

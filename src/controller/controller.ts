@@ -29,6 +29,7 @@ import { NodeRegistry } from './node-registry.js';
 import { ServingIdentity } from './serving-identity.js';
 import { startAgentApi } from './agent-api.js';
 import { startAdminApi } from './admin-api.js';
+import { AnycastWatch } from './anycast-watch.js';
 import { buildMeshConfigBody, buildRegionStateBody, type ViewInputs } from './mesh-views.js';
 
 export interface RunningController {
@@ -91,6 +92,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     }
     return out;
   };
+  const anycastWatch = new AnycastWatch(config.anycast?.statusUrls ?? [], config.anycast?.pollInterval ?? 2000, () => recompute());
   const inputs = (): ViewInputs => {
     const snap = resources.snapshot();
     const all = nodes.all();
@@ -105,6 +107,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       ownBundle,
       peerBundles: peerBundles(),
       remoteRegions: federation.remoteRegions(),
+      anycast: anycastWatch.current(),
     };
   };
 
@@ -186,6 +189,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     count,
   });
   peerSync.start();
+  anycastWatch.start();
   // Peers that publish a SPIFFE bundle endpoint (Entente or SPIRE): their bundles follow it.
   const bundlePoller = new BundlePoller({
     peers: config.peers,
@@ -240,6 +244,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       region: config.region,
       trustDomain: td,
       configVersion: meshConfig.version,
+      anycast: anycastWatch.current(),
       regionStateVersion: regionState.version,
       health: health(),
       policy: { digest: resources.snapshot().digest, ok: rs.ok, errors: rs.errors, lastGoodAt: rs.lastGoodAt ? new Date(rs.lastGoodAt).toISOString() : undefined },
@@ -261,6 +266,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           bundleSequence: federation.anchor(p.region)?.sequence?.toString(),
           bundleEndpoint: bundlePoller.status(p.region),
           policyDigest: st?.policyDigest,
+          anycast: st?.anycast,
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };
       }),
@@ -290,6 +296,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     addresses: { agents: boundAddress(agentApi), peers: boundAddress(peerApi), admin: boundAddress(adminApi) },
     async close() {
       clearInterval(staleTimer);
+      anycastWatch.stop();
       stopCaMaintenance();
       unsubscribeBundle();
       peerSync.stop();

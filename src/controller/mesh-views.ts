@@ -2,7 +2,7 @@
 // agents and the region state published to peers. No I/O here.
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import type { ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
+import type { AnycastSummary, ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
 
 export interface ViewInputs {
@@ -16,6 +16,7 @@ export interface ViewInputs {
   readonly ownBundle: WireBundle;
   readonly peerBundles: Readonly<Record<string, WireBundle>>;
   readonly remoteRegions: readonly RemoteRegion[];
+  readonly anycast: readonly AnycastSummary[];
 }
 
 export function wireServices(resources: ResourceSet): WireService[] {
@@ -79,5 +80,6 @@ export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version'
     exportedServices: exportedServices(v.resources),
     policyDigest: v.policyDigest,
     healthy: v.connectedGateways.length > 0,
+    ...(v.anycast.length > 0 ? { anycast: v.anycast } : {}),
   };
 }

@@ -64,6 +64,21 @@ const regionStateSchema = z.object({
   exportedServices: z.array(z.object({ namespace: z.string(), name: z.string(), ports: z.array(portSchema), endpoints: z.array(workloadSchema) })).max(10_000),
   policyDigest: z.string(),
   healthy: z.boolean(),
+  anycast: z
+    .array(
+      z.object({
+        statusUrl: z.string(),
+        reachable: z.boolean(),
+        state: z.string(),
+        reason: z.string(),
+        prefixes: z.array(z.string()).max(256),
+        sessionsEstablished: z.number().int().nonnegative(),
+        sessionsTotal: z.number().int().nonnegative(),
+        since: z.string().optional(),
+      }),
+    )
+    .max(16)
+    .optional(),
 });
 
 /** A verified payload as a RegionState (plain objects: the verifier returns null-prototype ones). */

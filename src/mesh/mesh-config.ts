@@ -47,6 +47,22 @@ export interface RegionState {
   readonly exportedServices: readonly ExportedService[];
   readonly policyDigest: string;
   readonly healthy: boolean;
+  /** The region's anycast announcers, as its controller last saw them (absent when none is configured). */
+  readonly anycast?: readonly AnycastSummary[];
+}
+
+/** One anycast announcer's state, as carried in the region state. */
+export interface AnycastSummary {
+  readonly statusUrl: string;
+  /** False when the controller could not read the announcer's status. */
+  readonly reachable: boolean;
+  /** 'announced', 'withdrawn', ... as the announcer reports it; 'unknown' when unreachable. */
+  readonly state: string;
+  readonly reason: string;
+  readonly prefixes: readonly string[];
+  readonly sessionsEstablished: number;
+  readonly sessionsTotal: number;
+  readonly since: string | undefined;
 }
 
 /** A remote region as an agent sees it. */

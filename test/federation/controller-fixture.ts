@@ -29,6 +29,8 @@ export interface PeerSpec {
 export interface FixtureOptions {
   /** Serve this region's bundle endpoint (https_spiffe) on this port of the controller's address. */
   readonly bundleEndpointPort?: number;
+  /** Status URLs of anycast announcers whose state the region carries. */
+  readonly anycastStatusUrls?: readonly string[];
 }
 
 export interface FixtureController {
@@ -90,6 +92,7 @@ export async function startFixtureController(root: string, region: string, ip: s
       ...(opts.bundleEndpointPort ? { bundleEndpoint: `${ip}:${opts.bundleEndpointPort}` } : {}),
     },
     federation: { pullInterval: '200ms', staleAfter: '3s', bundlePollInterval: '1s' },
+    ...(opts.anycastStatusUrls ? { anycast: { statusUrls: opts.anycastStatusUrls, pollInterval: '200ms' } } : {}),
     peers: peers.map((p) => ({
       region: p.region,
       trustDomain: trustDomainOf(p.region),
