@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 // The `entente` command: every component, the lab and the operator tools.
+// Only the command family being run is loaded: an agent on a small edge device
+// starts without paying for the lab, the anycast speaker or the CLI tools.
 import { Command } from 'commander';
 import { describeError } from '../core/errors.js';
-import { registerControllerCommands } from './controller-commands.js';
-import { registerNodeCommands } from './node-commands.js';
-import { registerLabCommands } from './lab-commands.js';
-import { registerIdentityCommands } from '../identity/identity-cli.js';
-import { registerAnycastCommands } from '../anycast/cli.js';
 
-const program = new Command();
-program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').showHelpAfterError();
-registerControllerCommands(program);
-registerNodeCommands(program);
-registerLabCommands(program);
-registerIdentityCommands(program);
-registerAnycastCommands(program);
+type Register = (program: Command) => void;
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ['controller', 'token'], load: async () => (await import('./controller-commands.js')).registerControllerCommands },
+  { names: ['agent', 'gateway'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
+  { names: ['lab', 'demo-app'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
+  { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
+  { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
+];
+
+async function main(): Promise<void> {
+  const program = new Command();
+  program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').showHelpAfterError();
+  const first = process.argv[2];
+  const chosen = FAMILIES.filter((f) => first !== undefined && f.names.includes(first));
+  // Help, or an unknown command: load everything so that commander can list or suggest.
+  for (const family of chosen.length > 0 ? chosen : FAMILIES) (await family.load())(program);
+  await program.parseAsync(process.argv);
+}
+
+main().catch((err: unknown) => {
   process.stderr.write(`entente: ${describeError(err)}\n`);
   process.exitCode = 1;
 });
