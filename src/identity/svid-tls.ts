@@ -2,24 +2,12 @@
 // switched off (rejectUnauthorized: false) because it would trust any root in a
 // shared pool; instead the peer's presented chain is verified the SPIFFE way,
 // against the bundle of the peer's own trust domain, right after the handshake.
-import { X509Certificate } from 'node:crypto';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
 import { verifyX509SvidChain, type BundleSource, type SvidVerification } from './verify-svid.js';
+import { peerCertificateChain } from './tls-peer.js';
 import type { SpiffeId } from './spiffe-id.js';
 
-/** The chain the peer presented, leaf first, as Node linked it after the handshake. */
-export function peerCertificateChain(socket: TLSSocket): X509Certificate[] {
-  const out: X509Certificate[] = [];
-  let cur = socket.getPeerCertificate(true);
-  const seen = new Set<string>();
-  while (cur && cur.raw && !seen.has(cur.fingerprint256)) {
-    seen.add(cur.fingerprint256);
-    out.push(new X509Certificate(cur.raw));
-    if (!cur.issuerCertificate || cur.issuerCertificate === cur) break;
-    cur = cur.issuerCertificate;
-  }
-  return out;
-}
+export { peerCertificateChain } from './tls-peer.js';
 
 /** Verifies the peer of an established TLS socket; optionally it must be `expected`. */
 export function verifyTlsPeer(socket: TLSSocket, bundles: BundleSource, nowMs: number, expected?: SpiffeId): SvidVerification {

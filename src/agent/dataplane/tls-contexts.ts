@@ -2,7 +2,8 @@
 // once per (workload SVID, trust) and rebuilt when either changes: the server
 // context of each local workload (picked by SNI) and the client context of each
 // (source workload, destination trust domain). TLS 1.3 only.
-import { createSecureContext, type SecureContext, type TLSSocket, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
+import { chainFromPeerCertificate } from '../../identity/tls-peer.js';
+import { createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { CredentialProvider, DataplaneSnapshot, LocalWorkload, WorkloadCredentials } from './dataplane-snapshot.js';
 import type { TrustDomain } from '../../identity/spiffe-id.js';
@@ -115,19 +116,7 @@ export class TlsContexts {
   }
 }
 
-/** A peer's chain, leaf first, from Node's detailed peer certificate (as OpenSSL built it). */
-export function chainFromPeerCertificate(cert: PeerCertificate | DetailedPeerCertificate | undefined): X509Certificate[] {
-  const out: X509Certificate[] = [];
-  const seen = new Set<string>();
-  let c = cert as DetailedPeerCertificate | undefined;
-  while (c && c.raw && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    out.push(new X509Certificate(c.raw));
-    if (!c.issuerCertificate || c.issuerCertificate === c) break;
-    c = c.issuerCertificate;
-  }
-  return out;
-}
+export { chainFromPeerCertificate };
 
 export function peerChain(socket: TLSSocket): X509Certificate[] {
   return chainFromPeerCertificate(socket.getPeerCertificate(true));
