@@ -1,0 +1,58 @@
+// Ctrl-C on `entente lab` stops every process it started, and --workdir keeps
+// the generated configs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_PATH } from '../../src/lab/process-supervisor.js';
+import { eventually } from '../../src/core/eventually.js';
+import { randomIpPrefix } from './lab-harness.js';
+
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('Ctrl-C stops every process the lab started; --workdir keeps the configs', { timeout: 180_000 }, async () => {
+  const workdir = await mkdtemp(join(tmpdir(), 'entente-lab-stop-'));
+  const lab = spawn(process.execPath, [CLI_PATH, 'lab', '--regions', 'eu,us', '--workdir', workdir, '--ip-prefix', randomIpPrefix(100, 174), '--rate', '2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  lab.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  lab.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => lab.on('exit', (code) => resolve(code)));
+  try {
+    await eventually(() => out.includes('demo traffic on'), { timeoutMs: 120_000, what: `the lab to start:\n${out}` });
+    const children = childrenOf(lab.pid!);
+    // 2 regions x (controller, gateway, 2 agents) + 4 demo apps.
+    assert.equal(children.length, 12, `children: ${children.join(' ')}`);
+    lab.kill('SIGINT');
+    await exited;
+    await eventually(() => children.every((p) => !alive(p)), { timeoutMs: 15_000, what: 'every child process to be gone' });
+    for (const f of ['eu/region.yaml', 'eu/gateway.yaml', 'eu/agent-eu-node-1.yaml', 'us/resources/policies.yaml']) {
+      assert.ok(existsSync(join(workdir, f)), `${f} is kept`);
+    }
+  } finally {
+    if (lab.exitCode === null) lab.kill('SIGKILL');
+    await rm(workdir, { recursive: true, force: true });
+  }
+});
