@@ -31,8 +31,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     node: config.node,
     kind: 'agent',
     controllerUrl: config.controller,
-    ...(config.joinToken ? { joinToken: config.joinToken } : {}),
-    ...(config.joinTokenFile ? { joinTokenFile: config.joinTokenFile } : {}),
+    joinToken: config.joinToken,
+    joinTokenFile: config.joinTokenFile,
     state,
     log,
   });

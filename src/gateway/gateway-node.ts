@@ -25,8 +25,8 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
     node: config.name,
     kind: 'gateway',
     controllerUrl: config.controller,
-    ...(config.joinToken ? { joinToken: config.joinToken } : {}),
-    ...(config.joinTokenFile ? { joinTokenFile: config.joinTokenFile } : {}),
+    joinToken: config.joinToken,
+    joinTokenFile: config.joinTokenFile,
     state,
     log,
   });
