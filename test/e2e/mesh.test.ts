@@ -138,6 +138,35 @@ test('a client certificate from an unknown trust domain is refused during the ha
   await eventually(async () => (await refusedCount()) > before, { timeoutMs: 10_000, what: 'the agent to count the refused handshake' });
 });
 
+test('openssl s_client with an SVID issued by the mesh completes mTLS with an agent (and gets its HTTP/2 SETTINGS)', async () => {
+  // The SVID and key of us/catalog, as its agent cached them on disk (0600).
+  const cat = workload('catalog');
+  const agentDir = join(lab.workdir, 'us', `agent-${cat.node}-data`);
+  const cred = JSON.parse(await readFile(join(agentDir, 'workloads', `shop__${cat.name}.json`), 'utf8')) as { keyPem: string; chainPem: string };
+  const euCa = (JSON.parse(await readFile(join(lab.workdir, 'eu', `agent-${region('eu').agents[0]!.node}-data`, 'enrollment.json'), 'utf8')) as { caPem: string }).caPem;
+  await writeFile(join(scratch, 'catalog.crt'), cred.chainPem);
+  await writeFile(join(scratch, 'catalog.key'), cred.keyPem);
+  await writeFile(join(scratch, 'eu-ca.pem'), euCa);
+  const w = workload('ledger');
+  const a = region('eu').agents.find((x) => x.node === w.node)!;
+  const sni = formatMeshSni({ workload: w.name, namespace: 'shop', node: w.node, trustDomain: region('eu').trustDomain });
+  const out = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `${a.ip}:${PORTS.agentInbound}`, '-servername', sni, '-alpn', 'h2', '-cert', join(scratch, 'catalog.crt'), '-key', join(scratch, 'catalog.key'), '-CAfile', join(scratch, 'eu-ca.pem'), '-tls1_3', '-verify_return_error'],
+      { timeout: 15_000, encoding: 'latin1' },
+      (_err, stdout, stderr) => resolve({ stdout, stderr }),
+    );
+    child.stdin?.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    setTimeout(() => child.stdin?.end(), 1500);
+  });
+  const text = `${out.stdout}\n${out.stderr}`;
+  assert.match(text, /Verify return code: 0 \(ok\)/, text);
+  assert.match(text, /ALPN protocol: h2/, text);
+  // The agent accepted the session: its HTTP/2 SETTINGS frame (type 0x04 on stream 0) came back.
+  assert.match(out.stdout, /\x04\x00\x00\x00\x00\x00/, 'an HTTP/2 SETTINGS frame from the agent');
+});
+
 test('the gateway refuses an unknown SNI and counts it', async () => {
   const gw = region('eu').gatewayIp;
   const out = await new Promise<string>((resolve) => {
