@@ -31,7 +31,8 @@ export function registerLabCommands(program: Command): void {
     .option('--jitter <ms>', 'per-chunk jitter on WAN links', '2')
     .option('--rate <n>', 'requests per second per route', '20')
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
-    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean }) => {
+    .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
+    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean; svidTtl: string }) => {
       const out = opts.json ? process.stderr : process.stdout;
       const tty = out.isTTY === true;
       const lab = new Lab({
@@ -42,6 +43,7 @@ export function registerLabCommands(program: Command): void {
         rate: Number(opts.rate),
         ...(opts.workdir ? { workdir: opts.workdir } : {}),
         traffic: opts.traffic,
+        svidTtl: opts.svidTtl,
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;

@@ -10,7 +10,7 @@ import type { DemoAppConfig } from './demo-app.js';
 
 export const regionDir = (workdir: string, r: LabRegion): string => join(workdir, r.name);
 
-export function writeControllerFiles(workdir: string, topo: LabTopology): Map<string, string> {
+export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl = '1h'): Map<string, string> {
   const out = new Map<string, string>();
   for (const r of topo.regions) {
     const dir = regionDir(workdir, r);
@@ -27,7 +27,7 @@ export function writeControllerFiles(workdir: string, topo: LabTopology): Map<st
         peers: `${r.controllerIp}:${PORTS.controllerPeers}`,
         admin: `${r.controllerIp}:${PORTS.controllerAdmin}`,
       },
-      svidTtl: '1h',
+      svidTtl,
       federation: { pullInterval: '1s', staleAfter: '10s' },
       peers: topo.regions
         .filter((p) => p !== r)

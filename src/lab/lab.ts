@@ -18,6 +18,8 @@ export interface LabRunOptions extends LabOptions {
   /** Drive the demo routes (default true). */
   readonly traffic?: boolean;
   readonly readyTimeoutMs?: number;
+  /** SVID lifetime in every region (default "1h"; at least "5m"). */
+  readonly svidTtl?: string;
   readonly onEvent?: (line: string) => void;
 }
 
@@ -90,7 +92,7 @@ export class Lab {
   async start(): Promise<void> {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
-    const controllerConfigs = writeControllerFiles(this.workdir, topo);
+    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl);
 
     // The WAN: one emulated link per direction for federation and for data.
     for (const a of topo.regions) {

@@ -10,9 +10,9 @@ export function randomIpPrefix(lo: number, hi: number): string {
   return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
 }
 
-export async function startTestMesh(regions: string[], ipPrefix: string): Promise<Lab> {
+export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string } = {}): Promise<Lab> {
   // Short WAN delays keep the tests quick; the latency model itself is tested with the WAN link.
-  const lab = new Lab({ regions, ipPrefix, rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 }, jitterMs: 0, rate: 1, traffic: false, readyTimeoutMs: 90_000 });
+  const lab = new Lab({ regions, ipPrefix, rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 }, jitterMs: 0, rate: 1, traffic: false, readyTimeoutMs: 90_000, ...opts });
   try {
     await lab.start();
   } catch (err) {
