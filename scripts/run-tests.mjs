@@ -23,7 +23,7 @@ if (files.length === 0) {
 }
 // Two cores: end-to-end tests start many processes, so run two files at a time.
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files], {
+const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files], {
   stdio: 'inherit',
 });
 process.exit(r.status ?? 1);
