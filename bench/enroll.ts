@@ -5,6 +5,7 @@
 // (what a fresh edge device sees: adds Node and CLI start-up).
 // `npm run bench -- enroll [--agents 10] [--issue-seconds 5]` (BENCH_AGENT_LOG=1 shows the
 // in-process agents' logs, to see the phases); writes bench/results/enroll.json.
+import { CLI_PATH } from '../src/lab/process-supervisor.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -25,7 +26,8 @@ import { createCsrPem, generateKeyPair } from '../src/identity/keys.js';
 import { SpiffeId, parseTrustDomain } from '../src/identity/spiffe-id.js';
 import { API_VERSION } from '../src/policy/resources.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+// The shipped bin (the bundle), as a user starts an agent.
+const CLI = CLI_PATH;
 const TD = 'bench.entente.test';
 const NS = 'bench';
 const APP_PORT = 8080;
