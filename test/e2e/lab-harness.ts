@@ -1,5 +1,6 @@
 // Starts a real multi-region mesh (every component its own process) for an
 // end-to-end test, on a loopback range of its own, and tears it down.
+import { after } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/lab.js';
@@ -23,4 +24,24 @@ export async function startTestMesh(regions: string[], ipPrefix: string, opts: {
     throw new Error(`${(err as Error).message}\n${tails}`);
   }
   return lab;
+}
+
+/**
+ * A last line of defence for files that run meshes in-process: if the file's
+ * process is still alive `graceMs` after its last test (an open handle), list
+ * the open handles on stderr — so the leak can be found — and exit with the
+ * tests' own result instead of waiting for the runner's file timeout.
+ * Seen once in CI (outage.test.js: every test passed, then the process stayed
+ * busy) and not reproduced since.
+ */
+export function exitWatchdog(graceMs = 15_000): void {
+  after(() => {
+    const timer = setTimeout(() => {
+      const p = process as unknown as { _getActiveHandles(): { constructor?: { name?: string }; localPort?: number; remotePort?: number }[] };
+      const handles = p._getActiveHandles().map((h) => `${h.constructor?.name ?? '?'}${h.localPort ? ` :${h.localPort}->${h.remotePort ?? ''}` : ''}`);
+      process.stderr.write(`watchdog: still running ${graceMs} ms after the last test; open handles: ${handles.join(', ')}\n`);
+      process.exit(process.exitCode ?? 0);
+    }, graceMs);
+    timer.unref();
+  });
 }

@@ -17,7 +17,9 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { randomIpPrefix, startTestMesh } from './lab-harness.js';
+import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
+
+exitWatchdog();
 
 const run = promisify(execFile);
 let lab: Lab;

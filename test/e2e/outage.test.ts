@@ -30,7 +30,9 @@ import { SvidManager } from '../../src/node/svid-manager.js';
 import { ControllerClient } from '../../src/node/controller-client.js';
 import { startDataplane, type Dataplane } from '../../src/agent/dataplane/index.js';
 import { buildDataplaneSnapshot } from '../../src/agent/build-dataplane-snapshot.js';
-import { randomIpPrefix, startTestMesh } from './lab-harness.js';
+import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
+
+exitWatchdog();
 
 const run = promisify(execFile);
 
