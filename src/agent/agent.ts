@@ -11,7 +11,7 @@ import { NodeState } from '../node/node-state.js';
 import { establishNodeIdentity } from '../node/node-identity.js';
 import { SvidManager } from '../node/svid-manager.js';
 import { startDataplane } from './dataplane/index.js';
-import type { FlowRecord } from './dataplane/flow-record.js';
+import { FlowHistory } from './flow-history.js';
 import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
 
@@ -52,7 +52,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   svids.setWorkloads(localWorkloads(meshConfig));
   svids.start();
 
-  const flows: FlowRecord[] = [];
+  const flows = new FlowHistory(FLOW_HISTORY);
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
     ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
@@ -61,8 +61,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     log: log.child({ part: 'dataplane' }),
     registry,
     onFlow: (f) => {
-      flows.push(f);
-      if (flows.length > FLOW_HISTORY) flows.splice(0, flows.length - FLOW_HISTORY);
+      flows.add(f);
     },
   });
 
@@ -109,7 +108,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       }
       const body =
         req.url === '/flows'
-          ? flows
+          ? flows.list()
           : req.url === '/status'
             ? {
                 node: config.node,

@@ -9,7 +9,7 @@ import { EntenteError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { parseSocketAddress, type SocketAddress } from '../core/address.js';
 import { type Prefix, parsePrefix } from './bgp/prefix.js';
-import { parseCommunity } from './bgp/route.js';
+import { parseCommunity, type Announcement } from './bgp/route.js';
 import type { OriginValue } from './bgp/constants.js';
 
 const duration = (what = 'a duration such as "1s" or "200ms"') => z.string().transform((s, ctx) => {
@@ -132,14 +132,8 @@ export const anycastConfigSchema = z.object({
 type Raw = z.output<typeof anycastConfigSchema>;
 export type HealthCheckConfig = Raw['health']['checks'][number];
 
-export interface AnnounceConfig {
-  readonly prefix: Prefix;
-  readonly nextHop?: string;
-  readonly origin: OriginValue;
-  readonly prepend: number;
-  readonly med?: number;
-  readonly communities: readonly number[];
-}
+/** An announcement as configured is exactly what the speaker announces. */
+export type AnnounceConfig = Announcement;
 
 export type AnycastConfig = Omit<Raw, 'announce'> & { readonly announce: readonly AnnounceConfig[] };
 
