@@ -6,7 +6,7 @@ export function httpJson<T = unknown>(
   opts: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: { 'content-type': 'application/json', ...opts.headers }, timeout: opts.timeoutMs ?? 3000 }, (res) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers: { 'content-type': 'application/json', ...opts.headers }, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

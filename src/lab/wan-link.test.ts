@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { startWanLink, releaseTime, type WanLink } from './wan-link.js';
+import { eventually } from '../core/eventually.js';
 
 interface Target { server: Server; port: number; sockets: Set<Socket>; accepted: number; close(): Promise<void> }
 
@@ -41,7 +42,7 @@ function open(link: WanLink): Promise<Socket> {
 }
 
 /** Writes `text` and resolves with the milliseconds until the same number of bytes came back. */
-function roundTrip(s: Socket, text: string, timeoutMs = 10_000): Promise<number> {
+function roundTrip(s: Socket, text: string, timeoutMs = 60_000): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let got = '';
@@ -58,14 +59,6 @@ function roundTrip(s: Socket, text: string, timeoutMs = 10_000): Promise<number>
     s.on('data', onData);
     s.write(text);
   });
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('releaseTime', () => {
@@ -148,7 +141,7 @@ describe('WAN link', () => {
     s.end('last words');
     await closed;
     assert.equal(Buffer.concat(chunks).toString(), 'last wordsbye');
-    await eventually(() => link.stats().active === 0, 'connection forgotten');
+    await eventually(() => link.stats().active === 0, { what: 'connection forgotten' });
   });
 
   it('bounds what it queues when the target does not read (backpressure)', async () => {
@@ -179,7 +172,7 @@ describe('WAN link', () => {
       const [inner] = [...slow.sockets];
       inner!.on('data', (d: Buffer) => { received += d.length; });
       inner!.resume();
-      await eventually(() => received === offered, `all ${offered} bytes delivered (got ${received})`, 30_000);
+      await eventually(() => received === offered, { what: `all ${offered} bytes delivered (got ${received})`, timeoutMs: 60_000 });
     } finally {
       await slow.close();
     }
@@ -203,7 +196,7 @@ describe('WAN link', () => {
     link.setPartitioned(false);
     const rtt = await stalled;
     assert.ok(rtt >= 300, `reply must wait for the heal (got ${rtt.toFixed(0)} ms)`);
-    await eventually(() => freshReply === 'new', 'the connection opened during the blackhole works after healing');
+    await eventually(() => freshReply === 'new', { what: 'the connection opened during the blackhole works after healing' });
   });
 
   it('reset: existing and new connections are reset; healing restores service', async () => {
@@ -221,7 +214,7 @@ describe('WAN link', () => {
       fresh.on('connect', () => fresh.write('x'));
     });
     assert.equal(freshOutcome, 'ECONNRESET');
-    await eventually(() => link.stats().active === 0, 'reset connections forgotten');
+    await eventually(() => link.stats().active === 0, { what: 'reset connections forgotten' });
     link.setPartitioned(false);
     const again = track(await open(link));
     await roundTrip(again, 'after');

@@ -10,20 +10,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { silentLogger } from '../core/log.js';
 import { ResourceStore, type ResourceSnapshot } from './resource-store.js';
+import { eventually } from '../core/eventually.js';
 
 const HEAD = 'apiVersion: entente.dev/v1alpha1';
 const cart = (port: number) => `${HEAD}\nkind: Service\nmetadata: { name: cart, namespace: shop }\nspec: { ports: [{ port: ${port} }] }\n`;
 const BROKEN = `${HEAD}\nkind: Service\nmetadata: { name: cart, namespace: shop }\nspec: { ports: [{ port: 0 }] }\n`;
 const BROKEN_OTHER = `${HEAD}\nkind: Service\nmetadata: { name: cart, namespace: shop }\nspec: { prots: [] }\n`;
-
-/** Polls `cond` until true; fails after `timeoutMs` (generous: the machine is shared). */
-async function eventually(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Atomic replace, like a `git checkout`; a plain write could be read half-done. */
 async function put(dir: string, name: string, text: string): Promise<void> {
@@ -62,7 +54,7 @@ test('ResourceStore (fs.watch): a broken file keeps the last good set; fixing it
     assert.equal(store.status().ok, true);
 
     await put(dir, 'cart.yaml', BROKEN);
-    await eventually(() => !store.status().ok, 'the broken file is noticed');
+    await eventually(() => !store.status().ok, { what: 'the broken file is noticed' });
     const st = store.status();
     assert.equal(st.errors.length, 1);
     assert.equal(st.errors[0]!.file, join(dir, 'cart.yaml'));
@@ -71,7 +63,7 @@ test('ResourceStore (fs.watch): a broken file keeps the last good set; fixing it
     assert.equal(changes.length, 1);
 
     await put(dir, 'cart.yaml', cart(9090));
-    await eventually(() => store.snapshot().generation === 2, 'the fix is applied');
+    await eventually(() => store.snapshot().generation === 2, { what: 'the fix is applied' });
     assert.equal(store.snapshot().resources.services[0]!.spec.ports[0]!.port, 9090);
     assert.deepEqual(store.status().errors, []);
     assert.equal(store.status().ok, true);
@@ -82,7 +74,7 @@ test('ResourceStore (fs.watch): a broken file keeps the last good set; fixing it
     // Same content rewritten: a load happens, but nothing changes.
     const before = store.status().lastAttemptAt!;
     await put(dir, 'cart.yaml', cart(9090));
-    await eventually(() => store.status().lastAttemptAt! > before, 'the rewrite is loaded');
+    await eventually(() => store.status().lastAttemptAt! > before, { what: 'the rewrite is loaded' });
     assert.equal(store.snapshot().generation, 2);
     assert.equal(changes.length, 2);
   });
@@ -91,10 +83,10 @@ test('ResourceStore (fs.watch): a broken file keeps the last good set; fixing it
 test('ResourceStore (poll only): changes are picked up by the mtime poll', async () => {
   await withStore({ 'cart.yaml': cart(8080) }, { watch: false, pollIntervalMs: 50 }, async ({ dir, store, changes }) => {
     await put(dir, 'more.yaml', `${HEAD}\nkind: Service\nmetadata: { name: pay, namespace: shop }\nspec: { ports: [{ port: 1 }] }\n`);
-    await eventually(() => store.snapshot().resources.services.length === 2, 'the new file is polled in');
+    await eventually(() => store.snapshot().resources.services.length === 2, { what: 'the new file is polled in' });
     assert.equal(changes.length, 2);
     await rm(join(dir, 'more.yaml'));
-    await eventually(() => store.snapshot().resources.services.length === 1, 'the removal is polled in');
+    await eventually(() => store.snapshot().resources.services.length === 1, { what: 'the removal is polled in' });
     assert.equal(store.snapshot().generation, 3);
   });
 });

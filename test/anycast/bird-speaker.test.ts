@@ -13,7 +13,7 @@ import { parsePrefix } from '../../src/anycast/bgp/prefix.js';
 import { parseCommunity } from '../../src/anycast/bgp/route.js';
 import { BirdRouter, birdConfig } from '../../src/anycast/testbed/bird-router.js';
 import { NetnsLab, requireNetns, run } from '../../src/anycast/testbed/netns.js';
-import { eventually } from './eventually.js';
+import { eventually, passes } from '../../src/core/eventually.js';
 import { pickRootSubnet } from './root-subnet.js';
 
 /** This file's quarter of 198.51.100.0/24 (see root-subnet.ts). */
@@ -62,28 +62,28 @@ describe('BGP speaker against BIRD 2', { timeout: 90_000 }, () => {
       { prefix: parsePrefix('203.0.113.10/32'), origin: 0, prepend: 2, med: 50, communities: [parseCommunity('65001:100')!, parseCommunity('65535:666')!] },
       { prefix: parsePrefix('2001:db8:ffff::/48'), nextHop: ours6, origin: 0, prepend: 0, med: 7, communities: [] },
     ]);
-    const proto = await eventually(async () => {
+    const proto = await eventually(passes(async () => {
       const p = await bird.protocol('site');
       assert.equal(p?.bgpState, 'Established');
       return p!;
-    }, 'BIRD to report the session Established');
+    }), { what: 'BIRD to report the session Established' });
     assert.equal(proto.holdTime, 3);
     assert.equal(proto.keepaliveTime, 1);
-    const route = await eventually(async () => {
+    const route = await eventually(passes(async () => {
       const r = await bird.routes('203.0.113.10/32');
       assert.equal(r.length, 1);
       return r[0]!;
-    }, 'the prefix in BIRD\'s table');
+    }), { what: 'the prefix in BIRD\'s table' });
     assert.deepEqual(route.asPath, [65001, 65001, 65001]);
     assert.equal(route.med, 50);
     assert.deepEqual(route.communities, ['65001:100', '65535:666']);
     assert.equal(route.nextHop, ours);
     assert.equal(speaker.status()[0]!.holdTime, 3);
-    const v6 = await eventually(async () => {
+    const v6 = await eventually(passes(async () => {
       const r = await bird.routes('2001:db8:ffff::/48');
       assert.equal(r.length, 1);
       return r[0]!;
-    }, 'the IPv6 prefix (MP_REACH_NLRI) in BIRD\'s table');
+    }), { what: 'the IPv6 prefix (MP_REACH_NLRI) in BIRD\'s table' });
     assert.deepEqual([v6.asPath, v6.med, v6.nextHop], [[65001], 7, ours6]);
   });
 
@@ -97,15 +97,15 @@ describe('BGP speaker against BIRD 2', { timeout: 90_000 }, () => {
 
   it('withdraws the route when the desired set empties', async () => {
     await speaker!.setRoutes([]);
-    await eventually(async () => assert.deepEqual(await bird.routes('203.0.113.10/32'), []), 'the prefix to leave BIRD\'s table');
-    await eventually(async () => assert.deepEqual(await bird.routes('2001:db8:ffff::/48'), []), 'the IPv6 prefix to leave (MP_UNREACH_NLRI)');
+    await eventually(passes(async () => assert.deepEqual(await bird.routes('203.0.113.10/32'), [])), { what: 'the prefix to leave BIRD\'s table' });
+    await eventually(passes(async () => assert.deepEqual(await bird.routes('2001:db8:ffff::/48'), [])), { what: 'the IPv6 prefix to leave (MP_UNREACH_NLRI)' });
   });
 
   it('re-announces after BIRD resets the session', async () => {
     await speaker!.setRoutes([{ prefix: parsePrefix('203.0.113.20/32'), origin: 0, prepend: 0, communities: [] }]);
-    await eventually(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1), 'the second prefix');
+    await eventually(passes(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1)), { what: 'the second prefix' });
     await bird.birdc(['restart', 'site']);
-    await eventually(() => assert.ok(speaker!.status()[0]!.establishedCount >= 2), 'the session to come back', 20_000);
-    await eventually(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1), 'the prefix after the reset');
+    await eventually(passes(() => assert.ok(speaker!.status()[0]!.establishedCount >= 2)), { what: 'the session to come back', timeoutMs: 60_000 });
+    await eventually(passes(async () => assert.equal((await bird.routes('203.0.113.20/32')).length, 1)), { what: 'the prefix after the reset' });
   });
 });

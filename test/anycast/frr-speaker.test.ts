@@ -14,7 +14,7 @@ import { parsePrefix } from '../../src/anycast/bgp/prefix.js';
 import { parseCommunity } from '../../src/anycast/bgp/route.js';
 import { BGPD, FrrRouter, frrConfig } from '../../src/anycast/testbed/frr-router.js';
 import { NetnsLab, requireNetns } from '../../src/anycast/testbed/netns.js';
-import { eventually } from './eventually.js';
+import { eventually, passes } from '../../src/core/eventually.js';
 import { pickRootSubnet } from './root-subnet.js';
 
 /** This file's quarter of 198.51.100.0/24 (see root-subnet.ts). */
@@ -57,22 +57,22 @@ describe('BGP speaker against FRR bgpd', { timeout: 90_000 }, () => {
   const route = { prefix: parsePrefix('203.0.113.10/32'), origin: 0 as const, prepend: 1, med: 50, communities: [parseCommunity('65001:100')!] };
 
   it('reaches Established with hold 3 s and keepalive 1 s', async () => {
-    const n = await eventually(async () => {
+    const n = await eventually(passes(async () => {
       const j = await frr.json<Record<string, { bgpState: string; bgpTimerHoldTimeMsecs: number; bgpTimerKeepAliveIntervalMsecs: number }>>(`show bgp neighbors ${ours}`);
       assert.equal(j[ours]?.bgpState, 'Established', frr.log().slice(-300));
       return j[ours]!;
-    }, 'FRR to report the session Established');
+    }), { what: 'FRR to report the session Established' });
     assert.equal(n.bgpTimerHoldTimeMsecs, 3000);
     assert.equal(n.bgpTimerKeepAliveIntervalMsecs, 1000);
   });
 
   it('installs the announced route with AS path, MED and communities', async () => {
     await speaker!.setRoutes([route]);
-    const [p] = await eventually(async () => {
+    const [p] = await eventually(passes(async () => {
       const ps = await paths();
       assert.equal(ps.length, 1);
       return ps;
-    }, 'the prefix in FRR');
+    }), { what: 'the prefix in FRR' });
     assert.equal(p!.aspath.string, '65001 65001');
     assert.equal(p!.metric, 50);
     assert.equal(p!.community?.string, '65001:100');
@@ -81,12 +81,12 @@ describe('BGP speaker against FRR bgpd', { timeout: 90_000 }, () => {
 
   it('a drain (graceful-shutdown community) drops LOCAL_PREF to 0; a withdrawal removes the route', async () => {
     await speaker!.setRoutes([{ ...route, communities: [...route.communities, GRACEFUL_SHUTDOWN_COMMUNITY] }]);
-    await eventually(async () => {
+    await eventually(passes(async () => {
       const [p] = await paths();
       assert.equal(p?.locPrf, 0, JSON.stringify(p));
       assert.match(p!.community?.string ?? '', /graceful-shutdown|65535:0/);
-    }, 'LOCAL_PREF 0 on the drained route');
+    }), { what: 'LOCAL_PREF 0 on the drained route' });
     await speaker!.setRoutes([]);
-    await eventually(async () => assert.deepEqual(await paths(), []), 'the prefix to leave FRR');
+    await eventually(passes(async () => assert.deepEqual(await paths(), [])), { what: 'the prefix to leave FRR' });
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AnycastLab, SERVICE_ADDRESS } from '../../src/anycast/testbed/anycast-lab.js';
 import { requireNetns } from '../../src/anycast/testbed/netns.js';
-import { eventually } from './eventually.js';
+import { eventually, passes } from '../../src/core/eventually.js';
 
 describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
   let dir = '';
@@ -37,18 +37,18 @@ describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
   const [a, b] = [() => lab.sites[0]!, () => lab.sites[1]!];
 
   it('the client reaches the preferred site through the router', async () => {
-    await eventually(() => servedBy(0, 'a'), 'the client to be served by site a', 30_000);
+    await eventually(passes(() => servedBy(0, 'a')), { what: 'the client to be served by site a', timeoutMs: 60_000 });
     assert.equal(await lab.kernelNextHop(), a().address);
     const st = await lab.status(a());
     assert.equal(st.announcement.state, 'announced');
     assert.equal(st.sessions[0]!.state, 'established');
-    await eventually(async () => assert.equal((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).length, 2), 'the standby route too');
+    await eventually(passes(async () => assert.equal((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).length, 2)), { what: 'the standby route too' });
   });
 
   it('killing the preferred site\'s service moves the client to the other site, same address', async () => {
     const t0 = Date.now();
     await lab.killService(a());
-    await eventually(() => servedBy(t0, 'b'), 'the client to be served by site b', 15_000);
+    await eventually(passes(() => servedBy(t0, 'b')), { what: 'the client to be served by site b', timeoutMs: 60_000 });
     const first = lab.probes.find((p) => p.t >= t0 && p.ok && p.site === 'b')!;
     const failoverMs = first.t - t0;
     assert.equal(await lab.kernelNextHop(), b().address);
@@ -60,14 +60,14 @@ describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
   it('the preferred site takes the address back when it recovers', async () => {
     const t0 = Date.now();
     lab.startService(a());
-    await eventually(() => servedBy(t0, 'a'), 'the client to be served by site a again', 15_000);
+    await eventually(passes(() => servedBy(t0, 'a')), { what: 'the client to be served by site a again', timeoutMs: 60_000 });
   });
 
   it('SIGTERM withdraws before exit (Cease after the withdrawal) and traffic moves to the standby', async () => {
     const t0 = Date.now();
     const code = await lab.terminateAnnouncer(a());
     assert.equal(code, 0, a().announcerLog.join('').slice(-2000));
-    await eventually(() => servedBy(t0, 'b'), 'the client to be served by site b', 15_000);
+    await eventually(passes(() => servedBy(t0, 'b')), { what: 'the client to be served by site b', timeoutMs: 60_000 });
     const p = await lab.bird.protocol('site_a');
     assert.match(p?.lastError ?? '', /Administrative shutdown/);
   });
@@ -75,19 +75,19 @@ describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
   it('the maintenance file drains with the graceful-shutdown community, then withdraws', async () => {
     let t0 = Date.now();
     lab.startAnnouncer(a());
-    await eventually(() => servedBy(t0, 'a'), 'site a back after its announcer restarts', 30_000);
+    await eventually(passes(() => servedBy(t0, 'a')), { what: 'site a back after its announcer restarts', timeoutMs: 60_000 });
     const file = join(dir, 'site-a.maintenance');
     await writeFile(file, 'planned work\n');
     t0 = Date.now();
     // The router honours RFC 8326, so traffic leaves during the drain, while
     // site a's route is still there as a fallback; then it is withdrawn.
-    await eventually(async () => {
+    await eventually(passes(async () => {
       const r = (await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).find((x) => x.protocol === 'site_a');
       assert.ok(r?.communities.includes('65535:0'), JSON.stringify(r));
       assert.equal(r!.localPref, 0);
       servedBy(t0, 'b', 3);
-    }, 'the client on site b while site a drains', 15_000);
-    await eventually(async () => assert.deepEqual((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).map((r) => r.protocol), ['site_b']), 'site a withdrawn after the drain');
+    }), { what: 'the client on site b while site a drains', timeoutMs: 60_000 });
+    await eventually(passes(async () => assert.deepEqual((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).map((r) => r.protocol), ['site_b'])), { what: 'site a withdrawn after the drain' });
     assert.ok(lab.probes.filter((p) => p.t >= t0).every((p) => p.ok), 'no failed call during a planned drain');
     await unlink(file);
   });

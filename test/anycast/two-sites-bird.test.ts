@@ -17,7 +17,7 @@ import { fetchStatus } from '../../src/anycast/cli.js';
 import { formatStatus } from '../../src/anycast/status-format.js';
 import { BirdRouter, birdConfig } from '../../src/anycast/testbed/bird-router.js';
 import { NetnsLab, requireNetns, run } from '../../src/anycast/testbed/netns.js';
-import { eventually } from './eventually.js';
+import { eventually, passes } from '../../src/core/eventually.js';
 import { pickRootSubnet } from './root-subnet.js';
 
 /** This file's quarter of 198.51.100.0/24 (see root-subnet.ts). */
@@ -83,11 +83,11 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
   const primary = async () => (await bird.routes(PREFIX)).find((r) => r.primary);
 
   it('BIRD holds both routes with their AS paths, MEDs and communities and prefers the unprepended site', async () => {
-    const routes = await eventually(async () => {
+    const routes = await eventually(passes(async () => {
       const r = await bird.routes(PREFIX);
       assert.equal(r.length, 2);
       return r;
-    }, 'both sites\' routes in BIRD');
+    }), { what: 'both sites\' routes in BIRD' });
     const a = routes.find((r) => r.protocol === 'site_a')!;
     const b = routes.find((r) => r.protocol === 'site_b')!;
     assert.deepEqual([a.asPath, a.med, a.communities, a.nextHop], [[65001], 10, ['65001:100'], sites[0]!.address]);
@@ -99,11 +99,11 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
 
   it('failing the preferred site\'s health check withdraws it and BIRD moves to the standby', async () => {
     sites[0]!.healthy = false;
-    await eventually(async () => {
+    await eventually(passes(async () => {
       const r = await bird.routes(PREFIX);
       assert.deepEqual(r.map((x) => x.protocol), ['site_b']);
       assert.ok(r[0]!.primary);
-    }, 'site a to be withdrawn and site b selected');
+    }), { what: 'site a to be withdrawn and site b selected' });
     const st = await fetchStatus(sites[0]!.daemon!.status.url);
     assert.equal(st.announcement.state, 'withdrawn');
     assert.equal(st.sessions[0]!.state, 'established', 'the session stays up: only the route goes');
@@ -113,29 +113,29 @@ describe('two anycast sites against BIRD 2', { timeout: 120_000 }, () => {
 
   it('when the standby fails too, the prefix leaves BIRD\'s table', async () => {
     sites[1]!.healthy = false;
-    await eventually(async () => assert.deepEqual(await bird.routes(PREFIX), []), 'no route left');
+    await eventually(passes(async () => assert.deepEqual(await bird.routes(PREFIX), [])), { what: 'no route left' });
   });
 
   it('both sites come back after their first withdrawal (a short flap-guard hold) and site a is preferred again', async () => {
     sites[0]!.healthy = true;
     sites[1]!.healthy = true;
-    await eventually(async () => {
+    await eventually(passes(async () => {
       const r = await bird.routes(PREFIX);
       assert.equal(r.length, 2);
       assert.equal(r.find((x) => x.primary)?.protocol, 'site_a');
-    }, 'both routes back, site a preferred');
+    }), { what: 'both routes back, site a preferred' });
   });
 
   it('a second flap of site a is held back by the flap guard, and status says so', async () => {
     sites[0]!.healthy = false;
-    await eventually(async () => assert.deepEqual((await bird.routes(PREFIX)).map((x) => x.protocol), ['site_b']), 'site a withdrawn again');
+    await eventually(passes(async () => assert.deepEqual((await bird.routes(PREFIX)).map((x) => x.protocol), ['site_b'])), { what: 'site a withdrawn again' });
     sites[0]!.healthy = true;
-    const st = await eventually(async () => {
+    const st = await eventually(passes(async () => {
       const s = await fetchStatus(sites[0]!.daemon!.status.url);
       assert.ok(s.health.healthy);
       assert.ok(s.announcement.holdUntil !== undefined);
       return s;
-    }, 'site a healthy but held');
+    }), { what: 'site a healthy but held' });
     assert.equal(st.announcement.state, 'withdrawn');
     // Two withdrawals within seconds: ~2000 must decay to 999, one half-life (15 min).
     assert.ok(st.announcement.holdUntil! - st.now > 10 * 60_000, `held for ${st.announcement.holdUntil! - st.now} ms`);

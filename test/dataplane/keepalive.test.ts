@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { startMesh, exchange, eventually, makeSnapshot, closeServer, type Mesh } from './mesh-fixture.js';
+import { startMesh, exchange, makeSnapshot, closeServer, type Mesh } from './mesh-fixture.js';
 import type { SocketAddress } from '../../src/core/address.js';
+import { eventually } from '../../src/core/eventually.js';
 
 let mesh: Mesh;
 let relay: Server;
@@ -58,7 +59,7 @@ const echo = (): SocketAddress => mesh.a.outboundAddresses().get('catalog.shop.m
 test('a pooled session without streams is closed after idleSessionMs', async () => {
   assert.equal((await exchange(echo(), mesh.frontend.address, 'a')).data, 'echo:a');
   assert.equal(mesh.a.poolSize(), 1);
-  await eventually(() => mesh.a.poolSize() === 0, 5000, 'idle session reaped');
+  await eventually(() => mesh.a.poolSize() === 0, { what: 'idle session reaped', timeoutMs: 60_000 });
 });
 
 test('a peer that goes silent is dropped by keepalive pings; the next connection reconnects', async () => {
@@ -68,12 +69,12 @@ test('a peer that goes silent is dropped by keepalive pings; the next connection
   const closed = new Promise<void>((r) => app.once('close', () => r()));
   await new Promise((r) => app.once('connect', r));
   app.write('pending');
-  await eventually(() => mesh.a.poolSize() === 1 && relaySockets.size === 2, 5000, 'session through the relay');
+  await eventually(() => mesh.a.poolSize() === 1 && relaySockets.size === 2, { what: 'session through the relay', timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 350)); // longer than idleSessionMs: the open stream must keep it
   assert.equal(mesh.a.poolSize(), 1, 'a session with an open stream is not idle');
   blackhole = true;
   await closed; // the stream failed with its session
-  await eventually(() => mesh.a.poolSize() === 0, 5000, 'the dead session to leave the pool');
+  await eventually(() => mesh.a.poolSize() === 0, { what: 'the dead session to leave the pool', timeoutMs: 60_000 });
   blackhole = false;
   assert.equal((await exchange(echo(), mesh.frontend.address, 'again')).data, 'echo:again');
 });

@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { startMesh, exchange, metricValue, eventually, type Mesh } from './mesh-fixture.js';
+import { startMesh, exchange, metricValue, type Mesh } from './mesh-fixture.js';
 import type { SocketAddress } from '../../src/core/address.js';
+import { eventually } from '../../src/core/eventually.js';
 
 let mesh: Mesh;
 const out = (hostPort: string): SocketAddress => {
@@ -27,14 +28,14 @@ test('an allowed L4 connection carries app bytes both ways, with half-close', as
   const r2 = await exchange(out('catalog.shop.mesh:80'), mesh.frontend.address, 'GET /items HTTP/1.1\r\nhost: catalog\r\nconnection: close\r\n\r\n');
   assert.match(r2.data, /^HTTP\/1.1 200/);
   assert.match(r2.data, /"url":"\/items"/);
-  await eventually(() => mesh.flowsB.some((f) => f.verdict === 'allow' && f.port !== undefined && f.bytesIn > 0), 5000, 'inbound flow record');
+  await eventually(() => mesh.flowsB.some((f) => f.verdict === 'allow' && f.port !== undefined && f.bytesIn > 0), { what: 'inbound flow record', timeoutMs: 60_000 });
   const inFlow = mesh.flowsB.find((f) => f.verdict === 'allow')!;
   assert.equal(inFlow.direction, 'inbound');
   assert.equal(inFlow.source?.toString(), mesh.frontend.spiffeId.toString());
   assert.equal(inFlow.destination?.toString(), mesh.catalog.spiffeId.toString());
   assert.equal(inFlow.service, 'shop/catalog');
   assert.equal(inFlow.sourceRegion, 'eu');
-  await eventually(() => mesh.flowsA.some((f) => f.direction === 'outbound' && f.verdict === 'allow'), 5000, 'outbound flow record');
+  await eventually(() => mesh.flowsA.some((f) => f.direction === 'outbound' && f.verdict === 'allow'), { what: 'outbound flow record', timeoutMs: 60_000 });
   const outFlow = mesh.flowsA.find((f) => f.verdict === 'allow' && f.port === 7000)!;
   assert.equal(outFlow.bytesOut, 'hello mesh'.length);
   assert.equal(outFlow.bytesIn, 'echo:hello mesh'.length);
@@ -65,11 +66,11 @@ test('many concurrent app connections share ONE pooled mTLS session', async () =
 test('an L4 deny refuses the stream with the policy reason', async () => {
   const r = await exchange(out('billing.shop.mesh:80'), mesh.frontend.address, 'GET / HTTP/1.1\r\nhost: billing\r\n\r\n');
   assert.equal(r.data, '', 'the app behind billing never answers');
-  await eventually(() => mesh.flowsB.some((f) => f.verdict === 'deny'), 5000, 'inbound deny record');
+  await eventually(() => mesh.flowsB.some((f) => f.verdict === 'deny'), { what: 'inbound deny record', timeoutMs: 60_000 });
   const deny = mesh.flowsB.find((f) => f.verdict === 'deny')!;
   assert.equal(deny.status, 403);
   assert.match(deny.reason ?? '', /no rule allows spiffe:\/\/eu\.test\/ns\/shop\/sa\/frontend to call shop\/billing/);
-  await eventually(() => mesh.flowsA.some((f) => f.verdict === 'deny'), 5000, 'outbound deny record');
+  await eventually(() => mesh.flowsA.some((f) => f.verdict === 'deny'), { what: 'outbound deny record', timeoutMs: 60_000 });
   const outDeny = mesh.flowsA.find((f) => f.verdict === 'deny')!;
   assert.equal(outDeny.status, 403);
   assert.match(outDeny.reason ?? '', /no rule allows/);
@@ -91,7 +92,7 @@ test('when the pooled session dies, the next stream reconnects', async () => {
   assert.equal((await exchange(out('catalog.shop.mesh:7000'), mesh.frontend.address, 'one')).data, 'echo:one');
   const handshakes = await metricValue(mesh.registryA, 'entente_agent_tls_sessions_total', { side: 'client' });
   await mesh.restartB();
-  await eventually(() => mesh.a.poolSize() === 0, 5000, 'dead session to leave the pool');
+  await eventually(() => mesh.a.poolSize() === 0, { what: 'dead session to leave the pool', timeoutMs: 60_000 });
   assert.equal((await exchange(out('catalog.shop.mesh:7000'), mesh.frontend.address, 'two')).data, 'echo:two');
   assert.equal(await metricValue(mesh.registryA, 'entente_agent_tls_sessions_total', { side: 'client' }), handshakes + 1);
   assert.equal(await metricValue(mesh.registryB, 'entente_agent_tls_sessions_total', { side: 'server' }), 1, 'the restarted agent B saw one new session');

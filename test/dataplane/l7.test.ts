@@ -4,8 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { startMesh, eventually, metricValue, type Mesh } from './mesh-fixture.js';
+import { startMesh, metricValue, type Mesh } from './mesh-fixture.js';
 import type { OutboundPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
+import { eventually } from '../../src/core/eventually.js';
 
 let mesh: Mesh;
 
@@ -66,7 +67,7 @@ test('L7 allow: the app sees the verified caller in XFCC; a forged header is rep
   assert.equal(seen.url, '/public/items?x=1');
   assert.equal(seen.headers['x-forwarded-client-cert'], `By=${mesh.orders.spiffeId};URI=${mesh.frontend.spiffeId}`);
   assert.equal(seen.headers.traceparent, traceparent);
-  await eventually(() => mesh.flowsB.some((f) => f.method === 'GET' && f.verdict === 'allow'), 5000, 'L7 allow record');
+  await eventually(() => mesh.flowsB.some((f) => f.method === 'GET' && f.verdict === 'allow'), { what: 'L7 allow record', timeoutMs: 60_000 });
   const f = mesh.flowsB.find((x) => x.method === 'GET' && x.verdict === 'allow')!;
   assert.equal(f.path, '/public/items');
   assert.equal(f.status, 200);

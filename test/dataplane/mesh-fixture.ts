@@ -116,15 +116,6 @@ export function randomLoopbackPrefix(): string {
   return `127.${randomInt(1, 255)}.${randomInt(0, 256)}`;
 }
 
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = registry.getSingleMetric(name);
   if (!m) return 0;
@@ -163,7 +154,7 @@ export function portOf(server: HttpServer | NetServer): number {
 }
 
 /** Connects from `localAddress`, writes `payload`, half-closes, and collects the answer. */
-export function exchange(to: SocketAddress, localAddress: string, payload: string | Buffer, timeoutMs = 10_000): Promise<{ data: string; raw: Buffer; error?: string }> {
+export function exchange(to: SocketAddress, localAddress: string, payload: string | Buffer, timeoutMs = 60_000): Promise<{ data: string; raw: Buffer; error?: string }> {
   return new Promise((resolve) => {
     const s: Socket = netConnect({ host: to.host, port: to.port, localAddress, allowHalfOpen: true });
     const chunks: Buffer[] = [];

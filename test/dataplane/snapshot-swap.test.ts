@@ -4,9 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startMesh, exchange, metricValue, eventually, issueCredentials, makeSnapshot, type Mesh } from './mesh-fixture.js';
+import { startMesh, exchange, metricValue, issueCredentials, makeSnapshot, type Mesh } from './mesh-fixture.js';
 import type { SocketAddress } from '../../src/core/address.js';
 import type { OutboundPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
+import { eventually } from '../../src/core/eventually.js';
 
 let mesh: Mesh;
 before(async () => {
@@ -62,7 +63,7 @@ test('a rotated SVID: new streams go over a new session, the old one drains', as
   mesh.credsA.set(mesh.frontend, await issueCredentials(mesh.eu, mesh.frontend.spiffeId));
   assert.equal((await exchange(echo, mesh.frontend.address, 'after')).data, 'echo:after');
   assert.equal(await metricValue(mesh.registryA, 'entente_agent_tls_sessions_total', { side: 'client' }), handshakes + 1);
-  await eventually(async () => (await metricValue(mesh.registryA, 'entente_agent_pool_sessions')) === pooled, 5000, 'old session to drain');
+  await eventually(async () => (await metricValue(mesh.registryA, 'entente_agent_pool_sessions')) === pooled, { what: 'old session to drain', timeoutMs: 60_000 });
 });
 
 test('revoking a trust domain cuts live inbound sessions from it', async () => {
@@ -81,7 +82,7 @@ test('revoking a trust domain cuts live inbound sessions from it', async () => {
   });
   await mesh.b.setSnapshot(revoked);
   assert.ok((await metricValue(mesh.registryB, 'entente_agent_tls_handshake_failures_total', { reason: 'trust_revoked' })) >= 1);
-  await eventually(() => mesh.a.poolSize() === 0, 5000, 'agent A to notice');
+  await eventually(() => mesh.a.poolSize() === 0, { what: 'agent A to notice', timeoutMs: 60_000 });
   const r = await exchange(echo, mesh.frontend.address, 'y');
   assert.equal(r.data, '', 'refused now');
   await mesh.b.setSnapshot(base);

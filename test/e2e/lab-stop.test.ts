@@ -47,7 +47,7 @@ test('Ctrl-C stops every process the lab started; --workdir keeps the configs', 
     assert.equal(children.length, 12, `children: ${children.join(' ')}`);
     lab.kill('SIGINT');
     await exited;
-    await eventually(() => children.every((p) => !alive(p)), { timeoutMs: 15_000, what: 'every child process to be gone' });
+    await eventually(() => children.every((p) => !alive(p)), { timeoutMs: 60_000, what: 'every child process to be gone' });
     for (const f of ['eu/region.yaml', 'eu/gateway.yaml', 'eu/agent-eu-node-1.yaml', 'us/resources/policies.yaml']) {
       assert.ok(existsSync(join(workdir, f)), `${f} is kept`);
     }

@@ -48,8 +48,8 @@ test('cached SVIDs carry eu through a controller outage until they expire, then 
   for (const n of agents) lab.supervisor.start(`${n}-agent`, ['agent', '--config', join(lab.workdir, 'eu', `agent-${n}.yaml`)]);
 
   // Before expiry: eu -> us and us -> eu work on the cached identities.
-  await eventually(async () => (await status('frontend', 'http://catalog.shop.us.mesh/items')) === 200, { timeoutMs: 30_000, what: 'eu -> us on cached SVIDs' });
-  await eventually(async () => (await status('catalog', 'http://ledger.shop.eu.mesh/balance')) === 200, { timeoutMs: 30_000, what: 'us -> eu on cached SVIDs' });
+  await eventually(async () => (await status('frontend', 'http://catalog.shop.us.mesh/items')) === 200, { timeoutMs: 60_000, what: 'eu -> us on cached SVIDs' });
+  await eventually(async () => (await status('catalog', 'http://ledger.shop.eu.mesh/balance')) === 200, { timeoutMs: 60_000, what: 'us -> eu on cached SVIDs' });
   const st = (await httpJson<{ svidSecondsLeft: number }>(`http://${agentIp(workload('frontend').node)}:${PORTS.agentMetrics}/status`)).body;
   assert.ok(st.svidSecondsLeft > 0 && st.svidSecondsLeft <= 300, `frontend's agent reports ${st.svidSecondsLeft} s left`);
 

@@ -94,7 +94,7 @@ describe('eu loses its controller; its agents restart from their disk cache', ()
       return bad;
     };
     let lastBad: string[] = [];
-    await eventually(async () => (lastBad = await check()).length === 0, { timeoutMs: 30_000, intervalMs: 300, what: `every route before the outage (${lastBad.join('; ')})` });
+    await eventually(async () => (lastBad = await check()).length === 0, { timeoutMs: 60_000, intervalMs: 300, what: `every route before the outage (${lastBad.join('; ')})` });
 
     // The outage: eu's controller dies, and eu's agents restart while it is down.
     await lab.supervisor.stop(['eu-controller']);
@@ -109,7 +109,7 @@ describe('eu loses its controller; its agents restart from their disk cache', ()
           const r = await httpJson<AgentStatus>(`http://${agentIp(n)}:${PORTS.agentMetrics}/status`);
           return r.status === 200 && r.body;
         },
-        { timeoutMs: 30_000, intervalMs: 200, what: `restarted agent ${n} to answer /status` },
+        { timeoutMs: 60_000, intervalMs: 200, what: `restarted agent ${n} to answer /status` },
       );
       assert.equal(st.controllerConnected, false, `${n}: the controller is down`);
       assert.ok(st.configVersion > 0, `${n}: started from the config cached on disk`);
@@ -123,9 +123,9 @@ describe('eu loses its controller; its agents restart from their disk cache', ()
         const p = st.body.peers.find((x) => x.region === 'eu');
         return p && !p.reachable && p.stale && p.exportedServices.length > 0;
       },
-      { timeoutMs: 30_000, intervalMs: 300, what: 'us to see eu unreachable and stale, routes kept' },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'us to see eu unreachable and stale, routes kept' },
     );
-    await eventually(async () => (lastBad = await check()).length === 0, { timeoutMs: 30_000, intervalMs: 300, what: `every route during the outage (${lastBad.join('; ')})` });
+    await eventually(async () => (lastBad = await check()).length === 0, { timeoutMs: 60_000, intervalMs: 300, what: `every route during the outage (${lastBad.join('; ')})` });
     // And it keeps working: a second round, no retries.
     assert.deepEqual(await check(), []);
   });

@@ -59,13 +59,13 @@ test("a peer region sees b's anycast announcement in b's region state, and its w
       const p = (await a.peer('b')) as unknown as WithAnycast | undefined;
       return p?.anycast?.[0]?.state === 'announced' ? p.anycast[0] : undefined;
     },
-    { timeoutMs: 20_000, what: "a to hold b's announced state" },
+    { timeoutMs: 60_000, what: "a to hold b's announced state" },
   );
   assert.deepEqual(seen.prefixes, ['203.0.113.10/32']);
   assert.equal(seen.sessionsEstablished, 1);
   state = 'withdrawn';
   await eventually(async () => ((await a.peer('b')) as unknown as WithAnycast | undefined)?.anycast?.[0]?.state === 'withdrawn', {
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
     what: "a to see b's withdrawal",
   });
 });

@@ -80,7 +80,7 @@ const peerUntil = (region: string, what: string, ok: (p: PeerView) => boolean): 
       const p = await a.peer(region);
       return p && ok(p) && p;
     },
-    { timeoutMs: 15_000, intervalMs: 100, what },
+    { timeoutMs: 60_000, intervalMs: 100, what },
   );
 
 test("a controller serves its bundle endpoint to anyone, and a peer follows the bundle from it", async () => {

@@ -50,7 +50,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> => eventually(probe, { timeoutMs, intervalMs: 100, what });
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => eventually(probe, { timeoutMs, intervalMs: 100, what });
 const fresh = (p: PeerView | undefined): boolean => !!p && !p.stale && p.version !== undefined;
 
 test('A and C, cut from each other, converge through B: relayed states, verified against their own region bundle', async () => {

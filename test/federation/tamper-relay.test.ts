@@ -67,7 +67,7 @@ function cState(version: number, over: Partial<RegionState> = {}): RegionState {
   };
 }
 
-const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => eventually(probe, { timeoutMs: 15_000, intervalMs: 100, what });
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> => eventually(probe, { timeoutMs: 60_000, intervalMs: 100, what });
 
 test('a genuine relayed state of C is accepted; tampered and forged ones are refused, counted and explained', async () => {
   relayed = [await signRegionState(cState(1), cCa)];

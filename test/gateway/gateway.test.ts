@@ -12,7 +12,8 @@ import { startGateway, type RunningGateway } from '../../src/gateway/gateway-ser
 import { AgentRouteTable } from '../../src/gateway/agent-route-table.js';
 import { buildClientHelloMessage, frameRecords } from '../../src/gateway/client-hello-builder.js';
 import { silentLogger } from '../../src/core/log.js';
-import { makeTestPki, startEchoBackend, eventually, type TestPki, type EchoBackend } from './tls-fixture.js';
+import { makeTestPki, startEchoBackend, type TestPki, type EchoBackend } from './tls-fixture.js';
+import { eventually } from '../../src/core/eventually.js';
 
 const SNI = 'web.default.node-a.eu.example';
 const HELLO_TIMEOUT_MS = 1500;
@@ -39,7 +40,7 @@ function tlsExchange(pki: TestPki, port: number, payload: Buffer, servername: st
   });
 }
 
-function runProcess(cmd: string, args: string[], stdin = '', timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runProcess(cmd: string, args: string[], stdin = '', timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -220,7 +221,7 @@ describe('gateway end to end', () => {
 
   it('returns to zero active connections', async () => {
     const active = async (): Promise<number> => (await registry.getSingleMetric('entente_gateway_active_connections')!.get()).values[0]!.value;
-    await eventually(async () => (await active()) === 0 && gw.stats().active === 0, 'active connections drain');
+    await eventually(async () => (await active()) === 0 && gw.stats().active === 0, { what: 'active connections drain' });
     assert.ok(gw.stats().accepted >= 35);
   });
 });

@@ -8,18 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/log.js';
 import { ResourceStore, authorize, compilePolicies } from '../../src/policy/index.js';
+import { eventually } from '../../src/core/eventually.js';
 
 const HEAD = 'apiVersion: entente.dev/v1alpha1';
 const SERVICE = `${HEAD}\nkind: Service\nmetadata: { name: cart, namespace: shop }\nspec: { ports: [{ port: 8080 }] }\n`;
 const allowFrom = (ns: string) => `${HEAD}\nkind: AuthorizationPolicy\nmetadata: { name: allow, namespace: shop }\nspec:\n  rules:\n    - from: [{ namespaces: [${ns}] }]\n`;
-
-async function eventually(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Writes a new timestamped version directory and swaps ..data to it, as the kubelet does. */
 async function publish(dir: string, version: number, files: Record<string, string>): Promise<void> {
@@ -46,18 +39,18 @@ test('ResourceStore over a ConfigMap-style mount: update, broken update, fix', a
     assert.equal(authorize(compiled, req('batch')).kind, 'deny');
 
     await publish(dir, 2, { 'service.yaml': SERVICE, 'policy.yaml': allowFrom('batch') });
-    await eventually(() => store.snapshot().generation === 2, 'the swapped ..data is picked up');
+    await eventually(() => store.snapshot().generation === 2, { what: 'the swapped ..data is picked up' });
     compiled = compilePolicies(store.snapshot().resources.authorizationPolicies);
     assert.equal(authorize(compiled, req('web')).kind, 'deny');
     assert.equal(authorize(compiled, req('batch')).kind, 'allow');
 
     await publish(dir, 3, { 'service.yaml': SERVICE, 'policy.yaml': allowFrom('Not_A_Label') });
-    await eventually(() => !store.status().ok, 'the broken update is noticed');
+    await eventually(() => !store.status().ok, { what: 'the broken update is noticed' });
     assert.equal(store.status().errors[0]!.key, 'spec.rules[0].from[0].namespaces[0]');
     assert.equal(store.snapshot().generation, 2, 'the last good set stays in force');
 
     await publish(dir, 4, { 'service.yaml': SERVICE, 'policy.yaml': allowFrom('ops') });
-    await eventually(() => store.snapshot().generation === 3, 'the fix is applied');
+    await eventually(() => store.snapshot().generation === 3, { what: 'the fix is applied' });
     assert.equal(store.status().ok, true);
   } finally {
     await store.close();

@@ -10,6 +10,7 @@ import { BgpSpeaker } from './bgp-speaker.js';
 import { decodeBody, encodeMessage, readFrame } from './message-codec.js';
 import type { BgpMessage, OpenMessage } from './messages.js';
 import { parsePrefix, formatPrefix } from './prefix.js';
+import { eventually } from '../../core/eventually.js';
 
 const CTX = { fourOctetAs: true };
 
@@ -69,14 +70,6 @@ class ScriptedPeer {
   }
 }
 
-async function until(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('BGP speaker over TCP', () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
@@ -102,52 +95,52 @@ describe('BGP speaker over TCP', () => {
   it('announces to several peers at once, sends End-of-RIB, and withdraws', async () => {
     const { peers, speaker } = await start(2);
     await speaker.setRoutes([route]);
-    await until(() => peers.every((p) => p.announced().includes('203.0.113.10/32')), 'both peers to have the route');
+    await eventually(() => peers.every((p) => p.announced().includes('203.0.113.10/32')), { what: 'both peers to have the route' });
     for (const p of peers) {
       const u = p.received.find((m) => m.type === 'update' && m.nlri.length > 0);
       assert.deepEqual(u?.type === 'update' && u.attributes.asPath, [{ type: 2, asns: [65001, 65001] }]);
       assert.ok(p.received.some((m) => m.type === 'update' && m.nlri.length === 0 && m.withdrawn.length === 0 && Object.keys(m.attributes).length === 0), 'End-of-RIB');
     }
     await speaker.setRoutes([]);
-    await until(() => peers.every((p) => p.announced().length === 0), 'the withdrawal at both peers');
+    await eventually(() => peers.every((p) => p.announced().length === 0), { what: 'the withdrawal at both peers' });
     assert.deepEqual(speaker.status().map((s) => s.state), ['established', 'established']);
   });
 
   it('answers a malformed UPDATE with NOTIFICATION 3/6, then reconnects and re-announces', async () => {
     const { peers: [p], speaker } = await start(1);
     await speaker.setRoutes([route]);
-    await until(() => p!.announced().length === 1, 'the route');
+    await eventually(() => p!.announced().length === 1, { what: 'the route' });
     // ORIGIN value 3 is invalid (RFC 4271 §6.3).
     p!.socket!.write(Buffer.from(`${'ff'.repeat(16)}001b02 0000 0004 40010103`.replace(/ /g, ''), 'hex'));
-    await until(() => p!.notifications().some(([c, s]) => c === 3 && s === 6), 'NOTIFICATION 3/6');
-    await until(() => p!.connections === 2 && speaker.status()[0]!.state === 'established', 'the second session');
-    await until(() => p!.received.filter((m) => m.type === 'update' && m.nlri.length > 0).length === 2, 're-announcement');
+    await eventually(() => p!.notifications().some(([c, s]) => c === 3 && s === 6), { what: 'NOTIFICATION 3/6' });
+    await eventually(() => p!.connections === 2 && speaker.status()[0]!.state === 'established', { what: 'the second session' });
+    await eventually(() => p!.received.filter((m) => m.type === 'update' && m.nlri.length > 0).length === 2, { what: 're-announcement' });
     assert.match(speaker.status()[0]!.lastError ?? '', /invalid ORIGIN/);
   });
 
   it('refuses a peer proposing a 2 s hold time with NOTIFICATION 2/6', async () => {
     const { peers: [p], speaker } = await start(1);
     p!.holdTime = 2;
-    await until(() => p!.notifications().some(([c, s]) => c === 2 && s === 6), 'NOTIFICATION 2/6');
+    await eventually(() => p!.notifications().some(([c, s]) => c === 2 && s === 6), { what: 'NOTIFICATION 2/6' });
     assert.notEqual(speaker.status()[0]!.state, 'established');
   });
 
   it('reconnects with backoff after the peer drops the connection and announces everything again', async () => {
     const { peers: [p], speaker } = await start(1);
     await speaker.setRoutes([route, { ...route, prefix: parsePrefix('203.0.113.11/32') }]);
-    await until(() => p!.announced().length === 2, 'two routes');
+    await eventually(() => p!.announced().length === 2, { what: 'two routes' });
     p!.socket!.destroy();
     p!.received.length = 0;
-    await until(() => p!.connections === 2 && p!.announced().length === 2, 're-announcement on the new session');
+    await eventually(() => p!.connections === 2 && p!.announced().length === 2, { what: 're-announcement on the new session' });
     assert.equal(speaker.status()[0]!.establishedCount, 2);
   });
 
   it('stop sends Cease / administrative shutdown after withdrawing', async () => {
     const { peers: [p], speaker } = await start(1);
     await speaker.setRoutes([route]);
-    await until(() => p!.announced().length === 1, 'the route');
+    await eventually(() => p!.announced().length === 1, { what: 'the route' });
     await speaker.stop();
-    await until(() => p!.notifications().some(([c, s]) => c === 6 && s === 2), 'Cease 6/2');
+    await eventually(() => p!.notifications().some(([c, s]) => c === 6 && s === 2), { what: 'Cease 6/2' });
     assert.deepEqual(p!.announced(), [], 'withdrawn before the Cease');
   });
 });

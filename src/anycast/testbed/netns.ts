@@ -8,7 +8,7 @@ import { EntenteError } from '../../core/errors.js';
 
 const execFileP = promisify(execFile);
 
-export async function run(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<string> {
+export async function run(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
   try {
     const r = await execFileP(cmd, [...args], { timeout: timeoutMs, maxBuffer: 4 << 20 });
     return r.stdout;
