@@ -59,9 +59,23 @@ export function registerLabCommands(program: Command): void {
         else out.write(`${renderSummary(report)}\n`);
         if (opts.workdir) out.write(`lab: configs, data and logs kept in ${lab.workdir}\n`);
         process.exitCode = report.expectationsMet ? 0 : 3;
+        // Everything the lab started is stopped and the report is out (stdout and
+        // stderr are synchronous on Linux). A handle that something outside the lab
+        // still holds open (a component restarted by hand keeps WAN-link sockets
+        // busy) must not keep the lab alive: exit shortly whatever is left.
+        setTimeout(() => process.exit(), 1000).unref();
       };
-      process.on('SIGINT', () => void finish('Ctrl-C'));
-      process.on('SIGTERM', () => void finish('SIGTERM'));
+      // The first signal stops the lab cleanly; a second one kills everything at once.
+      let signals = 0;
+      const onSignal = (why: string): void => {
+        signals++;
+        if (signals === 1) return void finish(why);
+        out.write(`lab: ${why} again: killing every process now\n`);
+        lab.killNow();
+        process.exit(130);
+      };
+      process.on('SIGINT', () => onSignal('Ctrl-C'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('exit', () => lab.killNow());
       try {
         await lab.start();

@@ -173,7 +173,7 @@ export class Lab {
     await Promise.all(
       this.topology.workloads.map(async (w) => {
         try {
-          const st = (await httpJson<AppStats>(`http://${w.address}:${PORTS.appStats}/`)).body;
+          const st = (await httpJson<AppStats>(`http://${w.address}:${PORTS.appStats}/`, { timeoutMs: 5000 })).body;
           for (const r of st.routes) {
             const c = this.counters.get(r.id);
             if (!c) continue;

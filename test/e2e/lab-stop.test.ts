@@ -1,5 +1,5 @@
-// Ctrl-C on `entente lab` stops every process it started, and --workdir keeps
-// the generated configs.
+// Ctrl-C on `entente lab` stops every process it started, also after some of
+// them were killed and restarted by hand, and --workdir keeps the generated configs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -22,6 +22,14 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+function commandOf(pid: number): string {
+  try {
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -31,7 +39,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-test('Ctrl-C stops every process the lab started; --workdir keeps the configs', { timeout: 180_000 }, async () => {
+test('Ctrl-C stops every process the lab started, after an agent and a gateway were restarted by hand; --workdir keeps the configs', { timeout: 180_000 }, async () => {
   const workdir = await mkdtemp(join(tmpdir(), 'entente-lab-stop-'));
   const lab = spawn(process.execPath, [CLI_PATH, 'lab', '--regions', 'eu,us', '--workdir', workdir, '--ip-prefix', randomIpPrefix(100, 174), '--rate', '2'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,13 +47,26 @@ test('Ctrl-C stops every process the lab started; --workdir keeps the configs', 
   let out = '';
   lab.stdout.on('data', (c: Buffer) => (out += c.toString()));
   lab.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const byHand: number[] = [];
   const exited = new Promise<number | null>((resolve) => lab.on('exit', (code) => resolve(code)));
   try {
     await eventually(() => out.includes('demo traffic on'), { timeoutMs: 120_000, what: `the lab to start:\n${out}` });
     const children = childrenOf(lab.pid!);
     // 2 regions x (controller, gateway, 2 agents) + 4 demo apps.
     assert.equal(children.length, 12, `children: ${children.join(' ')}`);
+    // An operator's drill: kill an agent and the gateway, start them again by hand with the kept configs.
+    for (const cfg of ['eu/agent-eu-node-1.yaml', 'eu/gateway.yaml']) {
+      const kind = cfg.includes('agent') ? 'agent' : 'gateway';
+      const pid = children.find((c) => commandOf(c).includes(cfg));
+      assert.ok(pid, `a child runs ${cfg}`);
+      process.kill(pid, 'SIGKILL');
+      await eventually(() => !alive(pid), { what: `${cfg}'s process to die` });
+      const hand = spawn(process.execPath, [CLI_PATH, kind, '--config', join(workdir, cfg)], { stdio: 'ignore', detached: true });
+      byHand.push(hand.pid!);
+    }
+    await eventually(() => out.includes('eu-gateway exited unexpectedly'), { what: 'the lab to report the killed gateway' });
     lab.kill('SIGINT');
+    await eventually(() => lab.exitCode !== null || lab.signalCode !== null, { what: `the lab to exit after Ctrl-C:\n${out.slice(-2000)}` });
     await exited;
     await eventually(() => children.every((p) => !alive(p)), { timeoutMs: 60_000, what: 'every child process to be gone' });
     for (const f of ['eu/region.yaml', 'eu/gateway.yaml', 'eu/agent-eu-node-1.yaml', 'us/resources/policies.yaml']) {
@@ -53,6 +74,7 @@ test('Ctrl-C stops every process the lab started; --workdir keeps the configs', 
     }
   } finally {
     if (lab.exitCode === null) lab.kill('SIGKILL');
+    for (const pid of byHand) if (alive(pid)) process.kill(pid, 'SIGKILL');
     await rm(workdir, { recursive: true, force: true });
   }
 });
