@@ -98,6 +98,20 @@ export function registerLabCommands(program: Command): void {
     });
 
   program
+    .command('lab-attack')
+    .description("try every finding of the adversarial review against a running lab (started with --workdir) and report what held")
+    .requiredOption('--workdir <dir>', "the lab's --workdir")
+    .option('--json', 'print the results as JSON')
+    .action(async (opts: { workdir: string; json?: boolean }) => {
+      const { runAttacks, renderAttackResult } = await import('../lab/attack/run-attacks.js');
+      const results = await runAttacks(opts.workdir, opts.json ? undefined : (r) => process.stdout.write(`${renderAttackResult(r)}\n`));
+      const broken = results.filter((r) => !r.held);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ held: results.length - broken.length, broken: broken.length, results }, null, 2)}\n`);
+      else process.stdout.write(`\n${results.length - broken.length} of ${results.length} held${broken.length ? `; ${broken.length} BROKEN` : ''}\n`);
+      process.exitCode = broken.length === 0 ? 0 : 4;
+    });
+
+  program
     .command('demo-app')
     .description("one process of the lab's demo application (started by the lab)")
     .requiredOption('-c, --config <file>', 'app JSON written by the lab')

@@ -10,7 +10,7 @@ type Register = (program: Command) => void;
 const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
   { names: ['controller', 'token'], load: async () => (await import('./controller-commands.js')).registerControllerCommands },
   { names: ['agent', 'gateway'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
-  { names: ['lab', 'demo-app'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
+  { names: ['lab', 'demo-app', 'lab-attack'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
   { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
 ];

@@ -40,6 +40,9 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
         method: req.method,
         path: req.url,
         caller: req.headers['x-forwarded-client-cert'] ?? null,
+        // Every spelling of the identity header that reached the app (dash or
+        // underscore): the mesh must leave exactly its own.
+        identityHeaders: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.replace(/_/g, '-') === 'x-forwarded-client-cert')),
       });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
