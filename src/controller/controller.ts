@@ -30,7 +30,7 @@ import { ServingIdentity } from './serving-identity.js';
 import { startAgentApi } from './agent-api.js';
 import { startAdminApi } from './admin-api.js';
 import { AnycastWatch } from './anycast-watch.js';
-import { buildMeshConfigBody, buildRegionStateBody, type ViewInputs } from './mesh-views.js';
+import { buildMeshConfigBody, buildRegionStateBody, exportedServices, type ViewInputs } from './mesh-views.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -223,11 +223,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const health = () => {
     const v = inputs();
-    const exported = v.resources.services.filter((s) => s.spec.export);
+    // Only the exported Services this region runs: the others are declared here (names are mesh-wide) but served elsewhere.
+    const exported = exportedServices(v.resources);
     const connectedAgentNodes = new Set(v.nodes.filter((n) => n.kind === 'agent' && nodes.isConnected(n.node)).map((n) => n.node));
-    const healthyServices = exported.filter((s) =>
-      v.resources.workloads.some((w) => w.metadata.namespace === s.metadata.namespace && w.spec.service === s.metadata.name && connectedAgentNodes.has(w.spec.node)),
-    );
+    const healthyServices = exported.filter((s) => s.endpoints.some((w) => connectedAgentNodes.has(w.node)));
     const totalGateways = v.nodes.filter((n) => n.kind === 'gateway').length;
     return {
       region: config.region,
