@@ -44,8 +44,10 @@ export interface ResourceStoreStatus {
 export interface ResourceStoreOptions {
   readonly dir: string;
   readonly log: Logger;
-  /** Called with the new snapshot when the digest in force changes; must not throw (it is logged if it does). */
+  /** Called with the new snapshot when the digest in force changes (and when a first set is put in force); must not throw (it is logged if it does). */
   readonly onChange?: (snapshot: ResourceSnapshot) => void;
+  /** Called with the errors of each load that was refused (the set in force stays); must not throw. */
+  readonly onRejected?: (errors: readonly ResourceError[]) => void;
   readonly debounceMs?: number;
   /** The fallback poll for when fs.watch misses events (network file systems, replaced directories). */
   readonly pollIntervalMs?: number;
@@ -60,6 +62,7 @@ export class ResourceStore {
   private readonly dir: string;
   private readonly log: Logger;
   private readonly onChange: ((snapshot: ResourceSnapshot) => void) | undefined;
+  private readonly onRejected: ((errors: readonly ResourceError[]) => void) | undefined;
   private readonly debounceMs: number;
   private readonly pollIntervalMs: number;
   private readonly useWatch: boolean;
@@ -88,6 +91,7 @@ export class ResourceStore {
     this.dir = options.dir;
     this.log = options.log;
     this.onChange = options.onChange;
+    this.onRejected = options.onRejected;
     this.debounceMs = options.debounceMs ?? 150;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.useWatch = options.watch ?? true;
@@ -244,6 +248,11 @@ export class ResourceStore {
       this.ok = false;
       this.errors = result.errors;
       this.logErrors(result.errors);
+      try {
+        this.onRejected?.(result.errors);
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, 'policy onRejected listener threw');
+      }
       return;
     }
     if (!this.ok && this.loggedErrors !== undefined) this.log.info({ dir: this.dir }, 'policy directory is valid again');
@@ -251,11 +260,15 @@ export class ResourceStore {
     this.errors = [];
     this.loggedErrors = undefined;
     this.lastGoodAt = at;
+    // The first set in force is news even when it equals the initial empty set (an empty directory).
+    const first = this.source === 'none';
     this.source = 'directory';
     const digest = digestResources(result.resources);
-    if (digest === this.current.digest) return;
-    this.current = { resources: result.resources, digest, generation: this.current.generation + 1, loadedAt: at };
-    this.save(this.current);
+    if (digest === this.current.digest && !first) return;
+    if (digest !== this.current.digest) {
+      this.current = { resources: result.resources, digest, generation: this.current.generation + 1, loadedAt: at };
+      this.save(this.current);
+    }
     const r = result.resources;
     this.log.info(
       { dir: this.dir, digest, generation: this.current.generation, services: r.services.length, workloads: r.workloads.length, policies: r.authorizationPolicies.length },
