@@ -2,7 +2,7 @@
 // and an agent (the bundled CLI) and a real app. A reload with a misspelt
 // selector is refused and changes nothing; a controller restarted over a broken
 // policy directory serves its last good set, its agent keeps serving, and
-// config versions only grow across restarts.
+// config versions only grow across restarts; one with no saved set pushes nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -14,6 +14,9 @@ import { stringify } from 'yaml';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { ProcessSupervisor } from '../../src/lab/process-supervisor.js';
+import { controllerConfigSchema } from '../../src/controller/controller-config.js';
+import { startController as startInProcess } from '../../src/controller/controller.js';
+import { silentLogger } from '../../src/core/log.js';
 import { API_VERSION } from '../../src/policy/resources.js';
 import type { MeshConfig } from '../../src/mesh/mesh-config.js';
 
@@ -189,4 +192,23 @@ test('a controller restarted over a broken policy directory serves its last good
   assert.deepEqual([st2.ok, st2.generation], [true, fixed.generation], 'the same content keeps its generation across a restart');
   assert.ok(again.controllerVersion! >= fixed.configVersion!, `config version ${again.controllerVersion} after the restart, ${fixed.configVersion} before`);
   assert.equal(await callLedger(), 200);
+});
+
+test('a new controller over a broken policy directory, with no saved set, pushes no config and says so', async () => {
+  const base = join(dir, 'fresh');
+  await mkdir(join(base, 'resources'), { recursive: true });
+  await writeFile(join(base, 'resources', 'broken.yaml'), 'kind: [Service\n');
+  const config = controllerConfigSchema.parse({
+    region: 'fresh', trustDomain: 'fresh.test', dataDir: join(base, 'data'), resources: join(base, 'resources'),
+    listen: { agents: `${prefix}.2:0`, peers: `${prefix}.2:0`, admin: `${prefix}.2:0` },
+  });
+  const running = await startInProcess(config, silentLogger());
+  try {
+    const admin = `http://${running.addresses.admin.host}:${running.addresses.admin.port}`;
+    const st = (await httpJson<{ configVersion?: number; policy: PolicyView }>(`${admin}/v1/status`)).body;
+    assert.deepEqual([st.policy.ok, st.policy.source, st.policy.configPushed, st.configVersion], [false, 'none', false, undefined]);
+    assert.match(st.policy.summary, /no good set was ever loaded and the policy directory has 1 error/);
+  } finally {
+    await running.close();
+  }
 });
