@@ -27,7 +27,8 @@ export interface AgentApiDeps {
   readonly nodes: NodeRegistry;
   readonly svidTtlMs: number;
   readonly resources: () => ResourceSet;
-  readonly meshConfig: () => MeshConfig;
+  /** undefined while no resource set is in force: nothing is sent, nodes keep their cached config. */
+  readonly meshConfig: () => MeshConfig | undefined;
   /** Subscribe to config changes; returns the unsubscribe function. */
   readonly onConfig: (listener: (c: MeshConfig) => void) => () => void;
   readonly log: Logger;
@@ -134,7 +135,8 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     res.socket?.setNoDelay(true);
     const send = (c: MeshConfig): boolean => res.write(`${JSON.stringify(c)}\n`);
     const disconnect = deps.nodes.connect(node, advertise);
-    send(deps.meshConfig());
+    const initial = deps.meshConfig();
+    if (initial) send(initial);
     const unsubscribe = deps.onConfig(send);
     // Heartbeats let both sides notice a dead connection behind a silent network.
     const heartbeat = setInterval(() => res.write('{}\n'), 5000);

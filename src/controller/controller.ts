@@ -14,7 +14,8 @@ import { LocalCa } from '../identity/local-ca.js';
 import { parseTrustDomain } from '../identity/spiffe-id.js';
 import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
 import { bundleToJson } from '../identity/trust-bundle.js';
-import { ResourceStore } from '../policy/resource-store.js';
+import { ResourceStore, type ResourceStoreStatus } from '../policy/resource-store.js';
+import { LastGoodFile } from '../policy/last-good-file.js';
 import type { MeshConfig, RegionState } from '../mesh/mesh-config.js';
 import { FederationState } from '../federation/federation-state.js';
 import { PeerSync } from '../federation/peer-sync.js';
@@ -30,7 +31,8 @@ import { ServingIdentity } from './serving-identity.js';
 import { startAgentApi } from './agent-api.js';
 import { startAdminApi } from './admin-api.js';
 import { AnycastWatch } from './anycast-watch.js';
-import { buildMeshConfigBody, buildRegionStateBody, type ViewInputs } from './mesh-views.js';
+import { ConfigVersion } from './config-version.js';
+import { buildMeshConfigBody, buildRegionStateBody, exportedServices, type ViewInputs } from './mesh-views.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -75,10 +77,34 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   let recompute: () => void = () => undefined;
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute());
   const federation = new FederationState({ dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter });
-  const resources = new ResourceStore({ dir: resolve(config.resources), log: log.child({ part: 'resources' }), onChange: () => recompute() });
+  const policyRejected = new Counter({
+    name: 'entente_controller_policy_rejected_total',
+    help: 'Policy directory loads refused (the last good set stays in force), by error code',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // The last good set survives restarts: a directory broken at start changes nothing in force.
+  const resources = new ResourceStore({
+    dir: resolve(config.resources),
+    log: log.child({ part: 'resources' }),
+    lastGood: new LastGoodFile(join(dataDir, 'resources-last-good.json')),
+    onChange: () => recompute(),
+    onRejected: (errors) => {
+      for (const code of new Set(errors.map((e) => e.code))) policyRejected.inc({ reason: code });
+    },
+  });
   await resources.start();
   const resourceStatus = resources.status();
-  if (!resourceStatus.ok) log.error({ errors: resourceStatus.errors.map((e) => e.message) }, 'resources have errors; the last good set (or none: default deny) is in force');
+  if (!resourceStatus.ok) {
+    log.error(
+      { errors: resourceStatus.errors.map((e) => e.message), generation: resourceStatus.inForce.generation, digest: resourceStatus.inForce.digest, source: resourceStatus.inForce.source },
+      resourceStatus.inForce.source === 'none'
+        ? `${resourceStatus.summary}; no config is pushed to nodes (they keep serving from their caches) and no region state is published until the directory loads`
+        : resourceStatus.summary,
+    );
+  }
+  /** A set is in force (loaded now or restored from disk): only then are configs pushed and the region state published. */
+  const policyInForce = (): boolean => resources.status().inForce.source !== 'none';
 
   const serving = new ServingIdentity(ca, Math.min(config.svidTtl, 3_600_000));
   await serving.start();
@@ -111,9 +137,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     };
   };
 
-  // Versioned views: bumped only when their content changes.
-  let meshConfig: MeshConfig = { version: 1, ...buildMeshConfigBody(inputs()) };
-  let meshBodyJson = JSON.stringify(buildMeshConfigBody(inputs()));
+  // Versioned views: bumped only when their content changes; the config's version is persisted (it only grows).
+  // undefined while no resource set is in force: nodes keep their cached config rather than receive an empty one.
+  const configVersion = new ConfigVersion(join(dataDir, 'config-version.json'), log.child({ part: 'config-version' }));
+  const initialBodyJson = JSON.stringify(buildMeshConfigBody(inputs()));
+  let meshConfig: MeshConfig | undefined = policyInForce() ? { version: configVersion.versionFor(initialBodyJson), ...buildMeshConfigBody(inputs()) } : undefined;
+  let meshBodyJson = meshConfig ? initialBodyJson : undefined;
   let regionBody = buildRegionStateBody(inputs());
   let regionState: RegionState = { version: Date.now(), generatedAt: new Date().toISOString(), ...regionBody };
   const configListeners = new Set<(c: MeshConfig) => void>();
@@ -125,22 +154,31 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     resignIntervalMs: config.federation.resignInterval ?? Math.max(1000, Math.min(config.federation.staleAfter / 3, 10_000)),
     log: log.child({ part: 'state-signer' }),
   });
+  let signing = false;
+  const startSigning = async (): Promise<void> => {
+    if (signing || !policyInForce()) return;
+    signing = true;
+    await signer.start();
+  };
   recompute = () => {
+    if (!policyInForce()) return;
     const v = inputs();
     const body = buildMeshConfigBody(v);
     const json = JSON.stringify(body);
     if (json !== meshBodyJson) {
       meshBodyJson = json;
-      meshConfig = { version: meshConfig.version + 1, ...body };
-      for (const l of configListeners) l(meshConfig);
+      const c: MeshConfig = { version: configVersion.versionFor(json), ...body };
+      meshConfig = c;
+      for (const l of configListeners) l(c);
       peerApiRefresh();
     }
     const rb = buildRegionStateBody(v);
     if (JSON.stringify(rb) !== JSON.stringify(regionBody)) {
       regionBody = rb;
       regionState = { version: Math.max(regionState.version + 1, Date.now()), generatedAt: new Date().toISOString(), ...rb };
-      void signer.changed();
+      if (signing) void signer.changed();
     }
+    void startSigning();
   };
 
   const agentApi = await startAgentApi(
@@ -177,7 +215,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   );
   peerApiRefresh = () => peerApi.refreshTrust();
   serving.onRenew(() => peerApi.refreshTrust());
-  await signer.start();
+  // Peers keep our previous state (stale, routes kept) rather than hear of a region with no services.
+  await startSigning();
 
   const peerSync = new PeerSync({
     peers: config.peers,
@@ -223,11 +262,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const health = () => {
     const v = inputs();
-    const exported = v.resources.services.filter((s) => s.spec.export);
+    // Only the exported Services this region runs: the others are declared here (names are mesh-wide) but served elsewhere.
+    const exported = exportedServices(v.resources);
     const connectedAgentNodes = new Set(v.nodes.filter((n) => n.kind === 'agent' && nodes.isConnected(n.node)).map((n) => n.node));
-    const healthyServices = exported.filter((s) =>
-      v.resources.workloads.some((w) => w.metadata.namespace === s.metadata.namespace && w.spec.service === s.metadata.name && connectedAgentNodes.has(w.spec.node)),
-    );
+    const healthyServices = exported.filter((s) => s.endpoints.some((w) => connectedAgentNodes.has(w.node)));
     const totalGateways = v.nodes.filter((n) => n.kind === 'gateway').length;
     return {
       region: config.region,
@@ -237,20 +275,36 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     };
   };
 
+  /** The policy part of /v1/status and of the reload answer: what is served, and why it is older than the directory when it is. */
+  const policyView = (rs: ResourceStoreStatus) => ({
+    digest: rs.inForce.digest,
+    generation: rs.inForce.generation,
+    source: rs.inForce.source,
+    loadedAt: rs.inForce.loadedAt ? new Date(rs.inForce.loadedAt).toISOString() : undefined,
+    ok: rs.ok,
+    stale: rs.stale,
+    summary: rs.summary,
+    errors: rs.errors,
+    lastGoodAt: rs.lastGoodAt ? new Date(rs.lastGoodAt).toISOString() : undefined,
+    lastAttemptAt: rs.lastAttemptAt ? new Date(rs.lastAttemptAt).toISOString() : undefined,
+    configPushed: meshConfig !== undefined,
+    configVersion: meshConfig?.version,
+  });
+
   const status = () => {
     refreshGauges();
     const rs = resources.status();
     return {
       region: config.region,
       trustDomain: td,
-      configVersion: meshConfig.version,
+      configVersion: meshConfig?.version,
       anycast: anycastWatch.current(),
       regionStateVersion: regionState.version,
       health: health(),
-      policy: { digest: resources.snapshot().digest, ok: rs.ok, errors: rs.errors, lastGoodAt: rs.lastGoodAt ? new Date(rs.lastGoodAt).toISOString() : undefined },
+      policy: policyView(rs),
       nodes: nodes.all().map((n) => ({ ...n, connected: nodes.isConnected(n.node) })),
-      services: meshConfig.services,
-      workloads: meshConfig.workloads,
+      services: meshConfig?.services ?? [],
+      workloads: meshConfig?.workloads ?? [],
       peers: peerSync.status().map((p) => {
         const remote = federation.remoteRegions().find((r) => r.region === p.region);
         const held = federation.heldOf(p.region);
@@ -279,10 +333,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       status,
       health,
       createToken: (node, kind, ttlMs) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem),
-      reloadResources: async () => {
-        await resources.reload();
-        return resources.status();
-      },
+      reloadResources: async () => policyView(await resources.reload()),
       registry,
       log: log.child({ part: 'admin' }),
     },

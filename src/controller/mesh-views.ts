@@ -59,6 +59,11 @@ export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> 
   };
 }
 
+/**
+ * The exported Services this region runs Workloads of. Service names are
+ * mesh-wide, so the shared policy tree declares Services that run only in
+ * other regions: announcing those with no endpoints would only add dead routes.
+ */
 export function exportedServices(resources: ResourceSet): ExportedService[] {
   const workloads = wireWorkloads(resources);
   return wireServices(resources)
@@ -68,7 +73,8 @@ export function exportedServices(resources: ResourceSet): ExportedService[] {
       name: s.name,
       ports: s.ports,
       endpoints: workloads.filter((w) => w.namespace === s.namespace && w.service === s.name),
-    }));
+    }))
+    .filter((s) => s.endpoints.length > 0);
 }
 
 export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version' | 'generatedAt'> {

@@ -15,7 +15,7 @@ export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl
   for (const r of topo.regions) {
     const dir = regionDir(workdir, r);
     mkdirSync(join(dir, 'resources'), { recursive: true });
-    writeFileSync(join(dir, 'resources', 'services.yaml'), regionResourcesYaml(topo, r.name));
+    writeFileSync(join(dir, 'resources', 'workloads.yaml'), regionResourcesYaml(topo, r.name));
     writeFileSync(join(dir, 'resources', 'policies.yaml'), policiesYaml(topo));
     const config = {
       region: r.name,

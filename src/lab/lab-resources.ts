@@ -1,23 +1,29 @@
-// The demo application's resources as YAML, per region: its Services and
-// Workloads, plus the policy file that every region carries identically
-// (policy is code, applied the same everywhere).
+// The demo application's resources as YAML: the shared file every region
+// carries identically (every Service of the mesh, since Service names are
+// mesh-wide, and the policies) and each region's own Workloads.
 import { stringify } from 'yaml';
 import { API_VERSION } from '../policy/resources.js';
 import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
 
 const doc = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
 
+/** The Workloads a region runs: the only part of the policy tree that differs between regions. */
 export function regionResourcesYaml(topo: LabTopology, region: string): string {
   const docs = topo.workloads
     .filter((w) => w.region === region)
-    .flatMap((w) => [
-      doc('Service', w.service, { ports: [{ port: 80, targetPort: PORTS.app, protocol: 'http' }], export: true }),
-      doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address }),
-    ]);
+    .map((w) => doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address }));
   return docs.map((d) => stringify(d)).join('---\n');
 }
 
+/**
+ * Identical in every region: each Service of the mesh (a region without its
+ * Workloads has no local endpoints and does not export it, but policies may
+ * select it and its callers reach it in other regions), then the policies.
+ */
 export function policiesYaml(topo: LabTopology): string {
+  const services = [...new Set(topo.workloads.map((w) => w.service))]
+    .sort()
+    .map((name) => doc('Service', name, { ports: [{ port: 80, targetPort: PORTS.app, protocol: 'http' }], export: true }));
   const id = (service: string): string => {
     const w = topo.workloads.find((x) => x.service === service);
     const r = topo.regions.find((x) => x.name === w?.region);
@@ -51,5 +57,5 @@ export function policiesYaml(topo: LabTopology): string {
       }),
     );
   }
-  return `# Shared by every region: the same file, the same digest.\n${policies.map((d) => stringify(d)).join('---\n')}`;
+  return `# Shared by every region: the same file in each.\n${[...services, ...policies].map((d) => stringify(d)).join('---\n')}`;
 }

@@ -35,10 +35,12 @@ export {
   emptyResourceSet,
   type ResourceSet,
 } from './resource-set.js';
+export { LastGoodFile, parseSaved, type LastGoodRead, type LastGoodStore, type SavedResourceSet } from './last-good-file.js';
 export {
   ResourceStore,
   type ResourceSnapshot,
   type ResourceStoreOptions,
+  type InForceSource,
   type ResourceStoreStatus,
 } from './resource-store.js';
 export {

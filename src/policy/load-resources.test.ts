@@ -213,18 +213,96 @@ test('loadResourceDir: every error of every file in one pass, in reading order',
   assert.deepEqual(r.resources.services.map((s) => s.metadata.name), ['cart']);
 });
 
-test('a policy selecting a Service that runs only in another region loads (one policy tree for every region)', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'entente-policy-federated-'));
-  try {
-    await writeFile(join(dir, 's.yaml'), CART);
-    await writeFile(join(dir, 'p.yaml'), ALLOW_WEB.replace('services: [cart]', 'services: [cart, payments-elsewhere]'));
-    const r = await loadResourceDir(dir);
-    assert.deepEqual(r.errors, []);
-    assert.equal(r.resources.authorizationPolicies.length, 1);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+const LEDGER = `${HEAD}
+kind: Service
+metadata: { name: ledger, namespace: shop }
+spec:
+  ports:
+    - port: 80
+      protocol: http
+    - port: 9000
+`;
+const TCP_ONLY = `${HEAD}
+kind: Service
+metadata: { name: vault, namespace: shop }
+spec: { ports: [{ port: 7000 }, { port: 7001, protocol: tcp }] }
+`;
+const policyOn = (name: string, spec: string) => `${HEAD}\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: shop }\nspec:\n${spec}`;
+
+// Finding 6 (issue 7): a DENY whose selector misspells its service was accepted and never applied.
+test('the ledgr typo: a DENY selecting an undeclared Service refuses the whole set, naming file, line, key, value and the Services that exist', async () => {
+  const r = await load({
+    's.yaml': `${CART}---\n${LEDGER}`,
+    'deny.yaml': policyOn('deny-batch', '  selector: { services: [ledgr] }\n  action: DENY\n  rules:\n    - from:\n        - namespaces: [batch]\n'),
+  });
+  assert.equal(r.errors.length, 1, r.errors.map((e) => e.message).join('\n'));
+  const e = r.errors[0]!;
+  assert.equal(e.code, 'UNKNOWN_SERVICE');
+  assert.equal(e.file, join(r.dir, 'deny.yaml'));
+  assert.equal(e.line, 5);
+  assert.equal(e.key, 'spec.selector.services[0]');
+  assert.equal(e.value, '"ledgr"');
+  assert.equal(e.resource, 'AuthorizationPolicy shop/deny-batch');
+  assert.match(e.expected, /Service in namespace "shop" \(defined there: cart, ledger\)/);
+  assert.match(e.expected, /mesh-wide/);
 });
+
+test('a selector may name a Service this region runs no Workload of (Service names are mesh-wide)', async () => {
+  const r = await load({ 's.yaml': `${CART}---\n${LEDGER}`, 'p.yaml': ALLOW_WEB.replace('services: [cart]', 'services: [cart, ledger]') });
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.resources.workloads.length, 0);
+  assert.equal(r.resources.authorizationPolicies.length, 1);
+});
+
+interface L7Case {
+  readonly name: string;
+  readonly spec: string;
+  /** undefined: loads without errors. */
+  readonly error?: { key: string; service: string; expected: RegExp };
+}
+
+// Finding 5 (issue 7): method/path rules on a Service without an HTTP port could never be checked.
+const l7Cases: L7Case[] = [
+  {
+    name: 'a path rule on a tcp-only service',
+    spec: '  selector: { services: [vault] }\n  rules:\n    - to:\n        - paths: ["/admin/*"]\n',
+    error: { key: 'spec.rules[0].to[0].paths', service: 'Service shop/vault', expected: /protocol: http.*tcp ports 7000, 7001/ },
+  },
+  {
+    name: 'a method rule in a DENY on a tcp-only service',
+    spec: '  selector: { services: [cart, vault] }\n  action: DENY\n  rules:\n    - to:\n        - methods: [DELETE]\n',
+    error: { key: 'spec.rules[0].to[0].methods', service: 'Service shop/vault', expected: /protocol: http/ },
+  },
+  {
+    name: 'a path rule naming only the tcp port of a mixed service',
+    spec: '  selector: { services: [ledger] }\n  rules:\n    - to:\n        - ports: [9000]\n          notPaths: ["/x"]\n',
+    error: { key: 'spec.rules[0].to[0].notPaths', service: 'Service shop/ledger', expected: /tcp ports 9000/ },
+  },
+  {
+    name: 'a namespace-wide path rule while the namespace has a tcp-only service',
+    spec: '  rules:\n    - to:\n        - paths: ["/x"]\n',
+    error: { key: 'spec.rules[0].to[0].paths', service: 'Service shop/vault', expected: /spec\.selector\.services/ },
+  },
+  { name: 'a path rule on the http port of a mixed service', spec: '  selector: { services: [ledger] }\n  rules:\n    - to:\n        - ports: [80]\n          paths: ["/x"]\n' },
+  { name: 'a path rule on a mixed service, no ports named', spec: '  selector: { services: [ledger, cart] }\n  rules:\n    - to:\n        - methods: [GET]\n' },
+  { name: 'a port-only rule on a tcp-only service', spec: '  selector: { services: [vault] }\n  rules:\n    - to:\n        - ports: [7000]\n' },
+  { name: 'a path rule naming a port the tcp service does not have', spec: '  selector: { services: [vault, ledger] }\n  rules:\n    - to:\n        - ports: [80]\n          paths: ["/x"]\n' },
+];
+
+for (const c of l7Cases) {
+  test(`method/path rules need an http port: ${c.name}`, async () => {
+    const r = await load({ 's.yaml': `${CART}---\n${LEDGER}---\n${TCP_ONLY}`, 'p.yaml': policyOn('p', c.spec) });
+    if (!c.error) return assert.deepEqual(r.errors.map((e) => e.message), []);
+    assert.equal(r.errors.length, 1, r.errors.map((e) => e.message).join('\n'));
+    const e = r.errors[0]!;
+    assert.equal(e.code, 'L7_RULE_WITHOUT_HTTP_PORT');
+    assert.equal(e.key, c.error.key);
+    assert.equal(e.resource, 'AuthorizationPolicy shop/p');
+    assert.ok(e.expected.includes(c.error.service), e.expected);
+    assert.match(e.expected, c.error.expected);
+    assert.equal(r.resources.authorizationPolicies.length, 1, 'the set is returned for lint tools, but has errors: never enforced');
+  });
+}
 
 test('digestResources: independent of key order, file layout and spelled-out defaults; changes on a real change', async () => {
   const a = await load({ 'all.yaml': `${CART}---\n${CART_WORKLOAD}---\n${ALLOW_WEB}` });

@@ -4,7 +4,8 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import { describeError } from '../core/errors.js';
-import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type Resource, type ResourceKind } from './resources.js';
+import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type AuthorizationPolicy, type Resource, type ResourceKind, type Service } from './resources.js';
+import { checkPolicyTargets, unknownServiceExpectation } from './check-policy-targets.js';
 import { defaultExpectation, issuesToErrors, makeResourceError, type PathSegment, type ResourceError } from './resource-error.js';
 import { buildResourceSet, type ResourceSet } from './resource-set.js';
 
@@ -142,7 +143,7 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-/** Pure: cross-resource checks (duplicates, references, caller addresses) and the sorted set. */
+/** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets) and the sorted set. */
 export function assembleResources(files: readonly ParsedFile[]): LoadResult {
   const errors: ResourceError[] = files.flatMap((f) => f.errors);
   const located = files.flatMap((f) => f.resources);
@@ -175,17 +176,17 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
       servicesByNs.set(d.namespace, [...(servicesByNs.get(d.namespace) ?? []), d.name]);
     }
   }
-  const unknownService = (ns: string) => {
-    const known = servicesByNs.get(ns) ?? [];
-    return `the name of a Service in namespace "${ns}" (${known.length > 0 ? `defined there: ${known.sort().join(', ')}` : 'none is defined there'})`;
-  };
   const callers = new Map<string, LocatedResource>();
+  const services = new Map<string, Service>();
+  const policies: { policy: AuthorizationPolicy; origin: Origin }[] = [];
   for (const l of unique) {
     const r = l.resource;
     const ns = r.metadata.namespace;
+    if (r.kind === 'Service') services.set(`${ns}/${r.metadata.name}`, r);
+    if (r.kind === 'AuthorizationPolicy') policies.push({ policy: r, origin: l });
     if (r.kind === 'Workload') {
       if (!servicesByNs.get(ns)?.includes(r.spec.service)) {
-        errors.push(makeResourceError({ ...at(l, ['spec', 'service'], r), code: 'UNKNOWN_SERVICE', value: r.spec.service, expected: unknownService(ns) }));
+        errors.push(makeResourceError({ ...at(l, ['spec', 'service'], r), code: 'UNKNOWN_SERVICE', value: r.spec.service, expected: unknownServiceExpectation(servicesByNs, ns) }));
       }
       const addressKey = `${r.spec.node}\0${r.spec.address}`;
       const other = callers.get(addressKey);
@@ -198,10 +199,8 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
         callers.set(addressKey, l);
       }
     }
-    // A policy selector may name a Service this region does not run: policy is
-    // one Git tree applied in every region, and each region enforces the part
-    // that concerns its own services. So selectors are not checked here.
   }
+  errors.push(...checkPolicyTargets({ policies, declaredServices: servicesByNs, services }));
   return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation) };
 }
 

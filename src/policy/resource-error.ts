@@ -11,7 +11,8 @@ export type ResourceErrorCode =
   | 'INVALID_FIELD'
   | 'DUPLICATE_RESOURCE' // same (kind, namespace, name) twice
   | 'UNKNOWN_SERVICE' // a Workload or selector naming a Service that does not exist
-  | 'DUPLICATE_ADDRESS'; // two Workloads on one node with one address: callers would be ambiguous
+  | 'DUPLICATE_ADDRESS' // two Workloads on one node with one address: callers would be ambiguous
+  | 'L7_RULE_WITHOUT_HTTP_PORT'; // methods/paths on a Service (or ports) without protocol: http: never checkable
 
 export interface ResourceError {
   readonly code: ResourceErrorCode;

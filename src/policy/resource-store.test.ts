@@ -3,7 +3,7 @@
 // logged once per distinct set; both fs.watch and the poll fallback are tested.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { silentLogger } from '../core/log.js';
 import { ResourceStore, type ResourceSnapshot } from './resource-store.js';
 import { eventually } from '../core/eventually.js';
+import { LastGoodFile } from './last-good-file.js';
 
 const HEAD = 'apiVersion: entente.dev/v1alpha1';
 const cart = (port: number) => `${HEAD}\nkind: Service\nmetadata: { name: cart, namespace: shop }\nspec: { ports: [{ port: ${port} }] }\n`;
@@ -157,4 +158,76 @@ test('ResourceStore: after close() nothing is applied', async () => {
     assert.equal(store.snapshot().resources.services[0]!.spec.ports[0]!.port, 8080);
     assert.equal(changes.length, 1);
   });
+});
+
+// Finding 6 (issue 7): a controller restarted over a broken directory started from the empty set.
+test('ResourceStore with a last-good file: a restart over a broken directory serves the saved set; generations only grow, across restarts too', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'entente-policy-lastgood-'));
+  const state = await mkdtemp(join(tmpdir(), 'entente-policy-lastgood-state-'));
+  const file = join(state, 'resources-last-good.json');
+  const open = (): ResourceStore => new ResourceStore({ dir, log: silentLogger(), watch: false, pollIntervalMs: 60_000, lastGood: new LastGoodFile(file) });
+  const port = (s: ResourceStore): number | undefined => s.snapshot().resources.services[0]?.spec.ports[0]?.port;
+  const stores: ResourceStore[] = [];
+  const start = async (): Promise<ResourceStore> => {
+    const s = open();
+    stores.push(s);
+    await s.start();
+    return s;
+  };
+  try {
+    await put(dir, 'cart.yaml', cart(8080));
+    let store = await start();
+    await put(dir, 'cart.yaml', cart(8081));
+    await store.reload();
+    assert.equal(store.snapshot().generation, 2);
+    assert.equal((await stat(file)).mode & 0o777, 0o600, 'the saved set is private to the controller');
+    await store.close();
+
+    await put(dir, 'cart.yaml', BROKEN);
+    store = await start();
+    const st = store.status();
+    assert.equal(st.ok, false);
+    assert.equal(st.errors[0]!.key, 'spec.ports[0].port');
+    assert.equal(store.snapshot().generation, 2, 'the saved generation is in force');
+    assert.equal(port(store), 8081, 'the saved set is in force, not the empty set');
+    assert.equal(st.inForce.source, 'last-good-file');
+    assert.equal(st.inForce.generation, 2);
+    assert.equal(st.stale, true);
+    assert.match(st.summary, /older than the policy directory.*1 error.*generation 2/);
+
+    await put(dir, 'cart.yaml', cart(8082));
+    await store.reload();
+    assert.deepEqual([store.status().ok, store.status().stale, store.snapshot().generation, port(store)], [true, false, 3, 8082]);
+    assert.equal(store.status().inForce.source, 'directory');
+    await store.close();
+
+    // The same content after a restart keeps its generation; different content never reuses an old one.
+    store = await start();
+    assert.equal(store.snapshot().generation, 3);
+    await put(dir, 'cart.yaml', cart(8080));
+    await store.reload();
+    assert.equal(store.snapshot().generation, 4, 'the content of generation 1 comes back as generation 4');
+    await store.close();
+    store = await start();
+    assert.deepEqual([store.snapshot().generation, port(store)], [4, 8080]);
+  } finally {
+    for (const s of stores) await s.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm(state, { recursive: true, force: true });
+  }
+});
+
+test('ResourceStore with a last-good file: a first start over a broken directory with no saved set holds nothing in force and says so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'entente-policy-lastgood-'));
+  const store = new ResourceStore({ dir, log: silentLogger(), watch: false, lastGood: new LastGoodFile(join(dir, '.state', 'last-good.json')) });
+  try {
+    await put(dir, 'cart.yaml', BROKEN);
+    await store.start();
+    const st = store.status();
+    assert.deepEqual([st.ok, st.stale, st.inForce.source, st.inForce.generation], [false, true, 'none', 0]);
+    assert.match(st.summary, /no good set was ever loaded/);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 // Keeps the policy directory's last good ResourceSet in force: loads it, watches
 // it (fs.watch plus a slow mtime poll), and swaps in a new set only when a
-// whole load is error-free. A broken commit never half-applies.
+// whole load is error-free. A broken commit never half-applies, and with a
+// LastGoodStore a restart over a broken directory serves the saved set.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../core/log.js';
@@ -8,15 +9,22 @@ import { describeError } from '../core/errors.js';
 import { listResourceFiles, loadResourceDir, type LoadResult } from './load-resources.js';
 import { makeResourceError, type ResourceError } from './resource-error.js';
 import { digestResources, emptyResourceSet, type ResourceSet } from './resource-set.js';
+import type { LastGoodStore } from './last-good-file.js';
 
 export interface ResourceSnapshot {
   readonly resources: ResourceSet;
   readonly digest: string;
-  /** 0 for the initial empty set; +1 each time the set in force changes (digest differs). */
+  /** 0 for the initial empty set; +1 each time the set in force changes (digest differs); continued from the LastGoodStore. */
   readonly generation: number;
   /** When this set was loaded (ms since epoch); undefined for the initial empty set. */
   readonly loadedAt: number | undefined;
 }
+
+/** Where the set in force came from. */
+export type InForceSource =
+  | 'none' // nothing ever loaded: the empty set (default deny)
+  | 'last-good-file' // restored at start from the LastGoodStore; the directory has not loaded since
+  | 'directory'; // the directory's content as last loaded
 
 export interface ResourceStoreStatus {
   /** The last load attempt had no errors. */
@@ -26,31 +34,43 @@ export interface ResourceStoreStatus {
   readonly lastGoodAt: number | undefined;
   readonly lastAttemptAt: number | undefined;
   readonly generation: number;
+  readonly inForce: { readonly generation: number; readonly digest: string; readonly loadedAt: number | undefined; readonly source: InForceSource };
+  /** The set in force is not the directory's current content (its last load failed, or none finished yet). */
+  readonly stale: boolean;
+  /** One line for operators: what is served, and why it is older than the directory when it is. */
+  readonly summary: string;
 }
 
 export interface ResourceStoreOptions {
   readonly dir: string;
   readonly log: Logger;
-  /** Called with the new snapshot when the digest in force changes; must not throw (it is logged if it does). */
+  /** Called with the new snapshot when the digest in force changes (and when a first set is put in force); must not throw (it is logged if it does). */
   readonly onChange?: (snapshot: ResourceSnapshot) => void;
+  /** Called with the errors of each load that was refused (the set in force stays); must not throw. */
+  readonly onRejected?: (errors: readonly ResourceError[]) => void;
   readonly debounceMs?: number;
   /** The fallback poll for when fs.watch misses events (network file systems, replaced directories). */
   readonly pollIntervalMs?: number;
   /** false: poll only (fs.watch is unreliable on some network and container file systems). */
   readonly watch?: boolean;
   readonly now?: () => number;
+  /** Persists every set put in force and restores it at start(); without it a restart starts from the empty set. */
+  readonly lastGood?: LastGoodStore;
 }
 
 export class ResourceStore {
   private readonly dir: string;
   private readonly log: Logger;
   private readonly onChange: ((snapshot: ResourceSnapshot) => void) | undefined;
+  private readonly onRejected: ((errors: readonly ResourceError[]) => void) | undefined;
   private readonly debounceMs: number;
   private readonly pollIntervalMs: number;
   private readonly useWatch: boolean;
   private readonly now: () => number;
+  private readonly lastGood: LastGoodStore | undefined;
 
   private current: ResourceSnapshot;
+  private source: InForceSource = 'none';
   private ok = false;
   private errors: readonly ResourceError[] = [];
   private lastGoodAt: number | undefined;
@@ -71,16 +91,19 @@ export class ResourceStore {
     this.dir = options.dir;
     this.log = options.log;
     this.onChange = options.onChange;
+    this.onRejected = options.onRejected;
     this.debounceMs = options.debounceMs ?? 150;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.useWatch = options.watch ?? true;
     this.now = options.now ?? Date.now;
+    this.lastGood = options.lastGood;
     const empty = emptyResourceSet();
     this.current = { resources: empty, digest: digestResources(empty), generation: 0, loadedAt: undefined };
   }
 
-  /** Loads once, then watches. Never throws: problems are in status(). */
+  /** Restores the last good set (if any), loads once, then watches. Never throws: problems are in status(). */
   async start(): Promise<void> {
+    this.restore();
     await this.reload();
     if (this.closed) return;
     if (this.useWatch) this.startWatcher();
@@ -111,13 +134,44 @@ export class ResourceStore {
   }
 
   status(): ResourceStoreStatus {
+    const c = this.current;
     return {
       ok: this.ok,
       errors: this.errors,
       lastGoodAt: this.lastGoodAt,
       lastAttemptAt: this.lastAttemptAt,
-      generation: this.current.generation,
+      generation: c.generation,
+      inForce: { generation: c.generation, digest: c.digest, loadedAt: c.loadedAt, source: this.source },
+      stale: !this.ok,
+      summary: this.summary(),
     };
+  }
+
+  private summary(): string {
+    const c = this.current;
+    const served = this.source === 'none'
+      ? 'nothing is in force (the empty set: default deny everywhere)'
+      : `serving generation ${c.generation} (digest ${c.digest.slice(0, 12)}) loaded at ${c.loadedAt === undefined ? '?' : new Date(c.loadedAt).toISOString()}${this.source === 'last-good-file' ? `, restored at start from ${this.lastGood?.location ?? '?'}` : ''}`;
+    if (this.ok) return `${served}: the policy directory's current content`;
+    const first = this.errors[0];
+    const why = first === undefined ? 'the policy directory has not loaded yet' : `the policy directory has ${this.errors.length} error(s) (first: ${first.message})`;
+    return this.source === 'none' ? `no good set was ever loaded and ${why}: ${served}` : `the set in force is older than the policy directory: ${why}; ${served}`;
+  }
+
+  /** The saved set, before the first load: a broken directory at start then changes nothing in force. */
+  private restore(): void {
+    if (!this.lastGood) return;
+    const read = this.lastGood.read();
+    if (read.kind === 'none') return;
+    if (read.kind === 'invalid') {
+      this.log.error({ file: this.lastGood.location, reason: read.reason }, `the saved last good policy set is unusable (${read.reason}); not restoring it`);
+      return;
+    }
+    const { saved } = read;
+    this.current = { resources: saved.resources, digest: saved.digest, generation: saved.generation, loadedAt: saved.loadedAt };
+    this.source = 'last-good-file';
+    this.lastGoodAt = saved.loadedAt;
+    this.log.info({ file: this.lastGood.location, generation: saved.generation, digest: saved.digest, loadedAt: new Date(saved.loadedAt).toISOString() }, 'restored the last good policy set saved on disk');
   }
 
   async close(): Promise<void> {
@@ -194,6 +248,11 @@ export class ResourceStore {
       this.ok = false;
       this.errors = result.errors;
       this.logErrors(result.errors);
+      try {
+        this.onRejected?.(result.errors);
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, 'policy onRejected listener threw');
+      }
       return;
     }
     if (!this.ok && this.loggedErrors !== undefined) this.log.info({ dir: this.dir }, 'policy directory is valid again');
@@ -201,9 +260,15 @@ export class ResourceStore {
     this.errors = [];
     this.loggedErrors = undefined;
     this.lastGoodAt = at;
+    // The first set in force is news even when it equals the initial empty set (an empty directory).
+    const first = this.source === 'none';
+    this.source = 'directory';
     const digest = digestResources(result.resources);
-    if (digest === this.current.digest) return;
-    this.current = { resources: result.resources, digest, generation: this.current.generation + 1, loadedAt: at };
+    if (digest === this.current.digest && !first) return;
+    if (digest !== this.current.digest) {
+      this.current = { resources: result.resources, digest, generation: this.current.generation + 1, loadedAt: at };
+      this.save(this.current);
+    }
     const r = result.resources;
     this.log.info(
       { dir: this.dir, digest, generation: this.current.generation, services: r.services.length, workloads: r.workloads.length, policies: r.authorizationPolicies.length },
@@ -216,14 +281,25 @@ export class ResourceStore {
     }
   }
 
+  /** Before onChange: a set that others may already enforce is never lost to a restart. */
+  private save(s: ResourceSnapshot): void {
+    if (!this.lastGood) return;
+    try {
+      this.lastGood.write({ resources: s.resources, digest: s.digest, generation: s.generation, loadedAt: s.loadedAt ?? this.now() });
+    } catch (err) {
+      // Still applied: refusing a good set because the disk is full would be worse.
+      this.log.error({ file: this.lastGood.location, err: describeError(err), generation: s.generation }, 'could not save the last good policy set; a restart over a broken directory would not find it');
+    }
+  }
+
   /** Once per distinct error set, so a broken file does not flood the log every poll. */
   private logErrors(errors: readonly ResourceError[]): void {
     const key = errors.map((e) => e.message).join('\n');
     if (key === this.loggedErrors) return;
     this.loggedErrors = key;
-    const inForce = this.current.generation === 0 && this.lastGoodAt === undefined
+    const inForce = this.source === 'none'
       ? 'no good set was ever loaded: the empty set is in force (default deny everywhere)'
-      : `keeping the last good set (generation ${this.current.generation}, digest ${this.current.digest.slice(0, 12)})`;
+      : `keeping the last good set (generation ${this.current.generation}, digest ${this.current.digest.slice(0, 12)}${this.source === 'last-good-file' ? `, restored from ${this.lastGood?.location ?? '?'}` : ''})`;
     this.log.error({ dir: this.dir, errors: errors.length }, `policy directory rejected with ${errors.length} error(s); ${inForce}`);
     for (const e of errors) this.log.error({ code: e.code, file: e.file, line: e.line, key: e.key }, e.message);
   }
