@@ -44,7 +44,6 @@ export {
 export {
   authorize,
   compilePolicies,
-  requiresL7,
   type AuthzDecision,
   type AuthzRequest,
   type CompiledPolicies,
