@@ -48,5 +48,5 @@ export {
   type AuthzRequest,
   type CompiledPolicies,
 } from './authorize.js';
-export { normalizeRequestPath, type NormalizedPath } from './request-path.js';
+export { normalizeRequestPath, normalizeRequestTarget, type NormalizedPath, type NormalizedTarget } from './request-path.js';
 export { parseStringPattern, formatStringPattern, type StringPattern } from './string-pattern.js';
