@@ -75,7 +75,7 @@ async function waitListening(a: SocketAddress, timeoutMs = 5000): Promise<void> 
 
 // ---------- the two agents' world ----------
 
-const allowAll: Authorizer = { authorize: () => ({ kind: 'allow', policy: 'bench', rule: 0 }), requiresL7: () => false };
+const allowAll: Authorizer = { authorize: () => ({ kind: 'allow', policy: 'bench', rule: 0 }) };
 
 function snapshotOf(td: TrustDomain, caPem: string, workloads: LocalWorkload[], routes: Map<string, ServiceRoute>, outboundPorts: OutboundPort[]): DataplaneSnapshot {
   const roots = [new X509Certificate(caPem)];
@@ -104,12 +104,14 @@ interface AgentBConfig {
   prefix: string;
   caPem: string;
   catalogAddress: string;
+  /** The upstream's port: catalog's only declared (tcp) target port, Service port 80. */
+  catalogPort: number;
   catalogCreds: { certChainPem: string; privateKeyPem: string; notAfter: number };
 }
 
 async function startAgentB(c: AgentBConfig): Promise<Dataplane> {
   const td = parseTrustDomain('eu.test');
-  const catalog: LocalWorkload = { name: 'catalog', namespace: 'shop', service: 'catalog', spiffeId: SpiffeId.forWorkload(td, 'shop', 'catalog'), address: c.catalogAddress };
+  const catalog: LocalWorkload = { name: 'catalog', namespace: 'shop', service: 'catalog', spiffeId: SpiffeId.forWorkload(td, 'shop', 'catalog'), address: c.catalogAddress, ports: new Map([[c.catalogPort, { servicePort: 80, protocol: 'tcp' }]]) };
   const cc: WorkloadCredentials = { spiffeId: catalog.spiffeId, certChainPem: c.catalogCreds.certChainPem, privateKeyPem: c.catalogCreds.privateKeyPem, notAfter: new Date(c.catalogCreds.notAfter) };
   return startDataplane({
     inbound: { host: `${c.prefix}.2`, port: 0 },
@@ -145,10 +147,10 @@ async function startMeshAgents(dir: string, prefix: string, upstream: SocketAddr
   const td = parseTrustDomain('eu.test');
   const ca = await LocalCa.loadOrCreate(join(dir, 'ca-mesh'), td);
   // wrk cannot bind a source address; loopback connections come from 127.0.0.1, so that is the frontend's address.
-  const frontend: LocalWorkload = { name: 'frontend', namespace: 'shop', service: 'frontend', spiffeId: SpiffeId.forWorkload(td, 'shop', 'frontend'), address: '127.0.0.1' };
+  const frontend: LocalWorkload = { name: 'frontend', namespace: 'shop', service: 'frontend', spiffeId: SpiffeId.forWorkload(td, 'shop', 'frontend'), address: '127.0.0.1', ports: new Map() };
   const catalogId = SpiffeId.forWorkload(td, 'shop', 'catalog');
   const cc = await creds(ca, catalogId);
-  const cfg: AgentBConfig = { prefix, caPem: ca.caCertPem, catalogAddress: upstream.host, catalogCreds: { certChainPem: cc.certChainPem, privateKeyPem: cc.privateKeyPem, notAfter: cc.notAfter.getTime() } };
+  const cfg: AgentBConfig = { prefix, caPem: ca.caCertPem, catalogAddress: upstream.host, catalogPort: upstream.port, catalogCreds: { certChainPem: cc.certChainPem, privateKeyPem: cc.privateKeyPem, notAfter: cc.notAfter.getTime() } };
   let b: Dataplane | undefined;
   let child: ChildProcess | undefined;
   let bInbound: SocketAddress;

@@ -1,15 +1,16 @@
 // Turns the controller's config (wire JSON) into the immutable snapshot the
 // data plane decides from: routes by mesh host name, endpoints in preference
-// order, compiled policies and per-trust-domain authorities. Pure.
+// order, local workloads with their declared ports and protocols, compiled
+// policies and per-trust-domain authorities. Pure.
 import { X509Certificate } from 'node:crypto';
 import { formatMeshSni } from '../mesh/sni-name.js';
 import { parseSocketAddress } from '../core/address.js';
 import { SpiffeId, parseTrustDomain, type TrustDomain } from '../identity/spiffe-id.js';
 import { bundleFromDocument } from '../identity/trust-bundle.js';
-import { authorize, compilePolicies, requiresL7 } from '../policy/authorize.js';
+import { authorize, compilePolicies } from '../policy/authorize.js';
 import type { AuthorizationPolicy } from '../policy/resources.js';
 import type { MeshConfig, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
-import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute } from './dataplane/dataplane-snapshot.js';
+import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
 
 export interface SnapshotContext {
   readonly node: string;
@@ -54,6 +55,17 @@ function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, n
   into.set(host, { namespace: ns, name, ports: merged });
 }
 
+/**
+ * Target port -> Service port and protocol. Two Service ports on one target
+ * port are refused when resources load; should a config still carry them, the
+ * first declared wins, as the controller lists them.
+ */
+export function workloadPorts(ports: readonly WireServicePort[]): ReadonlyMap<number, WorkloadPort> {
+  const out = new Map<number, WorkloadPort>();
+  for (const p of ports) if (!out.has(p.targetPort)) out.set(p.targetPort, { servicePort: p.port, protocol: p.protocol === 'http' ? 'http' : 'tcp' });
+  return out;
+}
+
 export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext): DataplaneSnapshot {
   const td = parseTrustDomain(config.trustDomain);
   const routes = new Map<string, ServiceRoute>();
@@ -77,10 +89,20 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     }
   }
 
+  // A workload's reachable ports are its Service's declared target ports, each with its declared protocol.
+  const portsByService = new Map<string, ReadonlyMap<number, WorkloadPort>>();
+  for (const s of config.services) portsByService.set(`${s.namespace}/${s.name}`, workloadPorts(s.ports));
   const local = config.workloads
     .filter((w) => w.node === ctx.node)
     .map(
-      (w): LocalWorkload => ({ name: w.name, namespace: w.namespace, service: w.service, spiffeId: SpiffeId.forWorkload(td, w.namespace, w.serviceAccount), address: w.address }),
+      (w): LocalWorkload => ({
+        name: w.name,
+        namespace: w.namespace,
+        service: w.service,
+        spiffeId: SpiffeId.forWorkload(td, w.namespace, w.serviceAccount),
+        address: w.address,
+        ports: portsByService.get(`${w.namespace}/${w.service}`) ?? new Map(),
+      }),
     );
 
   const authorities = new Map<string, X509Certificate[]>();
@@ -94,20 +116,16 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   const regionByTd = new Map<string, string>([[config.trustDomain, config.region], ...config.remoteRegions.map((r) => [r.trustDomain, r.region] as [string, string])]);
 
   const compiled = compilePolicies(config.authorizationPolicies as AuthorizationPolicy[]);
-  const forcedL7 = new Set(config.services.filter((s) => s.l7 === true).map((s) => `${s.namespace}/${s.name}`));
-  // Policies name Service ports; the data plane sees the workload (target) port.
-  const servicePort = new Map<string, number>();
-  for (const s of config.services) for (const p of s.ports) servicePort.set(`${s.namespace}/${s.name}:${p.targetPort}`, p.port);
+  // The data plane has mapped the target port to its Service port (LocalWorkload.ports) before it asks.
   const authorizer: Authorizer = {
     authorize: (req) =>
       authorize(compiled, {
         caller: { id: req.caller.toString(), trustDomain: req.caller.trustDomain, ...(req.caller.namespace ? { namespace: req.caller.namespace } : {}), ...(req.callerRegion ? { region: req.callerRegion } : {}) },
         service: req.service,
-        port: servicePort.get(`${req.service.namespace}/${req.service.name}:${req.port}`) ?? req.port,
+        port: req.port,
         ...(req.method !== undefined ? { method: req.method } : {}),
         ...(req.path !== undefined ? { path: req.path } : {}),
       }),
-    requiresL7: (svc) => forcedL7.has(`${svc.namespace}/${svc.name}`) || requiresL7(compiled, svc),
   };
 
   return {

@@ -25,7 +25,6 @@ export function wireServices(resources: ResourceSet): WireService[] {
     name: s.metadata.name,
     ports: s.spec.ports.map((p) => ({ port: p.port, targetPort: p.targetPort, protocol: p.protocol })),
     export: s.spec.export,
-    ...(s.spec.l7 !== undefined ? { l7: s.spec.l7 } : {}),
   }));
 }
 

@@ -206,3 +206,19 @@ test('property: arbitrary strings never crash the parser, and anything accepted 
     FC_OPTS,
   );
 });
+
+test('isWorkloadId: only /ns/<ns>/sa/<sa> names a workload (table)', () => {
+  const cases: [string, boolean][] = [
+    ['spiffe://eu.test/ns/shop/sa/frontend', true],
+    ['spiffe://eu.test/ns/ns/sa/sa', true],
+    ['spiffe://eu.test/node/node-a', false],
+    ['spiffe://eu.test/controller', false],
+    ['spiffe://eu.test', false],
+    ['spiffe://eu.test/ns/shop', false],
+    ['spiffe://eu.test/ns/shop/sa', false],
+    ['spiffe://eu.test/ns/shop/sa/x/extra', false],
+    ['spiffe://eu.test/ns/shop/node/x', false],
+    ['spiffe://eu.test/NS/shop/sa/x', false],
+  ];
+  for (const [id, want] of cases) assert.equal(SpiffeId.parse(id).isWorkloadId, want, id);
+});

@@ -171,6 +171,16 @@ export class SpiffeId {
     return m?.[1];
   }
 
+  /**
+   * True for a workload identity, exactly /ns/<namespace>/sa/<serviceAccount>.
+   * Node, gateway and controller SVIDs (/node/x, /controller) are not: they
+   * authenticate infrastructure and may never call a workload.
+   */
+  get isWorkloadId(): boolean {
+    const s = this.segments;
+    return s.length === 4 && s[0] === 'ns' && s[2] === 'sa';
+  }
+
   memberOf(trustDomain: TrustDomain): boolean {
     return this.trustDomain === trustDomain;
   }

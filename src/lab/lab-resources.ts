@@ -39,7 +39,7 @@ export function policiesYaml(topo: LabTopology): string {
     doc('AuthorizationPolicy', 'ledger-readers', {
       selector: { services: ['ledger'] },
       action: 'ALLOW',
-      // Method rules make ledger an L7 service: every request is authorized and its app sees the caller.
+      // A method rule: ledger's port is http (as every lab Service's), so each request is authorized on its own.
       rules: [{ from: [{ principals: [id('catalog')] }], to: [{ methods: ['GET'] }] }],
     }),
     doc('AuthorizationPolicy', 'reviews-readers', {

@@ -116,15 +116,15 @@ export function buildTopology(options: LabOptions): LabTopology {
   };
   const routes: LabRoute[] = [
     { id: 'frontend->catalog', from: svc(0, 0), to: svc(1, 0), method: 'GET', path: '/items', expect: 'allow', note: 'catalog-readers allows frontend' },
-    { id: 'catalog->ledger', from: svc(1, 0), to: svc(0, 1), method: 'GET', path: '/balance', expect: 'allow', note: 'ledger-readers allows catalog GET (L7: ledger sees the caller)' },
+    { id: 'catalog->ledger', from: svc(1, 0), to: svc(0, 1), method: 'GET', path: '/balance', expect: 'allow', note: 'ledger-readers allows catalog GET (HTTP mode: ledger sees the caller)' },
     { id: 'ledger->reviews', from: svc(0, 1), to: svc(1, 1), method: 'GET', path: '/reviews', expect: 'allow', note: 'reviews-readers allows the shop namespace' },
-    { id: 'ledger->catalog', from: svc(0, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'deny', note: 'catalog-readers does not name ledger (L4 default deny: the stream is refused)' },
+    { id: 'ledger->catalog', from: svc(0, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'deny', note: 'catalog-readers does not name ledger (default deny, 403 per request)' },
   ];
   if (regions.length >= 3) {
     routes.push(
       { id: 'frontend->payments', from: svc(0, 0), to: svc(2, 0), method: 'POST', path: '/charge', expect: 'allow', note: 'payments-charge allows frontend POST /charge' },
       { id: 'shipping->catalog', from: svc(2, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'allow', note: 'catalog-readers allows shipping' },
-      { id: 'shipping->payments', from: svc(2, 1), to: svc(2, 0), method: 'POST', path: '/charge', expect: 'deny', note: 'payments-charge allows only frontend (L7 deny, 403 from payments)' },
+      { id: 'shipping->payments', from: svc(2, 1), to: svc(2, 0), method: 'POST', path: '/charge', expect: 'deny', note: 'payments-charge allows only frontend (default deny, 403 from payments\' agent)' },
       { id: 'catalog->payments', from: svc(1, 0), to: svc(2, 0), method: 'POST', path: '/refund', expect: 'deny', note: 'payments-charge allows only POST /charge' },
     );
   }

@@ -15,6 +15,7 @@ export interface WireWorkload {
 export interface WireServicePort {
   readonly port: number;
   readonly targetPort: number;
+  /** http: the destination agent parses and authorizes every request; tcp: it splices bytes. */
   readonly protocol: 'http' | 'tcp';
 }
 
@@ -23,7 +24,6 @@ export interface WireService {
   readonly name: string;
   readonly ports: readonly WireServicePort[];
   readonly export: boolean;
-  readonly l7?: boolean;
 }
 
 /** A service exported by a region, with the endpoints other regions may dial through its gateway. */

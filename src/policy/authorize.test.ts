@@ -1,8 +1,8 @@
-// Table-driven tests of the authorization decision and of requiresL7.
+// Table-driven tests of the authorization decision (HTTP requests and TCP stream opens).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authorize, compilePolicies, requiresL7, type AuthzRequest } from './authorize.js';
-import { AuthorizationPolicySchema, ServiceSchema, type AuthorizationPolicy } from './resources.js';
+import { authorize, compilePolicies, type AuthzRequest } from './authorize.js';
+import { AuthorizationPolicySchema, type AuthorizationPolicy } from './resources.js';
 
 /** Builds a policy through the schema, so defaults apply exactly as when loaded from YAML. */
 function policy(name: string, spec: Record<string, unknown>, namespace = 'shop'): AuthorizationPolicy {
@@ -91,6 +91,9 @@ const cases: Case[] = [
   { name: 'L7: other method denied', policies: [allowTo('a', { methods: ['GET'] })], req: req({ method: 'POST', path: '/' }), expect: { deny: /default deny/ } },
   { name: 'L4: ALLOW with methods does not match', policies: [allowTo('a', { methods: ['GET'] })], req: req(), expect: { deny: /default deny/ } },
   { name: 'L4: ALLOW with paths does not match', policies: [allowTo('a', { paths: ['*'] })], req: req(), expect: { deny: /default deny/ } },
+  { name: 'L4: ALLOW with notPaths does not match', policies: [allowTo('a', { notPaths: ['/admin*'] })], req: req(), expect: { deny: /default deny/ } },
+  { name: 'L4: DENY with methods matches (fail closed)', policies: [allowAll(), denyTo('no-delete', { methods: ['DELETE'] })], req: req(), expect: { deny: /DENY policy shop\/no-delete/ } },
+  { name: 'L4: DENY with notPaths matches (fail closed)', policies: [allowAll(), denyTo('only-health', { notPaths: ['/health'] })], req: req(), expect: { deny: /DENY policy shop\/only-health/ } },
   { name: 'L4: DENY with paths matches (fail closed)', policies: [allowAll(), denyTo('no-admin', { paths: ['/admin*'] })], req: req(), expect: { deny: /DENY policy shop\/no-admin rules\[0\]/, policy: 'shop/no-admin', rule: 0 } },
   { name: 'L7: DENY on another path lets the ALLOW through', policies: [allowAll(), denyTo('no-admin', { paths: ['/admin*'] })], req: req({ method: 'GET', path: '/cart' }), expect: { allow: 'shop/allow-all' } },
   { name: 'L7: DENY on the path denies and names method and path', policies: [allowAll(), denyTo('no-admin', { paths: ['/admin*'] })], req: req({ method: 'GET', path: '/admin/users' }), expect: { deny: `DENY policy shop/no-admin rules[0] matches ${FRONTEND} -> shop/cart:8080 GET /admin/users` } },
@@ -137,25 +140,4 @@ for (const c of cases) {
 test('authorize: the default-deny reason is exact', () => {
   const d = authorize(compilePolicies([]), req());
   assert.deepEqual(d, { kind: 'deny', reason: DEFAULT_DENY });
-});
-
-function service(name: string, spec: Record<string, unknown> = {}) {
-  return ServiceSchema.parse({
-    apiVersion: 'entente.dev/v1alpha1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { ports: [{ port: 8080 }], ...spec },
-  });
-}
-
-test('requiresL7: only when an applying policy tests methods or paths, or the Service forces it', () => {
-  const cart = { namespace: 'shop', name: 'cart' };
-  const payments = { namespace: 'shop', name: 'payments' };
-  const l4 = compilePolicies([allowFrom('a', { namespaces: ['web'] }), allowTo('b', { ports: [8080] })]);
-  assert.equal(requiresL7(l4, cart), false);
-  assert.equal(requiresL7(l4, cart, service('cart')), false);
-  assert.equal(requiresL7(l4, cart, service('cart', { l7: true })), true);
-  const l7 = compilePolicies([policy('m', { selector: { services: ['payments'] }, rules: [{ to: [{ methods: ['GET'] }] }] })]);
-  assert.equal(requiresL7(l7, payments), true);
-  assert.equal(requiresL7(l7, cart), false, 'the selector limits it to payments');
-  assert.equal(requiresL7(l7, { namespace: 'web', name: 'payments' }), false, 'other namespace');
-  assert.equal(requiresL7(compilePolicies([denyTo('n', { notPaths: ['/health'] })]), cart), true, 'DENY with notPaths counts too');
-  assert.equal(requiresL7(compilePolicies([allowTo('p', { paths: ['/x'] })]), cart), true);
 });

@@ -1,7 +1,8 @@
 // Authorization decisions, pure: policies are compiled once per resource set
-// and every stream open (L4) or HTTP request (L7) is decided from them.
+// and every stream open (TCP port) or HTTP request (HTTP port) is decided from
+// them. Which of the two a port gets is its declared protocol, never a policy.
 // DENY wins, then any ALLOW, otherwise default deny. docs/policy.md has the semantics.
-import type { AuthorizationPolicy, Service } from './resources.js';
+import type { AuthorizationPolicy } from './resources.js';
 import { compilePatternSet, matchesPatternSet, parseStringPattern, type PatternSet, type StringPattern } from './string-pattern.js';
 import { normalizeRequestPath } from './request-path.js';
 
@@ -55,8 +56,6 @@ interface CompiledPolicy {
   /** undefined: every service in the namespace. */
   readonly services?: ReadonlySet<string>;
   readonly rules: readonly CompiledRule[];
-  /** Uses methods, paths or notPaths somewhere: its service needs L7 enforcement. */
-  readonly usesL7: boolean;
 }
 
 /** Immutable; per namespace, DENY policies first, then ALLOW, each by name. */
@@ -81,13 +80,11 @@ export function compilePolicies(policies: readonly AuthorizationPolicy[]): Compi
         ports: set(t.ports), methods: set(t.methods), paths: patterns(t.paths), notPaths: patterns(t.notPaths),
       })) }),
     }));
-    const usesL7 = (p.spec.rules ?? []).some((r) => r.to?.some((t) => t.methods || t.paths || t.notPaths));
     return {
       id: `${p.metadata.namespace}/${p.metadata.name}`,
       action: p.spec.action,
       ...(p.spec.selector && { services: new Set(p.spec.selector.services) }),
       rules,
-      usesL7,
     };
   });
   compiled.sort((a, b) => (a.action !== b.action ? (a.action === 'DENY' ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -181,15 +178,4 @@ export function authorize(compiled: CompiledPolicies, req: AuthzRequest): AuthzD
     return { kind: 'allow', policy: p.id, rule: i };
   }
   return { kind: 'deny', reason: `no ALLOW rule matches ${req.caller.id} -> ${req.service.namespace}/${req.service.name}:${req.port} (default deny)` };
-}
-
-/**
- * True when the service must be enforced per HTTP request: a policy that
- * applies to it tests methods or paths, or the Service forces l7. The agent
- * then authorizes every request with method and path; the L4 check alone
- * would (by design) never match an ALLOW that needs them.
- */
-export function requiresL7(compiled: CompiledPolicies, service: { namespace: string; name: string }, serviceResource?: Service): boolean {
-  if (serviceResource?.spec.l7 === true) return true;
-  return (compiled.byNamespace.get(service.namespace) ?? []).some((p) => p.usesL7 && applies(p, service));
 }

@@ -46,10 +46,9 @@ export {
 export {
   authorize,
   compilePolicies,
-  requiresL7,
   type AuthzDecision,
   type AuthzRequest,
   type CompiledPolicies,
 } from './authorize.js';
-export { normalizeRequestPath, type NormalizedPath } from './request-path.js';
+export { normalizeRequestPath, normalizeRequestTarget, type NormalizedPath, type NormalizedTarget } from './request-path.js';
 export { parseStringPattern, formatStringPattern, type StringPattern } from './string-pattern.js';

@@ -23,12 +23,11 @@ const service = fc.record({
   metadata: meta,
   spec: fc.record(
     {
-      ports: fc.uniqueArray(
-        fc.record({ port, protocol: fc.constantFrom('http', 'tcp'), targetPort: port }, { requiredKeys: ['port'] }),
-        { minLength: 1, maxLength: 3, selector: (p) => p.port },
-      ),
+      ports: fc
+        .uniqueArray(fc.record({ port, protocol: fc.constantFrom('http', 'tcp'), targetPort: port }, { requiredKeys: ['port'] }), { minLength: 1, maxLength: 3, selector: (p) => p.port })
+        // Target ports are unique too (an omitted one is the port).
+        .filter((ps) => new Set(ps.map((p) => p.targetPort ?? p.port)).size === ps.length),
       export: fc.boolean(),
-      l7: fc.boolean(),
     },
     { requiredKeys: ['ports'] },
   ),

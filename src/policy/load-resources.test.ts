@@ -154,6 +154,14 @@ const errorCases: ErrorCase[] = [
     code: 'INVALID_FIELD', file: 's.yaml', key: 'spec.ports[1].port', value: '8080', expected: /not already listed \(ports\[0\] has 8080\)/, line: 8,
   },
   {
+    name: 'two service ports on one target port (the agent sees only the target port)', files: { 's.yaml': `${CART}    - port: 80\n      targetPort: 8080\n` },
+    code: 'INVALID_FIELD', file: 's.yaml', key: 'spec.ports[1].targetPort', value: '8080', expected: /a targetPort no other port uses \(ports\[0\] already targets 8080;/,
+  },
+  {
+    name: 'the removed l7 key points to ports[].protocol', files: { 's.yaml': `${CART}  l7: true\n` },
+    code: 'INVALID_FIELD', file: 's.yaml', key: 'spec.l7', value: 'true', expected: /no such key any more: set protocol: http on each HTTP port \(spec\.ports\[\]\.protocol\)/, line: 8,
+  },
+  {
     name: 'duplicate resource across files', files: { 'a.yaml': CART, 'b/again.yaml': CART.replace('port: 8080', 'port: 9090') },
     code: 'DUPLICATE_RESOURCE', file: 'b/again.yaml', key: 'metadata.name', value: '"cart"', expected: /first defined in .*a\.yaml document 0/, line: 3,
   },

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeRequestPath } from './request-path.js';
+import { normalizeRequestPath, normalizeRequestTarget } from './request-path.js';
 
 const ok: [string, string][] = [
   ['/', '/'],
@@ -67,6 +67,41 @@ test('normalizeRequestPath: never throws; results are canonical and idempotent',
       assert.ok(!/\/\.\.?(\/|$)/.test(r.path), `dot segment left in ${r.path}`);
       assert.ok(!/[?#\s\\]/.test(r.path), r.path);
       assert.deepEqual(normalizeRequestPath(r.path), r, 'normalizing twice changes nothing');
+    }),
+    { numRuns: 2000, interruptAfterTimeLimit: 5000 },
+  );
+});
+
+// What the agent forwards in HTTP mode: the checked path, the query as sent.
+const targets: [string, string, string][] = [
+  ['/admin/../charge', '/charge', '/charge'],
+  ['/admin/../charge?amount=5', '/charge', '/charge?amount=5'],
+  ['//charge?a=%2e%2e/../x', '/charge', '/charge?a=%2e%2e/../x'],
+  ['/ch%61rge?', '/charge', '/charge?'],
+  ['/a/%2E%2e/b?q', '/b', '/b?q'],
+];
+
+for (const [input, path, target] of targets) {
+  test(`normalizeRequestTarget(${JSON.stringify(input)}) forwards ${JSON.stringify(target)}`, () => {
+    assert.deepEqual(normalizeRequestTarget(input), { ok: true, path, target });
+  });
+}
+
+for (const [input, why] of [['/a#f', /fragment/], ['/a?x#f', /fragment/], ['/a%2fb?x', /encoded/], ['*', /does not start/]] as const) {
+  test(`normalizeRequestTarget refuses ${JSON.stringify(input)}`, () => {
+    const r = normalizeRequestTarget(input);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.reason, why);
+  });
+}
+
+test('normalizeRequestTarget: the forwarded target normalizes to itself, and its path is what authorization checks', () => {
+  fc.assert(
+    fc.property(anyText, (input) => {
+      const r = normalizeRequestTarget(input);
+      if (!r.ok) return;
+      assert.deepEqual(normalizeRequestTarget(r.target), r);
+      assert.deepEqual(normalizeRequestPath(input), { ok: true, path: r.path });
     }),
     { numRuns: 2000, interruptAfterTimeLimit: 5000 },
   );

@@ -1,6 +1,7 @@
 // Normalizes an HTTP request target before path rules see it, so that
 // "//admin", "/a/../admin" or "/%61dmin" cannot slip past a DENY on "/admin*".
-// The agent must forward the normalized path, so the app sees what was checked.
+// The agent forwards the normalized target (normalizeRequestTarget), so the
+// app routes on exactly the path that was checked.
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
@@ -36,6 +37,23 @@ export function normalizeRequestPath(target: string): NormalizedPath {
     i += 2;
   }
   return { ok: true, path: removeDotSegments(decoded.replace(/\/{2,}/g, '/')) };
+}
+
+export type NormalizedTarget = { ok: true; path: string; target: string } | { ok: false; reason: string };
+
+/**
+ * The request target to forward: the normalized path plus the original
+ * query, byte for byte (a query is the app's to interpret). A fragment is
+ * refused: it never belongs in a request (RFC 9112 3.2), and an app that
+ * reads one would see text the policy never did. Normalizing `target` again
+ * gives the same result.
+ */
+export function normalizeRequestTarget(target: string): NormalizedTarget {
+  if (target.includes('#')) return { ok: false, reason: 'the request target has a fragment ("#")' };
+  const n = normalizeRequestPath(target);
+  if (!n.ok) return n;
+  const q = target.indexOf('?');
+  return { ok: true, path: n.path, target: q === -1 ? n.path : `${n.path}${target.slice(q)}` };
 }
 
 function removeDotSegments(path: string): string {

@@ -82,13 +82,22 @@ const servicePort = strict(
 
 const servicePorts = list(servicePort, 'ports', false).superRefine((ports, ctx) => {
   const seen = new Map<unknown, number>();
+  const targets = new Map<unknown, number>();
   const names = new Map<unknown, number>();
   ports.forEach((p, i) => {
     // Refinements also run over lists with bad items: look only at well-formed ones.
     if (typeof p !== 'object' || p === null) return;
     const first = seen.get(p.port);
-    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'port'], message: `a port not already listed (ports[${first}] has ${p.port})` });
-    else seen.set(p.port, i);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [i, 'port'], message: `a port not already listed (ports[${first}] has ${p.port})` });
+      return;
+    }
+    seen.set(p.port, i);
+    // The destination agent sees only the target port: two Service ports on one would make its policy port and protocol ambiguous.
+    const firstTarget = targets.get(p.targetPort);
+    if (firstTarget !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [i, 'targetPort'], message: `a targetPort no other port uses (ports[${firstTarget}] already targets ${p.targetPort}; an omitted targetPort is the port)` });
+    } else targets.set(p.targetPort, i);
     if (p.name === undefined) return;
     const firstName = names.get(p.name);
     if (firstName !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a port name not already used (ports[${firstName}] is "${p.name}")` });
@@ -102,9 +111,10 @@ export const ServiceSchema = resource(
     {
       ports: servicePorts,
       export: z.boolean({ error: 'true or false' }).default(false),
-      l7: z.boolean({ error: 'true or false' }).optional(),
+      // Removed: the mode is each port's declared protocol, never a service-wide switch or the policies' content.
+      l7: z.never({ error: 'no such key any more: set protocol: http on each HTTP port (spec.ports[].protocol) instead of l7' }).optional(),
     },
-    'a mapping with ports, optional export and l7',
+    'a mapping with ports and optional export',
   ),
 );
 

@@ -14,7 +14,7 @@ import { SpiffeId, parseTrustDomain, type TrustDomain } from '../../src/identity
 import { formatMeshSni } from '../../src/mesh/sni-name.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { SocketAddress } from '../../src/core/address.js';
-import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials } from '../../src/agent/dataplane/dataplane-snapshot.js';
+import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials, WorkloadPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
 import { startDataplane, type Dataplane, type DataplaneTuning, type FlowRecord } from '../../src/agent/dataplane/index.js';
 
 export async function issueCredentials(ca: LocalCa, id: SpiffeId, ttlMs = 3_600_000): Promise<WorkloadCredentials> {
@@ -42,10 +42,10 @@ export interface AllowRule {
   readonly pathPrefix?: string;
 }
 
-/** The fake: an allow-list table, default deny; services listed in `l7` need per-request checks. */
+/** The fake: an allow-list table, default deny (which ports are HTTP is the workloads' `ports`). */
 export class TableAuthorizer implements Authorizer {
   calls = 0;
-  constructor(private readonly rules: readonly AllowRule[], private readonly l7: readonly string[] = []) {}
+  constructor(private readonly rules: readonly AllowRule[]) {}
   authorize(req: Parameters<Authorizer['authorize']>[0]): ReturnType<Authorizer['authorize']> {
     this.calls++;
     const svc = `${req.service.namespace}/${req.service.name}`;
@@ -59,9 +59,6 @@ export class TableAuthorizer implements Authorizer {
     );
     if (i >= 0) return { kind: 'allow', policy: 'table', rule: i };
     return { kind: 'deny', reason: `no rule allows ${req.caller} to call ${svc}:${req.port}${req.method ? ` ${req.method} ${req.path}` : ''}` };
-  }
-  requiresL7(service: { namespace: string; name: string }): boolean {
-    return this.l7.includes(`${service.namespace}/${service.name}`);
   }
 }
 
@@ -98,7 +95,12 @@ export function makeSnapshot(o: {
 }
 
 export function workload(td: TrustDomain, namespace: string, name: string, address: string, service = name): LocalWorkload {
-  return { name, namespace, service, spiffeId: SpiffeId.forWorkload(td, namespace, name), address };
+  return { name, namespace, service, spiffeId: SpiffeId.forWorkload(td, namespace, name), address, ports: new Map() };
+}
+
+/** The workload with its Service's declared ports: [target port (where the app listens), Service port, protocol]. */
+export function withPorts(w: LocalWorkload, ports: readonly (readonly [number, number, WorkloadPort['protocol']])[]): LocalWorkload {
+  return { ...w, ports: new Map(ports.map(([target, servicePort, protocol]) => [target, { servicePort, protocol }])) };
 }
 
 export function endpointOf(w: LocalWorkload, node: string, dial: SocketAddress, targetPort: number, region: string): Endpoint {
@@ -179,8 +181,9 @@ export function closeServer(s: HttpServer | NetServer): Promise<void> {
 }
 
 /**
- * Agent A (region eu) hosts "frontend"; agent B (eu) hosts catalog (L4 HTTP on
- * 8080-ish and a half-close echo), orders (L7) and billing (nobody may call it).
+ * Agent A (region eu) hosts "frontend"; agent B (eu) hosts catalog (an HTTP app
+ * and a half-close echo, both tcp ports), orders (an http port) and billing
+ * (nobody may call it).
  */
 export interface Mesh {
   readonly dir: string;
@@ -214,16 +217,16 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
   const eu = await LocalCa.loadOrCreate(join(dir, 'eu'), euTd);
   const us = await LocalCa.loadOrCreate(join(dir, 'us'), usTd);
   const frontend = workload(euTd, 'shop', 'frontend', `${prefix}.11`);
-  const catalog = workload(euTd, 'shop', 'catalog', `${prefix}.21`);
-  const orders = workload(euTd, 'shop', 'orders', `${prefix}.22`);
-  const billing = workload(euTd, 'shop', 'billing', `${prefix}.23`);
-
   const apps = {
-    catalogHttp: await startEchoHttp(catalog.address),
-    catalogEcho: await startHalfCloseEcho(catalog.address),
-    ordersHttp: await startEchoHttp(orders.address),
-    billingHttp: await startEchoHttp(billing.address),
+    catalogHttp: await startEchoHttp(`${prefix}.21`),
+    catalogEcho: await startHalfCloseEcho(`${prefix}.21`),
+    ordersHttp: await startEchoHttp(`${prefix}.22`),
+    billingHttp: await startEchoHttp(`${prefix}.23`),
   };
+  // Service ports: catalog 80 (HTTP app, carried as tcp) and 7000 (echo), orders 80 (http), billing 80 (tcp).
+  const catalog = withPorts(workload(euTd, 'shop', 'catalog', `${prefix}.21`), [[portOf(apps.catalogHttp), 80, 'tcp'], [portOf(apps.catalogEcho), 7000, 'tcp']]);
+  const orders = withPorts(workload(euTd, 'shop', 'orders', `${prefix}.22`), [[portOf(apps.ordersHttp), 80, 'http']]);
+  const billing = withPorts(workload(euTd, 'shop', 'billing', `${prefix}.23`), [[portOf(apps.billingHttp), 80, 'tcp']]);
   const credsA = new StaticCredentials();
   const credsB = new StaticCredentials();
   credsA.set(frontend, await issueCredentials(eu, frontend.spiffeId));
@@ -240,7 +243,6 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
       { caller, service: 'shop/orders', method: 'GET', pathPrefix: '/public/' },
       { caller, service: 'shop/orders', method: 'POST', pathPrefix: '/public/' },
     ],
-    ['shop/orders'],
   );
   const snapshotB = (): DataplaneSnapshot => makeSnapshot({ region: 'eu', trustDomain: euTd, workloads: [catalog, orders, billing], authorizer: authorizerB, bundles });
   const registryA = new Registry();

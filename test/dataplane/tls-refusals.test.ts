@@ -9,7 +9,7 @@ import { connect as h2connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startMesh, metricValue, issueCredentials, exchange, makeSnapshot, endpointOf, TableAuthorizer, portOf, findCaPrivateKeyPem, type Mesh } from './mesh-fixture.js';
+import { startMesh, metricValue, issueCredentials, exchange, makeSnapshot, endpointOf, TableAuthorizer, portOf, findCaPrivateKeyPem, withPorts, type Mesh } from './mesh-fixture.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
 import { x509 } from '../../src/identity/x509-lib.js';
 import { derToPem } from '../../src/identity/pem.js';
@@ -68,10 +68,21 @@ test('a valid peer SVID is accepted (control)', async () => {
 
 test('inbound phases answer with their status and reason over a real session', async () => {
   const creds = await issueCredentials(mesh.eu, mesh.frontend.spiffeId);
-  const noApp = await tryConnect(creds, catalogSni(), `${mesh.catalog.address}:1`);
-  assert.equal(noApp.status, 502);
-  assert.match(noApp.reason ?? '', /cannot reach the app at .*:1: .*ECONNREFUSED.*is it listening on its Workload address/);
-  const otherWorkload = await tryConnect(creds, catalogSni(), `${mesh.orders.address}:80`);
+  const undeclared = await tryConnect(creds, catalogSni(), `${mesh.catalog.address}:1`);
+  assert.equal(undeclared.status, 403);
+  assert.match(undeclared.reason ?? '', /port 1 of .* is not a target port of Service shop\/catalog \(declared: /);
+  // Declare port 1 (nothing listens there): the connect phase answers 502.
+  const base = mesh.snapshotB();
+  const catalog = withPorts(mesh.catalog, [...[...mesh.catalog.ports].map(([t, p]) => [t, p.servicePort, p.protocol] as const), [1, 9, 'tcp']]);
+  await mesh.b.setSnapshot({ ...base, localWorkloadsByAddress: new Map([...base.localWorkloadsByAddress, [catalog.address, catalog]]) });
+  try {
+    const noApp = await tryConnect(creds, catalogSni(), `${mesh.catalog.address}:1`);
+    assert.equal(noApp.status, 502);
+    assert.match(noApp.reason ?? '', /cannot reach the app at .*:1: .*ECONNREFUSED.*is it listening on its Workload address/);
+  } finally {
+    await mesh.b.setSnapshot(mesh.snapshotB());
+  }
+  const otherWorkload = await tryConnect(creds, catalogSni(), `${mesh.orders.address}:${portOf(mesh.apps.ordersHttp)}`);
   assert.equal(otherWorkload.status, 421);
   const nobody = await tryConnect(creds, catalogSni(), `${mesh.prefix}.200:80`);
   assert.equal(nobody.status, 404);

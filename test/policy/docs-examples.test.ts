@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { authorize, compilePolicies, loadResourceDir, requiresL7, type AuthzRequest } from '../../src/policy/index.js';
+import { authorize, compilePolicies, loadResourceDir, type AuthzRequest } from '../../src/policy/index.js';
 
 // dist/test/policy/ -> repository root
 const DOC = fileURLToPath(new URL('../../../docs/policy.md', import.meta.url));
@@ -55,8 +55,11 @@ test('docs/policy.md: every yaml example loads, and the example policies decide 
     assert.deepEqual(authorize(compiled, { caller: US_SHOP, service: PAYMENTS, port: 9000 }), { kind: 'allow', policy: 'shop/shop-internal', rule: 0 });
     assert.equal(authorize(compiled, { caller: EU_FRONTEND, service: PAYMENTS, port: 9000 }).kind, 'deny');
 
-    assert.equal(requiresL7(compiled, CART), true, 'cart has method/path rules');
-    assert.equal(requiresL7(compiled, PAYMENTS), false, 'payments is plain L4');
+    // The mode is each port's declared protocol: cart's rules test methods and paths, so its port is http; payments' is tcp.
+    const protocols = Object.fromEntries(resources.services.map((s) => [s.metadata.name, s.spec.ports.map((p) => `${p.port}->${p.targetPort}/${p.protocol}`)]));
+    assert.deepEqual(protocols, { cart: ['8080->8080/http'], payments: ['9000->19000/tcp'], frontend: ['80->80/http'] });
+    // At a TCP port's stream open, the DENY on /admin paths fails closed for non-EU callers: no path, so it matches.
+    assert.equal(authorize(compiled, { caller: US_SHOP, service: CART, port: 8080 }).kind, 'deny');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ export interface DataplaneMetrics {
   readonly tlsSessions: Counter<'side'>;
   readonly handshakeFailures: Counter<'reason'>;
   readonly refusedConnections: Counter<'reason'>;
+  readonly inboundRefusals: Counter<'reason'>;
   readonly bytes: Counter<'direction'>;
 }
 
@@ -35,6 +36,7 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
     tlsSessions: counter(registry, 'entente_agent_tls_sessions_total', 'Completed mTLS handshakes (client: pool sessions opened; server: peers accepted)', ['side']),
     handshakeFailures: counter(registry, 'entente_agent_tls_handshake_failures_total', 'mTLS handshakes refused or failed, by reason', ['reason']),
     refusedConnections: counter(registry, 'entente_agent_refused_connections_total', 'Local app connections refused before reaching the mesh, by reason', ['reason']),
+    inboundRefusals: counter(registry, 'entente_agent_inbound_refusals_total', 'Inbound CONNECT streams and HTTP requests refused by the destination agent, by reason', ['reason']),
     bytes: counter(registry, 'entente_agent_bytes_total', 'Application bytes carried, both ways, by direction of the flow', ['direction']),
   };
 }

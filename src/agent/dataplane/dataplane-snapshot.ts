@@ -5,6 +5,14 @@ import type { X509Certificate } from 'node:crypto';
 import type { SocketAddress } from '../../core/address.js';
 import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
 
+/** How the agent carries one declared port of a Service (docs/dataplane.md, "Modes"). */
+export interface WorkloadPort {
+  /** The Service port (spec.ports[].port): what policies name. */
+  readonly servicePort: number;
+  /** http: every request is parsed and authorized, identity headers are ours; tcp: bytes are spliced. */
+  readonly protocol: 'http' | 'tcp';
+}
+
 /** A workload placed on this agent's node. */
 export interface LocalWorkload {
   readonly name: string;
@@ -13,6 +21,8 @@ export interface LocalWorkload {
   readonly spiffeId: SpiffeId;
   /** The app's address: inbound traffic goes to it, and outbound calls from it identify the caller. */
   readonly address: string;
+  /** Its Service's declared ports, by target port: the only ports of `address` the mesh reaches. */
+  readonly ports: ReadonlyMap<number, WorkloadPort>;
 }
 
 /** One destination workload, wherever it runs, and how to reach it. */
@@ -51,12 +61,12 @@ export interface Authorizer {
     caller: SpiffeId;
     callerRegion: string | undefined;
     service: { namespace: string; name: string };
+    /** The Service port (never a raw target port: undeclared ports are refused before). */
     port: number;
+    /** Both set on HTTP ports (per request), both absent on TCP ports (per stream). */
     method?: string;
     path?: string;
   }): { kind: 'allow'; policy: string; rule: number } | { kind: 'deny'; reason: string; policy?: string; rule?: number };
-  /** True when the service needs per-request (L7) enforcement. */
-  requiresL7(service: { namespace: string; name: string }): boolean;
 }
 
 export interface DataplaneSnapshot {

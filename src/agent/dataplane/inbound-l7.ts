@@ -1,8 +1,9 @@
-// L7 mode for services whose policy needs HTTP: the CONNECT stream is accepted,
-// HTTP/1.1 requests are parsed from it (a node http.Server fed the stream as a
-// connection), and EVERY request is authorized with its method and path before
-// it is forwarded to the app over a keep-alive pool, with the caller's
-// identity in x-forwarded-client-cert.
+// HTTP mode, for Service ports declared `protocol: http`: the CONNECT stream is
+// accepted, HTTP/1.1 requests are parsed from it (a node http.Server fed the
+// stream as a connection), and EVERY request's target is normalized, then
+// authorized with its method and path, then forwarded as checked (normalized
+// path + original query) to the app over a keep-alive pool, with the caller's
+// identity in x-forwarded-client-cert and every caller-sent copy removed.
 import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -13,6 +14,7 @@ import type { InboundDecision, InboundPeer } from './inbound-decide.js';
 import { recordInbound } from './inbound-record.js';
 import { DENY_REASON_HEADER } from './mesh-connector.js';
 import { appRequestHeaders, endToEndHeaders } from './l7-headers.js';
+import { normalizeRequestTarget } from '../../policy/request-path.js';
 import { DuplexView } from './duplex-view.js';
 
 type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
@@ -38,7 +40,7 @@ export class InboundL7 {
     });
   }
 
-  /** Takes over an authorized-to-connect stream of an L7 service. */
+  /** Takes over a stream to a port declared `protocol: http`. */
   accept(stream: ServerHttp2Stream, peer: InboundPeer, target: L7Target, _start: number): void {
     try {
       stream.respond({ ':status': 200 });
@@ -68,17 +70,29 @@ export class InboundL7 {
       return;
     }
     const { peer, target } = conn;
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
+    // Forward what is checked: an app routing on the raw target would serve "/admin/../charge" as /admin.
+    const normalized = normalizeRequestTarget(req.url ?? '');
+    if (!normalized.ok) {
+      const rawPath = (req.url ?? '').split(/[?#]/, 1)[0];
+      const reason = `request target ${JSON.stringify(headerSafe(req.url ?? '', 200))} refused: ${normalized.reason} (expected an origin-form path such as /orders/7?x=1)`;
+      const body = `entente: ${reason}\n`;
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(reason) });
+      res.end(body);
+      req.resume();
+      ctx.metrics.inboundRefusals.inc({ reason: 'bad_request_path' });
+      recordInbound(ctx, peer, start, { verdict: 'deny', target, reason, method, path: rawPath, status: 400, bytesOut: 0, bytesIn: 0 }, true);
+      return;
+    }
+    const path = normalized.path;
     let decision: ReturnType<DataplaneContext['state']['current']['authorizer']['authorize']>;
     try {
-      decision = ctx.state.current.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.port, method, path });
+      decision = ctx.state.current.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort, method, path });
     } catch (err) {
       decision = { kind: 'deny', reason: `authorizer failed: ${describeError(err)}` };
     }
     if (decision.kind === 'deny') {
+      ctx.metrics.inboundRefusals.inc({ reason: 'policy_denied' });
       const body = `denied by policy: ${decision.reason}\n`;
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(decision.reason) });
       res.end(body);
@@ -94,7 +108,7 @@ export class InboundL7 {
       host: target.workload.address,
       port: target.port,
       method,
-      path: url,
+      path: normalized.target,
       headers: appRequestHeaders(req.headers, target.workload.spiffeId.toString(), peer.caller.toString()),
       agent: this.agent,
       setHost: false,

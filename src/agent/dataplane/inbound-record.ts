@@ -1,12 +1,12 @@
 // Counts and records inbound decisions: one record per CONNECT stream (L4) or
 // per HTTP request (L7), built only when someone listens.
 import type { DataplaneContext } from './dataplane-context.js';
-import type { InboundPeer, InboundTarget } from './inbound-decide.js';
+import type { InboundContext, InboundPeer } from './inbound-decide.js';
 import { emitFlow, type FlowVerdict } from './flow-record.js';
 
 export interface InboundOutcome {
   readonly verdict: FlowVerdict;
-  readonly target?: InboundTarget;
+  readonly target?: InboundContext;
   readonly policy?: string;
   readonly rule?: number;
   readonly reason?: string;

@@ -1,8 +1,9 @@
 // The inbound mesh port: an HTTP/2 server over mTLS that peer agents open
 // pooled sessions to. Per session: SNI picks the local workload's SVID, the
 // client's SVID must chain to its OWN trust domain (checked right after the
-// handshake). Per CONNECT stream, in phases: decide (inbound-decide.ts) ->
-// connect to the app -> copy bytes; L7 services go to inbound-l7.ts.
+// handshake) and be a workload identity. Per CONNECT stream, in phases: decide
+// (inbound-decide.ts) -> connect to the app -> copy bytes; streams to a port
+// declared `protocol: http` go to inbound-l7.ts.
 import { createSecureServer, constants, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -94,6 +95,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     const snapshot = ctx.state.current;
     const remoteAddress = socket.remoteAddress ?? '';
     let refusal: string | undefined;
+    let reason = 'svid_invalid';
     let chain: X509Certificate[] = [];
     let peer: InboundPeer | undefined;
     let notAfterMs = 0;
@@ -102,7 +104,11 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       const v = verifyX509SvidChain(chain, snapshot, ctx.now());
       const sniWorkload = workloadForServerName(snapshot, socket.servername);
       if (v.kind === 'invalid') refusal = `client SVID refused (${v.code}): ${v.reason}`;
-      else if (!sniWorkload) refusal = `server name ${String(socket.servername)} names no local workload`;
+      else if (!v.spiffeId.isWorkloadId) {
+        // Node, gateway and controller SVIDs authenticate infrastructure; no policy (not even "*") may let them call an app.
+        reason = 'caller_not_workload';
+        refusal = `caller ${v.spiffeId.toString()} is not a workload identity (spiffe://<trust domain>/ns/<namespace>/sa/<service account>)`;
+      } else if (!sniWorkload) refusal = `server name ${String(socket.servername)} names no local workload`;
       else {
         peer = { caller: v.spiffeId, sniWorkload, remoteAddress };
         notAfterMs = v.notAfter.getTime();
@@ -111,8 +117,8 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       refusal = `client certificate unreadable: ${describeError(err)}`;
     }
     if (!peer) {
-      ctx.metrics.handshakeFailures.inc({ reason: 'svid_invalid' });
-      ctx.refusals.warn({ from: remoteAddress, reason: refusal }, 'peer refused after the mTLS handshake');
+      ctx.metrics.handshakeFailures.inc({ reason });
+      ctx.refusals.warn({ from: remoteAddress, code: reason, reason: refusal }, 'peer refused after the mTLS handshake');
       session.destroy();
       return;
     }
@@ -187,6 +193,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     const d = decideInbound(ctx.state.current, session.peer, headers[':method'], headers[':authority']);
     switch (d.kind) {
       case 'refuse':
+        ctx.metrics.inboundRefusals.inc({ reason: d.code });
         refuseStream(stream, d.status, d.reason);
         recordInbound(ctx, session.peer, start, { verdict: d.verdict, target: d.target, policy: d.policy, rule: d.rule, reason: d.reason, status: d.status, bytesIn: 0, bytesOut: 0 });
         return;

@@ -28,3 +28,27 @@ test('the app sees exactly our XFCC, whatever the caller sent (property)', () =>
     { interruptAfterTimeLimit: 2000, numRuns: 300 },
   );
 });
+
+test('every spelling of a header we set is dropped: case and "_" for "-" (table)', () => {
+  const ours = 'By=spiffe://eu.test/ns/shop/sa/orders;URI=spiffe://eu.test/ns/shop/sa/frontend';
+  for (const spelling of ['x-forwarded-client-cert', 'X-Forwarded-Client-Cert', 'x_forwarded_client_cert', 'X_FORWARDED_CLIENT_CERT', 'x-forwarded_client-cert']) {
+    const out = appRequestHeaders({ [spelling]: 'forged', 'x-forwarded-client': 'kept', x_other_header: 'kept' }, 'spiffe://eu.test/ns/shop/sa/orders', 'spiffe://eu.test/ns/shop/sa/frontend');
+    assert.deepEqual(out, { 'x-forwarded-client': 'kept', x_other_header: 'kept', [XFCC_HEADER]: ours }, spelling);
+  }
+});
+
+test('no header that reads as ours survives, whatever names the caller uses (property)', () => {
+  const name = fc.stringMatching(/^[a-zA-Z_-]{1,30}$/);
+  const xfccSpelling = fc.array(fc.boolean(), { minLength: XFCC_HEADER.length, maxLength: XFCC_HEADER.length }).map((flags) =>
+    [...XFCC_HEADER].map((c, i) => (c === '-' ? (flags[i] ? '_' : '-') : flags[i] ? c.toUpperCase() : c)).join(''),
+  );
+  fc.assert(
+    fc.property(fc.dictionary(fc.oneof(name, xfccSpelling), fc.string({ maxLength: 10 })), (headers) => {
+      const out = appRequestHeaders(headers, 'spiffe://eu.test/ns/a/sa/b', 'spiffe://eu.test/ns/c/sa/d');
+      const readAsXfcc = Object.keys(out).filter((n) => n.toLowerCase().replace(/_/g, '-') === XFCC_HEADER);
+      assert.deepEqual(readAsXfcc, [XFCC_HEADER]);
+      assert.equal(out[XFCC_HEADER], xfccValue('spiffe://eu.test/ns/a/sa/b', 'spiffe://eu.test/ns/c/sa/d'));
+    }),
+    { interruptAfterTimeLimit: 2000, numRuns: 300 },
+  );
+});

@@ -1,6 +1,7 @@
 // Header rewriting for proxied HTTP/1.1 requests and responses: hop-by-hop
-// headers never travel past a proxy, and the caller-identity header is set by
-// us only (any incoming copy is dropped, so a caller cannot forge it).
+// headers never travel past a proxy, and the identity headers we set are set
+// by us only: every caller-sent copy is dropped, in any case and with "_" for
+// "-" (many app frameworks, CGI-style, read both spellings as one header).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 export const XFCC_HEADER = 'x-forwarded-client-cert';
@@ -28,10 +29,18 @@ export function xfccValue(destination: string, caller: string): string {
   return `By=${destination};URI=${caller}`;
 }
 
+/** Headers the agent sets in HTTP mode; an app may trust them (docs/dataplane.md). */
+export const MESH_SET_REQUEST_HEADERS: ReadonlySet<string> = new Set([XFCC_HEADER]);
+
+/** How apps may read a header name: case-insensitive, "_" as "-". Node has lower-cased it already. */
+function readAs(name: string): string {
+  return name.includes('_') ? name.replace(/_/g, '-') : name;
+}
+
 /** Request headers as the app receives them; traceparent/tracestate pass through unchanged. */
 export function appRequestHeaders(headers: IncomingHttpHeaders, destination: string, caller: string): OutgoingHttpHeaders {
   const out = endToEndHeaders(headers);
-  delete out[XFCC_HEADER];
+  for (const name of Object.keys(out)) if (MESH_SET_REQUEST_HEADERS.has(readAs(name.toLowerCase()))) delete out[name];
   out[XFCC_HEADER] = xfccValue(destination, caller);
   return out;
 }
