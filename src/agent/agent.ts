@@ -14,6 +14,8 @@ import { startDataplane } from './dataplane/index.js';
 import { FlowHistory } from './flow-history.js';
 import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
+import type { DataplaneSnapshot } from './dataplane/dataplane-snapshot.js';
+import { ConfigIntake } from '../node/config-intake.js';
 
 export interface RunningAgent {
   close(): Promise<void>;
@@ -45,10 +47,24 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const svids = new SvidManager(state, () => identity.client, log.child({ part: 'svids' }), svidSeconds);
   const ownBundle = state.ownBundle();
-  let meshConfig: MeshConfig = state.lastConfig() ?? emptyConfig(enrollment.region, enrollment.trustDomain, ownBundle ? { [enrollment.trustDomain]: ownBundle } : {});
-  if (meshConfig.version > 0) log.info({ version: meshConfig.version }, 'starting from the config cached on disk');
   const ctx = { node: config.node, outboundPorts: config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port })) };
   const localWorkloads = (c: MeshConfig) => c.workloads.filter((w) => w.node === config.node).map((w) => ({ namespace: w.namespace, name: w.name, serviceAccount: w.serviceAccount }));
+  // Every config, from the stream or the cache: validate -> build snapshot -> swap -> persist.
+  const intake = new ConfigIntake<DataplaneSnapshot>({
+    component: 'agent',
+    registry,
+    log,
+    build: (c) => ({ kind: 'ok', value: buildDataplaneSnapshot(c, ctx) }),
+    swap: async (snapshot, c) => {
+      meshConfig = c;
+      svids.setWorkloads(localWorkloads(c));
+      await dataplane.setSnapshot(snapshot);
+    },
+    persist: (c) => state.saveConfig(c),
+  });
+  const cached = intake.cached(state.cachedConfigText());
+  let meshConfig: MeshConfig = cached?.config ?? emptyConfig(enrollment.region, enrollment.trustDomain, ownBundle ? { [enrollment.trustDomain]: ownBundle } : {});
+  if (cached) log.info({ version: meshConfig.version }, 'starting from the config cached on disk');
   svids.setWorkloads(localWorkloads(meshConfig));
   svids.start();
 
@@ -56,7 +72,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
     ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
-    snapshot: buildDataplaneSnapshot(meshConfig, ctx),
+    snapshot: cached?.value ?? buildDataplaneSnapshot(meshConfig, ctx),
     credentials: { credentialsFor: (w) => svids.credentialsFor(w) },
     log: log.child({ part: 'dataplane' }),
     registry,
@@ -65,7 +81,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
   });
 
-  /** Builds and installs a snapshot; a config that cannot be applied leaves the previous one in force. */
+  /** Rebuilds the snapshot of the config in force (new SVIDs); a failure leaves the previous one in force. */
   const apply = (c: MeshConfig): void => {
     const fail = (err: unknown): void => log.error({ err: describeError(err), version: c.version }, 'config could not be applied; keeping the previous one');
     try {
@@ -78,12 +94,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const advertise = formatSocketAddress(config.advertise ?? dataplane.inboundAddress);
   const stream = identity.client.followConfig(
     advertise,
-    (c) => {
-      meshConfig = c;
-      state.saveConfig(c);
-      svids.setWorkloads(localWorkloads(c));
-      apply(c);
-    },
+    (line) => void intake.offerLine(line),
     (isUp, err) => {
       controllerConnected.set(isUp ? 1 : 0);
       if (isUp !== connected) {

@@ -27,12 +27,13 @@ export function registerControllerCommands(program: Command): void {
     .requiredOption('--node <name>', 'node name the token is bound to')
     .requiredOption('-c, --config <file>', "the controller's region.yaml (for its admin address and credential)")
     .option('--gateway', 'the node is a gateway')
+    .option('--address <ip...>', 'IP address(es) the node may advertise (default: the address it connects from)')
     .option('--ttl <duration>', 'lifetime, e.g. 15m')
     .option('--json', 'print JSON')
-    .action(async (opts: { node: string; config: string; gateway?: boolean; ttl?: string; json?: boolean }) => {
+    .action(async (opts: { node: string; config: string; gateway?: boolean; address?: string[]; ttl?: string; json?: boolean }) => {
       const config = loadConfigFile(controllerConfigSchema, opts.config);
       const credential = readAdminCredential(config.dataDir);
-      const body = JSON.stringify({ node: opts.node, kind: opts.gateway ? 'gateway' : 'agent', ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+      const body = JSON.stringify({ node: opts.node, kind: opts.gateway ? 'gateway' : 'agent', ...(opts.address ? { addresses: opts.address } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
       const result = await new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
         const req = request(
           `http://${formatSocketAddress(config.listen.admin)}/v1/tokens`,

@@ -7,7 +7,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
-import { readJsonBody, sendError, sendJson } from '../core/http-json.js';
+import { readJsonObject, sendError, sendJson } from '../core/http-json.js';
+import { canonicalIp, isUnspecifiedIp } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { NodeKind } from './join-tokens.js';
 
@@ -15,7 +16,7 @@ export interface AdminApiDeps {
   readonly credential: string;
   readonly status: () => unknown;
   readonly health: () => { healthy: boolean } & Record<string, unknown>;
-  readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined) => { token: string; expiresAt: Date };
+  readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date };
   readonly reloadResources: () => Promise<unknown>;
   readonly registry: Registry;
   readonly log: Logger;
@@ -25,6 +26,19 @@ function authorized(req: IncomingMessage, credential: string): boolean {
   const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
   const want = Buffer.from(credential);
   return given.length === want.length && timingSafeEqual(given, want);
+}
+
+/** The addresses a node may advertise, as canonical IPs; or the error message naming the bad one. */
+function tokenAddresses(value: unknown): string[] | string {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return `addresses: ${JSON.stringify(value)} is not a list; expected IP literals such as ["10.0.0.5"]`;
+  const out: string[] = [];
+  for (const v of value) {
+    const ip = typeof v === 'string' ? canonicalIp(v) : undefined;
+    if (ip === undefined || isUnspecifiedIp(ip)) return `addresses: ${JSON.stringify(v)} is not an IP address a node can be dialled at; expected an IP literal such as "10.0.0.5" or "2001:db8::5" (no names, no 0.0.0.0)`;
+    if (!out.includes(ip)) out.push(ip);
+  }
+  return out;
 }
 
 export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: number }): Promise<Server> {
@@ -46,15 +60,20 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
         return sendError(res, 401, 'UNAUTHENTICATED', 'missing or wrong bearer credential (see <dataDir>/admin.token)');
       }
       if (path === '/v1/tokens') {
-        const body = (await readJsonBody(req)) as { node?: unknown; kind?: unknown; ttl?: unknown };
+        const body = await readJsonObject(req);
         if (typeof body.node !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(body.node)) {
           return sendError(res, 400, 'BAD_REQUEST', 'node: expected a DNS label');
         }
-        const kind = body.kind === 'gateway' ? 'gateway' : 'agent';
+        if (body.kind !== undefined && body.kind !== 'agent' && body.kind !== 'gateway') {
+          return sendError(res, 400, 'BAD_REQUEST', `kind: ${JSON.stringify(body.kind)} is not a node kind; expected "agent" or "gateway"`);
+        }
+        const kind = body.kind ?? 'agent';
+        const addresses = tokenAddresses(body.addresses);
+        if (typeof addresses === 'string') return sendError(res, 400, 'BAD_REQUEST', addresses);
         const ttlMs = typeof body.ttl === 'string' ? parseDuration(body.ttl, 'ttl') : undefined;
-        const t = deps.createToken(body.node, kind, ttlMs);
-        deps.log.info({ node: body.node, kind, expiresAt: t.expiresAt }, 'join token created');
-        return sendJson(res, 200, { token: t.token, node: body.node, kind, expiresAt: t.expiresAt.toISOString() });
+        const t = deps.createToken(body.node, kind, ttlMs, addresses);
+        deps.log.info({ node: body.node, kind, addresses, expiresAt: t.expiresAt }, 'join token created');
+        return sendJson(res, 200, { token: t.token, node: body.node, kind, addresses, expiresAt: t.expiresAt.toISOString() });
       }
       if (path === '/v1/resources/reload') return sendJson(res, 200, await deps.reloadResources());
       sendError(res, 404, 'NOT_FOUND', `no route for POST ${path}`);

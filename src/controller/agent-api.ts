@@ -7,7 +7,10 @@ import type { TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import { describeError, EntenteError } from '../core/errors.js';
-import { readJsonBody, sendError, sendJson } from '../core/http-json.js';
+import { readJsonObject, sendError, sendJson } from '../core/http-json.js';
+import type { SocketAddress } from '../core/address.js';
+import { isLocalAddress } from '../core/local-addresses.js';
+import { RefusalLog } from '../gateway/refusal-log.js';
 import type { LocalCa } from '../identity/local-ca.js';
 import { SpiffeId } from '../identity/spiffe-id.js';
 import { verifyX509SvidChain } from '../identity/verify-svid.js';
@@ -18,6 +21,7 @@ import type { JoinTokenStore, NodeKind } from './join-tokens.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { ServingIdentity } from './serving-identity.js';
 import type { ResourceSet } from '../policy/resource-set.js';
+import { checkAdvertise, type AdvertiseRefusal } from './advertise-check.js';
 
 export interface AgentApiDeps {
   readonly region: string;
@@ -31,8 +35,11 @@ export interface AgentApiDeps {
   readonly meshConfig: () => MeshConfig | undefined;
   /** Subscribe to config changes; returns the unsubscribe function. */
   readonly onConfig: (listener: (c: MeshConfig) => void) => () => void;
+  /** Every address the controller listens on: no node may advertise one of them. */
+  readonly controllerListeners: () => readonly SocketAddress[];
   readonly log: Logger;
   readonly count: (event: string) => void;
+  readonly countAdvertiseRefused: (reason: AdvertiseRefusal) => void;
 }
 
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -67,19 +74,22 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     return { node: rec.node, kind: rec.kind };
   }
 
+  // A rogue node reconnecting in a loop must not flood the log.
+  const refusals = new RefusalLog(deps.log, { perSecond: 5 });
+
   async function enroll(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = (await readJsonBody(req)) as { token?: unknown; node?: unknown; csr?: unknown };
-    if (typeof body.token !== 'string' || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node)) {
-      return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM}');
+    const body = await readJsonObject(req);
+    if (typeof body.token !== 'string' || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node) || (body.kind !== 'agent' && body.kind !== 'gateway')) {
+      return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM, "kind": "agent" or "gateway"}');
     }
-    const r = deps.tokens.redeem(body.token, body.node);
+    const r = deps.tokens.redeem(body.token, body.node, body.kind);
     if (r.kind === 'refused') {
       deps.count(`enroll_refused_${r.code.toLowerCase()}`);
       deps.log.warn({ node: body.node, code: r.code, peer: req.socket.remoteAddress }, `enrollment refused: ${r.reason}`);
       return sendError(res, 403, r.code, r.reason);
     }
     const svid = await deps.ca.issueFromCsr(body.csr, nodeSpiffeId(deps.ca, r.node), deps.svidTtlMs);
-    deps.nodes.enroll(r.node, r.nodeKind);
+    deps.nodes.enroll(r.node, r.nodeKind, r.addresses);
     deps.count('enrolled');
     deps.log.info({ node: r.node, kind: r.nodeKind }, 'node enrolled');
     sendJson(res, 200, {
@@ -93,18 +103,21 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
   }
 
   async function renewNode(req: IncomingMessage, res: ServerResponse, node: string): Promise<void> {
-    const body = (await readJsonBody(req)) as { csr?: unknown };
+    const body = await readJsonObject(req);
     if (typeof body.csr !== 'string') return sendError(res, 400, 'BAD_REQUEST', 'expected {"csr": PEM}');
     const svid = await deps.ca.issueFromCsr(body.csr, nodeSpiffeId(deps.ca, node), deps.svidTtlMs);
     sendJson(res, 200, { chainPem: svid.chainPem, notAfter: svid.notAfter.toISOString() });
   }
 
   async function workloadSvids(req: IncomingMessage, res: ServerResponse, node: string): Promise<void> {
-    const body = (await readJsonBody(req)) as { requests?: { namespace?: unknown; name?: unknown; csr?: unknown }[] };
-    if (!Array.isArray(body.requests)) return sendError(res, 400, 'BAD_REQUEST', 'expected {"requests": [{namespace, name, csr}]}');
+    const body = await readJsonObject(req);
+    const requests = body.requests;
+    if (!Array.isArray(requests) || !requests.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+      return sendError(res, 400, 'BAD_REQUEST', 'expected {"requests": [{namespace, name, csr}]}');
+    }
     const workloads = deps.resources().workloads;
     const results = [];
-    for (const r of body.requests.slice(0, 256)) {
+    for (const r of (requests as { namespace?: unknown; name?: unknown; csr?: unknown }[]).slice(0, 256)) {
       const w = workloads.find((x) => x.metadata.namespace === r.namespace && x.metadata.name === r.name);
       if (!w || typeof r.csr !== 'string') {
         results.push({ namespace: r.namespace, name: r.name, error: 'no such workload' });
@@ -130,7 +143,24 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
   }
 
   function configStream(req: IncomingMessage, res: ServerResponse, node: string): void {
-    const advertise = new URL(req.url ?? '/', 'https://x').searchParams.get('advertise') ?? undefined;
+    const claimed = new URL(req.url ?? '/', 'https://x').searchParams.get('advertise') ?? undefined;
+    let advertise: string | undefined;
+    if (claimed !== undefined) {
+      const d = checkAdvertise(claimed, {
+        node,
+        registered: deps.nodes.get(node)?.addresses ?? [],
+        source: req.socket.remoteAddress,
+        controllerListeners: deps.controllerListeners(),
+        isLocal: isLocalAddress,
+      });
+      if (d.kind === 'refused') {
+        // The registry keeps the last good value; the node is told exactly what was wrong.
+        deps.countAdvertiseRefused(d.reason);
+        refusals.refused({ node, reason: d.reason, advertise: claimed, peer: req.socket.remoteAddress }, d.message);
+        return sendError(res, 400, 'BAD_ADVERTISE', d.message);
+      }
+      advertise = d.advertise;
+    }
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     res.socket?.setNoDelay(true);
     const send = (c: MeshConfig): boolean => res.write(`${JSON.stringify(c)}\n`);

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SocketAddress } from '../core/address.js';
+import { formatSocketAddress, sameListener, type SocketAddress } from '../core/address.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import type { Logger } from '../core/log.js';
@@ -75,7 +75,18 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
   let recompute: () => void = () => undefined;
-  const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute());
+  const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
+  const advertiseRefused = new Counter({
+    name: 'entente_controller_advertise_refused_total',
+    help: 'Config streams refused because the node advertised an address it may not claim, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Where this controller listens: as configured, then as bound (port 0 resolved). No node may advertise one.
+  const listeners: SocketAddress[] = [config.listen.agents, config.listen.peers, config.listen.admin, ...(config.listen.bundleEndpoint ? [config.listen.bundleEndpoint] : [])];
+  const addListener = (a: SocketAddress): void => {
+    if (!listeners.some((l) => sameListener(l, a, () => false))) listeners.push(a);
+  };
   const federation = new FederationState({ dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter });
   const policyRejected = new Counter({
     name: 'entente_controller_policy_rejected_total',
@@ -134,6 +145,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       peerBundles: peerBundles(),
       remoteRegions: federation.remoteRegions(),
       anycast: anycastWatch.current(),
+      controllerAddresses: listeners.filter((l) => l.port !== 0).map(formatSocketAddress),
     };
   };
 
@@ -195,8 +207,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
         configListeners.add(l);
         return () => configListeners.delete(l);
       },
+      controllerListeners: () => listeners,
       log: log.child({ part: 'agent-api' }),
       count,
+      countAdvertiseRefused: (reason) => advertiseRefused.inc({ reason }),
     },
     config.listen.agents,
   );
@@ -253,12 +267,25 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   // Staleness is a function of time: re-evaluate it even when nothing arrives.
   const staleTimer = setInterval(() => recompute(), Math.max(500, Math.min(config.federation.staleAfter / 4, 5000)));
 
-  const peersReachable = new Gauge({ name: 'entente_federation_peer_reachable', help: '1 when the peer region answered the last pull', labelNames: ['peer'], registers: [registry] });
-  const nodesConnected = new Gauge({ name: 'entente_controller_nodes_connected', help: 'Nodes with an open config stream', labelNames: ['kind'], registers: [registry] });
-  const refreshGauges = (): void => {
-    for (const p of peerSync.status()) peersReachable.set({ peer: p.region }, p.reachable ? 1 : 0);
-    for (const kind of ['agent', 'gateway'] as const) nodesConnected.set({ kind }, nodes.all().filter((n) => n.kind === kind && nodes.isConnected(n.node)).length);
-  };
+  // Set at scrape (prom-client calls collect() on every /metrics read), so they are current without a /v1/status read.
+  new Gauge({
+    name: 'entente_federation_peer_reachable',
+    help: '1 when the peer region answered the last pull',
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      for (const p of peerSync.status()) this.set({ peer: p.region }, p.reachable ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'entente_controller_nodes_connected',
+    help: 'Nodes with an open config stream',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      for (const kind of ['agent', 'gateway'] as const) this.set({ kind }, nodes.all().filter((n) => n.kind === kind && nodes.isConnected(n.node)).length);
+    },
+  });
 
   const health = () => {
     const v = inputs();
@@ -292,7 +319,6 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   });
 
   const status = () => {
-    refreshGauges();
     const rs = resources.status();
     return {
       region: config.region,
@@ -332,13 +358,15 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       credential: adminCredential,
       status,
       health,
-      createToken: (node, kind, ttlMs) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem),
+      createToken: (node, kind, ttlMs, addresses) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem, addresses),
       reloadResources: async () => policyView(await resources.reload()),
       registry,
       log: log.child({ part: 'admin' }),
     },
     config.listen.admin,
   );
+  for (const s of [agentApi, peerApi, adminApi, ...(bundleEndpoint ? [bundleEndpoint] : [])]) addListener(boundAddress(s));
+  recompute();
   log.info({ region: config.region, trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin, bundleEndpoint: config.listen.bundleEndpoint }, 'controller serving');
 
   return {

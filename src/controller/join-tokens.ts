@@ -17,6 +17,8 @@ interface StoredToken {
   secretSha256: string;
   node: string;
   kind: NodeKind;
+  /** Addresses (canonical IPs) the node may advertise; absent: its connection's source address. */
+  addresses?: string[];
   expiresAt: number;
   usedAt?: number;
 }
@@ -29,9 +31,10 @@ export interface ParsedJoinToken {
 }
 
 export type RedeemResult =
-  | { kind: 'ok'; node: string; nodeKind: NodeKind }
-  | { kind: 'refused'; code: 'TOKEN_UNKNOWN' | 'TOKEN_EXPIRED' | 'TOKEN_REPLAYED' | 'TOKEN_NODE_MISMATCH'; reason: string };
+  | { kind: 'ok'; node: string; nodeKind: NodeKind; addresses: readonly string[] }
+  | { kind: 'refused'; code: 'TOKEN_UNKNOWN' | 'TOKEN_EXPIRED' | 'TOKEN_REPLAYED' | 'TOKEN_NODE_MISMATCH' | 'TOKEN_KIND_MISMATCH'; reason: string };
 
+const article = (k: NodeKind): string => (k === 'agent' ? 'an agent' : 'a gateway');
 const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('base64url');
 
 /** The pin of a CA certificate: SHA-256 over its public key (SPKI DER). */
@@ -63,17 +66,21 @@ export class JoinTokenStore {
     }
   }
 
-  create(node: string, kind: NodeKind, ttlMs: number, caCertPem: string): { token: string; expiresAt: Date } {
+  create(node: string, kind: NodeKind, ttlMs: number, caCertPem: string, addresses: readonly string[] = []): { token: string; expiresAt: Date } {
     const id = randomBytes(8).toString('base64url');
     const secret = randomBytes(24).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.tokens.set(id, { id, secretSha256: sha256(secret), node, kind, expiresAt });
+    this.tokens.set(id, { id, secretSha256: sha256(secret), node, kind, ...(addresses.length > 0 ? { addresses: [...addresses] } : {}), expiresAt });
     this.persist();
     return { token: `ej1.${id}.${secret}.${caPin(caCertPem)}`, expiresAt: new Date(expiresAt) };
   }
 
-  /** Consumes the token: a second redemption is refused even if the first enrollment failed later. */
-  redeem(tokenText: string, node: string): RedeemResult {
+  /**
+   * Consumes the token: a second redemption is refused even if the first
+   * enrollment failed later. A token is for one node name and one kind: an
+   * agent's token does not enroll a gateway, nor the reverse.
+   */
+  redeem(tokenText: string, node: string, kind: NodeKind): RedeemResult {
     let parsed: ParsedJoinToken;
     try {
       parsed = parseJoinToken(tokenText);
@@ -94,9 +101,13 @@ export class JoinTokenStore {
     if (t.node !== node) {
       return { kind: 'refused', code: 'TOKEN_NODE_MISMATCH', reason: `join token is for node "${t.node}", not "${node}"` };
     }
+    if (t.kind !== kind) {
+      // Not consumed: the operator may have started the right component with the wrong config.
+      return { kind: 'refused', code: 'TOKEN_KIND_MISMATCH', reason: `join token was made for ${article(t.kind)}, not ${article(kind)} (node "${node}")` };
+    }
     t.usedAt = this.now();
     this.persist();
-    return { kind: 'ok', node: t.node, nodeKind: t.kind };
+    return { kind: 'ok', node: t.node, nodeKind: t.kind, addresses: t.addresses ?? [] };
   }
 
   private persist(): void {

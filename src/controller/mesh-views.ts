@@ -17,6 +17,8 @@ export interface ViewInputs {
   readonly peerBundles: Readonly<Record<string, WireBundle>>;
   readonly remoteRegions: readonly RemoteRegion[];
   readonly anycast: readonly AnycastSummary[];
+  /** The controller's own listen addresses, published so that nodes never route to them. */
+  readonly controllerAddresses?: readonly string[];
 }
 
 export function wireServices(resources: ResourceSet): WireService[] {
@@ -42,6 +44,7 @@ export function wireWorkloads(resources: ResourceSet): WireWorkload[] {
 
 /** The part of a MeshConfig that changes meaningfully (version excluded), for change detection. */
 export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> {
+  // Agents only: a gateway's address is for other regions and never a route inside this one.
   const nodes: Record<string, string> = {};
   for (const n of v.nodes) if (n.kind === 'agent' && n.advertise) nodes[n.node] = n.advertise;
   return {
@@ -55,6 +58,7 @@ export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> 
     remoteRegions: v.remoteRegions.map((r) => ({ ...r, ageMs: 0 })),
     authorizationPolicies: v.resources.authorizationPolicies,
     policyDigest: v.policyDigest,
+    ...(v.controllerAddresses && v.controllerAddresses.length > 0 ? { controllerAddresses: [...v.controllerAddresses] } : {}),
   };
 }
 

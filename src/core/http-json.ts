@@ -19,6 +19,15 @@ export async function readJsonBody(req: IncomingMessage, limitBytes = 256 * 1024
   }
 }
 
+/** readJsonBody for APIs whose bodies are objects: `null`, arrays and scalars are refused as BAD_JSON (a 400). */
+export async function readJsonObject(req: IncomingMessage, limitBytes?: number): Promise<Record<string, unknown>> {
+  const body = await readJsonBody(req, limitBytes);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new EntenteError('BAD_JSON', `request body must be a JSON object, not ${body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body}`);
+  }
+  return body as Record<string, unknown>;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });

@@ -5,19 +5,15 @@
 import { createServer, type Server } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../core/log.js';
-import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../core/address.js';
+import { formatSocketAddress, type SocketAddress } from '../core/address.js';
+import { isLocalAddress } from '../core/local-addresses.js';
 import { NodeState } from '../node/node-state.js';
 import { establishNodeIdentity } from '../node/node-identity.js';
-import type { MeshConfig } from '../mesh/mesh-config.js';
+import { ConfigIntake } from '../node/config-intake.js';
 import { AgentRouteTable } from './agent-route-table.js';
+import { gatewayRoutes } from './gateway-routes.js';
 import { startGateway } from './gateway-server.js';
 import type { GatewayConfig } from './gateway-config.js';
-
-function nodeTable(c: MeshConfig): Map<string, SocketAddress> {
-  const m = new Map<string, SocketAddress>();
-  for (const [node, addr] of Object.entries(c.nodes)) m.set(node, parseSocketAddress(addr));
-  return m;
-}
 
 export async function startGatewayNode(config: GatewayConfig, log: Logger): Promise<{ close(): Promise<void> }> {
   const state = new NodeState(config.dataDir);
@@ -37,20 +33,29 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   const connectedGauge = new Gauge({ name: 'entente_gateway_controller_connected', help: '1 while the config stream is open', registers: [registry] });
 
   const routes = new AgentRouteTable(enrollment.trustDomain);
-  const cached = state.lastConfig();
-  if (cached) routes.replace(nodeTable(cached));
+  const controllerUrl = new URL(config.controller);
+  const routeContext = {
+    controller: { host: controllerUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(controllerUrl.port || 443) },
+    own: [config.listen, ...(config.advertise ? [config.advertise] : [])] as SocketAddress[],
+    isLocal: isLocalAddress,
+  };
+  // Every config, from the stream or the cache: validate -> build route table -> swap -> persist.
+  const intake = new ConfigIntake<ReadonlyMap<string, SocketAddress>>({
+    component: 'gateway',
+    registry,
+    log,
+    build: (c) => gatewayRoutes(c, routeContext),
+    swap: (nodes) => routes.replace(nodes),
+    persist: (c) => state.saveConfig(c),
+  });
+  const cached = intake.cached(state.cachedConfigText());
+  if (cached) routes.replace(cached.value);
   const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry });
+  routeContext.own.push(gateway.address); // the bound port, when the config said 0
 
   const stream = identity.client.followConfig(
     formatSocketAddress(config.advertise ?? gateway.address),
-    (c) => {
-      state.saveConfig(c);
-      try {
-        routes.replace(nodeTable(c));
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'route table rejected; keeping the previous one');
-      }
-    },
+    (line) => void intake.offerLine(line),
     (up, err) => {
       connectedGauge.set(up ? 1 : 0);
       if (!up) log.warn({ err }, 'config stream lost; routing with the last known table');

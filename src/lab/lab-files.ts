@@ -1,7 +1,9 @@
 // Writes the lab's configuration files: one directory per region with its
 // region.yaml, resources and data dir; agent and gateway configs once their
 // join tokens exist. Every file can be used to start a component by hand.
+// Files that hold a join token are written 0600, atomically.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PORTS, type LabRegion, type LabTopology } from './lab-topology.js';
@@ -49,7 +51,7 @@ export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl
 
 export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string): string {
   const path = join(regionDir(workdir, r), `agent-${agent.node}.yaml`);
-  writeFileSync(
+  writeFileAtomicSync(
     path,
     stringify({
       node: agent.node,
@@ -62,13 +64,14 @@ export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: str
         metrics: `${agent.ip}:${PORTS.agentMetrics}`,
       },
     }),
+    0o600,
   );
   return path;
 }
 
 export function writeGatewayFile(workdir: string, r: LabRegion, token: string): string {
   const path = join(regionDir(workdir, r), 'gateway.yaml');
-  writeFileSync(
+  writeFileAtomicSync(
     path,
     stringify({
       name: `${r.name}-gateway`,
@@ -78,6 +81,7 @@ export function writeGatewayFile(workdir: string, r: LabRegion, token: string): 
       listen: `${r.gatewayIp}:${PORTS.gateway}`,
       metrics: `${r.gatewayIp}:${PORTS.gatewayMetrics}`,
     }),
+    0o600,
   );
   return path;
 }

@@ -87,10 +87,16 @@ export interface MeshConfig {
   readonly bundles: Readonly<Record<string, WireBundle>>;
   readonly services: readonly WireService[];
   readonly workloads: readonly WireWorkload[];
-  /** Node -> inbound address of its agent, for nodes that reported one. */
+  /**
+   * Node -> inbound address of its agent, for agents that reported one (the
+   * controller checked it: a literal IP:port the node may claim). Agents
+   * only: gateways never appear here.
+   */
   readonly nodes: Readonly<Record<string, string>>;
   readonly remoteRegions: readonly RemoteRegion[];
   /** AuthorizationPolicy resources as loaded (plain objects; the agent compiles them). */
   readonly authorizationPolicies: readonly unknown[];
   readonly policyDigest: string;
+  /** The controller's own listen addresses (agent API, federation, admin, bundle endpoint): never a route. */
+  readonly controllerAddresses?: readonly string[];
 }

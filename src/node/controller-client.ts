@@ -10,7 +10,8 @@ import { peerCertificateChain } from '../identity/tls-peer.js';
 import { caPin, parseJoinToken } from '../controller/join-tokens.js';
 import { createCsrPem, generateKeyPair, privateKeyToPem } from '../identity/keys.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import type { MeshConfig } from '../mesh/mesh-config.js';
+import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
+import { isLocalAddress } from '../core/local-addresses.js';
 import type { Enrollment, StoredCredential } from './node-state.js';
 
 export interface EnrollResult {
@@ -98,6 +99,17 @@ export async function enroll(controllerUrl: string, token: string, node: string,
   };
 }
 
+/** The local IP to dial the controller from: the advertised host, when it is one of this host's addresses. */
+export function advertiseSource(advertise: string | undefined, isLocal: (ip: string) => boolean = isLocalAddress): string | undefined {
+  if (advertise === undefined) return undefined;
+  try {
+    const ip = canonicalIp(parseSocketAddress(advertise).host);
+    return ip !== undefined && !isUnspecifiedIp(ip) && isLocal(ip) ? ip : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ControllerClientOptions {
   readonly url: string;
   readonly enrollment: Enrollment;
@@ -108,7 +120,7 @@ export interface ControllerClientOptions {
 export class ControllerClient {
   constructor(private readonly opts: ControllerClientOptions) {}
 
-  private tlsOptions(path: string, method: string): RequestOptions {
+  private tlsOptions(path: string, method: string, localAddress?: string): RequestOptions {
     const { host, port } = urlParts(this.opts.url);
     const cred = this.opts.credential();
     const expected = `URI:spiffe://${this.opts.enrollment.trustDomain}/controller`;
@@ -122,6 +134,7 @@ export class ControllerClient {
       ca: [this.opts.enrollment.caPem],
       minVersion: 'TLSv1.3',
       agent: false,
+      ...(localAddress !== undefined ? { localAddress } : {}),
       checkServerIdentity: (_h: string, cert: PeerCertificate) =>
         cert.subjectaltname === expected ? undefined : new Error(`controller presented ${cert.subjectaltname ?? 'no SAN'}`),
       headers: { 'content-type': 'application/json' },
@@ -139,14 +152,19 @@ export class ControllerClient {
 
   /**
    * Follows the config stream until stop() is called, reconnecting with
-   * capped exponential backoff. `onConfig` gets every snapshot.
+   * capped exponential backoff. `onLine` gets every config line unparsed
+   * (heartbeats filtered out): checking it is the node's ConfigIntake's job.
+   * The stream is dialled from the advertised host when that is an address of
+   * this host, because the controller binds a node's advertise to the source
+   * address of this connection (unless addresses were registered for it).
    */
-  followConfig(advertise: string | undefined, onConfig: (c: MeshConfig) => void, onState: (connected: boolean, err?: string) => void): { stop(): void } {
+  followConfig(advertise: string | undefined, onLine: (line: string) => void, onState: (connected: boolean, err?: string) => void): { stop(): void } {
     let stopped = false;
     let backoff = 250;
     let current: import('node:http').ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
     const q = advertise ? `?advertise=${encodeURIComponent(advertise)}` : '';
+    const localAddress = advertiseSource(advertise);
     const retry = (err: string): void => {
       onState(false, err);
       if (stopped) return;
@@ -171,7 +189,7 @@ export class ControllerClient {
         idle = setTimeout(() => fail('config stream silent for 15 s'), 15_000);
       };
       try {
-        current = httpsRequest(this.tlsOptions(`/v1/config/stream${q}`, 'GET'), (res) => {
+        current = httpsRequest(this.tlsOptions(`/v1/config/stream${q}`, 'GET', localAddress), (res) => {
           if (res.statusCode !== 200) {
             void collect(res).then(
               (r) => fail(`controller answered ${res.statusCode}: ${JSON.stringify(r.body.error ?? r.body)}`),
@@ -192,11 +210,7 @@ export class ControllerClient {
               const line = buf.slice(0, nl);
               buf = buf.slice(nl + 1);
               if (line.length < 3) continue; // heartbeat "{}"
-              try {
-                onConfig(JSON.parse(line) as MeshConfig);
-              } catch (err) {
-                this.opts.log.warn({ err: (err as Error).message }, 'ignoring a malformed config line');
-              }
+              onLine(line);
             }
           });
           res.on('end', () => fail('config stream ended'));

@@ -61,9 +61,12 @@ export class NodeState {
     this.write('bundle.json', b);
   }
 
-  lastConfig(): MeshConfig | undefined {
-    return this.read('config.json');
+  /** The cached config.json as text, unchecked: ConfigIntake validates it before anything uses it. */
+  cachedConfigText(): string | undefined {
+    const p = join(this.dir, 'config.json');
+    return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
   }
+  /** Only ever called with a config that was validated and applied. */
   saveConfig(c: MeshConfig): void {
     this.write('config.json', c);
   }

@@ -1,0 +1,54 @@
+// checkMeshConfig: a good config passes untouched (unknown fields too); every
+// kind of bad value is refused with its key, the value and what was expected.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkMeshConfig } from './mesh-config-schema.js';
+import type { MeshConfig } from './mesh-config.js';
+
+const good: MeshConfig = {
+  version: 3,
+  region: 'eu',
+  trustDomain: 'eu.example',
+  bundles: { 'eu.example': { keys: [] } },
+  services: [{ namespace: 'shop', name: 'web', ports: [{ port: 80, targetPort: 8080, protocol: 'http' }], export: true }],
+  workloads: [{ name: 'web-1', namespace: 'shop', service: 'web', serviceAccount: 'web', node: 'node-a', address: '10.0.0.7' }],
+  nodes: { 'node-a': '10.0.0.1:15008', 'node-b': '[2001:db8::1]:15008' },
+  remoteRegions: [{ region: 'us', trustDomain: 'us.example', gateway: 'gw.us.example:15443', exportedServices: [], ageMs: 0, stale: false }],
+  authorizationPolicies: [],
+  policyDigest: 'abc',
+  controllerAddresses: ['10.0.0.100:15012'],
+};
+
+describe('checkMeshConfig', () => {
+  it('accepts a good config and returns it as given, unknown fields included', () => {
+    const withExtra = { ...good, newerField: { x: 1 } };
+    const r = checkMeshConfig(withExtra);
+    assert.equal(r.kind, 'ok');
+    assert.equal(r.kind === 'ok' && r.config, withExtra);
+  });
+
+  const bad: [string, (c: Record<string, unknown>) => unknown, RegExp][] = [
+    ['not an object', () => null, /\(config\)/],
+    ['version not a number', (c) => ({ ...c, version: 'nine' }), /version: "nine": expected/],
+    ['node address not host:port', (c) => ({ ...c, nodes: { 'node-a': 'not-an-address' } }), /nodes\.node-a: "not-an-address": expected a literal IP:port/],
+    ['node port out of range', (c) => ({ ...c, nodes: { 'node-a': '10.0.0.1:99999' } }), /nodes\.node-a: "10\.0\.0\.1:99999"/],
+    ['node port zero', (c) => ({ ...c, nodes: { 'node-a': '10.0.0.1:0' } }), /nodes\.node-a/],
+    ['node address a name', (c) => ({ ...c, nodes: { 'node-a': 'evil.example:15008' } }), /nodes\.node-a: "evil\.example:15008"/],
+    ['node address a wildcard', (c) => ({ ...c, nodes: { 'node-a': '0.0.0.0:15008' } }), /nodes\.node-a/],
+    ['node name not a DNS label', (c) => ({ ...c, nodes: { 'Node A': '10.0.0.1:15008' } }), /nodes/],
+    ['nodes a list', (c) => ({ ...c, nodes: [] }), /nodes: \[\]: expected/],
+    ['workload address not an IP', (c) => ({ ...c, workloads: [{ ...good.workloads[0], address: 'web.local' }] }), /workloads\.0\.address: "web\.local": expected an IP literal/],
+    ['service port out of range', (c) => ({ ...c, services: [{ ...good.services[0], ports: [{ port: 70000, targetPort: 1, protocol: 'http' }] }] }), /services\.0\.ports\.0\.port: 70000/],
+    ['unknown protocol', (c) => ({ ...c, services: [{ ...good.services[0], ports: [{ port: 80, targetPort: 80, protocol: 'udp' }] }] }), /protocol: "udp"/],
+    ['remote gateway without a port', (c) => ({ ...c, remoteRegions: [{ ...good.remoteRegions[0], gateway: 'gw.us.example' }] }), /remoteRegions\.0\.gateway/],
+    ['policies not a list', (c) => ({ ...c, authorizationPolicies: {} }), /authorizationPolicies/],
+    ['missing policyDigest', (c) => ({ ...c, policyDigest: undefined }), /policyDigest: missing: expected/],
+  ];
+  for (const [what, mutate, message] of bad) {
+    it(`refuses: ${what}`, () => {
+      const r = checkMeshConfig(mutate({ ...good }));
+      assert.equal(r.kind, 'invalid');
+      assert.match(r.kind === 'invalid' ? r.problems.join('; ') : '', message);
+    });
+  }
+});

@@ -1,0 +1,78 @@
+// The wire MeshConfig, checked whole: agents and gateways run every config
+// line (and their cached config.json at start) through this before they build
+// anything from it, so a bad value is refused as a value, never thrown later.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
+import { isDnsLabel } from './sni-name.js';
+import type { MeshConfig } from './mesh-config.js';
+
+const label = z.string().refine(isDnsLabel, 'a DNS label');
+const port = z.number().int().min(1).max(65535);
+
+function socketAddress(literalIp: boolean) {
+  const what = literalIp ? 'a literal IP:port with a port 1-65535, e.g. "10.0.0.5:15008"' : 'a host:port with a port 1-65535';
+  return z.string().refine((s) => {
+    try {
+      const a = parseSocketAddress(s, 'address', false);
+      if (!literalIp) return true;
+      const ip = canonicalIp(a.host);
+      return ip !== undefined && !isUnspecifiedIp(ip);
+    } catch {
+      return false;
+    }
+  }, what);
+}
+
+// Loose objects: a newer controller may add fields an older node does not know; they pass through untouched.
+const servicePort = z.looseObject({ port, targetPort: port, protocol: z.enum(['http', 'tcp']) });
+const workload = z.looseObject({
+  name: label,
+  namespace: label,
+  service: label,
+  serviceAccount: label,
+  node: label,
+  address: z.string().refine((a) => isIP(a) !== 0, 'an IP literal'),
+  zone: label.optional(),
+});
+const service = z.looseObject({ namespace: label, name: label, ports: z.array(servicePort), export: z.boolean(), l7: z.boolean().optional() });
+const exported = z.looseObject({ namespace: label, name: label, ports: z.array(servicePort), endpoints: z.array(workload) });
+const remoteRegion = z.looseObject({
+  region: label,
+  trustDomain: z.string().min(1),
+  gateway: socketAddress(false).optional(),
+  exportedServices: z.array(exported),
+  ageMs: z.number(),
+  stale: z.boolean(),
+});
+
+export const meshConfigSchema = z.looseObject({
+  version: z.number().int().min(0),
+  region: label,
+  trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/, 'a trust domain name'),
+  zone: label.optional(),
+  bundles: z.record(z.string().min(1), z.record(z.string(), z.unknown())),
+  services: z.array(service),
+  workloads: z.array(workload),
+  nodes: z.record(label, socketAddress(true)),
+  remoteRegions: z.array(remoteRegion),
+  authorizationPolicies: z.array(z.unknown()),
+  policyDigest: z.string(),
+  controllerAddresses: z.array(socketAddress(false)).optional(),
+});
+
+export type MeshConfigCheck = { readonly kind: 'ok'; readonly config: MeshConfig } | { readonly kind: 'invalid'; readonly problems: readonly string[] };
+
+/** Every problem in one pass, each naming its key, the bad value and what was expected. */
+export function checkMeshConfig(value: unknown): MeshConfigCheck {
+  const r = meshConfigSchema.safeParse(value);
+  if (r.success) return { kind: 'ok', config: value as MeshConfig };
+  return {
+    kind: 'invalid',
+    problems: r.error.issues.slice(0, 20).map((i) => {
+      const bad = i.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), value);
+      const shown = bad === undefined ? 'missing' : JSON.stringify(bad)?.slice(0, 80);
+      return `${i.path.join('.') || '(config)'}: ${shown}: expected ${i.message}`;
+    }),
+  };
+}
