@@ -14,6 +14,7 @@ import { startDataplane } from './dataplane/index.js';
 import { FlowHistory } from './flow-history.js';
 import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
+import { readNodeAccounts } from './attest/node-accounts.js';
 
 export interface RunningAgent {
   close(): Promise<void>;
@@ -47,7 +48,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const ownBundle = state.ownBundle();
   let meshConfig: MeshConfig = state.lastConfig() ?? emptyConfig(enrollment.region, enrollment.trustDomain, ownBundle ? { [enrollment.trustDomain]: ownBundle } : {});
   if (meshConfig.version > 0) log.info({ version: meshConfig.version }, 'starting from the config cached on disk');
-  const ctx = { node: config.node, outboundPorts: config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port })) };
+  const outboundPorts = config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port }));
+  // Users and groups are read for every snapshot: Workloads may name them, and accounts change.
+  const snapshotContext = () => ({ node: config.node, outboundPorts, accounts: readNodeAccounts() });
   const localWorkloads = (c: MeshConfig) => c.workloads.filter((w) => w.node === config.node).map((w) => ({ namespace: w.namespace, name: w.name, serviceAccount: w.serviceAccount }));
   svids.setWorkloads(localWorkloads(meshConfig));
   svids.start();
@@ -56,20 +59,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
     ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
-    snapshot: buildDataplaneSnapshot(meshConfig, ctx),
+    snapshot: buildDataplaneSnapshot(meshConfig, snapshotContext()),
     credentials: { credentialsFor: (w) => svids.credentialsFor(w) },
     log: log.child({ part: 'dataplane' }),
     registry,
     onFlow: (f) => {
       flows.add(f);
     },
+    attestation: { requireSelectors: config.attestation.requireSelectors },
   });
 
   /** Builds and installs a snapshot; a config that cannot be applied leaves the previous one in force. */
   const apply = (c: MeshConfig): void => {
     const fail = (err: unknown): void => log.error({ err: describeError(err), version: c.version }, 'config could not be applied; keeping the previous one');
     try {
-      void Promise.resolve(dataplane.setSnapshot(buildDataplaneSnapshot(c, ctx))).catch(fail);
+      void Promise.resolve(dataplane.setSnapshot(buildDataplaneSnapshot(c, snapshotContext()))).catch(fail);
     } catch (err) {
       fail(err);
     }

@@ -1,18 +1,27 @@
 // The demo application's resources as YAML, per region: its Services and
 // Workloads, plus the policy file that every region carries identically
-// (policy is code, applied the same everywhere).
+// (policy is code, applied the same everywhere). Every Workload declares
+// attest selectors: the lab's demo apps are processes of the lab's own user
+// running the lab's node executable, so another user's process is refused.
+import { realpathSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { API_VERSION } from '../policy/resources.js';
+import type { WireAttest } from '../mesh/mesh-config.js';
 import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
 
 const doc = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
 
-export function regionResourcesYaml(topo: LabTopology, region: string): string {
+/** What the lab's demo app processes are: this process's user and node binary (the supervisor spawns process.execPath). */
+export function labAttest(): WireAttest {
+  return { uid: process.getuid?.() ?? 0, executable: realpathSync(process.execPath) };
+}
+
+export function regionResourcesYaml(topo: LabTopology, region: string, attest: WireAttest = labAttest()): string {
   const docs = topo.workloads
     .filter((w) => w.region === region)
     .flatMap((w) => [
       doc('Service', w.service, { ports: [{ port: 80, targetPort: PORTS.app, protocol: 'http' }], export: true }),
-      doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address }),
+      doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address, attest }),
     ]);
   return docs.map((d) => stringify(d)).join('---\n');
 }

@@ -4,6 +4,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { SocketAddress } from '../../core/address.js';
 import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
+import type { AttestSelectors } from '../attest/attest-selectors.js';
 
 /** A workload placed on this agent's node. */
 export interface LocalWorkload {
@@ -13,6 +14,8 @@ export interface LocalWorkload {
   readonly spiffeId: SpiffeId;
   /** The app's address: inbound traffic goes to it, and outbound calls from it identify the caller. */
   readonly address: string;
+  /** What the calling process must be, compiled on this node; absent: callers are identified by address only. */
+  readonly attest?: AttestSelectors;
 }
 
 /** One destination workload, wherever it runs, and how to reach it. */
