@@ -11,7 +11,8 @@ export function randomIpPrefix(lo: number, hi: number): string {
   return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
 }
 
-export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string } = {}): Promise<Lab> {
+/** `traffic`: drive the demo routes (default off: tests make their own calls). */
+export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string; traffic?: boolean } = {}): Promise<Lab> {
   // Short WAN delays keep the tests quick; the latency model itself is tested with the WAN link.
   const lab = new Lab({ regions, ipPrefix, rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 }, jitterMs: 0, rate: 1, traffic: false, readyTimeoutMs: 90_000, ...opts });
   try {
