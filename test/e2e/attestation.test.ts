@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { PORTS } from '../../src/lab/lab-topology.js';
+import { labAttest } from '../../src/lab/lab-resources.js';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import type { Lab } from '../../src/lab/lab.js';
@@ -18,7 +19,8 @@ exitWatchdog();
 
 let lab: Lab;
 before(async () => {
-  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(81, 82), { traffic: true });
+  // The lab's own selectors (its uid and node executable), as `entente lab` declares them.
+  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(81, 82), { traffic: true, attest: labAttest() });
 });
 after(async () => {
   await lab?.stop();
