@@ -569,7 +569,9 @@ export async function run(args: string[]): Promise<void> {
     ratios,
   };
   await mkdir(join(here, '..', '..', 'bench', 'results'), { recursive: true });
-  const outFile = join(here, '..', '..', 'bench', 'results', 'dataplane.json');
+  // The attestation scenario alone goes to its own file, so it does not replace the throughput results.
+  const attestOnly = only?.size === 1 && only.has('attest');
+  const outFile = join(here, '..', '..', 'bench', 'results', attestOnly ? 'dataplane-attest.json' : 'dataplane.json');
   await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${outFile}`);
 }

@@ -2,7 +2,7 @@
 // socket's row in /proc/net/tcp{,6} gives its owner uid and inode; when more
 // is asked, the process holding "socket:[inode]" is found under /proc/<pid>/fd
 // and its status, exe and cgroup are read.
-import { readFile } from 'node:fs/promises';
+import { CoalescedRead } from './coalesced-read.js';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
@@ -31,12 +31,16 @@ export class ProcAttestor implements Attestor {
   private readonly fdsPerSlice: number;
   /** Pids that held app sockets before, most recent last (a Set keeps insertion order). */
   private readonly hints = new Set<number>();
+  private readonly tcp: CoalescedRead;
+  private readonly tcp6: CoalescedRead;
 
   constructor(opts: ProcAttestorOptions = {}) {
     this.root = opts.procRoot ?? '/proc';
     this.littleEndian = opts.littleEndian ?? endianness() === 'LE';
     this.hintLimit = opts.hints ?? 32;
     this.fdsPerSlice = opts.fdsPerSlice ?? 512;
+    this.tcp = new CoalescedRead(join(this.root, 'net', 'tcp'));
+    this.tcp6 = new CoalescedRead(join(this.root, 'net', 'tcp6'));
   }
 
   async attest(peer: ConnectionPeer, need: FactNeed): Promise<AttestOutcome> {
@@ -66,10 +70,10 @@ export class ProcAttestor implements Attestor {
     const server = { address: unmapIpv4(peer.serverAddress), port: peer.serverPort };
     const v4 = !client.address.includes(':');
     if (v4) {
-      const row = findSocketRow(await readFile(join(this.root, 'net', 'tcp'), 'utf8'), 4, client, server, this.littleEndian);
+      const row = findSocketRow(await this.tcp.get(), 4, client, server, this.littleEndian);
       if (row) return row;
     }
-    const tcp6 = await readFile(join(this.root, 'net', 'tcp6'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    const tcp6 = await this.tcp6.get().catch((err: NodeJS.ErrnoException) => {
       // A host with IPv6 disabled has no tcp6; an IPv4 caller was then simply not found.
       if (v4 && err.code === 'ENOENT') return '';
       throw err;
