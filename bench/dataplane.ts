@@ -4,9 +4,12 @@
 //   mesh            client -> agent A outbound port -> pooled h2 mTLS -> agent B inbound -> upstream
 //                   (agents in one process, and with --two-processes also in two)
 //   haproxy         client -> HAProxy A -> per-connection mTLS -> HAProxy B -> upstream (when installed)
+//   attest          fresh connections (one request each) through agent A, its caller's Workload
+//                   declaring no selectors / uid only / uid + executable: the attestation cost,
+//                   rounds interleaved A B C A B C, reported as the median of per-round ratios
 // Prints req/s and p99 per scenario and ratios; writes bench/results/dataplane.json.
 // Usage: npm run bench -- dataplane [--duration 10] [--connections 32] [--two-processes]
-//        [--only direct,mesh,mesh2,haproxy]
+//        [--only direct,mesh,mesh2,haproxy,attest]
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
@@ -24,6 +27,8 @@ import { silentLogger } from '../src/core/log.js';
 import type { SocketAddress } from '../src/core/address.js';
 import type { Authorizer, DataplaneSnapshot, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials } from '../src/agent/dataplane/dataplane-snapshot.js';
 import { startDataplane, type Dataplane } from '../src/agent/dataplane/index.js';
+import { compileSelectors, type AttestSelectors } from '../src/agent/attest/attest-selectors.js';
+import { NO_ACCOUNTS } from '../src/agent/attest/node-accounts.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -140,6 +145,8 @@ async function agentBChild(): Promise<void> {
 
 interface MeshUnderTest {
   readonly entry: SocketAddress;
+  /** Swaps in a snapshot where frontend's Workload declares these selectors (none: address only). */
+  setFrontendAttest(attest: AttestSelectors | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -175,9 +182,10 @@ async function startMeshAgents(dir: string, prefix: string, upstream: SocketAddr
   };
   const routes = new Map<string, ServiceRoute>([['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[80, [endpoint]]]) }]]);
   const fc = await creds(ca, frontend.spiffeId);
+  const outboundPorts: OutboundPort[] = [{ listen: { host: `${prefix}.1`, port: 0 }, host: 'catalog.shop.mesh', port: 80 }];
   const a = await startDataplane({
     inbound: { host: `${prefix}.1`, port: 0 },
-    snapshot: snapshotOf(td, ca.caCertPem, [frontend], routes, [{ listen: { host: `${prefix}.1`, port: 0 }, host: 'catalog.shop.mesh', port: 80 }]),
+    snapshot: snapshotOf(td, ca.caCertPem, [frontend], routes, outboundPorts),
     credentials: { credentialsFor: () => fc },
     log: silentLogger(),
     registry: new Registry(),
@@ -186,6 +194,7 @@ async function startMeshAgents(dir: string, prefix: string, upstream: SocketAddr
   if (!entry) throw new Error('agent A opened no outbound listener');
   return {
     entry,
+    setFrontendAttest: (attest) => a.setSnapshot(snapshotOf(td, ca.caCertPem, [attest ? { ...frontend, attest } : frontend], routes, outboundPorts)),
     async close() {
       await a.close();
       await b?.close();
@@ -329,6 +338,96 @@ function runNodeLoad(name: string, at: SocketAddress, connections: number, durat
   });
 }
 
+/** Fresh connections: one request per TCP connection, so every request pays the agent's per-connection work. */
+function runFreshConnections(name: string, at: SocketAddress, connections: number, durationS: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [thisFile, '--loadgen-fresh', at.host, String(at.port), String(connections), String(durationS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.once('error', reject);
+    p.once('exit', () => {
+      try {
+        resolve({ name, ...(JSON.parse(out) as Omit<Result, 'name'>) });
+      } catch {
+        reject(new Error(`load generator output not understood: ${out}`));
+      }
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The attestation cost: the same fresh-connection load with frontend's
+ * Workload declaring no selectors, uid only (the socket's row in
+ * /proc/net/tcp) and uid + executable (the process holding the socket too).
+ * Variants alternate within each round, so drift in machine load hits all
+ * alike; ratios are per round, then the median.
+ */
+async function attestScenario(mesh: MeshUnderTest, connections: number, roundS: number, rounds: number): Promise<{ results: Result[]; ratios: Record<string, number> }> {
+  const variants: { name: string; attest: AttestSelectors | undefined }[] = [
+    { name: 'fresh connections, no selectors', attest: undefined },
+    { name: 'fresh connections, uid', attest: compileSelectors({ uid: process.getuid?.() ?? 0 }, NO_ACCOUNTS) },
+    { name: 'fresh connections, uid + executable', attest: compileSelectors({ uid: process.getuid?.() ?? 0, executable: process.execPath }, NO_ACCOUNTS) },
+  ];
+  const perRound: Result[][] = variants.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, v] of variants.entries()) {
+      await mesh.setFrontendAttest(v.attest);
+      perRound[i]!.push(await runFreshConnections(v.name, mesh.entry, connections, roundS));
+    }
+  }
+  await mesh.setFrontendAttest(undefined);
+  const results = variants.map((v, i) => {
+    const rs = perRound[i]!;
+    return { name: v.name, rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), errors: rs.reduce((a, r) => a + r.errors, 0) };
+  });
+  const ratio = (i: number, f: (r: Result) => number): number => median(perRound[i]!.map((r, k) => f(r) / f(perRound[0]![k]!)));
+  return {
+    results,
+    ratios: {
+      attestUidConnRateOverNone: ratio(1, (r) => r.rps),
+      attestProcessConnRateOverNone: ratio(2, (r) => r.rps),
+      attestUidP50OverNone: ratio(1, (r) => r.p50Ms),
+      attestProcessP50OverNone: ratio(2, (r) => r.p50Ms),
+    },
+  };
+}
+
+async function loadgenFreshChild(host: string, port: number, connections: number, durationS: number): Promise<void> {
+  const until = Date.now() + durationS * 1000;
+  const lat: number[] = [];
+  let errors = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const r = request({ host, port, path: '/', agent: false, headers: { connection: 'close' } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) errors++;
+          lat.push(performance.now() - t0);
+          resolve();
+        });
+      });
+      r.on('error', () => {
+        errors++;
+        resolve();
+      });
+      r.end();
+    });
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < until) await one();
+    }),
+  );
+  lat.sort((a, b) => a - b);
+  const q = (f: number): number => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))] ?? NaN;
+  process.stdout.write(JSON.stringify({ rps: lat.length / durationS, p50Ms: q(0.5), p99Ms: q(0.99), errors }));
+}
+
 async function loadgenChild(host: string, port: number, connections: number, durationS: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const until = Date.now() + durationS * 1000;
@@ -382,6 +481,7 @@ export async function run(args: string[]): Promise<void> {
   const useWrk = has('wrk');
   const load = useWrk ? runWrk : runNodeLoad;
   const results: Result[] = [];
+  let attestRatios: Record<string, number> = {};
   const cleanups: (() => Promise<void>)[] = [];
   const started = Date.now();
   try {
@@ -404,6 +504,18 @@ export async function run(args: string[]): Promise<void> {
       await warm(meshOne.entry);
       results.push(await load('entente mesh (2 agents, 1 process)', meshOne.entry, connections, durationS));
       await meshOne.close();
+      cleanups.pop();
+    }
+
+    if (only?.has('attest')) {
+      // Opt-in only: it measures connection set-up, not throughput.
+      const m = await startMeshAgents(dir, prefix, upstreamAddr, false);
+      cleanups.push(m.close);
+      await runFreshConnections('warm-up', m.entry, 8, 1);
+      const a = await attestScenario(m, 8, Math.min(durationS, 3), 3);
+      results.push(...a.results);
+      attestRatios = a.ratios;
+      await m.close();
       cleanups.pop();
     }
 
@@ -444,6 +556,7 @@ export async function run(args: string[]): Promise<void> {
   if (hap && mesh) ratios.meshOverHaproxy = mesh.rps / hap.rps;
   if (direct && mesh2) ratios.mesh2ProcessesOverDirect = mesh2.rps / direct.rps;
   if (hap && mesh2) ratios.mesh2ProcessesOverHaproxy = mesh2.rps / hap.rps;
+  Object.assign(ratios, attestRatios);
   for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(2)}`);
   const report = {
     date: new Date().toISOString(),
@@ -458,7 +571,9 @@ export async function run(args: string[]): Promise<void> {
     ratios,
   };
   await mkdir(join(here, '..', '..', 'bench', 'results'), { recursive: true });
-  const outFile = join(here, '..', '..', 'bench', 'results', 'dataplane.json');
+  // The attestation scenario alone goes to its own file, so it does not replace the throughput results.
+  const attestOnly = only?.size === 1 && only.has('attest');
+  const outFile = join(here, '..', '..', 'bench', 'results', attestOnly ? 'dataplane-attest.json' : 'dataplane.json');
   await writeFile(outFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${outFile}`);
 }
@@ -468,4 +583,5 @@ if (process.argv[1] === thisFile) {
   const [mode, ...rest] = process.argv.slice(2);
   if (mode === '--agent-b') void agentBChild();
   else if (mode === '--loadgen') void loadgenChild(rest[0]!, Number(rest[1]), Number(rest[2]), Number(rest[3]));
+  else if (mode === '--loadgen-fresh') void loadgenFreshChild(rest[0]!, Number(rest[1]), Number(rest[2]), Number(rest[3]));
 }

@@ -20,6 +20,13 @@ export const agentConfigSchema = z.strictObject({
   }),
   /** Address other nodes dial for `inbound` (default: the listen address). */
   advertise: zAddress.optional(),
+  /** Caller attestation (docs/security.md "Workload attestation"). */
+  attestation: z
+    .strictObject({
+      /** Refuse callers whose Workload declares no attest selectors, instead of identifying them by address only. */
+      requireSelectors: z.boolean('true or false').default(false),
+    })
+    .default({ requireSelectors: false }),
   /** Per-service local ports: the L4 fast path for any TCP protocol. */
   outboundPorts: z
     .array(z.strictObject({ host: z.string().regex(/^[a-z0-9.-]+\.mesh$/, 'a mesh host such as "catalog.shop.mesh"'), port: z.number().int().min(1).max(65535), listen: zAddress }))

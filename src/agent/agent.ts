@@ -16,6 +16,7 @@ import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
 import type { DataplaneSnapshot } from './dataplane/dataplane-snapshot.js';
 import { ConfigIntake } from '../node/config-intake.js';
+import { readNodeAccounts } from './attest/node-accounts.js';
 
 export interface RunningAgent {
   close(): Promise<void>;
@@ -47,14 +48,16 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const svids = new SvidManager(state, () => identity.client, log.child({ part: 'svids' }), svidSeconds);
   const ownBundle = state.ownBundle();
-  const ctx = { node: config.node, outboundPorts: config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port })) };
+  const outboundPorts = config.outboundPorts.map((p) => ({ listen: p.listen, host: p.host, port: p.port }));
+  // Users and groups are read for every snapshot: Workloads may name them, and accounts change.
+  const snapshotContext = () => ({ node: config.node, outboundPorts, accounts: readNodeAccounts() });
   const localWorkloads = (c: MeshConfig) => c.workloads.filter((w) => w.node === config.node).map((w) => ({ namespace: w.namespace, name: w.name, serviceAccount: w.serviceAccount }));
   // Every config, from the stream or the cache: validate -> build snapshot -> swap -> persist.
   const intake = new ConfigIntake<DataplaneSnapshot>({
     component: 'agent',
     registry,
     log,
-    build: (c) => ({ kind: 'ok', value: buildDataplaneSnapshot(c, ctx) }),
+    build: (c) => ({ kind: 'ok', value: buildDataplaneSnapshot(c, snapshotContext()) }),
     swap: async (snapshot, c) => {
       meshConfig = c;
       svids.setWorkloads(localWorkloads(c));
@@ -72,20 +75,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
     ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
-    snapshot: cached?.value ?? buildDataplaneSnapshot(meshConfig, ctx),
+    snapshot: cached?.value ?? buildDataplaneSnapshot(meshConfig, snapshotContext()),
     credentials: { credentialsFor: (w) => svids.credentialsFor(w) },
     log: log.child({ part: 'dataplane' }),
     registry,
     onFlow: (f) => {
       flows.add(f);
     },
+    attestation: { requireSelectors: config.attestation.requireSelectors },
   });
 
   /** Rebuilds the snapshot of the config in force (new SVIDs); a failure leaves the previous one in force. */
   const apply = (c: MeshConfig): void => {
     const fail = (err: unknown): void => log.error({ err: describeError(err), version: c.version }, 'config could not be applied; keeping the previous one');
     try {
-      void Promise.resolve(dataplane.setSnapshot(buildDataplaneSnapshot(c, ctx))).catch(fail);
+      void Promise.resolve(dataplane.setSnapshot(buildDataplaneSnapshot(c, snapshotContext()))).catch(fail);
     } catch (err) {
       fail(err);
     }

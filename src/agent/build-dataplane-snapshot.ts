@@ -1,7 +1,9 @@
 // Turns the controller's config (wire JSON) into the immutable snapshot the
 // data plane decides from: routes by mesh host name, endpoints in preference
 // order, local workloads with their declared ports and protocols, compiled
-// policies and per-trust-domain authorities. Pure.
+// policies and per-trust-domain authorities. Pure but for attestation
+// selectors, which are resolved against this node (accounts, and the real path
+// of a declared executable).
 import { X509Certificate } from 'node:crypto';
 import { formatMeshSni } from '../mesh/sni-name.js';
 import { parseSocketAddress } from '../core/address.js';
@@ -10,11 +12,15 @@ import { bundleFromDocument } from '../identity/trust-bundle.js';
 import { authorize, compilePolicies } from '../policy/authorize.js';
 import type { AuthorizationPolicy } from '../policy/resources.js';
 import type { MeshConfig, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
+import { compileSelectors } from './attest/attest-selectors.js';
+import { NO_ACCOUNTS, type NodeAccounts } from './attest/node-accounts.js';
 import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
 
 export interface SnapshotContext {
   readonly node: string;
   readonly outboundPorts: readonly OutboundPort[];
+  /** This node's users and groups, read when the snapshot is built (Workload attest names them). */
+  readonly accounts?: NodeAccounts;
 }
 
 function endpointsFor(
@@ -102,6 +108,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
         spiffeId: SpiffeId.forWorkload(td, w.namespace, w.serviceAccount),
         address: w.address,
         ports: portsByService.get(`${w.namespace}/${w.service}`) ?? new Map(),
+        ...(w.attest ? { attest: compileSelectors(w.attest, ctx.accounts ?? NO_ACCOUNTS) } : {}),
       }),
     );
 

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { Lab, type LabReport } from '../lab/lab.js';
 import { DEFAULT_REGIONS, DEFAULT_RTT_MS } from '../lab/lab-topology.js';
 import { renderSummary } from '../lab/lab-summary.js';
+import { labAttest } from '../lab/lab-resources.js';
+import { EntenteError } from '../core/errors.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from './run-until-signal.js';
@@ -32,7 +34,12 @@ export function registerLabCommands(program: Command): void {
     .option('--rate <n>', 'requests per second per route', '20')
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
     .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
-    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean; svidTtl: string }) => {
+    .option('--attest <what>', 'what each Workload attests: "process" (the lab\'s uid and node executable) or "uid" (the lab\'s uid only, so your own curl may call as a workload)', 'process')
+    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean; svidTtl: string; attest: string }) => {
+      if (opts.attest !== 'process' && opts.attest !== 'uid') {
+        throw new EntenteError('LAB_ATTEST', `--attest "${opts.attest}" is not one of "process", "uid"`, { hint: 'e.g. --attest uid to call the mesh with curl as the lab\'s user' });
+      }
+      const attest = labAttest();
       const out = opts.json ? process.stderr : process.stdout;
       const tty = out.isTTY === true;
       const lab = new Lab({
@@ -44,6 +51,7 @@ export function registerLabCommands(program: Command): void {
         ...(opts.workdir ? { workdir: opts.workdir } : {}),
         traffic: opts.traffic,
         svidTtl: opts.svidTtl,
+        attest: opts.attest === 'uid' ? { uid: attest.uid! } : attest,
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;

@@ -39,6 +39,7 @@ export function wireWorkloads(resources: ResourceSet): WireWorkload[] {
     node: w.spec.node,
     address: w.spec.address,
     ...(w.spec.zone !== undefined ? { zone: w.spec.zone } : {}),
+    ...(w.spec.attest !== undefined ? { attest: w.spec.attest } : {}),
   }));
 }
 
@@ -75,7 +76,8 @@ export function exportedServices(resources: ResourceSet): ExportedService[] {
       namespace: s.namespace,
       name: s.name,
       ports: s.ports,
-      endpoints: workloads.filter((w) => w.namespace === s.namespace && w.service === s.name),
+      // Attestation selectors concern the workload's own node: they are not published to other regions.
+      endpoints: workloads.filter((w) => w.namespace === s.namespace && w.service === s.name).map(({ attest: _attest, ...w }) => w),
     }))
     .filter((s) => s.endpoints.length > 0);
 }

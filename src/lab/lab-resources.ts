@@ -1,17 +1,26 @@
 // The demo application's resources as YAML: the shared file every region
 // carries identically (every Service of the mesh, since Service names are
-// mesh-wide, and the policies) and each region's own Workloads.
+// mesh-wide, and the policies) and each region's own Workloads. Every Workload
+// declares attest selectors: the lab's demo apps are processes of the lab's
+// own user running the lab's node executable, so another user's process is refused.
+import { realpathSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { API_VERSION } from '../policy/resources.js';
+import type { WireAttest } from '../mesh/mesh-config.js';
 import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
 
 const doc = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
 
+/** What the lab's demo app processes are: this process's user and node binary (the supervisor spawns process.execPath). */
+export function labAttest(): WireAttest {
+  return { uid: process.getuid?.() ?? 0, executable: realpathSync(process.execPath) };
+}
+
 /** The Workloads a region runs: the only part of the policy tree that differs between regions. */
-export function regionResourcesYaml(topo: LabTopology, region: string): string {
+export function regionResourcesYaml(topo: LabTopology, region: string, attest: WireAttest = labAttest()): string {
   const docs = topo.workloads
     .filter((w) => w.region === region)
-    .map((w) => doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address }));
+    .map((w) => doc('Workload', w.name, { service: w.service, serviceAccount: w.service, node: w.node, address: w.address, attest }));
   return docs.map((d) => stringify(d)).join('---\n');
 }
 

@@ -11,6 +11,7 @@ import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-t
 import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile } from './lab-files.js';
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
+import type { WireAttest } from '../mesh/mesh-config.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -20,6 +21,8 @@ export interface LabRunOptions extends LabOptions {
   readonly readyTimeoutMs?: number;
   /** SVID lifetime in every region (default "1h"; at least "5m"). */
   readonly svidTtl?: string;
+  /** Attest selectors every Workload declares (default labAttest(): the lab's uid and node executable). */
+  readonly attest?: WireAttest;
   readonly onEvent?: (line: string) => void;
 }
 
@@ -92,7 +95,7 @@ export class Lab {
   async start(): Promise<void> {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
-    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl);
+    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest);
 
     // The WAN: one emulated link per direction for federation and for data.
     for (const a of topo.regions) {

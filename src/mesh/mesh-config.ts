@@ -10,6 +10,22 @@ export interface WireWorkload {
   readonly node: string;
   readonly address: string;
   readonly zone?: string;
+  /** What the workload's process must be (Workload spec.attest); the agent of its node checks callers against it. */
+  readonly attest?: WireAttest;
+}
+
+/** Workload attestation selectors as declared: names are resolved by the agent of the workload's node, not by the controller. */
+export interface WireAttest {
+  readonly uid?: number;
+  readonly user?: string;
+  readonly gid?: number;
+  readonly group?: string;
+  /** Absolute path of the executable. */
+  readonly executable?: string;
+  /** cgroup v2 path, exact or a prefix ending in "*". */
+  readonly cgroup?: string;
+  /** e.g. "shop-frontend.service". */
+  readonly systemdUnit?: string;
 }
 
 export interface WireServicePort {

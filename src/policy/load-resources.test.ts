@@ -72,6 +72,7 @@ test('loadResourceDir: a good tree loads, sorted, with defaults applied; non-YAM
   assert.deepEqual(cart!.spec.ports, [{ port: 8080, protocol: 'http', targetPort: 8080 }]);
   assert.equal(cart!.spec.export, false);
   assert.equal(r.resources.workloads[0]!.spec.address, '10.0.0.7');
+  assert.equal(r.resources.workloads[0]!.spec.attest, undefined);
   assert.equal(r.resources.authorizationPolicies[0]!.spec.action, 'ALLOW');
 });
 
@@ -168,6 +169,30 @@ const errorCases: ErrorCase[] = [
   {
     name: 'workload of an unknown service', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('service: cart', 'service: carts') },
     code: 'UNKNOWN_SERVICE', file: 'w.yaml', key: 'spec.service', value: '"carts"', expected: /Service in namespace "shop" \(defined there: cart\)/, line: 4,
+  },
+  {
+    name: 'an empty attest mapping', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: {} }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.attest', value: '{}', expected: /at least one of uid or user, gid or group, executable, cgroup, systemdUnit \(leave attest out for address-only identification/,
+  },
+  {
+    name: 'attest with both uid and user', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: { uid: 0, user: root } }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.attest.user', value: '"root"', expected: /either uid or user, not both/,
+  },
+  {
+    name: 'attest with a relative executable', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: { executable: bin/node } }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.attest.executable', value: '"bin/node"', expected: /an absolute, normalized path of an executable/,
+  },
+  {
+    name: 'attest with a glob inside a cgroup path', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: { cgroup: "/kubepods/*/x" } }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.attest.cgroup', value: '"/kubepods/*/x"', expected: /a prefix ending in "\*"/,
+  },
+  {
+    name: 'attest with a negative uid', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: { uid: -1 } }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.attest.uid', value: '-1', expected: /a numeric id 0-4294967294/,
+  },
+  {
+    name: 'attest with a misspelt key', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, attest: { executible: /usr/bin/node } }') },
+    code: 'UNKNOWN_KEY', file: 'w.yaml', key: 'spec.attest.executible', value: '"/usr/bin/node"', expected: /executable/,
   },
   {
     name: 'two workloads with one address on one node', files: { 's.yaml': CART, 'w.yaml': `${CART_WORKLOAD}---\n${CART_WORKLOAD.replace('cart-1', 'cart-2')}` },
@@ -333,4 +358,11 @@ ${HEAD}
   assert.notEqual(digestResources(c.resources), digestResources(a.resources));
   const changed = [...digestEachResource(c.resources)].filter(([k, v]) => digestEachResource(a.resources).get(k) !== v).map(([k]) => k);
   assert.deepEqual(changed, ['AuthorizationPolicy shop/allow-web'], 'per-resource digests name what differs');
+});
+
+test('a Workload with attest selectors loads them as written (names are resolved by the agent of its node)', async () => {
+  const attest = 'attest: { user: shop, group: shop, executable: /usr/local/bin/node, cgroup: "/system.slice/*", systemdUnit: shop-cart.service }';
+  const r = await load({ 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', `address: 10.0.0.7, ${attest} }`) });
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.resources.workloads[0]!.spec.attest, { user: 'shop', group: 'shop', executable: '/usr/local/bin/node', cgroup: '/system.slice/*', systemdUnit: 'shop-cart.service' });
 });

@@ -136,6 +136,49 @@ function canonicalIpv6(a: string): string {
   }
 }
 
+// What the workload's process must be, checked by its node's agent for every
+// app connection (docs/security.md "Workload attestation"). Names are resolved
+// on the node, so they are only checked for form here.
+const ID_TEXT = 'a numeric id 0-4294967294';
+const numericId = z.number({ error: ID_TEXT }).int({ error: ID_TEXT }).min(0, { error: ID_TEXT }).max(4294967294, { error: ID_TEXT });
+const NAME_TEXT = 'a user or group name as in /etc/passwd or /etc/group (letters, digits, "_", "-", ".", at most 32 characters, not starting with a digit or "-")';
+const accountName = z.string({ error: NAME_TEXT }).regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$/, { error: NAME_TEXT });
+const EXECUTABLE_TEXT = 'an absolute, normalized path of an executable, e.g. "/usr/local/bin/node" (no "." or ".." segments, no "//")';
+const executablePath = z
+  .string({ error: EXECUTABLE_TEXT })
+  // eslint-disable-next-line no-control-regex
+  .refine((p) => p.startsWith('/') && p.length > 1 && p.length <= 4096 && !/[\u0000\n]/.test(p) && !p.endsWith('/') && !p.split('/').slice(1).some((seg) => seg === '' || seg === '.' || seg === '..'), {
+    error: EXECUTABLE_TEXT,
+  });
+const CGROUP_TEXT = 'a cgroup v2 path, exact ("/system.slice/shop.service") or a prefix ending in "*" ("/kubepods.slice/*")';
+const cgroupPath = z
+  .string({ error: CGROUP_TEXT })
+  // eslint-disable-next-line no-control-regex
+  .refine((p) => p.startsWith('/') && p.length <= 4096 && !/[\u0000-\u0020]/.test(p) && !p.slice(0, -1).includes('*'), { error: CGROUP_TEXT });
+const UNIT_TEXT = 'a systemd unit name ending in ".service" or ".scope", e.g. "shop-frontend.service"';
+const systemdUnit = z.string({ error: UNIT_TEXT }).regex(/^[A-Za-z0-9:_.\\@-]{1,248}\.(service|scope)$/, { error: UNIT_TEXT });
+
+const ATTEST_KEYS = 'uid or user, gid or group, executable, cgroup, systemdUnit';
+const attest = strict(
+  {
+    uid: numericId.optional(),
+    user: accountName.optional(),
+    gid: numericId.optional(),
+    group: accountName.optional(),
+    executable: executablePath.optional(),
+    cgroup: cgroupPath.optional(),
+    systemdUnit: systemdUnit.optional(),
+  },
+  `a mapping with any of ${ATTEST_KEYS}`,
+).superRefine((a, ctx) => {
+  if (Object.keys(a).length === 0) {
+    ctx.addIssue({ code: 'custom', path: [], message: `a mapping with at least one of ${ATTEST_KEYS} (leave attest out for address-only identification instead of writing {})` });
+  }
+  if (a.uid !== undefined && a.user !== undefined) ctx.addIssue({ code: 'custom', path: ['user'], message: 'either uid or user, not both' });
+  if (a.gid !== undefined && a.group !== undefined) ctx.addIssue({ code: 'custom', path: ['group'], message: 'either gid or group, not both' });
+  // Only over a well-formed mapping: a misspelt key is reported as such, not also as an empty mapping.
+}, { when: (payload) => payload.issues.length === 0 });
+
 export const WorkloadSchema = resource(
   'Workload',
   strict(
@@ -145,8 +188,9 @@ export const WorkloadSchema = resource(
       node: label(),
       address: ipAddress,
       zone: label().optional(),
+      attest: attest.optional(),
     },
-    'a mapping with service, serviceAccount, node, address and optional zone',
+    'a mapping with service, serviceAccount, node, address and optional zone and attest',
   ),
 );
 

@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/core/log.js';
 import type { SocketAddress } from '../../src/core/address.js';
 import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials, WorkloadPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
 import { startDataplane, type Dataplane, type DataplaneTuning, type FlowRecord } from '../../src/agent/dataplane/index.js';
+import type { AttestSelectors } from '../../src/agent/attest/attest-selectors.js';
 
 export async function issueCredentials(ca: LocalCa, id: SpiffeId, ttlMs = 3_600_000): Promise<WorkloadCredentials> {
   const keys = await generateKeyPair();
@@ -202,14 +203,21 @@ export interface Mesh {
   readonly flowsB: FlowRecord[];
   readonly a: Dataplane;
   b: Dataplane;
-  readonly snapshotA: (extra?: { outboundPorts?: readonly OutboundPort[]; generation?: number }) => DataplaneSnapshot;
+  readonly snapshotA: (extra?: SnapshotAExtra) => DataplaneSnapshot;
   readonly snapshotB: () => DataplaneSnapshot;
   readonly apps: { catalogHttp: HttpServer; catalogEcho: NetServer; ordersHttp: HttpServer; billingHttp: HttpServer };
   restartB(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<DataplaneTuning> } = {}): Promise<Mesh> {
+/** What a test may vary in agent A's snapshot; `frontendAttest`: the selectors frontend's Workload declares. */
+export interface SnapshotAExtra {
+  outboundPorts?: readonly OutboundPort[];
+  generation?: number;
+  frontendAttest?: AttestSelectors;
+}
+
+export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<DataplaneTuning>; requireSelectorsA?: boolean } = {}): Promise<Mesh> {
   const dir = await mkdtemp(join(tmpdir(), 'entente-dp-'));
   const prefix = randomLoopbackPrefix();
   const euTd = parseTrustDomain('eu.test');
@@ -263,12 +271,12 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
     { listen: { host: `${prefix}.1`, port: 0 }, host: 'catalog.shop.mesh', port: 7000 },
     { listen: { host: `${prefix}.1`, port: 0 }, host: 'billing.shop.mesh', port: 80 },
   ];
-  const snapshotA = (extra: { outboundPorts?: readonly OutboundPort[]; generation?: number } = {}): DataplaneSnapshot =>
+  const snapshotA = (extra: SnapshotAExtra = {}): DataplaneSnapshot =>
     makeSnapshot({
       generation: extra.generation ?? 1,
       region: 'eu',
       trustDomain: euTd,
-      workloads: [frontend],
+      workloads: [extra.frontendAttest ? { ...frontend, attest: extra.frontendAttest } : frontend],
       routes,
       outboundPorts: extra.outboundPorts ?? defaultPorts,
       authorizer: new TableAuthorizer([]),
@@ -283,6 +291,7 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
     registry: registryA,
     onFlow: (f) => flowsA.push(f),
     tuning: opts.tuningA,
+    attestation: { requireSelectors: opts.requireSelectorsA ?? false },
   });
   const mesh: Mesh = {
     dir, prefix, eu, us, frontend, catalog, orders, billing, credsA, credsB, registryA, registryB, flowsA, flowsB, a, b, snapshotA, snapshotB, apps,

@@ -5,15 +5,32 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/lab.js';
 import { DEFAULT_RTT_MS } from '../../src/lab/lab-topology.js';
+import type { WireAttest } from '../../src/mesh/mesh-config.js';
 
 /** A 127.N prefix in [lo, hi], so concurrently running test files do not collide. */
 export function randomIpPrefix(lo: number, hi: number): string {
   return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
 }
 
-export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string } = {}): Promise<Lab> {
+/**
+ * `traffic`: drive the demo routes (default off: tests make their own calls).
+ * `attest`: the Workloads' selectors. Tests call as the apps with curl run by
+ * this user, so the default declares this uid only; the lab's own default
+ * (labAttest(): uid and node executable) is what test/e2e/attestation.test.ts uses.
+ */
+export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string; traffic?: boolean; attest?: WireAttest } = {}): Promise<Lab> {
   // Short WAN delays keep the tests quick; the latency model itself is tested with the WAN link.
-  const lab = new Lab({ regions, ipPrefix, rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 }, jitterMs: 0, rate: 1, traffic: false, readyTimeoutMs: 90_000, ...opts });
+  const lab = new Lab({
+    regions,
+    ipPrefix,
+    rttMs: { ...DEFAULT_RTT_MS, 'eu-us': 20, 'eu-ap': 30, 'us-ap': 40 },
+    jitterMs: 0,
+    rate: 1,
+    traffic: false,
+    readyTimeoutMs: 90_000,
+    attest: { uid: process.getuid?.() ?? 0 },
+    ...opts,
+  });
   try {
     await lab.start();
   } catch (err) {

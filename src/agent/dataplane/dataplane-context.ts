@@ -6,6 +6,7 @@ import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot
 import type { DataplaneMetrics } from './dataplane-metrics.js';
 import type { FlowSink } from './flow-record.js';
 import type { RefusalLog } from './refusal-log.js';
+import type { ConnectionAttestations } from '../attest/connection-attestations.js';
 
 export interface SnapshotHolder {
   current: DataplaneSnapshot;
@@ -32,6 +33,11 @@ export const DEFAULT_TUNING: DataplaneTuning = {
   sessionWindowBytes: 64 << 20,
 };
 
+export interface AttestationOptions {
+  /** Refuse callers whose Workload declares no attest selectors (agent key attestation.requireSelectors). */
+  readonly requireSelectors: boolean;
+}
+
 export interface DataplaneContext {
   readonly state: SnapshotHolder;
   readonly credentials: CredentialProvider;
@@ -42,6 +48,9 @@ export interface DataplaneContext {
   readonly onFlow: FlowSink | undefined;
   readonly tuning: DataplaneTuning;
   readonly now: () => number;
+  /** Who owns each app connection, looked up once per connection. */
+  readonly attestations: ConnectionAttestations;
+  readonly attestation: AttestationOptions;
 }
 
 /** HTTP/2 settings both ends use: big windows so throughput is not window-bound, no push. */

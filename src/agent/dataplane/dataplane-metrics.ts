@@ -1,7 +1,7 @@
 // Prometheus metrics of the data plane, registered on the registry the caller
 // passes in. Metrics already on that registry (a second data plane in the same
 // process) are reused rather than registered twice.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface DataplaneMetrics {
   readonly streams: Counter<'direction' | 'verdict'>;
@@ -13,12 +13,19 @@ export interface DataplaneMetrics {
   readonly refusedConnections: Counter<'reason'>;
   readonly inboundRefusals: Counter<'reason'>;
   readonly bytes: Counter<'direction'>;
+  readonly attestations: Histogram<'need' | 'outcome'>;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter<L>;
   return new Counter<L>({ name, help, labelNames, registers: [registry] });
+}
+
+function histogram<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Histogram<L>;
+  return new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 }
 
 function gauge(registry: Registry, name: string, help: string): Gauge {
@@ -38,5 +45,12 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
     refusedConnections: counter(registry, 'entente_agent_refused_connections_total', 'Local app connections refused before reaching the mesh, by reason', ['reason']),
     inboundRefusals: counter(registry, 'entente_agent_inbound_refusals_total', 'Inbound CONNECT streams and HTTP requests refused by the destination agent, by reason', ['reason']),
     bytes: counter(registry, 'entente_agent_bytes_total', 'Application bytes carried, both ways, by direction of the flow', ['direction']),
+    attestations: histogram(
+      registry,
+      'entente_agent_attestation_seconds',
+      'Caller attestation lookups (one per app connection whose Workload declares selectors), by what was needed (socket owner or process) and outcome',
+      ['need', 'outcome'],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    ),
   };
 }

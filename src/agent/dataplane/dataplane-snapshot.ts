@@ -4,6 +4,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { SocketAddress } from '../../core/address.js';
 import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
+import type { AttestSelectors } from '../attest/attest-selectors.js';
 
 /** How the agent carries one declared port of a Service (docs/dataplane.md, "Modes"). */
 export interface WorkloadPort {
@@ -23,6 +24,8 @@ export interface LocalWorkload {
   readonly address: string;
   /** Its Service's declared ports, by target port: the only ports of `address` the mesh reaches. */
   readonly ports: ReadonlyMap<number, WorkloadPort>;
+  /** What the calling process must be, compiled on this node; absent: callers are identified by address only. */
+  readonly attest?: AttestSelectors;
 }
 
 /** One destination workload, wherever it runs, and how to reach it. */

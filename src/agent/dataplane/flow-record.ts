@@ -13,8 +13,14 @@ export interface FlowRecord {
   readonly direction: 'inbound' | 'outbound';
   /** The caller; absent when the caller could not be identified (see sourceAddress). */
   readonly source?: SpiffeId;
-  /** The caller's socket address when it matched no workload (outbound refusals). */
+  /** The caller's socket address when it was refused as a caller (no workload has it, or its process does not match). */
   readonly sourceAddress?: string;
+  /**
+   * Outbound: true when the caller's process was checked against its
+   * Workload's attest selectors and matched; false when it was identified by
+   * its address only (the Workload declares none) or failed attestation.
+   */
+  readonly attested?: boolean;
   /** The callee; absent when no endpoint was chosen. */
   readonly destination?: SpiffeId;
   /** "namespace/name" of the destination service. */

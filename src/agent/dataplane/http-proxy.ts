@@ -2,7 +2,9 @@
 // 200 only once the destination agent accepted the stream; a remote 403
 // becomes a 403 with the reason) and absolute-URI requests
 // (`GET http://catalog.shop.mesh/x`), each forwarded over its own CONNECT
-// stream. Mesh hosts only; anything else gets a 502 that says why.
+// stream. Mesh hosts only; anything else gets a 502 that says why. The caller
+// is admitted per request from the connection's attestation, which is looked
+// up once per connection (keep-alive requests reuse it).
 import { createServer, request, STATUS_CODES, type IncomingMessage, type ServerResponse, type RequestOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,6 +13,7 @@ import { parseSocketAddress, type SocketAddress } from '../../core/address.js';
 import { headerSafe, type DataplaneContext } from './dataplane-context.js';
 import { connectAnswer, recordOutbound, DENY_REASON_HEADER, type MeshConnector } from './mesh-connector.js';
 import { carry, prepareOutbound } from './outbound-connection.js';
+import { admitCaller } from './admit-caller.js';
 import { endToEndHeaders } from './l7-headers.js';
 import { closeServer, listenOn } from './listen.js';
 
@@ -43,13 +46,18 @@ function refuseRaw(socket: Duplex, status: number, reason: string): void {
   socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
 }
 
-function refuseResponse(res: ServerResponse, status: number, reason: string): void {
+function refuseResponse(res: ServerResponse, status: number, reason: string, close = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = refusalBody(status, reason);
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(reason) });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    [DENY_REASON_HEADER]: headerSafe(reason),
+    ...(close ? { connection: 'close' } : {}),
+  });
   res.end(body);
 }
 
@@ -69,7 +77,9 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
       return;
     }
     const snapshot = ctx.state.current;
-    const prep = prepareOutbound(ctx, snapshot, (socket as Socket).remoteAddress, target.host, target.port);
+    // The tunnel's bytes stay paused until the caller is admitted.
+    const caller = await admitCaller(ctx, snapshot, socket as Socket);
+    const prep = prepareOutbound(ctx, snapshot, caller, target.host, target.port);
     if (prep.kind === 'refuse') {
       refuseRaw(socket, prep.status, prep.reason);
       return;
@@ -114,9 +124,11 @@ export async function startHttpProxy(ctx: DataplaneContext, connector: MeshConne
     const method = req.method ?? 'GET';
     const path = url.pathname;
     const snapshot = ctx.state.current;
-    const prep = prepareOutbound(ctx, snapshot, req.socket.remoteAddress, host, port);
+    const caller = await admitCaller(ctx, snapshot, req.socket);
+    const prep = prepareOutbound(ctx, snapshot, caller, host, port);
     if (prep.kind === 'refuse') {
-      refuseResponse(res, prep.status, prep.reason);
+      // A process that failed attestation fails it on every request: end its connection.
+      refuseResponse(res, prep.status, prep.reason, caller.kind === 'refuse');
       return;
     }
     const { call } = prep;

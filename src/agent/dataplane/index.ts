@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/log.js';
 import type { SocketAddress } from '../../core/address.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
-import { DEFAULT_TUNING, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
+import { DEFAULT_TUNING, type AttestationOptions, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
 import { createDataplaneMetrics } from './dataplane-metrics.js';
 import { RefusalLog } from './refusal-log.js';
 import { TlsContexts } from './tls-contexts.js';
@@ -16,6 +16,9 @@ import { startInboundServer, type InboundServer } from './inbound-server.js';
 import { OutboundListeners } from './outbound-listeners.js';
 import { startHttpProxy, type HttpProxy } from './http-proxy.js';
 import type { FlowRecord } from './flow-record.js';
+import type { Attestor } from '../attest/attestor.js';
+import { ProcAttestor } from '../attest/proc-attestor.js';
+import { ConnectionAttestations } from '../attest/connection-attestations.js';
 
 export type { FlowRecord } from './flow-record.js';
 export type { DataplaneTuning } from './dataplane-context.js';
@@ -33,6 +36,9 @@ export interface DataplaneOptions {
   readonly onFlow?: (f: FlowRecord) => void;
   readonly tuning?: Partial<DataplaneTuning>;
   readonly now?: () => number;
+  /** Who owns an app connection's socket (default: the Linux /proc attestor). */
+  readonly attestor?: Attestor;
+  readonly attestation?: Partial<AttestationOptions>;
 }
 
 export interface Dataplane {
@@ -48,15 +54,19 @@ export interface Dataplane {
 }
 
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
+  const metrics = createDataplaneMetrics(opts.registry);
   const ctx: DataplaneContext = {
     state: { current: opts.snapshot },
     credentials: opts.credentials,
     log: opts.log,
     refusals: new RefusalLog(opts.log),
-    metrics: createDataplaneMetrics(opts.registry),
+    metrics,
     onFlow: opts.onFlow,
     tuning: { ...DEFAULT_TUNING, ...opts.tuning },
     now: opts.now ?? Date.now,
+    // Callers whose Workload declares selectors: their process, looked up once per connection.
+    attestations: new ConnectionAttestations(opts.attestor ?? new ProcAttestor(), (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
+    attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
   };
   // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.
   const contexts = new TlsContexts(opts.credentials);

@@ -22,6 +22,8 @@ export interface OutboundCall {
   /** Round-robin key: the mesh host:port. */
   readonly target: string;
   readonly start: number;
+  /** The caller's process was attested against its Workload's selectors (false: identified by address only). */
+  readonly attested: boolean;
 }
 
 export type OpenResult = { kind: 'open'; stream: ClientHttp2Stream; endpoint: Endpoint } | { kind: 'error'; reason: string };
@@ -124,7 +126,7 @@ export interface OutboundOutcome {
 }
 
 /** Counts and records one outbound stream (or proxied request) once it is over. */
-export function recordOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: Pick<OutboundCall, 'workload' | 'service' | 'port' | 'start'>, o: OutboundOutcome): void {
+export function recordOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapshot, call: Pick<OutboundCall, 'workload' | 'service' | 'port' | 'start' | 'attested'>, o: OutboundOutcome): void {
   ctx.metrics.streams.inc({ direction: 'outbound', verdict: o.verdict });
   const bytes = o.bytesIn + o.bytesOut;
   if (bytes > 0) ctx.metrics.bytes.inc({ direction: 'outbound' }, bytes);
@@ -138,6 +140,7 @@ export function recordOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapsho
       time: call.start,
       direction: 'outbound',
       source: call.workload.spiffeId,
+      attested: call.attested,
       destination: o.endpoint?.spiffeId,
       service: call.service,
       port: call.port,

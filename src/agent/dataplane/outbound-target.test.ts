@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { identifyCaller, normalizeAddress, resolveTarget } from './outbound-target.js';
+import { identifyCaller, judgeCaller, normalizeAddress, resolveTarget } from './outbound-target.js';
+import { compileSelectors } from '../attest/attest-selectors.js';
+import { NO_ACCOUNTS } from '../attest/node-accounts.js';
+import type { AttestOutcome } from '../attest/attestor.js';
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from './dataplane-snapshot.js';
 import { SpiffeId, parseTrustDomain } from '../../identity/spiffe-id.js';
 
@@ -38,5 +41,36 @@ test('mesh hosts resolve to routes; misses say why', () => {
     const r = resolveTarget(snap, host, port);
     if (want === 'route') assert.equal(r.kind, 'route', host);
     else assert.ok(r.kind === 'no-route' && r.reason.includes(want), `${host}:${port} -> ${JSON.stringify(r)}`);
+  }
+});
+
+test('judgeCaller: address-only, attested, mismatched, unattested and required-but-missing callers', () => {
+  const attest = compileSelectors({ uid: 0, executable: '/usr/local/bin/node' }, NO_ACCOUNTS);
+  const guarded: LocalWorkload = { ...frontend, attest };
+  const curl = { socketUid: 65534, inode: 9, process: { pid: 1234, uid: 65534, gid: 65534, executable: '/usr/bin/curl', cgroup: '/', systemdUnit: undefined } };
+  const node = { socketUid: 0, inode: 9, process: { ...curl.process, uid: 0, gid: 0, executable: '/usr/local/bin/node' } };
+  const cases: { name: string; w: LocalWorkload; outcome: AttestOutcome | undefined; require: boolean; want: string }[] = [
+    { name: 'no selectors', w: frontend, outcome: undefined, require: false, want: 'caller attested=false' },
+    { name: 'no selectors, required', w: frontend, outcome: undefined, require: true, want: 'no_selectors: workload shop/frontend declares no attest selectors and this agent requires them (attestation.requireSelectors); add spec.attest to the Workload' },
+    { name: 'matching process', w: guarded, outcome: { kind: 'facts', facts: node }, require: true, want: 'caller attested=true' },
+    {
+      name: 'another user running curl',
+      w: guarded,
+      outcome: { kind: 'facts', facts: curl },
+      require: false,
+      want: 'attestation_failed: process 1234 (/usr/bin/curl, uid 65534) does not match workload shop/frontend: uid 65534 is not 0; executable /usr/bin/curl is not /usr/local/bin/node',
+    },
+    {
+      name: 'owner not found: fail closed',
+      w: guarded,
+      outcome: { kind: 'unattested', reason: 'no local TCP socket ...' },
+      require: false,
+      want: 'attestation_failed: cannot attest the caller from 127.1.2.3 as workload shop/frontend, which declares attest selectors: no local TCP socket ...',
+    },
+    { name: 'selectors but nothing looked up', w: guarded, outcome: undefined, require: false, want: 'attestation_failed: cannot attest the caller from 127.1.2.3 as workload shop/frontend, which declares attest selectors: nothing was looked up' },
+  ];
+  for (const c of cases) {
+    const d = judgeCaller(c.w, '127.1.2.3', c.outcome, c.require);
+    assert.equal(d.kind === 'caller' ? `caller attested=${d.attested}` : `${d.refusal}: ${d.reason}`, c.want, c.name);
   }
 });

@@ -1,8 +1,44 @@
 // Pure decisions of the outbound side: which local workload is calling (by the
-// source address of its connection) and which route serves a mesh host:port.
+// source address of its connection, then its process against the workload's
+// attest selectors) and which route serves a mesh host:port.
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from './dataplane-snapshot.js';
+import type { AttestOutcome } from '../attest/attestor.js';
+import { describeCaller, matchSelectors } from '../attest/attest-selectors.js';
 
 export type CallerDecision = { kind: 'caller'; workload: LocalWorkload } | { kind: 'unknown'; address: string; reason: string };
+
+/** Refusal reasons, as counted in entente_agent_refused_connections_total{reason}. */
+export type CallerRefusal = 'unknown_source' | 'attestation_failed' | 'no_selectors';
+
+export type AdmitDecision =
+  | { kind: 'caller'; workload: LocalWorkload; attested: boolean }
+  | { kind: 'refuse'; refusal: CallerRefusal; address: string; workload?: LocalWorkload; reason: string };
+
+/**
+ * The caller's process against its workload's selectors. `outcome` is what
+ * the attestor found (undefined: nothing was looked up, because the workload
+ * declares no selectors). Fail closed: declared selectors and no facts refuse.
+ */
+export function judgeCaller(workload: LocalWorkload, address: string, outcome: AttestOutcome | undefined, requireSelectors: boolean): AdmitDecision {
+  const name = `${workload.namespace}/${workload.name}`;
+  if (!workload.attest) {
+    if (!requireSelectors) return { kind: 'caller', workload, attested: false };
+    return {
+      kind: 'refuse',
+      refusal: 'no_selectors',
+      address,
+      workload,
+      reason: `workload ${name} declares no attest selectors and this agent requires them (attestation.requireSelectors); add spec.attest to the Workload`,
+    };
+  }
+  if (!outcome || outcome.kind === 'unattested') {
+    const why = outcome ? outcome.reason : 'nothing was looked up';
+    return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `cannot attest the caller from ${address} as workload ${name}, which declares attest selectors: ${why}` };
+  }
+  const m = matchSelectors(workload.attest, outcome.facts);
+  if (m.kind === 'match') return { kind: 'caller', workload, attested: true };
+  return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `${describeCaller(outcome.facts)} does not match workload ${name}: ${m.reason}` };
+}
 
 export type TargetDecision =
   | { kind: 'route'; route: ServiceRoute; endpoints: readonly Endpoint[]; service: string }
