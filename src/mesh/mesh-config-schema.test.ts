@@ -11,7 +11,7 @@ const good: MeshConfig = {
   trustDomain: 'eu.example',
   bundles: { 'eu.example': { keys: [] } },
   services: [{ namespace: 'shop', name: 'web', ports: [{ port: 80, targetPort: 8080, protocol: 'http' }], export: true }],
-  workloads: [{ name: 'web-1', namespace: 'shop', service: 'web', serviceAccount: 'web', node: 'node-a', address: '10.0.0.7' }],
+  workloads: [{ name: 'web-1', namespace: 'shop', service: 'web', serviceAccount: 'web', node: 'node-a', address: '10.0.0.7', attest: { uid: 1000, executable: '/usr/bin/web' } }],
   nodes: { 'node-a': '10.0.0.1:15008', 'node-b': '[2001:db8::1]:15008' },
   remoteRegions: [{ region: 'us', trustDomain: 'us.example', gateway: 'gw.us.example:15443', exportedServices: [], ageMs: 0, stale: false }],
   authorizationPolicies: [],
@@ -42,6 +42,10 @@ describe('checkMeshConfig', () => {
     ['unknown protocol', (c) => ({ ...c, services: [{ ...good.services[0], ports: [{ port: 80, targetPort: 80, protocol: 'udp' }] }] }), /protocol: "udp"/],
     ['remote gateway without a port', (c) => ({ ...c, remoteRegions: [{ ...good.remoteRegions[0], gateway: 'gw.us.example' }] }), /remoteRegions\.0\.gateway/],
     ['policies not a list', (c) => ({ ...c, authorizationPolicies: {} }), /authorizationPolicies/],
+    ['attest selectors of the wrong type', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: { uid: 'root' } }] }), /workloads\.0\.attest\.uid/],
+    ['attest with an unknown selector', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: { uid: 0, exe: '/bin/sh' } }] }), /workloads\.0\.attest/],
+    ['attest with no selector', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: {} }] }), /workloads\.0\.attest/],
+    ['attest executable not absolute', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: { executable: 'node' } }] }), /workloads\.0\.attest\.executable/],
     ['missing policyDigest', (c) => ({ ...c, policyDigest: undefined }), /policyDigest: missing: expected/],
   ];
   for (const [what, mutate, message] of bad) {

@@ -34,8 +34,21 @@ const workload = z.looseObject({
   node: label,
   address: z.string().refine((a) => isIP(a) !== 0, 'an IP literal'),
   zone: label.optional(),
+  // Selectors decide who may act as the workload: a malformed set refuses the config (fail closed), never drops a check.
+  attest: z
+    .strictObject({
+      uid: z.number().int().min(0).optional(),
+      user: z.string().min(1).optional(),
+      gid: z.number().int().min(0).optional(),
+      group: z.string().min(1).optional(),
+      executable: z.string().startsWith('/').optional(),
+      cgroup: z.string().startsWith('/').optional(),
+      systemdUnit: z.string().min(1).optional(),
+    })
+    .refine((a) => Object.keys(a).length > 0, 'at least one selector')
+    .optional(),
 });
-const service = z.looseObject({ namespace: label, name: label, ports: z.array(servicePort), export: z.boolean(), l7: z.boolean().optional() });
+const service = z.looseObject({ namespace: label, name: label, ports: z.array(servicePort), export: z.boolean() });
 const exported = z.looseObject({ namespace: label, name: label, ports: z.array(servicePort), endpoints: z.array(workload) });
 const remoteRegion = z.looseObject({
   region: label,
