@@ -27,9 +27,10 @@ export async function attestationAttacks(view: LabView): Promise<AttackResult[]>
   const url = meshUrl(to, path);
   return [
     await tryAttack('1 attestation', `user nobody: curl --interface ${from.address} -x ${proxy} -X ${method} ${url}`, async () => {
-      const r = await run('runuser', ['-u', 'nobody', '--', 'curl', '-s', '-o', '/dev/stderr', '-w', '%{http_code}', '--max-time', '30', '--interface', from.address, '-x', proxy, '-X', method, url]);
-      const status = Number(r.stdout.trim());
-      return { held: status === 403, detail: `HTTP ${status || '-'}: ${r.stderr.trim().slice(0, 240)}` };
+      const r = await run('runuser', ['-u', 'nobody', '--', 'curl', '-s', '-w', '\n%{http_code}', '--max-time', '30', '--interface', from.address, '-x', proxy, '-X', method, url]);
+      const lines = r.stdout.trimEnd().split('\n');
+      const status = Number(lines.pop());
+      return { held: status === 403, detail: `HTTP ${status || '-'}: ${(lines.join(' ') || r.stderr).trim().slice(0, 240)}` };
     }),
     await tryAttack('1 attestation', `control: the workload's own kind of process (node, the lab's user) makes the same call`, async () => {
       const r = await proxyRequest(from.agent.httpProxy, from.address, method, url);
