@@ -9,7 +9,7 @@ import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from './client-hello.js';
 import { GATEWAY_RESULTS, type GatewayResult, type GatewayRoutes } from './route-decision.js';
 import { createGatewayMetrics, type Direction } from './gateway-metrics.js';
-import { RefusalLog } from './refusal-log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { serveConnection, type ConnectionLimits } from './gateway-connection.js';
 
 export type { GatewayRoutes } from './route-decision.js';
@@ -24,7 +24,7 @@ export interface GatewayOptions {
   /** Largest accepted ClientHello handshake message (default 16 KiB + 4). */
   readonly maxClientHelloBytes?: number;
   readonly upstreamConnectTimeoutMs?: number;
-  /** Refusal log lines per second before suppression (default 20). */
+  /** Refusal log lines per second and per refusal reason before suppression (default 20). */
   readonly refusalLogPerSecond?: number;
 }
 
@@ -45,7 +45,7 @@ export interface RunningGateway {
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const limits = checkLimits(opts);
   const metrics = createGatewayMetrics(opts.registry);
-  const refusals = new RefusalLog(opts.log, opts.refusalLogPerSecond === undefined ? {} : { perSecond: opts.refusalLogPerSecond });
+  const refusals = new RateLimitedLog(opts.log, { burst: opts.refusalLogPerSecond ?? 20, windowMs: 1000 });
   const sockets = new Set<Socket>();
   const results = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<GatewayResult, number>;
   const bytes: Record<Direction, number> = { client_to_upstream: 0, upstream_to_client: 0 };

@@ -133,7 +133,7 @@ export class ConnectPool {
       if (!entry.connected) {
         const cause = identityError ?? err;
         ctx.metrics.handshakeFailures.inc({ reason: identityError ? 'peer_identity' : handshakeFailureReason(err) });
-        ctx.refusals.warn({ peer: dial, sni: endpoint.sni, err: describeError(cause) }, 'cannot open mTLS session to peer agent');
+        ctx.refusals.warn('peer_dial_failed', { peer: dial, sni: endpoint.sni, err: describeError(cause) }, 'cannot open mTLS session to peer agent');
         settle(
           new EntenteError('DIAL_FAILED', `mTLS session to ${dial} (sni ${endpoint.sni}) failed: ${describeError(cause)}`, {
             cause,
@@ -185,7 +185,7 @@ export class ConnectPool {
         return;
       }
       if (outstanding) {
-        this.ctx.refusals.warn({ peer: dial }, `peer agent did not answer a ping within ${every} ms; dropping the session`);
+        this.ctx.refusals.warn('peer_unresponsive', { peer: dial }, `peer agent did not answer a ping within ${every} ms; dropping the session`);
         session.destroy(new EntenteError('PEER_UNRESPONSIVE', `${dial} did not answer a ping within ${every} ms`));
         return;
       }

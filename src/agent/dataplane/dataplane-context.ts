@@ -5,7 +5,7 @@ import type { Logger } from '../../core/log.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import type { DataplaneMetrics } from './dataplane-metrics.js';
 import type { FlowSink } from './flow-record.js';
-import type { RefusalLog } from './refusal-log.js';
+import type { RateLimitedLog } from '../../core/rate-limited-log.js';
 
 export interface SnapshotHolder {
   current: DataplaneSnapshot;
@@ -36,7 +36,7 @@ export interface DataplaneContext {
   readonly state: SnapshotHolder;
   readonly credentials: CredentialProvider;
   readonly log: Logger;
-  readonly refusals: RefusalLog;
+  readonly refusals: RateLimitedLog;
   readonly metrics: DataplaneMetrics;
   /** Absent: no flow record is ever built. */
   readonly onFlow: FlowSink | undefined;

@@ -74,7 +74,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     const reason = authError ? (/NO_PEER|PEER_DID_NOT|NO CERT/i.test(String(authError)) ? 'no_client_certificate' : 'untrusted_certificate') : handshakeFailureReason(err);
     const detail = authError ? `client certificate refused: ${String(authError)}` : describeError(err);
     ctx.metrics.handshakeFailures.inc({ reason });
-    ctx.refusals.warn({ from: socket.remoteAddress, reason, err: detail }, 'mTLS handshake refused on the inbound port');
+    ctx.refusals.warn(reason, { from: socket.remoteAddress, err: detail }, 'mTLS handshake refused on the inbound port');
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.setNoDelay(true);
@@ -83,7 +83,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
   });
   server.on('unknownProtocol', (socket) => {
     ctx.metrics.handshakeFailures.inc({ reason: 'alpn' });
-    ctx.refusals.warn({ from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
+    ctx.refusals.warn('alpn', { from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
     socket.destroy();
   });
   server.on('error', (err) => ctx.log.error({ err: describeError(err) }, 'inbound server error'));
@@ -112,7 +112,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     }
     if (!peer) {
       ctx.metrics.handshakeFailures.inc({ reason: 'svid_invalid' });
-      ctx.refusals.warn({ from: remoteAddress, reason: refusal }, 'peer refused after the mTLS handshake');
+      ctx.refusals.warn('svid_invalid', { from: remoteAddress, reason: refusal }, 'peer refused after the mTLS handshake');
       session.destroy();
       return;
     }
@@ -179,7 +179,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     if (start >= session.notAfterMs) {
       // The caller's SVID expired during the session: it must reconnect with its rotated one.
       ctx.metrics.handshakeFailures.inc({ reason: 'svid_expired' });
-      ctx.refusals.warn({ caller: session.peer.caller.toString(), from: session.peer.remoteAddress }, 'closing a mesh session whose client SVID expired');
+      ctx.refusals.warn('svid_expired', { caller: session.peer.caller.toString(), from: session.peer.remoteAddress }, 'closing a mesh session whose client SVID expired');
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       (stream.session as ServerHttp2Session | undefined)?.close();
       return;

@@ -7,7 +7,7 @@ import type { SocketAddress } from '../../core/address.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import { DEFAULT_TUNING, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
 import { createDataplaneMetrics } from './dataplane-metrics.js';
-import { RefusalLog } from './refusal-log.js';
+import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { TlsContexts } from './tls-contexts.js';
 import { ConnectPool } from './connect-pool.js';
 import { MeshConnector } from './mesh-connector.js';
@@ -52,7 +52,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     state: { current: opts.snapshot },
     credentials: opts.credentials,
     log: opts.log,
-    refusals: new RefusalLog(opts.log),
+    refusals: new RateLimitedLog(opts.log),
     metrics: createDataplaneMetrics(opts.registry),
     onFlow: opts.onFlow,
     tuning: { ...DEFAULT_TUNING, ...opts.tuning },

@@ -129,7 +129,10 @@ export function recordOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapsho
   const bytes = o.bytesIn + o.bytesOut;
   if (bytes > 0) ctx.metrics.bytes.inc({ direction: 'outbound' }, bytes);
   if (o.verdict !== 'allow') {
-    ctx.refusals.warn({ caller: call.workload.spiffeId.toString(), service: call.service, port: call.port, status: o.status, reason: o.reason }, `outbound call ${o.verdict === 'deny' ? 'denied' : 'failed'}`);
+    // Denials are policy doing its job (info); failures need an operator's eye (warn).
+    const deny = o.verdict === 'deny';
+    ctx.refusals.write(deny ? 'info' : 'warn', deny ? 'policy_denied' : 'call_failed',
+      { caller: call.workload.spiffeId.toString(), service: call.service, port: call.port, status: o.status, reason: o.reason }, `outbound call ${deny ? 'denied' : 'failed'}`);
   }
   if (!ctx.onFlow) return;
   emitFlow(

@@ -20,7 +20,7 @@ export function prepareOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapsh
   const caller = identifyCaller(snapshot, remoteAddress);
   if (caller.kind === 'unknown') {
     ctx.metrics.refusedConnections.inc({ reason: 'unknown_source' });
-    ctx.refusals.warn({ from: caller.address, target: `${host}:${port}` }, caller.reason);
+    ctx.refusals.warn('unknown_source', { from: caller.address, target: `${host}:${port}` }, caller.reason);
     if (ctx.onFlow) {
       emitFlow(ctx.onFlow, { time: start, direction: 'outbound', sourceAddress: caller.address, sourceRegion: snapshot.region, verdict: 'deny', reason: caller.reason, bytesIn: 0, bytesOut: 0, durationMs: 0 }, ctx.log);
     }
