@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import type { DataplaneMetrics } from './dataplane-metrics.js';
 import type { FlowSink } from './flow-record.js';
+import type { WorkloadBulkhead } from './workload-bulkhead.js';
 import type { RateLimitedLog } from '../../core/rate-limited-log.js';
 
 export interface SnapshotHolder {
@@ -22,6 +23,12 @@ export interface DataplaneTuning {
   readonly streamWindowBytes: number;
   /** HTTP/2 connection-level receive window. */
   readonly sessionWindowBytes: number;
+  /** A peer must finish the mTLS handshake on the inbound port within this time (Node's default is 120 s). */
+  readonly handshakeTimeoutMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise; the pool opens another session when a peer's limit is reached. */
+  readonly maxStreamsPerSession: number;
+  /** Concurrent app connections (L4 streams and L7 requests) per destination workload at the inbound agent. */
+  readonly maxConnectionsPerWorkload: number;
 }
 
 export const DEFAULT_TUNING: DataplaneTuning = {
@@ -30,6 +37,9 @@ export const DEFAULT_TUNING: DataplaneTuning = {
   keepaliveMs: 15_000,
   streamWindowBytes: 4 << 20,
   sessionWindowBytes: 64 << 20,
+  handshakeTimeoutMs: 10_000,
+  maxStreamsPerSession: 100,
+  maxConnectionsPerWorkload: 1024,
 };
 
 export interface DataplaneContext {
@@ -41,12 +51,18 @@ export interface DataplaneContext {
   /** Absent: no flow record is ever built. */
   readonly onFlow: FlowSink | undefined;
   readonly tuning: DataplaneTuning;
+  /** Concurrent app connections per destination workload, shared by L4 and L7. */
+  readonly bulkhead: WorkloadBulkhead;
   readonly now: () => number;
 }
 
-/** HTTP/2 settings both ends use: big windows so throughput is not window-bound, no push. */
+/**
+ * HTTP/2 settings both ends use: big windows so throughput is not window-bound,
+ * no push, and a stream cap (nghttp2 answers streams over it with REFUSED_STREAM
+ * before the peer acknowledged it, and ends the session of a peer that ignores it after).
+ */
 export function h2Settings(t: DataplaneTuning): { initialWindowSize: number; enablePush: boolean; maxConcurrentStreams: number } {
-  return { initialWindowSize: t.streamWindowBytes, enablePush: false, maxConcurrentStreams: 100_000 };
+  return { initialWindowSize: t.streamWindowBytes, enablePush: false, maxConcurrentStreams: t.maxStreamsPerSession };
 }
 
 /** Header values travel on the wire: keep them printable and short. */

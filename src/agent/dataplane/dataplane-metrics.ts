@@ -11,6 +11,9 @@ export interface DataplaneMetrics {
   readonly tlsSessions: Counter<'side'>;
   readonly handshakeFailures: Counter<'reason'>;
   readonly refusedConnections: Counter<'reason'>;
+  readonly refusedStreams: Counter<'reason'>;
+  readonly inboundSessionErrors: Counter<'reason'>;
+  readonly workloadConnections: Gauge<'workload'>;
   readonly bytes: Counter<'direction'>;
 }
 
@@ -20,10 +23,10 @@ function counter<L extends string>(registry: Registry, name: string, help: strin
   return new Counter<L>({ name, help, labelNames, registers: [registry] });
 }
 
-function gauge(registry: Registry, name: string, help: string): Gauge {
+function gauge<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge;
-  return new Gauge({ name, help, registers: [registry] });
+  if (existing) return existing as Gauge<L>;
+  return new Gauge<L>({ name, help, labelNames, registers: [registry] });
 }
 
 export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
@@ -35,6 +38,9 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
     tlsSessions: counter(registry, 'entente_agent_tls_sessions_total', 'Completed mTLS handshakes (client: pool sessions opened; server: peers accepted)', ['side']),
     handshakeFailures: counter(registry, 'entente_agent_tls_handshake_failures_total', 'mTLS handshakes refused or failed, by reason', ['reason']),
     refusedConnections: counter(registry, 'entente_agent_refused_connections_total', 'Local app connections refused before reaching the mesh, by reason', ['reason']),
+    refusedStreams: counter(registry, 'entente_agent_refused_streams_total', 'Inbound CONNECT streams or L7 requests refused by a limit, by reason', ['reason']),
+    inboundSessionErrors: counter(registry, 'entente_agent_inbound_session_errors_total', 'Inbound mesh sessions ended by an HTTP/2 error (e.g. a peer over the stream limit), by reason', ['reason']),
+    workloadConnections: gauge(registry, 'entente_agent_workload_connections', 'Concurrent app connections per destination workload at the inbound agent (the bulkhead)', ['workload']),
     bytes: counter(registry, 'entente_agent_bytes_total', 'Application bytes carried, both ways, by direction of the flow', ['direction']),
   };
 }

@@ -77,7 +77,8 @@ export class MeshConnector {
     this.turns.set(call.target, (turn + 1) % 1_000_000);
     const failures: string[] = [];
     for (const endpoint of orderEndpoints(call.endpoints, turn)) {
-      // Two tries per endpoint: a pooled session may close between lookup and use.
+      // Two tries per endpoint: a pooled session may close between lookup and use,
+      // or turn out to allow fewer streams than we assumed while it connected.
       for (let attempt = 0; attempt < 2; attempt++) {
         const got = this.pool.acquire(snapshot, call.creds, endpoint);
         if (got.kind === 'refuse') {
@@ -89,8 +90,15 @@ export class MeshConnector {
           try {
             await entry.ready;
           } catch (err) {
+            this.pool.release(entry);
             failures.push(describeError(err));
             break;
+          }
+          if (!this.pool.hasRoom(entry)) {
+            // The peer's SETTINGS allow fewer streams: take a slot on another session rather than queue in nghttp2.
+            this.pool.release(entry);
+            failures.push(`${formatSocketAddress(endpoint.dial)}: session full (peer allows ${entry.session.remoteSettings?.maxConcurrentStreams} streams)`);
+            continue;
           }
         }
         try {
@@ -103,6 +111,7 @@ export class MeshConnector {
           this.pool.track(entry, stream);
           return { kind: 'open', stream, endpoint };
         } catch (err) {
+          this.pool.release(entry);
           failures.push(`${formatSocketAddress(endpoint.dial)}: ${describeError(err)}`);
         }
       }
