@@ -39,7 +39,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   const routes = new AgentRouteTable(enrollment.trustDomain);
   const cached = state.lastConfig();
   if (cached) routes.replace(nodeTable(cached));
-  const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry });
+  const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry, caps: config.limits });
 
   const stream = identity.client.followConfig(
     formatSocketAddress(config.advertise ?? gateway.address),

@@ -11,6 +11,7 @@ import { GATEWAY_RESULTS, type GatewayResult, type GatewayRoutes } from './route
 import { createGatewayMetrics, type Direction } from './gateway-metrics.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { serveConnection, type ConnectionLimits } from './gateway-connection.js';
+import { ConnectionCaps, DEFAULT_GATEWAY_CAPS, type GatewayCaps } from './connection-caps.js';
 
 export type { GatewayRoutes } from './route-decision.js';
 
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   readonly upstreamConnectTimeoutMs?: number;
   /** Refusal log lines per second and per refusal reason before suppression (default 20). */
   readonly refusalLogPerSecond?: number;
+  /** Connection caps, in all and per source IP (defaults: DEFAULT_GATEWAY_CAPS). */
+  readonly caps?: Partial<GatewayCaps>;
 }
 
 export interface GatewayStats {
@@ -44,6 +47,7 @@ export interface RunningGateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const limits = checkLimits(opts);
+  const caps = new ConnectionCaps(checkCaps({ ...DEFAULT_GATEWAY_CAPS, ...opts.caps }));
   const metrics = createGatewayMetrics(opts.registry);
   const refusals = new RateLimitedLog(opts.log, { burst: opts.refusalLogPerSecond ?? 20, windowMs: 1000 });
   const sockets = new Set<Socket>();
@@ -70,6 +74,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // allowHalfOpen: a client that has finished sending must still receive the agent's reply.
   const server = createServer({ allowHalfOpen: true }, (client) => {
     accepted++;
+    // Caps first, before a byte is read: a refused connection costs one accept and one close.
+    const source = client.remoteAddress ?? '?';
+    const slot = caps.admit(source);
+    if (slot.kind === 'refuse') {
+      context.count(slot.result);
+      refusals.warn(slot.result, { peer: `${source}:${client.remotePort ?? '?'}`, result: slot.result, reason: slot.reason }, `gateway: refused connection (${slot.result})`);
+      client.on('error', () => undefined);
+      client.destroy();
+      return;
+    }
+    client.once('close', slot.release);
     active++;
     metrics.active.inc();
     track(client);
@@ -110,6 +125,14 @@ function listen(server: ReturnType<typeof createServer>, at: SocketAddress): Pro
       resolve({ host: a.address, port: a.port });
     });
   });
+}
+
+function checkCaps(caps: GatewayCaps): GatewayCaps {
+  const bad = Object.entries(caps).filter(([, v]) => !Number.isInteger(v) || (v as number) < 1).map(([k, v]) => `${k}=${String(v)}`);
+  if (bad.length > 0) {
+    throw new EntenteError('GATEWAY_BAD_OPTIONS', `gateway connection caps out of range: ${bad.join(', ')}`, { hint: 'caps are whole numbers of connections, at least 1' });
+  }
+  return caps;
 }
 
 function checkLimits(opts: GatewayOptions): ConnectionLimits {

@@ -1,6 +1,7 @@
 // A deliberately non-conforming HTTP/2 client for limit tests: writes raw
 // frames over mTLS so it can open more streams than the server allows (which
 // node:http2 never does) and report what the server answered per stream.
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { SocketAddress } from '../../src/core/address.js';
 
@@ -57,8 +58,10 @@ export const SETTINGS_ACK = frame(4, 0x1, 0, Buffer.alloc(0));
  */
 export function rawH2(opts: RawH2Options, onSecure: (s: TLSSocket) => void, onServerSettings?: (s: TLSSocket) => void): { socket: TLSSocket; frames: RawH2Frames } {
   const frames: RawH2Frames = { answered: new Set(), reset: new Map(), serverSettingsSeen: false, closed: false };
+  const tcp = netConnect({ host: opts.to.host, port: opts.to.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+  tcp.on('error', () => undefined);
   const socket = tlsConnect({
-    host: opts.to.host, port: opts.to.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    socket: tcp,
     ca: opts.ca, cert: opts.cert, key: opts.key, servername: opts.servername, ALPNProtocols: ['h2'], minVersion: 'TLSv1.3',
     checkServerIdentity: () => undefined,
   });
