@@ -19,6 +19,8 @@ export type Release = () => void;
 
 export class WorkloadBulkhead {
   private readonly active = new Map<string, number>();
+  /** Bound gauge children: an L7 request costs no label hashing (keys are local workloads only). */
+  private readonly children = new Map<string, { inc(): void; dec(): void }>();
 
   constructor(private readonly max: number, private readonly gauge?: Gauge<'workload'>) {}
 
@@ -28,7 +30,8 @@ export class WorkloadBulkhead {
     const d = decideAdmission(workload, n, this.max);
     if (d.kind === 'refuse') return d;
     this.active.set(workload, n + 1);
-    this.gauge?.inc({ workload });
+    const child = this.child(workload);
+    child?.inc();
     let released = false;
     return {
       kind: 'admit',
@@ -39,9 +42,19 @@ export class WorkloadBulkhead {
         // Drop idle keys so the map holds only workloads with open connections.
         if (left <= 0) this.active.delete(workload);
         else this.active.set(workload, left);
-        this.gauge?.dec({ workload });
+        child?.dec();
       },
     };
+  }
+
+  private child(workload: string): { inc(): void; dec(): void } | undefined {
+    if (!this.gauge) return undefined;
+    let c = this.children.get(workload);
+    if (!c) {
+      c = this.gauge.labels(workload);
+      this.children.set(workload, c);
+    }
+    return c;
   }
 
   inUse(workload: string): number {
