@@ -1,6 +1,6 @@
 // agent.yaml: one agent per node or device.
 import { z } from 'zod';
-import { zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
+import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl } from '../core/config-types.js';
 
 export const agentConfigSchema = z.strictObject({
   node: zDnsLabel,
@@ -31,6 +31,17 @@ export const agentConfigSchema = z.strictObject({
   outboundPorts: z
     .array(z.strictObject({ host: z.string().regex(/^[a-z0-9.-]+\.mesh$/, 'a mesh host such as "catalog.shop.mesh"'), port: z.number().int().min(1).max(65535), listen: zAddress }))
     .default([]),
+  /** Data plane limits (docs/security.md "Limits" says why each default). */
+  limits: z
+    .strictObject({
+      /** A peer must complete the mTLS handshake on the inbound port within this time. */
+      handshakeTimeout: zDurationMs.default(10_000),
+      /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per mesh session. */
+      maxStreamsPerSession: z.number().int().min(1).max(65_535).default(100),
+      /** Concurrent app connections (L4 streams, in-flight L7 requests) per destination workload. */
+      maxConnectionsPerWorkload: z.number().int().min(1).max(1_000_000).default(1024),
+    })
+    .default({ handshakeTimeout: 10_000, maxStreamsPerSession: 100, maxConnectionsPerWorkload: 1024 }),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -79,6 +79,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     credentials: { credentialsFor: (w) => svids.credentialsFor(w) },
     log: log.child({ part: 'dataplane' }),
     registry,
+    tuning: {
+      handshakeTimeoutMs: config.limits.handshakeTimeout,
+      maxStreamsPerSession: config.limits.maxStreamsPerSession,
+      maxConnectionsPerWorkload: config.limits.maxConnectionsPerWorkload,
+    },
     onFlow: (f) => {
       flows.add(f);
     },

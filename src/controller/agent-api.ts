@@ -10,7 +10,7 @@ import { describeError, EntenteError } from '../core/errors.js';
 import { readJsonObject, sendError, sendJson } from '../core/http-json.js';
 import type { SocketAddress } from '../core/address.js';
 import { isLocalAddress } from '../core/local-addresses.js';
-import { RefusalLog } from '../gateway/refusal-log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { LocalCa } from '../identity/local-ca.js';
 import { SpiffeId } from '../identity/spiffe-id.js';
 import { verifyX509SvidChain } from '../identity/verify-svid.js';
@@ -75,7 +75,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
   }
 
   // A rogue node reconnecting in a loop must not flood the log.
-  const refusals = new RefusalLog(deps.log, { perSecond: 5 });
+  const refusals = new RateLimitedLog(deps.log, { burst: 5, windowMs: 1000 });
 
   async function enroll(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonObject(req);
@@ -156,7 +156,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
       if (d.kind === 'refused') {
         // The registry keeps the last good value; the node is told exactly what was wrong.
         deps.countAdvertiseRefused(d.reason);
-        refusals.refused({ node, reason: d.reason, advertise: claimed, peer: req.socket.remoteAddress }, d.message);
+        refusals.warn(`advertise_${d.reason}`, { node, advertise: claimed, peer: req.socket.remoteAddress }, d.message);
         return sendError(res, 400, 'BAD_ADVERTISE', d.message);
       }
       advertise = d.advertise;

@@ -1,6 +1,7 @@
 // gateway.yaml: a region's east-west gateway.
 import { z } from 'zod';
 import { zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
+import { DEFAULT_GATEWAY_CAPS } from './connection-caps.js';
 
 export const gatewayConfigSchema = z.strictObject({
   /** The gateway's node name (its join token is bound to it). */
@@ -14,6 +15,15 @@ export const gatewayConfigSchema = z.strictObject({
   advertise: zAddress.optional(),
   /** Prometheus metrics (plain HTTP). */
   metrics: zAddress.optional(),
+  /** Connection caps (docs/security.md "Limits" says why each default). */
+  limits: z
+    .strictObject({
+      /** Client connections open at once, all sources together. */
+      maxConnections: z.number().int().min(1).max(1_000_000).default(DEFAULT_GATEWAY_CAPS.maxConnections),
+      /** Client connections open at once from one source IP address. */
+      maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(DEFAULT_GATEWAY_CAPS.maxConnectionsPerSource),
+    })
+    .default(DEFAULT_GATEWAY_CAPS),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -9,7 +9,7 @@ import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 import { parseClientHello, type ClientHelloParse } from './client-hello.js';
 import { decideRoute, tlsAlertRecord, type GatewayResult, type GatewayRoutes, type Refusal } from './route-decision.js';
 import type { GatewayMetrics, Direction } from './gateway-metrics.js';
-import type { RefusalLog } from './refusal-log.js';
+import type { RateLimitedLog } from '../core/rate-limited-log.js';
 
 export interface ConnectionLimits {
   readonly clientHelloTimeoutMs: number;
@@ -23,7 +23,7 @@ export interface ConnectionContext {
   readonly routes: GatewayRoutes;
   readonly limits: ConnectionLimits;
   readonly metrics: GatewayMetrics;
-  readonly refusals: RefusalLog;
+  readonly refusals: RateLimitedLog;
   readonly log: Logger;
   /** Called once per connection with its result, for the gateway's own stats. */
   readonly count: (result: GatewayResult) => void;
@@ -159,7 +159,7 @@ function countBytes(ctx: ConnectionContext, direction: Direction, n: number): vo
 /** Counts, logs (rate-limited), tells a TLS peer why with a fatal alert, and closes gracefully. */
 function refuse(client: Socket, ctx: ConnectionContext, peer: string, r: Refusal): void {
   ctx.count(r.result);
-  ctx.refusals.refused({ peer, result: r.result, reason: r.reason, ...(r.serverName ? { serverName: r.serverName } : {}) },
+  ctx.refusals.warn(r.result, { peer, result: r.result, reason: r.reason, ...(r.serverName ? { serverName: r.serverName } : {}) },
     `gateway: refused connection (${r.result})`);
   if (client.destroyed) return;
   // Keep draining so that closing with unread bytes does not turn our FIN (and alert) into a RST.

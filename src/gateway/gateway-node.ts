@@ -50,7 +50,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   });
   const cached = intake.cached(state.cachedConfigText());
   if (cached) routes.replace(cached.value);
-  const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry });
+  const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry, caps: config.limits });
   routeContext.own.push(gateway.address); // the bound port, when the config said 0
 
   const stream = identity.client.followConfig(

@@ -9,8 +9,9 @@ import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from './client-hello.js';
 import { GATEWAY_RESULTS, type GatewayResult, type GatewayRoutes } from './route-decision.js';
 import { createGatewayMetrics, type Direction } from './gateway-metrics.js';
-import { RefusalLog } from './refusal-log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { serveConnection, type ConnectionLimits } from './gateway-connection.js';
+import { ConnectionCaps, DEFAULT_GATEWAY_CAPS, type GatewayCaps } from './connection-caps.js';
 
 export type { GatewayRoutes } from './route-decision.js';
 
@@ -24,8 +25,10 @@ export interface GatewayOptions {
   /** Largest accepted ClientHello handshake message (default 16 KiB + 4). */
   readonly maxClientHelloBytes?: number;
   readonly upstreamConnectTimeoutMs?: number;
-  /** Refusal log lines per second before suppression (default 20). */
+  /** Refusal log lines per second and per refusal reason before suppression (default 20). */
   readonly refusalLogPerSecond?: number;
+  /** Connection caps, in all and per source IP (defaults: DEFAULT_GATEWAY_CAPS). */
+  readonly caps?: Partial<GatewayCaps>;
 }
 
 export interface GatewayStats {
@@ -44,8 +47,9 @@ export interface RunningGateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const limits = checkLimits(opts);
+  const caps = new ConnectionCaps(checkCaps({ ...DEFAULT_GATEWAY_CAPS, ...opts.caps }));
   const metrics = createGatewayMetrics(opts.registry);
-  const refusals = new RefusalLog(opts.log, opts.refusalLogPerSecond === undefined ? {} : { perSecond: opts.refusalLogPerSecond });
+  const refusals = new RateLimitedLog(opts.log, { burst: opts.refusalLogPerSecond ?? 20, windowMs: 1000 });
   const sockets = new Set<Socket>();
   const results = Object.fromEntries(GATEWAY_RESULTS.map((r) => [r, 0])) as Record<GatewayResult, number>;
   const bytes: Record<Direction, number> = { client_to_upstream: 0, upstream_to_client: 0 };
@@ -70,6 +74,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   // allowHalfOpen: a client that has finished sending must still receive the agent's reply.
   const server = createServer({ allowHalfOpen: true }, (client) => {
     accepted++;
+    // Caps first, before a byte is read: a refused connection costs one accept and one close.
+    const source = client.remoteAddress ?? '?';
+    const slot = caps.admit(source);
+    if (slot.kind === 'refuse') {
+      context.count(slot.result);
+      refusals.warn(slot.result, { peer: `${source}:${client.remotePort ?? '?'}`, result: slot.result, reason: slot.reason }, `gateway: refused connection (${slot.result})`);
+      client.on('error', () => undefined);
+      client.destroy();
+      return;
+    }
+    client.once('close', slot.release);
     active++;
     metrics.active.inc();
     track(client);
@@ -110,6 +125,14 @@ function listen(server: ReturnType<typeof createServer>, at: SocketAddress): Pro
       resolve({ host: a.address, port: a.port });
     });
   });
+}
+
+function checkCaps(caps: GatewayCaps): GatewayCaps {
+  const bad = Object.entries(caps).filter(([, v]) => !Number.isInteger(v) || (v as number) < 1).map(([k, v]) => `${k}=${String(v)}`);
+  if (bad.length > 0) {
+    throw new EntenteError('GATEWAY_BAD_OPTIONS', `gateway connection caps out of range: ${bad.join(', ')}`, { hint: 'caps are whole numbers of connections, at least 1' });
+  }
+  return caps;
 }
 
 function checkLimits(opts: GatewayOptions): ConnectionLimits {

@@ -11,10 +11,12 @@ export interface GatewayRoutes {
 }
 
 export type RefusalResult = 'no_sni' | 'unknown_sni' | 'not_tls' | 'malformed' | 'timeout' | 'upstream_unreachable';
+/** Refused at accept, before reading anything: the gateway or this source is at its connection cap. */
+export type CapacityResult = 'over_capacity' | 'source_over_capacity';
 /** Every connection ends up counted under exactly one result. */
-export type GatewayResult = 'routed' | 'aborted' | RefusalResult;
+export type GatewayResult = 'routed' | 'aborted' | RefusalResult | CapacityResult;
 export const GATEWAY_RESULTS: readonly GatewayResult[] = [
-  'routed', 'aborted', 'no_sni', 'unknown_sni', 'not_tls', 'malformed', 'timeout', 'upstream_unreachable',
+  'routed', 'aborted', 'no_sni', 'unknown_sni', 'not_tls', 'malformed', 'timeout', 'upstream_unreachable', 'over_capacity', 'source_over_capacity',
 ];
 
 /** TLS alert descriptions the gateway may send (RFC 8446 §6, RFC 6066 §3). */

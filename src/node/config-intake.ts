@@ -6,7 +6,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
-import { RefusalLog } from '../gateway/refusal-log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { checkMeshConfig } from '../mesh/mesh-config-schema.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
 
@@ -29,7 +29,7 @@ export interface ConfigIntakeOptions<T> {
 
 export class ConfigIntake<T> {
   private readonly refusedTotal: Counter<'reason'>;
-  private readonly refusals: RefusalLog;
+  private readonly refusals: RateLimitedLog;
   // Configs are taken one at a time, in arrival order: what is on disk is always the newest applied.
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -40,7 +40,7 @@ export class ConfigIntake<T> {
       labelNames: ['reason'],
       registers: [o.registry],
     });
-    this.refusals = new RefusalLog(o.log, { perSecond: 5 });
+    this.refusals = new RateLimitedLog(o.log, { burst: 5, windowMs: 1000 });
   }
 
   /** One line of the config stream. */
@@ -96,7 +96,7 @@ export class ConfigIntake<T> {
 
   private refuse(reason: string, message: string, version: number | undefined): IntakeResult {
     this.refusedTotal.inc({ reason });
-    this.refusals.refused({ reason, version, err: message }, 'config refused; keeping the last good one (in force and on disk)');
+    this.refusals.warn(`config_${reason}`, { version, err: message }, 'config refused; keeping the last good one (in force and on disk)');
     return { kind: 'refused', reason, message };
   }
 }

@@ -12,7 +12,7 @@ import { LocalCa } from '../../src/identity/local-ca.js';
 import { generateKeyPair, privateKeyToPem } from '../../src/identity/keys.js';
 import { SpiffeId, parseTrustDomain, type TrustDomain } from '../../src/identity/spiffe-id.js';
 import { formatMeshSni } from '../../src/mesh/sni-name.js';
-import { silentLogger } from '../../src/core/log.js';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import type { SocketAddress } from '../../src/core/address.js';
 import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials, WorkloadPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
 import { startDataplane, type Dataplane, type DataplaneTuning, type FlowRecord } from '../../src/agent/dataplane/index.js';
@@ -217,7 +217,7 @@ export interface SnapshotAExtra {
   frontendAttest?: AttestSelectors;
 }
 
-export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<DataplaneTuning>; requireSelectorsA?: boolean } = {}): Promise<Mesh> {
+export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<DataplaneTuning>; requireSelectorsA?: boolean; tuningB?: Partial<DataplaneTuning>; logB?: Logger } = {}): Promise<Mesh> {
   const dir = await mkdtemp(join(tmpdir(), 'entente-dp-'));
   const prefix = randomLoopbackPrefix();
   const euTd = parseTrustDomain('eu.test');
@@ -257,7 +257,7 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
   const flowsA: FlowRecord[] = [];
   const flowsB: FlowRecord[] = [];
   const startB = (registry: Registry, port: number): Promise<Dataplane> =>
-    startDataplane({ inbound: { host: `${prefix}.2`, port }, snapshot: snapshotB(), credentials: credsB, log: silentLogger(), registry, onFlow: (f) => flowsB.push(f) });
+    startDataplane({ inbound: { host: `${prefix}.2`, port }, snapshot: snapshotB(), credentials: credsB, log: opts.logB ?? silentLogger(), registry, onFlow: (f) => flowsB.push(f), ...(opts.tuningB ? { tuning: opts.tuningB } : {}) });
   const registryB = new Registry();
   const b = await startB(registryB, 0);
   const dialB = b.inboundAddress;

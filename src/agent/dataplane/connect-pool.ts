@@ -3,7 +3,10 @@
 // streams on these sessions, so a new app connection costs no handshake. A
 // session that dies (GOAWAY, close, error) leaves the pool and the next stream
 // reconnects; when the source's SVID or the destination's trust changes, new
-// streams go to a new session and the old one drains.
+// streams go to a new session and the old one drains. A session carries at most
+// as many streams as the peer allows (SETTINGS_MAX_CONCURRENT_STREAMS); when all
+// sessions to a peer are full, another one is opened, so no stream waits in
+// nghttp2's queue behind long-lived ones.
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { EntenteError, describeError } from '../../core/errors.js';
@@ -22,8 +25,10 @@ export interface PoolEntry {
   connected: boolean;
   /** The server's SVID expiry (known once connected): after it, new streams go to a new session. */
   peerNotAfterMs: number;
-  /** Open streams, and when the last one opened or closed (idle reaping). */
+  /** Streams reserved or open (acquire() reserves a slot), and when one last opened or closed (idle reaping). */
   streams: number;
+  /** Streams actually opened on the session (track()). */
+  open: number;
   lastUsedMs: number;
   /** Settles when the session connects (or fails to). Never rejects unhandled. */
   readonly ready: Promise<void>;
@@ -31,40 +36,77 @@ export interface PoolEntry {
 
 export type AcquireResult = { kind: 'ok'; entry: PoolEntry } | { kind: 'refuse'; reason: string };
 
+/** How many streams a session may carry: the peer's limit once known, ours (the mesh's default) until then. */
+export function sessionCapacity(entry: Pick<PoolEntry, 'connected' | 'session'>, ownLimit: number): number {
+  if (!entry.connected) return ownLimit;
+  const peer = entry.session.remoteSettings?.maxConcurrentStreams;
+  return typeof peer === 'number' && peer > 0 ? peer : ownLimit;
+}
+
 export class ConnectPool {
-  private readonly entries = new Map<string, PoolEntry>();
+  /** Per peer key, its sessions; new streams go to the first one with a free slot. */
+  private readonly entries = new Map<string, PoolEntry[]>();
   private readonly all = new Set<ClientHttp2Session>();
   private closed = false;
 
   constructor(private readonly ctx: DataplaneContext, private readonly contexts: TlsContexts) {}
 
-  /** The session for (source, endpoint), opening one if needed; never waits. */
+  /**
+   * A session for (source, endpoint) with a stream slot reserved, opening one
+   * if every session is full; never waits. The caller either opens a stream and
+   * hands it to track(), or gives the slot back with release().
+   */
   acquire(snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint): AcquireResult {
     if (this.closed) return { kind: 'refuse', reason: 'data plane is shutting down' };
     const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
     if (tls.kind === 'refuse') return tls;
     // The expected identity is part of the key: a session verified one identity, never another.
     const key = `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
-    const existing = this.entries.get(key);
-    if (existing) {
+    for (const existing of [...(this.entries.get(key) ?? [])]) {
       const usable = !existing.session.closed && !existing.session.destroyed && this.ctx.now() < existing.peerNotAfterMs;
       const current = existing.creds === creds || existing.creds.certChainPem === creds.certChainPem;
-      if (usable && current && existing.trustKey === tls.trustKey) return { kind: 'ok', entry: existing };
-      // Rotation or trust change: new streams use a new session; the old one finishes its streams.
-      this.retire(existing, usable ? 'credentials or trust changed' : 'session closed or peer SVID expired');
+      if (!usable || !current || existing.trustKey !== tls.trustKey) {
+        // Rotation or trust change: new streams use a new session; the old one finishes its streams.
+        this.retire(existing, usable ? 'credentials or trust changed' : 'session closed or peer SVID expired');
+        continue;
+      }
+      if (existing.streams < sessionCapacity(existing, this.ctx.tuning.maxStreamsPerSession)) return this.reserve(existing);
     }
     const entry = this.open(key, snapshot, creds, endpoint, tls.context, tls.trustKey);
-    this.entries.set(key, entry);
-    return { kind: 'ok', entry };
+    this.entries.set(key, [...(this.entries.get(key) ?? []), entry]);
+    return this.reserve(entry);
+  }
+
+  /** Gives back a slot acquire() reserved when no stream was opened on it. */
+  release(entry: PoolEntry): void {
+    entry.streams = Math.max(0, entry.streams - 1);
+    entry.lastUsedMs = this.ctx.now();
   }
 
   /** Number of pooled sessions (connected or connecting). */
   size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const list of this.entries.values()) n += list.length;
+    return n;
+  }
+
+  private reserve(entry: PoolEntry): AcquireResult {
+    entry.streams++;
+    entry.lastUsedMs = this.ctx.now();
+    return { kind: 'ok', entry };
+  }
+
+  /** Removes a session from its key's list (it takes no new streams). */
+  private forget(entry: PoolEntry): void {
+    const list = this.entries.get(entry.key);
+    if (!list) return;
+    const rest = list.filter((e) => e !== entry);
+    if (rest.length === 0) this.entries.delete(entry.key);
+    else if (rest.length !== list.length) this.entries.set(entry.key, rest);
   }
 
   private retire(entry: PoolEntry, why: string): void {
-    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    this.forget(entry);
     if (!entry.session.closed && !entry.session.destroyed) {
       this.ctx.log.debug({ peer: entry.key, why }, 'draining pooled session');
       entry.session.close();
@@ -107,16 +149,30 @@ export class ConnectPool {
         });
         socket.setNoDelay(true);
         socket.setTimeout(ctx.tuning.connectTimeoutMs, () => {
-          socket?.destroy(new EntenteError('DIAL_TIMEOUT', `TLS to ${dial} did not complete within ${ctx.tuning.connectTimeoutMs} ms`));
+          socket?.destroy(new EntenteError('DIAL_TIMEOUT', `TLS to ${dial} and the peer's HTTP/2 SETTINGS did not complete within ${ctx.tuning.connectTimeoutMs} ms`));
         });
-        socket.once('secureConnect', () => socket?.setTimeout(0));
         return socket;
       },
     });
-    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, lastUsedMs: ctx.now(), ready };
+    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
     this.all.add(session);
     let pinger: NodeJS.Timeout | undefined;
+    // Connected means: handshake done AND the peer's SETTINGS known, so the
+    // streams waiting on `ready` see its real stream limit (hasRoom) instead of
+    // being refused by a peer with a lower one.
+    let transportUp = false;
+    let settingsKnown = false;
+    session.once('remoteSettings', () => {
+      settingsKnown = true;
+      up();
+    });
     session.on('connect', () => {
+      transportUp = true;
+      up();
+    });
+    const up = (): void => {
+      if (!transportUp || !settingsKnown || entry.connected) return;
+      socket?.setTimeout(0);
       entry.connected = true;
       entry.peerNotAfterMs = peerNotAfterMs;
       pinger = this.keepalive(entry, dial);
@@ -128,12 +184,12 @@ export class ConnectPool {
         /* session already going away */
       }
       settle();
-    });
+    };
     session.on('error', (err) => {
       if (!entry.connected) {
         const cause = identityError ?? err;
         ctx.metrics.handshakeFailures.inc({ reason: identityError ? 'peer_identity' : handshakeFailureReason(err) });
-        ctx.refusals.warn({ peer: dial, sni: endpoint.sni, err: describeError(cause) }, 'cannot open mTLS session to peer agent');
+        ctx.refusals.warn('peer_dial_failed', { peer: dial, sni: endpoint.sni, err: describeError(cause) }, 'cannot open mTLS session to peer agent');
         settle(
           new EntenteError('DIAL_FAILED', `mTLS session to ${dial} (sni ${endpoint.sni}) failed: ${describeError(cause)}`, {
             cause,
@@ -144,12 +200,10 @@ export class ConnectPool {
         ctx.log.debug({ peer: dial, err: describeError(err) }, 'pooled session error');
       }
     });
-    session.on('goaway', () => {
-      if (this.entries.get(key) === entry) this.entries.delete(key);
-    });
+    session.on('goaway', () => this.forget(entry));
     session.on('close', () => {
       clearInterval(pinger);
-      if (this.entries.get(key) === entry) this.entries.delete(key);
+      this.forget(entry);
       this.all.delete(session);
       if (entry.connected) ctx.metrics.poolSessions.dec();
       else settle(new EntenteError('DIAL_FAILED', `mTLS session to ${dial} closed before it was established${identityError ? `: ${identityError.message}` : ''}`));
@@ -157,13 +211,20 @@ export class ConnectPool {
     return entry;
   }
 
-  /** Counts a stream opened on `entry`, for idle reaping. */
+  /**
+   * Whether one more stream fits once the session is connected: slots reserved
+   * while connecting assumed our own limit, and a peer may allow fewer.
+   */
+  hasRoom(entry: PoolEntry): boolean {
+    return entry.open < sessionCapacity(entry, this.ctx.tuning.maxStreamsPerSession);
+  }
+
+  /** Holds the slot acquire() reserved until the stream opened on it closes. */
   track(entry: PoolEntry, stream: { once(event: 'close', fn: () => void): unknown }): void {
-    entry.streams++;
-    entry.lastUsedMs = this.ctx.now();
+    entry.open++;
     stream.once('close', () => {
-      entry.streams--;
-      entry.lastUsedMs = this.ctx.now();
+      entry.open--;
+      this.release(entry);
     });
   }
 
@@ -185,7 +246,7 @@ export class ConnectPool {
         return;
       }
       if (outstanding) {
-        this.ctx.refusals.warn({ peer: dial }, `peer agent did not answer a ping within ${every} ms; dropping the session`);
+        this.ctx.refusals.warn('peer_unresponsive', { peer: dial }, `peer agent did not answer a ping within ${every} ms; dropping the session`);
         session.destroy(new EntenteError('PEER_UNRESPONSIVE', `${dial} did not answer a ping within ${every} ms`));
         return;
       }

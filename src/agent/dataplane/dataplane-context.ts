@@ -5,8 +5,9 @@ import type { Logger } from '../../core/log.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import type { DataplaneMetrics } from './dataplane-metrics.js';
 import type { FlowSink } from './flow-record.js';
-import type { RefusalLog } from './refusal-log.js';
 import type { ConnectionAttestations } from '../attest/connection-attestations.js';
+import type { WorkloadBulkhead } from './workload-bulkhead.js';
+import type { RateLimitedLog } from '../../core/rate-limited-log.js';
 
 export interface SnapshotHolder {
   current: DataplaneSnapshot;
@@ -23,6 +24,12 @@ export interface DataplaneTuning {
   readonly streamWindowBytes: number;
   /** HTTP/2 connection-level receive window. */
   readonly sessionWindowBytes: number;
+  /** A peer must finish the mTLS handshake on the inbound port within this time (Node's default is 120 s). */
+  readonly handshakeTimeoutMs: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise; the pool opens another session when a peer's limit is reached. */
+  readonly maxStreamsPerSession: number;
+  /** Concurrent app connections (L4 streams and L7 requests) per destination workload at the inbound agent. */
+  readonly maxConnectionsPerWorkload: number;
 }
 
 export const DEFAULT_TUNING: DataplaneTuning = {
@@ -31,6 +38,9 @@ export const DEFAULT_TUNING: DataplaneTuning = {
   keepaliveMs: 15_000,
   streamWindowBytes: 4 << 20,
   sessionWindowBytes: 64 << 20,
+  handshakeTimeoutMs: 10_000,
+  maxStreamsPerSession: 100,
+  maxConnectionsPerWorkload: 1024,
 };
 
 export interface AttestationOptions {
@@ -42,20 +52,26 @@ export interface DataplaneContext {
   readonly state: SnapshotHolder;
   readonly credentials: CredentialProvider;
   readonly log: Logger;
-  readonly refusals: RefusalLog;
+  readonly refusals: RateLimitedLog;
   readonly metrics: DataplaneMetrics;
   /** Absent: no flow record is ever built. */
   readonly onFlow: FlowSink | undefined;
   readonly tuning: DataplaneTuning;
+  /** Concurrent app connections per destination workload, shared by L4 and L7. */
+  readonly bulkhead: WorkloadBulkhead;
   readonly now: () => number;
   /** Who owns each app connection, looked up once per connection. */
   readonly attestations: ConnectionAttestations;
   readonly attestation: AttestationOptions;
 }
 
-/** HTTP/2 settings both ends use: big windows so throughput is not window-bound, no push. */
+/**
+ * HTTP/2 settings both ends use: big windows so throughput is not window-bound,
+ * no push, and a stream cap (nghttp2 answers streams over it with REFUSED_STREAM
+ * before the peer acknowledged it, and ends the session of a peer that ignores it after).
+ */
 export function h2Settings(t: DataplaneTuning): { initialWindowSize: number; enablePush: boolean; maxConcurrentStreams: number } {
-  return { initialWindowSize: t.streamWindowBytes, enablePush: false, maxConcurrentStreams: 100_000 };
+  return { initialWindowSize: t.streamWindowBytes, enablePush: false, maxConcurrentStreams: t.maxStreamsPerSession };
 }
 
 /** Header values travel on the wire: keep them printable and short. */

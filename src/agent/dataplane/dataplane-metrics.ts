@@ -12,6 +12,9 @@ export interface DataplaneMetrics {
   readonly handshakeFailures: Counter<'reason'>;
   readonly refusedConnections: Counter<'reason'>;
   readonly inboundRefusals: Counter<'reason'>;
+  readonly refusedStreams: Counter<'reason'>;
+  readonly inboundSessionErrors: Counter<'reason'>;
+  readonly workloadConnections: Gauge<'workload'>;
   readonly bytes: Counter<'direction'>;
   readonly attestations: Histogram<'need' | 'outcome'>;
 }
@@ -28,10 +31,10 @@ function histogram<L extends string>(registry: Registry, name: string, help: str
   return new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 }
 
-function gauge(registry: Registry, name: string, help: string): Gauge {
+function gauge<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge;
-  return new Gauge({ name, help, registers: [registry] });
+  if (existing) return existing as Gauge<L>;
+  return new Gauge<L>({ name, help, labelNames, registers: [registry] });
 }
 
 export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
@@ -44,6 +47,9 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
     handshakeFailures: counter(registry, 'entente_agent_tls_handshake_failures_total', 'mTLS handshakes refused or failed, by reason', ['reason']),
     refusedConnections: counter(registry, 'entente_agent_refused_connections_total', 'Local app connections refused before reaching the mesh, by reason', ['reason']),
     inboundRefusals: counter(registry, 'entente_agent_inbound_refusals_total', 'Inbound CONNECT streams and HTTP requests refused by the destination agent, by reason', ['reason']),
+    refusedStreams: counter(registry, 'entente_agent_refused_streams_total', 'Inbound CONNECT streams or L7 requests refused by a limit, by reason', ['reason']),
+    inboundSessionErrors: counter(registry, 'entente_agent_inbound_session_errors_total', 'Inbound mesh sessions ended by an HTTP/2 error (e.g. a peer over the stream limit), by reason', ['reason']),
+    workloadConnections: gauge(registry, 'entente_agent_workload_connections', 'Concurrent app connections per destination workload at the inbound agent (the bulkhead)', ['workload']),
     bytes: counter(registry, 'entente_agent_bytes_total', 'Application bytes carried, both ways, by direction of the flow', ['direction']),
     attestations: histogram(
       registry,

@@ -27,10 +27,13 @@ interface L7Connection {
 export class InboundL7 {
   private readonly connections = new WeakMap<Duplex, L7Connection>();
   private readonly live = new Set<Duplex>();
-  private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000 });
+  private readonly agent: Agent;
   private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
 
   constructor(private readonly ctx: DataplaneContext) {
+    // The bulkhead admits at most maxConnectionsPerWorkload requests per workload, each on its own socket;
+    // maxSockets is the backstop so the pooled agent never opens more than that per app address.
+    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000, maxSockets: ctx.tuning.maxConnectionsPerWorkload });
     // A caller that half-closes after its request still gets the response (as over plain TCP).
     (this.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.server.on('clientError', (err, socket) => {
@@ -101,6 +104,16 @@ export class InboundL7 {
       return;
     }
     const { policy, rule } = decision;
+    const slot = ctx.bulkhead.acquire(`${target.workload.namespace}/${target.workload.name}`);
+    if (slot.kind === 'refuse') {
+      ctx.metrics.refusedStreams.inc({ reason: 'workload_connection_limit' });
+      const body = `entente: ${slot.reason}\n`;
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(slot.reason) });
+      res.end(body);
+      req.resume();
+      recordInbound(ctx, peer, start, { verdict: 'error', refusal: 'workload_connection_limit', target, policy, rule, reason: slot.reason, method, path, status: 503, bytesOut: 0, bytesIn: 0 }, true);
+      return;
+    }
     let bytesOut = 0;
     let bytesIn = 0;
     const appAddress = formatSocketAddress({ host: target.workload.address, port: target.port });
@@ -117,6 +130,7 @@ export class InboundL7 {
     const finish = (status: number, verdict: 'allow' | 'error', reason?: string): void => {
       if (done) return;
       done = true;
+      slot.release();
       recordInbound(ctx, peer, start, { verdict, target, policy, rule, reason, method, path, status, bytesOut, bytesIn }, true);
     };
     up.on('error', (err) => {
@@ -140,7 +154,10 @@ export class InboundL7 {
     req.on('data', (c: Buffer) => (bytesOut += c.length));
     req.pipe(up);
     res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
+      if (res.writableFinished) return;
+      up.destroy();
+      // A caller that leaves mid-request must not keep its slot.
+      finish(res.statusCode, 'error', 'caller closed before the response completed');
     });
   }
 

@@ -13,6 +13,8 @@ export interface InboundOutcome {
   readonly method?: string;
   readonly path?: string;
   readonly status?: number;
+  /** The refusal's log budget and metric reason (default: policy_denied for denials, call_failed for errors). */
+  readonly refusal?: string;
   readonly bytesOut: number;
   readonly bytesIn: number;
 }
@@ -23,9 +25,13 @@ export function recordInbound(ctx: DataplaneContext, peer: InboundPeer, start: n
   const bytes = o.bytesIn + o.bytesOut;
   if (bytes > 0) ctx.metrics.bytes.inc({ direction: 'inbound' }, bytes);
   if (o.verdict !== 'allow') {
-    ctx.refusals.warn(
+    // Denials are policy doing its job (info); failures need an operator's eye (warn).
+    const deny = o.verdict === 'deny';
+    ctx.refusals.write(
+      deny ? 'info' : 'warn',
+      o.refusal ?? (deny ? 'policy_denied' : 'call_failed'),
       { caller: peer.caller.toString(), from: peer.remoteAddress, service: o.target ? `${o.target.service.namespace}/${o.target.service.name}` : undefined, method: o.method, path: o.path, status: o.status, reason: o.reason },
-      o.verdict === 'deny' ? 'inbound call denied' : 'inbound call failed',
+      deny ? 'inbound call denied' : 'inbound call failed',
     );
   }
   if (!ctx.onFlow) return;

@@ -14,7 +14,7 @@ import { verifyX509SvidChain } from '../../identity/verify-svid.js';
 import type { DataplaneSnapshot } from './dataplane-snapshot.js';
 import { h2Settings, headerSafe, type DataplaneContext } from './dataplane-context.js';
 import { MESH_ALPN, MIN_TLS_VERSION, handshakeFailureReason, peerChain, workloadForServerName, type TlsContexts } from './tls-contexts.js';
-import { decideInbound, type InboundDecision, type InboundPeer } from './inbound-decide.js';
+import { decideInbound, type InboundDecision, type InboundPeer, type InboundTarget } from './inbound-decide.js';
 import { recordInbound } from './inbound-record.js';
 import { DENY_REASON_HEADER } from './mesh-connector.js';
 import { splice } from './splice.js';
@@ -33,6 +33,21 @@ interface AcceptedSession {
   readonly chain: readonly X509Certificate[];
   /** The peer's SVID expiry: a session outliving it carries no new stream. */
   readonly notAfterMs: number;
+}
+
+/** The bulkhead's refusal: 503 with the reason, counted, logged at a limited rate, flow-recorded. */
+export function refuseOverLimit(ctx: DataplaneContext, stream: ServerHttp2Stream, peer: InboundPeer, start: number, target: InboundTarget & { policy?: string; rule?: number }, reason: string): void {
+  ctx.metrics.refusedStreams.inc({ reason: 'workload_connection_limit' });
+  refuseStream(stream, 503, reason);
+  recordInbound(ctx, peer, start, { verdict: 'error', refusal: 'workload_connection_limit', target, policy: target.policy, rule: target.rule, reason, status: 503, bytesIn: 0, bytesOut: 0 });
+}
+
+/** A stable label for an HTTP/2 session error. */
+function sessionErrorReason(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'ERR_HTTP2_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR') return 'protocol_error';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
+  return 'other';
 }
 
 /** Answers a CONNECT with a refusal status and its reason, then ends the stream. */
@@ -66,6 +81,8 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     allowHTTP1: false,
     settings: h2Settings(ctx.tuning),
     maxSessionMemory: 256,
+    // Node's default is 120 s: a ClientHello followed by silence would hold a socket (and a gateway's) that long.
+    handshakeTimeout: ctx.tuning.handshakeTimeoutMs,
   });
 
   server.on('tlsClientError', (err, socket) => {
@@ -75,7 +92,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     const reason = authError ? (/NO_PEER|PEER_DID_NOT|NO CERT/i.test(String(authError)) ? 'no_client_certificate' : 'untrusted_certificate') : handshakeFailureReason(err);
     const detail = authError ? `client certificate refused: ${String(authError)}` : describeError(err);
     ctx.metrics.handshakeFailures.inc({ reason });
-    ctx.refusals.warn({ from: socket.remoteAddress, reason, err: detail }, 'mTLS handshake refused on the inbound port');
+    ctx.refusals.warn(reason, { from: socket.remoteAddress, err: detail }, 'mTLS handshake refused on the inbound port');
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     socket.setNoDelay(true);
@@ -84,13 +101,19 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
   });
   server.on('unknownProtocol', (socket) => {
     ctx.metrics.handshakeFailures.inc({ reason: 'alpn' });
-    ctx.refusals.warn({ from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
+    ctx.refusals.warn('alpn', { from: socket.remoteAddress }, 'peer did not negotiate ALPN h2; closing');
     socket.destroy();
   });
   server.on('error', (err) => ctx.log.error({ err: describeError(err) }, 'inbound server error'));
 
   server.on('session', (session: ServerHttp2Session) => {
-    session.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound session error'));
+    session.on('error', (err) => {
+      // nghttp2 ends the session of a peer that breaks the protocol (e.g. opens more streams than it acknowledged).
+      const reason = sessionErrorReason(err);
+      ctx.metrics.inboundSessionErrors.inc({ reason });
+      if (reason === 'protocol_error') ctx.refusals.warn('h2_protocol_error', { from: session.socket?.remoteAddress, err: describeError(err) }, 'mesh session ended: the peer broke the HTTP/2 protocol (over the stream limit?)');
+      else ctx.log.debug({ err: describeError(err) }, 'inbound session error');
+    });
     const socket = session.socket as unknown as TLSSocket;
     const snapshot = ctx.state.current;
     const remoteAddress = socket.remoteAddress ?? '';
@@ -118,7 +141,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     }
     if (!peer) {
       ctx.metrics.handshakeFailures.inc({ reason });
-      ctx.refusals.warn({ from: remoteAddress, code: reason, reason: refusal }, 'peer refused after the mTLS handshake');
+      ctx.refusals.warn(reason, { from: remoteAddress, reason: refusal }, 'peer refused after the mTLS handshake');
       session.destroy();
       return;
     }
@@ -137,6 +160,11 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
 
   const connectApp = (stream: ServerHttp2Stream, peer: InboundPeer, d: Extract<InboundDecision, { kind: 'l4' }>, start: number): void => {
     const appAddress = formatSocketAddress({ host: d.workload.address, port: d.port });
+    const slot = ctx.bulkhead.acquire(`${d.workload.namespace}/${d.workload.name}`);
+    if (slot.kind === 'refuse') {
+      refuseOverLimit(ctx, stream, peer, start, d, slot.reason);
+      return;
+    }
     ctx.metrics.activeStreams.inc();
     let phase: 'connecting' | 'copying' | 'done' = 'connecting';
     const app = netConnect({ host: d.workload.address, port: d.port, allowHalfOpen: true });
@@ -145,6 +173,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       phase = 'done';
       clearTimeout(timer);
       app.destroy();
+      slot.release();
       refuseStream(stream, status, reason);
       ctx.metrics.activeStreams.dec();
       recordInbound(ctx, peer, start, { verdict: 'error', target: d, policy: d.policy, rule: d.rule, reason, status, bytesIn: 0, bytesOut: 0 });
@@ -168,6 +197,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       }
       splice(stream, app, (err) => {
         phase = 'done';
+        slot.release();
         ctx.metrics.activeStreams.dec();
         if (err) ctx.log.debug({ err: describeError(err), app: appAddress }, 'inbound stream ended with an error');
         recordInbound(ctx, peer, start, { verdict: 'allow', target: d, policy: d.policy, rule: d.rule, status: 200, bytesOut: app.bytesWritten, bytesIn: app.bytesRead });
@@ -185,7 +215,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     if (start >= session.notAfterMs) {
       // The caller's SVID expired during the session: it must reconnect with its rotated one.
       ctx.metrics.handshakeFailures.inc({ reason: 'svid_expired' });
-      ctx.refusals.warn({ caller: session.peer.caller.toString(), from: session.peer.remoteAddress }, 'closing a mesh session whose client SVID expired');
+      ctx.refusals.warn('svid_expired', { caller: session.peer.caller.toString(), from: session.peer.remoteAddress }, 'closing a mesh session whose client SVID expired');
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
       (stream.session as ServerHttp2Session | undefined)?.close();
       return;

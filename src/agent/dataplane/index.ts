@@ -4,11 +4,13 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/log.js';
 import type { SocketAddress } from '../../core/address.js';
+import { EntenteError } from '../../core/errors.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import { DEFAULT_TUNING, type AttestationOptions, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
 import { createDataplaneMetrics } from './dataplane-metrics.js';
-import { RefusalLog } from './refusal-log.js';
+import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { TlsContexts } from './tls-contexts.js';
+import { WorkloadBulkhead } from './workload-bulkhead.js';
 import { ConnectPool } from './connect-pool.js';
 import { MeshConnector } from './mesh-connector.js';
 import { InboundL7 } from './inbound-l7.js';
@@ -54,15 +56,18 @@ export interface Dataplane {
 }
 
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
+  const tuning = checkTuning({ ...DEFAULT_TUNING, ...opts.tuning });
   const metrics = createDataplaneMetrics(opts.registry);
   const ctx: DataplaneContext = {
     state: { current: opts.snapshot },
     credentials: opts.credentials,
     log: opts.log,
-    refusals: new RefusalLog(opts.log),
+    refusals: new RateLimitedLog(opts.log),
     metrics,
     onFlow: opts.onFlow,
-    tuning: { ...DEFAULT_TUNING, ...opts.tuning },
+    tuning,
+    // Each L4 stream and each in-flight L7 request holds an app connection: cap them per workload.
+    bulkhead: new WorkloadBulkhead(tuning.maxConnectionsPerWorkload, metrics.workloadConnections),
     now: opts.now ?? Date.now,
     // Callers whose Workload declares selectors: their process, looked up once per connection.
     attestations: new ConnectionAttestations(opts.attestor ?? new ProcAttestor(), (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
@@ -111,8 +116,18 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     outboundAddresses: () => outbound.addresses(),
     poolSize: () => pool.size(),
     close() {
-      closing ??= closeAll();
+      closing ??= closeAll().finally(() => ctx.refusals.flush());
       return closing;
     },
   };
+}
+
+/** Limits must be positive integers: a zero or NaN cap would refuse everything (or nothing) silently. */
+function checkTuning(t: DataplaneTuning): DataplaneTuning {
+  const positive: Array<keyof DataplaneTuning> = ['connectTimeoutMs', 'handshakeTimeoutMs', 'maxStreamsPerSession', 'maxConnectionsPerWorkload', 'streamWindowBytes', 'sessionWindowBytes'];
+  const bad = positive.filter((k) => !Number.isInteger(t[k]) || t[k] <= 0).map((k) => `${k}=${String(t[k])}`);
+  if (bad.length > 0) {
+    throw new EntenteError('DATAPLANE_BAD_TUNING', `data plane tuning out of range: ${bad.join(', ')}`, { hint: 'limits and timeouts are positive integers (milliseconds, counts or bytes)' });
+  }
+  return t;
 }

@@ -79,7 +79,8 @@ export class MeshConnector {
     this.turns.set(call.target, (turn + 1) % 1_000_000);
     const failures: string[] = [];
     for (const endpoint of orderEndpoints(call.endpoints, turn)) {
-      // Two tries per endpoint: a pooled session may close between lookup and use.
+      // Two tries per endpoint: a pooled session may close between lookup and use,
+      // or turn out to allow fewer streams than we assumed while it connected.
       for (let attempt = 0; attempt < 2; attempt++) {
         const got = this.pool.acquire(snapshot, call.creds, endpoint);
         if (got.kind === 'refuse') {
@@ -91,8 +92,15 @@ export class MeshConnector {
           try {
             await entry.ready;
           } catch (err) {
+            this.pool.release(entry);
             failures.push(describeError(err));
             break;
+          }
+          if (!this.pool.hasRoom(entry)) {
+            // The peer's SETTINGS allow fewer streams: take a slot on another session rather than queue in nghttp2.
+            this.pool.release(entry);
+            failures.push(`${formatSocketAddress(endpoint.dial)}: session full (peer allows ${entry.session.remoteSettings?.maxConcurrentStreams} streams)`);
+            continue;
           }
         }
         try {
@@ -105,6 +113,7 @@ export class MeshConnector {
           this.pool.track(entry, stream);
           return { kind: 'open', stream, endpoint };
         } catch (err) {
+          this.pool.release(entry);
           failures.push(`${formatSocketAddress(endpoint.dial)}: ${describeError(err)}`);
         }
       }
@@ -131,7 +140,10 @@ export function recordOutbound(ctx: DataplaneContext, snapshot: DataplaneSnapsho
   const bytes = o.bytesIn + o.bytesOut;
   if (bytes > 0) ctx.metrics.bytes.inc({ direction: 'outbound' }, bytes);
   if (o.verdict !== 'allow') {
-    ctx.refusals.warn({ caller: call.workload.spiffeId.toString(), service: call.service, port: call.port, status: o.status, reason: o.reason }, `outbound call ${o.verdict === 'deny' ? 'denied' : 'failed'}`);
+    // Denials are policy doing its job (info); failures need an operator's eye (warn).
+    const deny = o.verdict === 'deny';
+    ctx.refusals.write(deny ? 'info' : 'warn', deny ? 'policy_denied' : 'call_failed',
+      { caller: call.workload.spiffeId.toString(), service: call.service, port: call.port, status: o.status, reason: o.reason }, `outbound call ${deny ? 'denied' : 'failed'}`);
   }
   if (!ctx.onFlow) return;
   emitFlow(

@@ -20,7 +20,7 @@ export type OutboundPrepare = { kind: 'call'; call: OutboundCall } | { kind: 're
 function refuseCaller(ctx: DataplaneContext, snapshot: DataplaneSnapshot, caller: Extract<AdmitDecision, { kind: 'refuse' }>, target: string, start: number): void {
   ctx.metrics.refusedConnections.inc({ reason: caller.refusal });
   const claimed = caller.workload ? `${caller.workload.namespace}/${caller.workload.name}` : undefined;
-  ctx.refusals.warn({ from: caller.address, target, refusal: caller.refusal, ...(claimed ? { workload: claimed } : {}) }, caller.reason);
+  ctx.refusals.warn(caller.refusal, { from: caller.address, target, ...(claimed ? { workload: claimed } : {}) }, caller.reason);
   if (!ctx.onFlow) return;
   emitFlow(
     ctx.onFlow,

@@ -1,0 +1,63 @@
+// The bulkhead: at most N concurrent app connections per destination workload
+// at the inbound agent (L4 streams and in-flight L7 requests share the budget),
+// so one caller flooding one workload cannot take every socket of the node.
+import type { Gauge } from 'prom-client';
+
+export type Admission = { kind: 'admit' } | { kind: 'refuse'; reason: string };
+
+/** Decide: admit while below the cap. Pure, table-tested. */
+export function decideAdmission(workload: string, active: number, max: number): Admission {
+  if (active < max) return { kind: 'admit' };
+  return {
+    kind: 'refuse',
+    reason: `workload ${workload} has ${active} concurrent app connections, the limit (limits.maxConnectionsPerWorkload) is ${max}; retry later or raise the limit`,
+  };
+}
+
+/** Releases a slot; calling it more than once is harmless. */
+export type Release = () => void;
+
+export class WorkloadBulkhead {
+  private readonly active = new Map<string, number>();
+  /** Bound gauge children: an L7 request costs no label hashing (keys are local workloads only). */
+  private readonly children = new Map<string, { inc(): void; dec(): void }>();
+
+  constructor(private readonly max: number, private readonly gauge?: Gauge<'workload'>) {}
+
+  /** Takes a slot for `workload` ("namespace/name") or says why not. */
+  acquire(workload: string): { kind: 'admit'; release: Release } | { kind: 'refuse'; reason: string } {
+    const n = this.active.get(workload) ?? 0;
+    const d = decideAdmission(workload, n, this.max);
+    if (d.kind === 'refuse') return d;
+    this.active.set(workload, n + 1);
+    const child = this.child(workload);
+    child?.inc();
+    let released = false;
+    return {
+      kind: 'admit',
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.active.get(workload) ?? 1) - 1;
+        // Drop idle keys so the map holds only workloads with open connections.
+        if (left <= 0) this.active.delete(workload);
+        else this.active.set(workload, left);
+        child?.dec();
+      },
+    };
+  }
+
+  private child(workload: string): { inc(): void; dec(): void } | undefined {
+    if (!this.gauge) return undefined;
+    let c = this.children.get(workload);
+    if (!c) {
+      c = this.gauge.labels(workload);
+      this.children.set(workload, c);
+    }
+    return c;
+  }
+
+  inUse(workload: string): number {
+    return this.active.get(workload) ?? 0;
+  }
+}
