@@ -1,15 +1,31 @@
 // Starts a real multi-region mesh (every component its own process) for an
 // end-to-end test, on a loopback range of its own, and tears it down.
 import { after } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/lab.js';
-import { DEFAULT_RTT_MS } from '../../src/lab/lab-topology.js';
+import { DEFAULT_RTT_MS, PORTS } from '../../src/lab/lab-topology.js';
 import type { WireAttest } from '../../src/mesh/mesh-config.js';
 
 /** A 127.N prefix in [lo, hi], so concurrently running test files do not collide. */
 export function randomIpPrefix(lo: number, hi: number): string {
   return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
+}
+
+const run = promisify(execFile);
+
+/** curl as a lab workload: from its address, through its node agent's proxy. The HTTP status (0 when curl failed). */
+export async function curlAs(lab: Lab, service: string, url: string): Promise<number> {
+  const w = lab.topology.workloads.find((x) => x.service === service)!;
+  const agent = lab.topology.regions.flatMap((r) => r.agents).find((a) => a.node === w.node)!;
+  try {
+    const { stdout } = await run('curl', ['-s', '-m', '30', '-o', '/dev/null', '-w', '%{http_code}', '--interface', w.address, '-x', `http://${agent.ip}:${PORTS.agentProxy}`, url]);
+    return Number(stdout);
+  } catch (err) {
+    return Number((err as { stdout?: string }).stdout ?? 0) || 0;
+  }
 }
 
 /**

@@ -5,18 +5,15 @@
 // callers and as destinations. This test waits those minutes on purpose.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { PORTS } from '../../src/lab/lab-topology.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
+import { exitWatchdog, randomIpPrefix, startTestMesh, curlAs } from './lab-harness.js';
 
 exitWatchdog();
 
-const run = promisify(execFile);
 let lab: Lab;
 
 before(async () => {
@@ -30,15 +27,7 @@ after(async () => {
 const workload = (service: string) => lab.topology.workloads.find((w) => w.service === service)!;
 const agentIp = (node: string) => lab.topology.regions.flatMap((r) => r.agents).find((a) => a.node === node)!.ip;
 
-async function status(from: string, url: string): Promise<number> {
-  const w = workload(from);
-  try {
-    const { stdout } = await run('curl', ['-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', '--interface', w.address, '-x', `http://${agentIp(w.node)}:${PORTS.agentProxy}`, url]);
-    return Number(stdout);
-  } catch (err) {
-    return Number((err as { stdout?: string }).stdout ?? 0) || 0;
-  }
-}
+const status = (from: string, url: string): Promise<number> => curlAs(lab, from, url);
 
 test('cached SVIDs carry eu through a controller outage until they expire, then eu is refused', { timeout: 600_000 }, async () => {
   const eu = lab.topology.regions.find((r) => r.name === 'eu')!;

@@ -5,8 +5,6 @@
 // refused; the other agents and the gateway keep serving, and they restart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../src/core/eventually.js';
@@ -15,30 +13,18 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { enroll } from '../../src/node/controller-client.js';
 import { openConfigStream } from '../controller/config-stream-client.js';
-import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
+import { exitWatchdog, randomIpPrefix, startTestMesh, curlAs } from './lab-harness.js';
 
 exitWatchdog();
 
-const run = promisify(execFile);
 
 type Status = { nodes: { node: string; kind: string; advertise?: string; connected: boolean }[] };
 
 describe('a rogue node cannot poison its region', () => {
   let lab: Lab;
   const region = (name: string) => lab.topology.regions.find((r) => r.name === name)!;
-  const workload = (service: string) => lab.topology.workloads.find((w) => w.service === service)!;
-  const agentIp = (node: string) => lab.topology.regions.flatMap((r) => r.agents).find((a) => a.node === node)!.ip;
 
-  /** curl from a workload's own address through its node agent's proxy; the HTTP status (0 when curl failed). */
-  async function call(from: string, url: string): Promise<number> {
-    const w = workload(from);
-    try {
-      const { stdout } = await run('curl', ['-s', '-m', '10', '-o', '/dev/null', '-w', '%{http_code}', '--interface', w.address, '-x', `http://${agentIp(w.node)}:${PORTS.agentProxy}`, url]);
-      return Number(stdout);
-    } catch (err) {
-      return Number((err as { stdout?: string }).stdout ?? 0) || 0;
-    }
-  }
+  const call = (from: string, url: string): Promise<number> => curlAs(lab, from, url);
   const routes = [
     { from: 'catalog', url: 'http://ledger.shop.eu.mesh/balance', want: 200, what: 'us -> eu through the eu gateway' },
     { from: 'frontend', url: 'http://catalog.shop.us.mesh/items', want: 200, what: 'eu -> us' },
