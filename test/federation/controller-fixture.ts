@@ -27,6 +27,8 @@ export interface PeerSpec {
 }
 
 export interface FixtureOptions {
+  /** federation.staleAfter (default 3s: staleness tests stay quick). */
+  readonly staleAfter?: string;
   /** Serve this region's bundle endpoint (https_spiffe) on this port of the controller's address. */
   readonly bundleEndpointPort?: number;
   /** Status URLs of anycast announcers whose state the region carries. */
@@ -91,7 +93,7 @@ export async function startFixtureController(root: string, region: string, ip: s
       admin: `${ip}:15000`,
       ...(opts.bundleEndpointPort ? { bundleEndpoint: `${ip}:${opts.bundleEndpointPort}` } : {}),
     },
-    federation: { pullInterval: '200ms', staleAfter: '3s', bundlePollInterval: '1s' },
+    federation: { pullInterval: '200ms', staleAfter: opts.staleAfter ?? '3s', bundlePollInterval: '1s' },
     ...(opts.anycastStatusUrls ? { anycast: { statusUrls: opts.anycastStatusUrls, pollInterval: '200ms' } } : {}),
     peers: peers.map((p) => ({
       region: p.region,

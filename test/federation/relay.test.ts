@@ -32,15 +32,15 @@ before(async () => {
     startFixtureController(root, 'a', ip.a, [
       { region: 'b', url: url(ip.b), bundle: bundlePathOf(root, 'b') },
       { region: 'c', url: url(`${prefix}.13`), bundle: bundlePathOf(root, 'c') },
-    ]),
+    ], fixture),
     startFixtureController(root, 'b', ip.b, [
       { region: 'a', url: url(ip.a), bundle: bundlePathOf(root, 'a') },
       { region: 'c', url: url(ip.c), bundle: bundlePathOf(root, 'c') },
-    ]),
+    ], fixture),
     startFixtureController(root, 'c', ip.c, [
       { region: 'a', url: url(`${prefix}.31`), bundle: bundlePathOf(root, 'a') },
       { region: 'b', url: url(ip.b), bundle: bundlePathOf(root, 'b') },
-    ]),
+    ], fixture),
   ]);
 });
 
@@ -50,6 +50,10 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+// A staleness bound well above the re-sign interval (staleAfter / 3) plus two
+// relay hops, so that a busy machine's timer delays cannot make C look stale.
+const STALE_AFTER_MS = 10_000;
+const fixture = { staleAfter: `${STALE_AFTER_MS}ms` };
 const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> => eventually(probe, { timeoutMs, intervalMs: 100, what });
 const fresh = (p: PeerView | undefined): boolean => !!p && !p.stale && p.version !== undefined;
 
@@ -82,9 +86,9 @@ test("a change at C reaches A through B, and the relayed state stays fresh while
   });
   assert.equal(seen.via, 'b');
   assert.equal(seen.version, (await c.status()).regionStateVersion);
-  // Nothing changes at C for longer than staleAfter (3 s): its re-signed state keeps A's view fresh.
+  // Nothing changes at C for longer than staleAfter: its re-signed state keeps A's view fresh.
   const start = Date.now();
-  while (Date.now() - start < 4000) {
+  while (Date.now() - start < STALE_AFTER_MS + 1000) {
     assert.equal((await a.peer('c'))?.stale, false, 'C is alive, so A must not see it as stale');
     await new Promise((r) => setTimeout(r, 500));
   }
