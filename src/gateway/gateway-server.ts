@@ -84,11 +84,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       client.destroy();
       return;
     }
-    client.once('close', slot.release);
     active++;
     metrics.active.inc();
-    track(client);
-    client.once('close', () => { active--; metrics.active.dec(); });
+    sockets.add(client);
+    // One close listener for all the bookkeeping: the splice adds its own, and a socket warns past ten.
+    client.once('close', () => {
+      sockets.delete(client);
+      slot.release();
+      active--;
+      metrics.active.dec();
+    });
     void serveConnection(client, context);
   });
   server.on('error', (err) => opts.log.error({ err: describeError(err) }, 'gateway: listener error'));
