@@ -9,7 +9,14 @@ import { Lab } from '../../src/lab/lab.js';
 import { DEFAULT_RTT_MS, PORTS } from '../../src/lab/lab-topology.js';
 import type { WireAttest } from '../../src/mesh/mesh-config.js';
 
-/** A 127.N prefix in [lo, hi], so concurrently running test files do not collide. */
+/**
+ * A 127.N prefix in [lo, hi], so concurrently running test files do not
+ * collide. Each file that starts a lab has a range of its own: outage-expiry
+ * 10-29, outage 30-59, attestation 60-79, rogue-node 80-83, lab 100-129,
+ * lab-stop 130-149, attack-lab 150-174, mesh 175-250. A lab uses
+ * 127.N.<region 1-3>.*; files that take a random /24 of a fixed 127.N use
+ * third octets from 10 up, so they never meet a lab.
+ */
 export function randomIpPrefix(lo: number, hi: number): string {
   return `127.${lo + Math.floor(Math.random() * (hi - lo + 1))}`;
 }

@@ -41,7 +41,7 @@ const alive = (pid: number): boolean => {
 
 test('Ctrl-C stops every process the lab started, after an agent and a gateway were restarted by hand; --workdir keeps the configs', { timeout: 180_000 }, async () => {
   const workdir = await mkdtemp(join(tmpdir(), 'entente-lab-stop-'));
-  const lab = spawn(process.execPath, [CLI_PATH, 'lab', '--regions', 'eu,us', '--workdir', workdir, '--ip-prefix', randomIpPrefix(100, 174), '--rate', '2'], {
+  const lab = spawn(process.execPath, [CLI_PATH, 'lab', '--regions', 'eu,us', '--workdir', workdir, '--ip-prefix', randomIpPrefix(130, 149), '--rate', '2'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

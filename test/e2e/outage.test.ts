@@ -57,7 +57,7 @@ describe('eu loses its controller; its agents restart from their disk cache', ()
 
   before(async () => {
     // 30-99: mesh.test uses 175-250 and lab.test 100-174.
-    lab = await startTestMesh(['eu', 'us'], randomIpPrefix(30, 99));
+    lab = await startTestMesh(['eu', 'us'], randomIpPrefix(30, 59));
   });
   after(async () => {
     await lab?.stop();

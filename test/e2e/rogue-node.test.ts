@@ -40,7 +40,7 @@ describe('a rogue node cannot poison its region', () => {
   };
 
   before(async () => {
-    lab = await startTestMesh(['eu', 'us'], randomIpPrefix(83, 84));
+    lab = await startTestMesh(['eu', 'us'], randomIpPrefix(80, 83));
   });
   after(async () => {
     await lab?.stop();
