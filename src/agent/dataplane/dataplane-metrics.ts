@@ -14,6 +14,7 @@ export interface DataplaneMetrics {
   readonly inboundRefusals: Counter<'reason'>;
   readonly bytes: Counter<'direction'>;
   readonly attestations: Histogram<'need' | 'outcome'>;
+  readonly attestationLookupPath: Gauge<'path'>;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -28,10 +29,10 @@ function histogram<L extends string>(registry: Registry, name: string, help: str
   return new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 }
 
-function gauge(registry: Registry, name: string, help: string): Gauge {
+function gauge<L extends string = string>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
   const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge;
-  return new Gauge({ name, help, registers: [registry] });
+  if (existing) return existing as Gauge<L>;
+  return new Gauge<L>({ name, help, labelNames, registers: [registry] });
 }
 
 export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
@@ -51,6 +52,12 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
       'Caller attestation lookups (one per app connection whose Workload declares selectors), by what was needed (socket owner or process) and outcome',
       ['need', 'outcome'],
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    ),
+    attestationLookupPath: gauge(
+      registry,
+      'entente_agent_attestation_socket_lookup',
+      'How the built-in attestor finds a caller socket\'s owner: 1 on the path in use (sock_diag: one netlink request; proc_net_tcp: a read of every TCP socket of the host)',
+      ['path'],
     ),
   };
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/log.js';
 import type { SocketAddress } from '../../core/address.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import { DEFAULT_TUNING, type AttestationOptions, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
-import { createDataplaneMetrics } from './dataplane-metrics.js';
+import { createDataplaneMetrics, type DataplaneMetrics } from './dataplane-metrics.js';
 import { RefusalLog } from './refusal-log.js';
 import { TlsContexts } from './tls-contexts.js';
 import { ConnectPool } from './connect-pool.js';
@@ -17,7 +17,7 @@ import { OutboundListeners } from './outbound-listeners.js';
 import { startHttpProxy, type HttpProxy } from './http-proxy.js';
 import type { FlowRecord } from './flow-record.js';
 import type { Attestor } from '../attest/attestor.js';
-import { ProcAttestor } from '../attest/proc-attestor.js';
+import { systemAttestor } from '../attest/system-attestor.js';
 import { ConnectionAttestations } from '../attest/connection-attestations.js';
 
 export type { FlowRecord } from './flow-record.js';
@@ -55,6 +55,7 @@ export interface Dataplane {
 
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
   const metrics = createDataplaneMetrics(opts.registry);
+  const attestor = opts.attestor ?? defaultAttestor(opts.log, metrics);
   const ctx: DataplaneContext = {
     state: { current: opts.snapshot },
     credentials: opts.credentials,
@@ -65,7 +66,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     tuning: { ...DEFAULT_TUNING, ...opts.tuning },
     now: opts.now ?? Date.now,
     // Callers whose Workload declares selectors: their process, looked up once per connection.
-    attestations: new ConnectionAttestations(opts.attestor ?? new ProcAttestor(), (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
+    attestations: new ConnectionAttestations(attestor, (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
     attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
   };
   // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.
@@ -115,4 +116,14 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
       return closing;
     },
   };
+}
+
+/** The host's attestor; a fallback to /proc/net/tcp is said once at start-up (it is a property of the install, not of a caller). */
+function defaultAttestor(log: Logger, metrics: DataplaneMetrics): Attestor {
+  const sys = systemAttestor();
+  for (const path of ['sock_diag', 'proc_net_tcp'] as const) metrics.attestationLookupPath.set({ path }, path === sys.path ? 1 : 0);
+  if (sys.fallbackReason !== undefined) {
+    log.warn({ reason: sys.fallbackReason }, 'workload attestation reads /proc/net/tcp (every TCP socket of the host) for each caller, which is much slower under many new connections: the sock_diag addon is not usable');
+  }
+  return sys.attestor;
 }
