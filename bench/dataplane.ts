@@ -362,8 +362,9 @@ const median = (xs: number[]): number => {
 
 /**
  * The attestation cost: the same fresh-connection load with frontend's
- * Workload declaring no selectors, uid only (the socket's row in
- * /proc/net/tcp) and uid + executable (the process holding the socket too).
+ * Workload declaring no selectors, uid only (the socket's owner: one
+ * sock_diag request, or /proc/net/tcp without the addon) and uid +
+ * executable (the process holding the socket too).
  * Variants alternate within each round, so drift in machine load hits all
  * alike; ratios are per round, then the median.
  */

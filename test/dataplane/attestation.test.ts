@@ -66,6 +66,9 @@ test('HTTP proxy: another user\'s curl from frontend\'s address is refused 403 w
 
 test('HTTP proxy: the declared user\'s process is carried, attested; keep-alive requests reuse one lookup', async () => {
   await declare({ uid: 0, executable: CURL });
+  // On Linux with the addon built (npm ci does), the agent asks the kernel, not /proc/net/tcp.
+  assert.equal(await metricValue(mesh.registryA, 'entente_agent_attestation_socket_lookup', { path: 'sock_diag' }), 1);
+  assert.equal(await metricValue(mesh.registryA, 'entente_agent_attestation_socket_lookup', { path: 'proc_net_tcp' }), 0);
   const before = await lookups();
   // One curl, two requests over one proxy connection.
   const r = await curl(['--interface', mesh.frontend.address, '-x', proxy(), 'http://catalog.shop.mesh/first', 'http://catalog.shop.mesh/second']);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcAttestor } from './proc-attestor.js';
 import { encodeProcAddress } from './proc-net-tcp.js';
-import type { ConnectionPeer } from './attestor.js';
+import type { AttestOutcome, ConnectionPeer } from './attestor.js';
+import type { SockDiag, SockDiagAnswer } from './sock-diag.js';
 
 const peer: ConnectionPeer = { clientAddress: '127.81.1.101', clientPort: 43210, serverAddress: '127.81.1.11', serverPort: 15001 };
 const line = (client: { address: string; port: number }, server: { address: string; port: number }, state: string, uid: number, inode: number) =>
@@ -101,5 +102,47 @@ test('real /proc: a connection from this process is attested to this process, it
     client.destroy();
     ours.destroy();
     server.close();
+  }
+});
+
+test('fixture /proc with a fake sock_diag: the kernel\'s answer comes first; /proc/net/tcp only when it cannot answer', async () => {
+  const c = { address: peer.clientAddress, port: peer.clientPort };
+  const s = { address: peer.serverAddress, port: peer.serverPort };
+  const root = await fixture([line(c, s, '01', 1001, 777)], []);
+  const asked: string[] = [];
+  const fake = (answer: SockDiagAnswer): SockDiag => ({
+    lookup: (family, local, remote) => {
+      asked.push(`${family} ${local.address}:${local.port} ${remote.address}:${remote.port}`);
+      return answer;
+    },
+  });
+  const v6 = { clientAddress: 'fd00::7', clientPort: 1, serverAddress: 'fd00::1', serverPort: 2 };
+  const cases: { name: string; answer: SockDiagAnswer; peer: ConnectionPeer; want: AttestOutcome | RegExp; asked: string[] }[] = [
+    { name: 'found', answer: { kind: 'found', uid: 5, inode: 9, state: 1 }, peer, want: { kind: 'facts', facts: { socketUid: 5, inode: 9 } }, asked: ['4 127.81.1.101:43210 127.81.1.11:15001'] },
+    {
+      name: 'v4-mapped peer: looked up as IPv4',
+      answer: { kind: 'found', uid: 5, inode: 9, state: 1 },
+      peer: { ...peer, clientAddress: `::ffff:${peer.clientAddress}`, serverAddress: `::ffff:${peer.serverAddress}` },
+      want: { kind: 'facts', facts: { socketUid: 5, inode: 9 } },
+      asked: ['4 127.81.1.101:43210 127.81.1.11:15001'],
+    },
+    { name: 'IPv6', answer: { kind: 'found', uid: 5, inode: 9, state: 1 }, peer: v6, want: { kind: 'facts', facts: { socketUid: 5, inode: 9 } }, asked: ['6 fd00::7:1 fd00::1:2'] },
+    { name: 'TIME_WAIT', answer: { kind: 'found', uid: 0, inode: 0, state: 6 }, peer, want: /has no owner any more \(state 6/, asked: ['4 127.81.1.101:43210 127.81.1.11:15001'] },
+    { name: 'not found: no /proc read', answer: { kind: 'not-found' }, peer, want: /^no local TCP socket 127\.81\.1\.101:43210 -> 127\.81\.1\.11:15001 by sock_diag \(the caller is not a process/, asked: ['4 127.81.1.101:43210 127.81.1.11:15001'] },
+    { name: 'netlink error: /proc answers', answer: { kind: 'error', message: 'recv(sock_diag): boom' }, peer, want: { kind: 'facts', facts: { socketUid: 1001, inode: 777 } }, asked: ['4 127.81.1.101:43210 127.81.1.11:15001'] },
+    { name: 'zoned link-local: /proc answers, kernel not asked', answer: { kind: 'not-found' }, peer: { ...v6, clientAddress: 'fe80::7%eth0' }, want: /^no local TCP socket fe80::7%eth0:1 -> fd00::1:2 in .*\/net\/tcp or tcp6/, asked: [] },
+  ];
+  try {
+    for (const k of cases) {
+      asked.length = 0;
+      const o = await new ProcAttestor({ procRoot: root, sockDiag: fake(k.answer) }).attest(k.peer, 'socket');
+      if (k.want instanceof RegExp) {
+        assert.equal(o.kind, 'unattested', k.name);
+        assert.match(o.kind === 'unattested' ? o.reason : '', k.want, k.name);
+      } else assert.deepEqual(o, k.want, k.name);
+      assert.deepEqual(asked, k.asked, k.name);
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });

@@ -1,14 +1,15 @@
 // The Linux Attestor, after SPIRE's unix workload attestor: the client
-// socket's row in /proc/net/tcp{,6} gives its owner uid and inode; when more
-// is asked, the process holding "socket:[inode]" is found under /proc/<pid>/fd
-// and its status, exe and cgroup are read.
+// socket's owner uid and inode come from the kernel's exact sock_diag lookup
+// (or its row in /proc/net/tcp{,6}); when more is asked, the process holding
+// "socket:[inode]" is found under /proc/<pid>/fd and its status, exe and cgroup are read.
 import { CoalescedRead } from './coalesced-read.js';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../core/errors.js';
 import type { AttestOutcome, Attestor, ConnectionPeer, FactNeed, ProcessFacts } from './attestor.js';
-import { LIVE_CLIENT_STATES, findSocketRow, unmapIpv4, type TcpSocketRow } from './proc-net-tcp.js';
+import { LIVE_CLIENT_STATES, findSocketRow, unmapIpv4, type SocketEnd, type TcpSocketRow } from './proc-net-tcp.js';
+import type { SockDiag } from './sock-diag.js';
 import { parseCgroupV2Path, parseStatusIds, systemdUnitOf } from './proc-process.js';
 
 export interface ProcAttestorOptions {
@@ -19,7 +20,15 @@ export interface ProcAttestorOptions {
   readonly hints?: number;
   /** File descriptors read between two yields to the event loop during a scan. */
   readonly fdsPerSlice?: number;
+  /**
+   * The kernel's exact socket lookup, tried first for the socket owner
+   * (system-attestor.ts loads it); without it every lookup reads
+   * /proc/net/tcp{,6}, which lists every TCP socket of the host.
+   */
+  readonly sockDiag?: SockDiag;
 }
+
+type SocketOwner = Pick<TcpSocketRow, 'state' | 'uid' | 'inode'>;
 
 const isPid = (name: string): boolean => /^\d+$/.test(name);
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -33,6 +42,7 @@ export class ProcAttestor implements Attestor {
   private readonly hints = new Set<number>();
   private readonly tcp: CoalescedRead;
   private readonly tcp6: CoalescedRead;
+  private readonly sockDiag: SockDiag | undefined;
 
   constructor(opts: ProcAttestorOptions = {}) {
     this.root = opts.procRoot ?? '/proc';
@@ -41,14 +51,19 @@ export class ProcAttestor implements Attestor {
     this.fdsPerSlice = opts.fdsPerSlice ?? 512;
     this.tcp = new CoalescedRead(join(this.root, 'net', 'tcp'));
     this.tcp6 = new CoalescedRead(join(this.root, 'net', 'tcp6'));
+    this.sockDiag = opts.sockDiag;
   }
 
   async attest(peer: ConnectionPeer, need: FactNeed): Promise<AttestOutcome> {
     try {
-      const row = await this.findRow(peer);
+      const client = { address: unmapIpv4(peer.clientAddress), port: peer.clientPort };
+      const server = { address: unmapIpv4(peer.serverAddress), port: peer.serverPort };
+      const exact = this.askKernel(client, server);
+      const row = exact === 'ask-proc' ? await this.findRow(client, server) : exact;
       const conn = `${peer.clientAddress}:${peer.clientPort} -> ${peer.serverAddress}:${peer.serverPort}`;
       if (!row) {
-        return unattested(`no local TCP socket ${conn} in ${this.root}/net/tcp or tcp6 (the caller is not a process in this host's network namespace, or it closed the connection)`);
+        const where = exact === 'ask-proc' ? `in ${this.root}/net/tcp or tcp6` : 'by sock_diag';
+        return unattested(`no local TCP socket ${conn} ${where} (the caller is not a process in this host's network namespace, or it closed the connection)`);
       }
       if (row.inode === 0 || !LIVE_CLIENT_STATES.has(row.state)) return unattested(`the client socket ${conn} has no owner any more (state ${row.state}: closed before it could be attested)`);
       if (need === 'socket') return { kind: 'facts', facts: { socketUid: row.uid, inode: row.inode } };
@@ -64,10 +79,23 @@ export class ProcAttestor implements Attestor {
     }
   }
 
+  /**
+   * The kernel's answer for the client socket (its local end is `client`),
+   * or 'ask-proc': no sock_diag here, a zoned link-local address (the
+   * request carries no zone), or an unexpected netlink error, for which
+   * /proc/net/tcp still gives an exact answer for this connection.
+   * An IPv4 lookup also finds a dual-stack (v4-mapped) client socket: both
+   * live in the same kernel hash, keyed by the IPv4 4-tuple.
+   */
+  private askKernel(client: SocketEnd, server: SocketEnd): SocketOwner | undefined | 'ask-proc' {
+    if (!this.sockDiag || client.address.includes('%') || server.address.includes('%')) return 'ask-proc';
+    const answer = this.sockDiag.lookup(client.address.includes(':') ? 6 : 4, client, server);
+    if (answer.kind === 'found') return answer;
+    return answer.kind === 'not-found' ? undefined : 'ask-proc';
+  }
+
   /** IPv4 clients may sit on an AF_INET socket (tcp) or a dual-stack one (tcp6, v4-mapped); IPv6 ones only in tcp6. */
-  private async findRow(peer: ConnectionPeer): Promise<TcpSocketRow | undefined> {
-    const client = { address: unmapIpv4(peer.clientAddress), port: peer.clientPort };
-    const server = { address: unmapIpv4(peer.serverAddress), port: peer.serverPort };
+  private async findRow(client: SocketEnd, server: SocketEnd): Promise<SocketOwner | undefined> {
     const v4 = !client.address.includes(':');
     if (v4) {
       const row = findSocketRow(await this.tcp.get(), 4, client, server, this.littleEndian);

@@ -17,6 +17,7 @@ export interface DataplaneMetrics {
   readonly workloadConnections: Gauge<'workload'>;
   readonly bytes: Counter<'direction'>;
   readonly attestations: Histogram<'need' | 'outcome'>;
+  readonly attestationLookupPath: Gauge<'path'>;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -57,6 +58,12 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
       'Caller attestation lookups (one per app connection whose Workload declares selectors), by what was needed (socket owner or process) and outcome',
       ['need', 'outcome'],
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    ),
+    attestationLookupPath: gauge(
+      registry,
+      'entente_agent_attestation_socket_lookup',
+      'How the built-in attestor finds a caller socket\'s owner: 1 on the path in use (sock_diag: one netlink request; proc_net_tcp: a read of every TCP socket of the host)',
+      ['path'],
     ),
   };
 }

@@ -7,7 +7,7 @@ import type { SocketAddress } from '../../core/address.js';
 import { EntenteError } from '../../core/errors.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import { DEFAULT_TUNING, type AttestationOptions, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
-import { createDataplaneMetrics } from './dataplane-metrics.js';
+import { createDataplaneMetrics, type DataplaneMetrics } from './dataplane-metrics.js';
 import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { TlsContexts } from './tls-contexts.js';
 import { WorkloadBulkhead } from './workload-bulkhead.js';
@@ -19,7 +19,7 @@ import { OutboundListeners } from './outbound-listeners.js';
 import { startHttpProxy, type HttpProxy } from './http-proxy.js';
 import type { FlowRecord } from './flow-record.js';
 import type { Attestor } from '../attest/attestor.js';
-import { ProcAttestor } from '../attest/proc-attestor.js';
+import { systemAttestor } from '../attest/system-attestor.js';
 import { ConnectionAttestations } from '../attest/connection-attestations.js';
 
 export type { FlowRecord } from './flow-record.js';
@@ -58,6 +58,7 @@ export interface Dataplane {
 export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane> {
   const tuning = checkTuning({ ...DEFAULT_TUNING, ...opts.tuning });
   const metrics = createDataplaneMetrics(opts.registry);
+  const attestor = opts.attestor ?? defaultAttestor(opts.log, metrics);
   const ctx: DataplaneContext = {
     state: { current: opts.snapshot },
     credentials: opts.credentials,
@@ -70,7 +71,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     bulkhead: new WorkloadBulkhead(tuning.maxConnectionsPerWorkload, metrics.workloadConnections),
     now: opts.now ?? Date.now,
     // Callers whose Workload declares selectors: their process, looked up once per connection.
-    attestations: new ConnectionAttestations(opts.attestor ?? new ProcAttestor(), (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
+    attestations: new ConnectionAttestations(attestor, (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
     attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
   };
   // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.
@@ -130,4 +131,14 @@ function checkTuning(t: DataplaneTuning): DataplaneTuning {
     throw new EntenteError('DATAPLANE_BAD_TUNING', `data plane tuning out of range: ${bad.join(', ')}`, { hint: 'limits and timeouts are positive integers (milliseconds, counts or bytes)' });
   }
   return t;
+}
+
+/** The host's attestor; a fallback to /proc/net/tcp is said once at start-up (it is a property of the install, not of a caller). */
+function defaultAttestor(log: Logger, metrics: DataplaneMetrics): Attestor {
+  const sys = systemAttestor();
+  for (const path of ['sock_diag', 'proc_net_tcp'] as const) metrics.attestationLookupPath.set({ path }, path === sys.path ? 1 : 0);
+  if (sys.fallbackReason !== undefined) {
+    log.warn({ reason: sys.fallbackReason }, 'workload attestation reads /proc/net/tcp (every TCP socket of the host) for each caller, which is much slower under many new connections: the sock_diag addon is not usable');
+  }
+  return sys.attestor;
 }
