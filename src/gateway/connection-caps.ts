@@ -2,6 +2,7 @@
 // in all and per source IP, so one noisy or hostile source cannot take every
 // socket. Decide (pure, table-tested) then count; refused connections never count.
 import type { CapacityResult } from './route-decision.js';
+import { KeyedCounts } from '../core/keyed-counts.js';
 
 export interface GatewayCaps {
   readonly maxConnections: number;
@@ -25,16 +26,16 @@ export function decideCapacity(caps: GatewayCaps, active: number, fromSource: nu
 /** Open connections in all and per source address; admit() takes a slot that release() gives back once. */
 export class ConnectionCaps {
   private total = 0;
-  private readonly bySource = new Map<string, number>();
+  /** Only sources with open connections are kept: its size is bounded by maxConnections. */
+  private readonly bySource = new KeyedCounts();
 
   constructor(readonly caps: GatewayCaps) {}
 
   admit(source: string): { kind: 'admit'; release: () => void } | Extract<CapDecision, { kind: 'refuse' }> {
-    const n = this.bySource.get(source) ?? 0;
-    const d = decideCapacity(this.caps, this.total, n, source);
+    const d = decideCapacity(this.caps, this.total, this.bySource.get(source), source);
     if (d.kind === 'refuse') return d;
     this.total++;
-    this.bySource.set(source, n + 1);
+    const give = this.bySource.take(source);
     let released = false;
     return {
       kind: 'admit',
@@ -42,10 +43,7 @@ export class ConnectionCaps {
         if (released) return;
         released = true;
         this.total--;
-        const left = (this.bySource.get(source) ?? 1) - 1;
-        // Only sources with open connections stay in the map: its size is bounded by maxConnections.
-        if (left <= 0) this.bySource.delete(source);
-        else this.bySource.set(source, left);
+        give();
       },
     };
   }

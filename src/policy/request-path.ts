@@ -5,6 +5,14 @@
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
+/**
+ * A path the slow path would return unchanged: "/"-separated segments of
+ * pchar characters without "%", none empty (no "//") and none "." or ".."
+ * (a trailing "/" is an empty last segment, which is kept).
+ */
+const SEGMENT = "(?!\\.\\.?(?:/|$))[A-Za-z0-9\\-._~!$&'()*+,;=:@]+";
+const CANONICAL = new RegExp(`^/(?:${SEGMENT}/)*(?:${SEGMENT})?$`);
+
 export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
 
 /**
@@ -17,6 +25,9 @@ export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: s
 export function normalizeRequestPath(target: string): NormalizedPath {
   const end = target.search(/[?#]/);
   const raw = end === -1 ? target : target.slice(0, end);
+  // Most paths are already canonical: one scan, no rebuilding. The agent
+  // normalizes a request once to forward it and authorize() checks it again.
+  if (CANONICAL.test(raw)) return { ok: true, path: raw };
   if (!raw.startsWith('/')) return { ok: false, reason: 'the path does not start with "/"' };
   // Control characters and space are never valid in a request target.
   // eslint-disable-next-line no-control-regex

@@ -4,14 +4,13 @@
 import type { Socket } from 'node:net';
 import type { DataplaneSnapshot } from './dataplane-snapshot.js';
 import type { DataplaneContext } from './dataplane-context.js';
-import { identifyCaller, judgeCaller, normalizeAddress, type AdmitDecision } from './outbound-target.js';
+import { identifyCaller, judgeCaller, type AdmitDecision } from './outbound-target.js';
 import { selectorsNeed } from '../attest/attest-selectors.js';
 
 export async function admitCaller(ctx: DataplaneContext, snapshot: DataplaneSnapshot, socket: Socket): Promise<AdmitDecision> {
   const id = identifyCaller(snapshot, socket.remoteAddress);
   if (id.kind === 'unknown') return { kind: 'refuse', refusal: 'unknown_source', address: id.address, reason: id.reason };
-  const { workload } = id;
-  const address = normalizeAddress(socket.remoteAddress);
+  const { workload, address } = id;
   // Address-only workloads cost nothing more: no lookup at all.
   const outcome = workload.attest ? await ctx.attestations.factsFor(socket, selectorsNeed(workload.attest)) : undefined;
   return judgeCaller(workload, address, outcome, ctx.attestation.requireSelectors);

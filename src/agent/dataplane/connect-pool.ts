@@ -62,7 +62,8 @@ export class ConnectPool {
     if (tls.kind === 'refuse') return tls;
     // The expected identity is part of the key: a session verified one identity, never another.
     const key = `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
-    for (const existing of [...(this.entries.get(key) ?? [])]) {
+    // retire() replaces the key's list instead of changing it, so iterating this one stays safe.
+    for (const existing of this.entries.get(key) ?? []) {
       const usable = !existing.session.closed && !existing.session.destroyed && this.ctx.now() < existing.peerNotAfterMs;
       const current = existing.creds === creds || existing.creds.certChainPem === creds.certChainPem;
       if (!usable || !current || existing.trustKey !== tls.trustKey) {

@@ -5,7 +5,7 @@ import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from '.
 import type { AttestOutcome } from '../attest/attestor.js';
 import { describeCaller, matchSelectors } from '../attest/attest-selectors.js';
 
-export type CallerDecision = { kind: 'caller'; workload: LocalWorkload } | { kind: 'unknown'; address: string; reason: string };
+export type CallerDecision = { kind: 'caller'; workload: LocalWorkload; address: string } | { kind: 'unknown'; address: string; reason: string };
 
 /** Refusal reasons, as counted in entente_agent_refused_connections_total{reason}. */
 export type CallerRefusal = 'unknown_source' | 'attestation_failed' | 'no_selectors';
@@ -20,7 +20,8 @@ export type AdmitDecision =
  * declares no selectors). Fail closed: declared selectors and no facts refuse.
  */
 export function judgeCaller(workload: LocalWorkload, address: string, outcome: AttestOutcome | undefined, requireSelectors: boolean): AdmitDecision {
-  const name = `${workload.namespace}/${workload.name}`;
+  // Built only for a refusal: an admitted keep-alive request pays for no string.
+  const name = (): string => `${workload.namespace}/${workload.name}`;
   if (!workload.attest) {
     if (!requireSelectors) return { kind: 'caller', workload, attested: false };
     return {
@@ -28,16 +29,16 @@ export function judgeCaller(workload: LocalWorkload, address: string, outcome: A
       refusal: 'no_selectors',
       address,
       workload,
-      reason: `workload ${name} declares no attest selectors and this agent requires them (attestation.requireSelectors); add spec.attest to the Workload`,
+      reason: `workload ${name()} declares no attest selectors and this agent requires them (attestation.requireSelectors); add spec.attest to the Workload`,
     };
   }
   if (!outcome || outcome.kind === 'unattested') {
     const why = outcome ? outcome.reason : 'nothing was looked up';
-    return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `cannot attest the caller from ${address} as workload ${name}, which declares attest selectors: ${why}` };
+    return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `cannot attest the caller from ${address} as workload ${name()}, which declares attest selectors: ${why}` };
   }
   const m = matchSelectors(workload.attest, outcome.facts);
   if (m.kind === 'match') return { kind: 'caller', workload, attested: true };
-  return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `${describeCaller(outcome.facts)} does not match workload ${name}: ${m.reason}` };
+  return { kind: 'refuse', refusal: 'attestation_failed', address, workload, reason: `${describeCaller(outcome.facts)} does not match workload ${name()}: ${m.reason}` };
 }
 
 export type TargetDecision =
@@ -53,7 +54,7 @@ export function normalizeAddress(address: string | undefined): string {
 export function identifyCaller(snapshot: DataplaneSnapshot, remoteAddress: string | undefined): CallerDecision {
   const address = normalizeAddress(remoteAddress);
   const workload = snapshot.localWorkloadsByAddress.get(address);
-  if (workload) return { kind: 'caller', workload };
+  if (workload) return { kind: 'caller', workload, address };
   return {
     kind: 'unknown',
     address,

@@ -2,6 +2,7 @@
 // at the inbound agent (L4 streams and in-flight L7 requests share the budget),
 // so one caller flooding one workload cannot take every socket of the node.
 import type { Gauge } from 'prom-client';
+import { KeyedCounts, type Release } from '../../core/keyed-counts.js';
 
 export type Admission = { kind: 'admit' } | { kind: 'refuse'; reason: string };
 
@@ -14,11 +15,10 @@ export function decideAdmission(workload: string, active: number, max: number): 
   };
 }
 
-/** Releases a slot; calling it more than once is harmless. */
-export type Release = () => void;
+export type { Release } from '../../core/keyed-counts.js';
 
 export class WorkloadBulkhead {
-  private readonly active = new Map<string, number>();
+  private readonly active = new KeyedCounts();
   /** Bound gauge children: an L7 request costs no label hashing (keys are local workloads only). */
   private readonly children = new Map<string, { inc(): void; dec(): void }>();
 
@@ -26,10 +26,9 @@ export class WorkloadBulkhead {
 
   /** Takes a slot for `workload` ("namespace/name") or says why not. */
   acquire(workload: string): { kind: 'admit'; release: Release } | { kind: 'refuse'; reason: string } {
-    const n = this.active.get(workload) ?? 0;
-    const d = decideAdmission(workload, n, this.max);
+    const d = decideAdmission(workload, this.active.get(workload), this.max);
     if (d.kind === 'refuse') return d;
-    this.active.set(workload, n + 1);
+    const give = this.active.take(workload);
     const child = this.child(workload);
     child?.inc();
     let released = false;
@@ -38,10 +37,7 @@ export class WorkloadBulkhead {
       release: () => {
         if (released) return;
         released = true;
-        const left = (this.active.get(workload) ?? 1) - 1;
-        // Drop idle keys so the map holds only workloads with open connections.
-        if (left <= 0) this.active.delete(workload);
-        else this.active.set(workload, left);
+        give();
         child?.dec();
       },
     };
@@ -58,6 +54,6 @@ export class WorkloadBulkhead {
   }
 
   inUse(workload: string): number {
-    return this.active.get(workload) ?? 0;
+    return this.active.get(workload);
   }
 }
