@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowHistory } from './flow-history.js';
-import type { FlowRecord } from './dataplane/flow-record.js';
+import type { FlowRecord } from './dataplane/observe/flow-record.js';
 
 const flow = (n: number): FlowRecord => ({ time: n, direction: 'inbound', verdict: 'allow', bytesIn: 0, bytesOut: 0, durationMs: 0 }) as unknown as FlowRecord;
 

@@ -1,6 +1,6 @@
 // The agent's recent flows for `/flows`: a fixed ring, so recording a flow on
 // the data path costs one array store, never a shift of the whole history.
-import type { FlowRecord } from './dataplane/flow-record.js';
+import type { FlowRecord } from './dataplane/observe/flow-record.js';
 
 export class FlowHistory {
   private readonly ring: (FlowRecord | undefined)[];

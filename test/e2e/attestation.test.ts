@@ -12,7 +12,7 @@ import { labAttest } from '../../src/lab/lab-resources.js';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import type { Lab } from '../../src/lab/lab.js';
-import type { FlowRecord } from '../../src/agent/dataplane/flow-record.js';
+import type { FlowRecord } from '../../src/agent/dataplane/observe/flow-record.js';
 import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
 
 exitWatchdog();

@@ -3,10 +3,9 @@
 // never global, so two data planes can live in one process (tests, bench).
 import type { Logger } from '../../core/log.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
-import type { DataplaneMetrics } from './dataplane-metrics.js';
-import type { FlowSink } from './flow-record.js';
+import type { DataplaneMetrics } from './observe/dataplane-metrics.js';
 import type { ConnectionAttestations } from '../attest/connection-attestations.js';
-import type { WorkloadBulkhead } from './workload-bulkhead.js';
+import type { WorkloadBulkhead } from './inbound/workload-bulkhead.js';
 import type { RateLimitedLog } from '../../core/rate-limited-log.js';
 
 export interface SnapshotHolder {
@@ -54,8 +53,6 @@ export interface DataplaneContext {
   readonly log: Logger;
   readonly refusals: RateLimitedLog;
   readonly metrics: DataplaneMetrics;
-  /** Absent: no flow record is ever built. */
-  readonly onFlow: FlowSink | undefined;
   readonly tuning: DataplaneTuning;
   /** Concurrent app connections per destination workload, shared by L4 and L7. */
   readonly bulkhead: WorkloadBulkhead;

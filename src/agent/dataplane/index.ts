@@ -1,29 +1,37 @@
-// The agent's data plane, assembled: each line below adds one layer, and says
-// why. Everything decides from the current snapshot, swapped whole by
-// setSnapshot; nothing here parses config or talks to the controller.
+// The agent's data plane: the parts both directions share (snapshot, TLS
+// contexts, the session pool, flow subscribers), the two pipelines
+// (outbound/index.ts, inbound/index.ts) and the ports that feed them.
+// Everything decides from the current snapshot, swapped whole by setSnapshot;
+// nothing here parses config or talks to the controller.
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/log.js';
 import type { SocketAddress } from '../../core/address.js';
 import { EntenteError } from '../../core/errors.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import { DEFAULT_TUNING, type AttestationOptions, type DataplaneContext, type DataplaneTuning } from './dataplane-context.js';
-import { createDataplaneMetrics, type DataplaneMetrics } from './dataplane-metrics.js';
+import { createDataplaneMetrics, type DataplaneMetrics } from './observe/dataplane-metrics.js';
 import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { TlsContexts } from './tls-contexts.js';
-import { WorkloadBulkhead } from './workload-bulkhead.js';
-import { ConnectPool } from './connect-pool.js';
-import { MeshConnector } from './mesh-connector.js';
-import { InboundL7 } from './inbound-l7.js';
-import { startInboundServer, type InboundServer } from './inbound-server.js';
-import { OutboundListeners } from './outbound-listeners.js';
-import { startHttpProxy, type HttpProxy } from './http-proxy.js';
-import type { FlowRecord } from './flow-record.js';
+import { WorkloadBulkhead } from './inbound/workload-bulkhead.js';
+import { ConnectPool } from './outbound/pool/connect-pool.js';
+import { buildOutbound } from './outbound/index.js';
+import { buildInbound } from './inbound/index.js';
+import { servicePortEntry } from './outbound/entry/service-port.js';
+import { startInboundServer, type InboundServer } from './inbound/server.js';
+import { OutboundListeners } from './outbound/entry/listeners.js';
+import { startHttpProxy, type HttpProxy } from './outbound/entry/proxy-server.js';
+import type { FlowRecord } from './observe/flow-record.js';
+import { newDataplaneTag, type DataplaneTag } from './observe/flow-events.js';
+import { attachSubscribers } from './observe/flow-subscribers.js';
 import type { Attestor } from '../attest/attestor.js';
 import { systemAttestor } from '../attest/system-attestor.js';
 import { ConnectionAttestations } from '../attest/connection-attestations.js';
 
-export type { FlowRecord } from './flow-record.js';
+export type { FlowRecord } from './observe/flow-record.js';
 export type { DataplaneTuning } from './dataplane-context.js';
+export type { DataplaneTag, FlowStartEvent, FlowDecisionEvent, FlowEndEvent } from './observe/flow-events.js';
+export { FLOW_START_CHANNEL, FLOW_DECISION_CHANNEL, FLOW_END_CHANNEL, subscribeFlows } from './observe/flow-events.js';
+export type * from './dataplane-snapshot.js';
 
 export interface DataplaneOptions {
   /** The mesh port peer agents (and gateways) dial: mTLS + HTTP/2 CONNECT. */
@@ -41,9 +49,13 @@ export interface DataplaneOptions {
   /** Who owns an app connection's socket (default: the Linux /proc attestor). */
   readonly attestor?: Attestor;
   readonly attestation?: Partial<AttestationOptions>;
+  /** Names this data plane in the flow events it publishes (default "dataplane"). */
+  readonly label?: string;
 }
 
 export interface Dataplane {
+  /** Its flow events carry this tag (subscribeFlows). */
+  readonly tag: DataplaneTag;
   readonly inboundAddress: SocketAddress;
   readonly httpProxyAddress: SocketAddress | undefined;
   /** Swaps the snapshot in; resolves once outbound listeners match it. */
@@ -65,7 +77,6 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     log: opts.log,
     refusals: new RateLimitedLog(opts.log),
     metrics,
-    onFlow: opts.onFlow,
     tuning,
     // Each L4 stream and each in-flight L7 request holds an app connection: cap them per workload.
     bulkhead: new WorkloadBulkhead(tuning.maxConnectionsPerWorkload, metrics.workloadConnections),
@@ -74,30 +85,31 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     attestations: new ConnectionAttestations(attestor, (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
     attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
   };
+  const tag = newDataplaneTag(opts.label ?? 'dataplane');
+  // Metrics, refusal logs and the flow sink follow the flow events.
+  const detach = attachSubscribers(tag, { metrics, refusals: ctx.refusals, log: opts.log, sink: opts.onFlow });
   // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.
   const contexts = new TlsContexts(opts.credentials);
   // One pooled mTLS session per (source identity, destination): no handshake per app connection.
   const pool = new ConnectPool(ctx, contexts);
-  // Endpoint order and failover, then a CONNECT stream on the pooled session.
-  const connector = new MeshConnector(ctx, pool);
-  // Per-request authorization for services whose policy needs HTTP.
-  const l7 = new InboundL7(ctx);
-  // The mesh port: SVID check per session, decide -> connect -> copy per stream.
+  const outboundStack = buildOutbound(ctx, tag, pool);
+  const inboundStack = buildInbound(ctx, tag);
   let inbound: InboundServer | undefined;
   // Per-service local ports: the L4 fast path for apps.
-  const outbound = new OutboundListeners(ctx, connector);
+  const outbound = new OutboundListeners(ctx, servicePortEntry(ctx, outboundStack.service));
   // The HTTP proxy port: CONNECT and absolute URIs, for apps that speak proxy.
   let proxy: HttpProxy | undefined;
 
   const closeAll = async (): Promise<void> => {
     pool.close();
-    l7.close();
+    inboundStack.close();
     await Promise.all([inbound?.close(), outbound.close(), proxy?.close()]);
+    detach();
   };
   try {
-    inbound = await startInboundServer(ctx, contexts, l7, opts.inbound);
+    inbound = await startInboundServer(ctx, contexts, inboundStack.service, opts.inbound);
     await outbound.reconcile(opts.snapshot.outboundPorts);
-    if (opts.httpProxy) proxy = await startHttpProxy(ctx, connector, opts.httpProxy);
+    if (opts.httpProxy) proxy = await startHttpProxy(ctx, outboundStack.service, opts.httpProxy);
   } catch (err) {
     await closeAll();
     throw err;
@@ -105,6 +117,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
   const inboundServer = inbound;
   let closing: Promise<void> | undefined;
   return {
+    tag,
     inboundAddress: inboundServer.address,
     httpProxyAddress: proxy?.address,
     setSnapshot(next) {

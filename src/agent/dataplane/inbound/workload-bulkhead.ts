@@ -2,7 +2,7 @@
 // at the inbound agent (L4 streams and in-flight L7 requests share the budget),
 // so one caller flooding one workload cannot take every socket of the node.
 import type { Gauge } from 'prom-client';
-import { KeyedCounts, type Release } from '../../core/keyed-counts.js';
+import { KeyedCounts, type Release } from '../../../core/keyed-counts.js';
 
 export type Admission = { kind: 'admit' } | { kind: 'refuse'; reason: string };
 
@@ -15,7 +15,7 @@ export function decideAdmission(workload: string, active: number, max: number): 
   };
 }
 
-export type { Release } from '../../core/keyed-counts.js';
+export type { Release } from '../../../core/keyed-counts.js';
 
 export class WorkloadBulkhead {
   private readonly active = new KeyedCounts();

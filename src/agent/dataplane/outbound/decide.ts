@@ -1,9 +1,9 @@
 // Pure decisions of the outbound side: which local workload is calling (by the
 // source address of its connection, then its process against the workload's
 // attest selectors) and which route serves a mesh host:port.
-import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from './dataplane-snapshot.js';
-import type { AttestOutcome } from '../attest/attestor.js';
-import { describeCaller, matchSelectors } from '../attest/attest-selectors.js';
+import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from '../dataplane-snapshot.js';
+import type { AttestOutcome } from '../../attest/attestor.js';
+import { describeCaller, matchSelectors } from '../../attest/attest-selectors.js';
 
 export type CallerDecision = { kind: 'caller'; workload: LocalWorkload; address: string } | { kind: 'unknown'; address: string; reason: string };
 

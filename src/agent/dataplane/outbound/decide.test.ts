@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { identifyCaller, judgeCaller, normalizeAddress, resolveTarget } from './outbound-target.js';
-import { compileSelectors } from '../attest/attest-selectors.js';
-import { NO_ACCOUNTS } from '../attest/node-accounts.js';
-import type { AttestOutcome } from '../attest/attestor.js';
-import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from './dataplane-snapshot.js';
-import { SpiffeId, parseTrustDomain } from '../../identity/spiffe-id.js';
+import { identifyCaller, judgeCaller, normalizeAddress, resolveTarget } from './decide.js';
+import { compileSelectors } from '../../attest/attest-selectors.js';
+import { NO_ACCOUNTS } from '../../attest/node-accounts.js';
+import type { AttestOutcome } from '../../attest/attestor.js';
+import type { DataplaneSnapshot, Endpoint, LocalWorkload, ServiceRoute } from '../dataplane-snapshot.js';
+import { SpiffeId, parseTrustDomain } from '../../../identity/spiffe-id.js';
 
 const td = parseTrustDomain('eu.test');
 const frontend: LocalWorkload = { name: 'frontend', namespace: 'shop', service: 'frontend', spiffeId: SpiffeId.forWorkload(td, 'shop', 'frontend'), address: '127.1.2.3', ports: new Map() };

@@ -5,22 +5,24 @@
 // path + original query) to the app over a keep-alive pool, with the caller's
 // identity in x-forwarded-client-cert and every caller-sent copy removed.
 import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { describeError } from '../../core/errors.js';
-import { formatSocketAddress } from '../../core/address.js';
-import { headerSafe, type DataplaneContext } from './dataplane-context.js';
-import type { InboundDecision, InboundPeer } from './inbound-decide.js';
-import { recordInbound } from './inbound-record.js';
-import { DENY_REASON_HEADER } from './mesh-connector.js';
-import { appRequestHeaders, endToEndHeaders } from './l7-headers.js';
-import { normalizeRequestTarget } from '../../policy/request-path.js';
+import { describeError } from '../../../core/errors.js';
+import { formatSocketAddress } from '../../../core/address.js';
+import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
+import type { InboundDecision } from './decide.js';
+import type { InboundCall } from './call.js';
+import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
+import { normalizeRequestTarget } from '../../../policy/request-path.js';
 import { DuplexView } from './duplex-view.js';
+import { fail, type Failure, type Outcome } from '../outcome.js';
+import { inboundStatus, refuseRequest } from './respond.js';
+import { publishInbound, type InboundFacts } from './observe.js';
+import type { DataplaneTag } from '../observe/flow-events.js';
 
 type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
 
 interface L7Connection {
-  readonly peer: InboundPeer;
+  readonly call: InboundCall;
   readonly target: L7Target;
 }
 
@@ -30,7 +32,7 @@ export class InboundL7 {
   private readonly agent: Agent;
   private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
 
-  constructor(private readonly ctx: DataplaneContext) {
+  constructor(private readonly ctx: DataplaneContext, private readonly tag: DataplaneTag) {
     // The bulkhead admits at most maxConnectionsPerWorkload requests per workload, each on its own socket;
     // maxSockets is the backstop so the pooled agent never opens more than that per app address.
     this.agent = new Agent({ keepAlive: true, maxFreeSockets: 64, timeout: 60_000, maxSockets: ctx.tuning.maxConnectionsPerWorkload });
@@ -43,23 +45,33 @@ export class InboundL7 {
     });
   }
 
-  /** Takes over a stream to a port declared `protocol: http`. */
-  accept(stream: ServerHttp2Stream, peer: InboundPeer, target: L7Target, _start: number): void {
+  /** Takes over a stream to a port declared `protocol: http`; its requests are recorded one by one. */
+  accept(call: InboundCall, target: L7Target): Outcome {
+    const { stream } = call;
     try {
       stream.respond({ ':status': 200 });
     } catch {
-      return;
+      return fail('client_closed', 'the stream closed before it was accepted');
     }
     this.ctx.metrics.activeStreams.inc();
     this.ctx.metrics.streams.inc({ direction: 'inbound', verdict: 'allow' });
     const view = new DuplexView(stream);
-    this.connections.set(view, { peer, target });
+    this.connections.set(view, { call, target });
     this.live.add(stream);
     stream.once('close', () => {
       this.live.delete(stream);
       this.ctx.metrics.activeStreams.dec();
     });
     this.server.emit('connection', view);
+    return { kind: 'done', status: 200, bytesOut: 0, bytesIn: 0, perRequestFlows: true };
+  }
+
+  /** Answers a refused request, drains its body and records it. */
+  private refuse(res: ServerResponse, req: IncomingMessage, facts: InboundFacts, f: Failure): void {
+    const status = inboundStatus(f.code);
+    refuseRequest(res, status, f.reason);
+    req.resume();
+    publishInbound(this.tag, facts, { ...f, status }, this.ctx.now(), true);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -72,19 +84,16 @@ export class InboundL7 {
       res.writeHead(500, { 'content-type': 'text/plain' }).end('entente: request on an unknown stream\n');
       return;
     }
-    const { peer, target } = conn;
+    const { call, target } = conn;
+    const { peer } = call;
     const method = req.method ?? 'GET';
+    const facts = (path: string | undefined, policy?: string, rule?: number): InboundFacts => ({ peer, start, snapshot: call.snapshot, target, policy, rule, method, path });
     // Forward what is checked: an app routing on the raw target would serve "/admin/../charge" as /admin.
     const normalized = normalizeRequestTarget(req.url ?? '');
     if (!normalized.ok) {
       const rawPath = (req.url ?? '').split(/[?#]/, 1)[0];
       const reason = `request target ${JSON.stringify(headerSafe(req.url ?? '', 200))} refused: ${normalized.reason} (expected an origin-form path such as /orders/7?x=1)`;
-      const body = `entente: ${reason}\n`;
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(reason) });
-      res.end(body);
-      req.resume();
-      ctx.metrics.inboundRefusals.inc({ reason: 'bad_request_path' });
-      recordInbound(ctx, peer, start, { verdict: 'deny', target, reason, method, path: rawPath, status: 400, bytesOut: 0, bytesIn: 0 }, true);
+      this.refuse(res, req, facts(rawPath), fail('bad_request_path', reason));
       return;
     }
     const path = normalized.path;
@@ -92,26 +101,17 @@ export class InboundL7 {
     try {
       decision = ctx.state.current.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort, method, path });
     } catch (err) {
-      decision = { kind: 'deny', reason: `authorizer failed: ${describeError(err)}` };
+      this.refuse(res, req, facts(path), fail('authorizer_failed', `authorizer failed: ${describeError(err)}`));
+      return;
     }
     if (decision.kind === 'deny') {
-      ctx.metrics.inboundRefusals.inc({ reason: 'policy_denied' });
-      const body = `denied by policy: ${decision.reason}\n`;
-      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(decision.reason) });
-      res.end(body);
-      req.resume();
-      recordInbound(ctx, peer, start, { verdict: 'deny', target, policy: decision.policy, rule: decision.rule, reason: decision.reason, method, path, status: 403, bytesOut: 0, bytesIn: 0 }, true);
+      this.refuse(res, req, facts(path, decision.policy, decision.rule), fail('policy_denied', decision.reason));
       return;
     }
     const { policy, rule } = decision;
     const slot = ctx.bulkhead.acquire(`${target.workload.namespace}/${target.workload.name}`);
     if (slot.kind === 'refuse') {
-      ctx.metrics.refusedStreams.inc({ reason: 'workload_connection_limit' });
-      const body = `entente: ${slot.reason}\n`;
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(slot.reason) });
-      res.end(body);
-      req.resume();
-      recordInbound(ctx, peer, start, { verdict: 'error', refusal: 'workload_connection_limit', target, policy, rule, reason: slot.reason, method, path, status: 503, bytesOut: 0, bytesIn: 0 }, true);
+      this.refuse(res, req, facts(path, policy, rule), fail('workload_connection_limit', slot.reason));
       return;
     }
     let bytesOut = 0;
@@ -127,29 +127,27 @@ export class InboundL7 {
       setHost: false,
     });
     let done = false;
-    const finish = (status: number, verdict: 'allow' | 'error', reason?: string): void => {
+    const finish = (o: Outcome): void => {
       if (done) return;
       done = true;
       slot.release();
-      recordInbound(ctx, peer, start, { verdict, target, policy, rule, reason, method, path, status, bytesOut, bytesIn }, true);
+      publishInbound(this.tag, facts(path, policy, rule), o, ctx.now(), true);
     };
     up.on('error', (err) => {
       const reason = `app at ${appAddress} failed: ${describeError(err)}`;
-      if (!res.headersSent) {
-        const body = `entente: ${reason}\n`;
-        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
-      } else {
-        res.destroy();
-      }
-      finish(502, 'error', reason);
+      const started = res.headersSent;
+      if (!started) refuseRequest(res, 502, reason);
+      else res.destroy();
+      finish(fail('app_unreachable', reason, { status: 502, responseStarted: started, bytesOut, bytesIn }));
     });
     up.on('response', (ur) => {
       ur.on('data', (c: Buffer) => (bytesIn += c.length));
       ur.on('error', () => res.destroy());
       res.writeHead(ur.statusCode ?? 502, endToEndHeaders(ur.headers));
       ur.pipe(res);
-      res.on('finish', () => finish(ur.statusCode ?? 0, 'allow'));
-      res.on('close', () => finish(ur.statusCode ?? 0, 'allow'));
+      const done = (): void => finish({ kind: 'done', status: ur.statusCode ?? 0, bytesOut, bytesIn });
+      res.on('finish', done);
+      res.on('close', done);
     });
     req.on('data', (c: Buffer) => (bytesOut += c.length));
     req.pipe(up);
@@ -157,7 +155,7 @@ export class InboundL7 {
       if (res.writableFinished) return;
       up.destroy();
       // A caller that leaves mid-request must not keep its slot.
-      finish(res.statusCode, 'error', 'caller closed before the response completed');
+      finish(fail('client_closed', 'caller closed before the response completed', { status: res.statusCode, bytesOut, bytesIn }));
     });
   }
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { orderEndpoints } from './endpoint-picker.js';
-import type { Endpoint } from './dataplane-snapshot.js';
-import { SpiffeId, parseTrustDomain } from '../../identity/spiffe-id.js';
+import type { Endpoint } from '../dataplane-snapshot.js';
+import { SpiffeId, parseTrustDomain } from '../../../identity/spiffe-id.js';
 
 const td = parseTrustDomain('eu.test');
 const ep = (name: string, region: string): Endpoint => ({

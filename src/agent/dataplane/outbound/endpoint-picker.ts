@@ -2,7 +2,7 @@
 // endpoints come in preference order; the ones in the first endpoint's region
 // take turns (round robin by `turn`), the others follow in order as failover.
 // A later load balancer (EWMA, outlier ejection) replaces this file.
-import type { Endpoint } from './dataplane-snapshot.js';
+import type { Endpoint } from '../dataplane-snapshot.js';
 
 /** Every endpoint exactly once, in the order to try them. */
 export function orderEndpoints(endpoints: readonly Endpoint[], turn: number): Endpoint[] {

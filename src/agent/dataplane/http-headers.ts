@@ -3,8 +3,9 @@
 // by us only: every caller-sent copy is dropped, in any case and with "_" for
 // "-" (many app frameworks, CGI-style, read both spellings as one header).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { XFCC_HEADER } from '../../mesh/wire-headers.js';
 
-export const XFCC_HEADER = 'x-forwarded-client-cert';
+export { XFCC_HEADER };
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { appRequestHeaders, endToEndHeaders, xfccValue, XFCC_HEADER } from './l7-headers.js';
+import { appRequestHeaders, endToEndHeaders, xfccValue, XFCC_HEADER } from './http-headers.js';
 
 test('hop-by-hop headers and those named by Connection are dropped; others kept', () => {
   const out = endToEndHeaders({

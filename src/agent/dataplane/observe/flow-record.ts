@@ -1,9 +1,9 @@
 // One record per stream (L4) or per request (L7): who called whom, what was
 // decided and why, how many bytes and how long. Records go to an optional
 // callback; when nobody listens, nothing is built.
-import type { Logger } from '../../core/log.js';
-import { describeError } from '../../core/errors.js';
-import type { SpiffeId } from '../../identity/spiffe-id.js';
+import type { Logger } from '../../../core/log.js';
+import { describeError } from '../../../core/errors.js';
+import type { SpiffeId } from '../../../identity/spiffe-id.js';
 
 export type FlowVerdict = 'allow' | 'deny' | 'error';
 
@@ -15,6 +15,8 @@ export interface FlowRecord {
   readonly source?: SpiffeId;
   /** The caller's socket address when it was refused as a caller (no workload has it, or its process does not match). */
   readonly sourceAddress?: string;
+  /** Inbound: the socket address of the peer agent (or gateway) the stream came from. */
+  readonly peerAddress?: string;
   /**
    * Outbound: true when the caller's process was checked against its
    * Workload's attest selectors and matched; false when it was identified by

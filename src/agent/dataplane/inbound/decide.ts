@@ -3,10 +3,10 @@
 // (method, :authority -> local workload and a DECLARED port of its Service)
 // then authorize. Each failure maps to one status and one counted code; the
 // server only carries the decision out.
-import type { DataplaneSnapshot, LocalWorkload } from './dataplane-snapshot.js';
-import type { SpiffeId } from '../../identity/spiffe-id.js';
-import { parseSocketAddress } from '../../core/address.js';
-import { describeError } from '../../core/errors.js';
+import type { DataplaneSnapshot, LocalWorkload } from '../dataplane-snapshot.js';
+import type { SpiffeId } from '../../../identity/spiffe-id.js';
+import { parseSocketAddress } from '../../../core/address.js';
+import { describeError } from '../../../core/errors.js';
 
 /** Who is on the other end of an accepted mTLS session, established once per session. */
 export interface InboundPeer {

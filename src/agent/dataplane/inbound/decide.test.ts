@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decideInbound, type InboundPeer } from './inbound-decide.js';
-import type { Authorizer, DataplaneSnapshot, LocalWorkload, WorkloadPort } from './dataplane-snapshot.js';
-import { SpiffeId, parseTrustDomain } from '../../identity/spiffe-id.js';
+import { decideInbound, type InboundPeer } from './decide.js';
+import type { Authorizer, DataplaneSnapshot, LocalWorkload, WorkloadPort } from '../dataplane-snapshot.js';
+import { SpiffeId, parseTrustDomain } from '../../../identity/spiffe-id.js';
 
 const eu = parseTrustDomain('eu.test');
 const us = parseTrustDomain('us.test');

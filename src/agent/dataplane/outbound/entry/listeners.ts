@@ -3,13 +3,12 @@
 // opened, removed ones closed (their live connections finish), unchanged ones
 // kept. A listener is identified by its listen address and its target.
 import { createServer, type Server, type Socket } from 'node:net';
-import { describeError } from '../../core/errors.js';
-import { formatSocketAddress, type SocketAddress } from '../../core/address.js';
-import type { OutboundPort } from './dataplane-snapshot.js';
-import type { DataplaneContext } from './dataplane-context.js';
-import type { MeshConnector } from './mesh-connector.js';
-import { carryAppConnection } from './outbound-connection.js';
-import { closeServer, listenOn } from './listen.js';
+import { describeError } from '../../../../core/errors.js';
+import { formatSocketAddress, type SocketAddress } from '../../../../core/address.js';
+import type { OutboundPort } from '../../dataplane-snapshot.js';
+import type { DataplaneContext } from '../../dataplane-context.js';
+import type { ServicePortEntry } from './service-port.js';
+import { closeServer, listenOn } from '../../listen.js';
 
 interface Listener {
   readonly server: Server;
@@ -31,7 +30,7 @@ export class OutboundListeners {
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly ctx: DataplaneContext, private readonly connector: MeshConnector) {}
+  constructor(private readonly ctx: DataplaneContext, private readonly enter: ServicePortEntry) {}
 
   /** Serialized: concurrent swaps apply in call order. Listen failures are logged; the next swap retries them. */
   reconcile(ports: readonly OutboundPort[]): Promise<void> {
@@ -71,7 +70,7 @@ export class OutboundListeners {
       }
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
-      carryAppConnection(this.ctx, this.connector, socket, l.target.host, l.target.port);
+      this.enter(socket, l.target.host, l.target.port);
     });
     server.on('error', (err) => this.ctx.log.error({ err: describeError(err) }, 'outbound listener error'));
     const bound = await listenOn(server, p.listen, `outbound ${p.host}:${p.port}`);

@@ -1,25 +1,22 @@
 // The inbound mesh port: an HTTP/2 server over mTLS that peer agents open
 // pooled sessions to. Per session: SNI picks the local workload's SVID, the
 // client's SVID must chain to its OWN trust domain (checked right after the
-// handshake) and be a workload identity. Per CONNECT stream, in phases: decide
-// (inbound-decide.ts) -> connect to the app -> copy bytes; streams to a port
-// declared `protocol: http` go to inbound-l7.ts.
+// handshake) and be a workload identity. Each CONNECT stream then runs the
+// inbound stack (index.ts).
 import { createSecureServer, constants, type ServerHttp2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
-import { connect as netConnect } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
-import { EntenteError, describeError } from '../../core/errors.js';
-import { formatSocketAddress, type SocketAddress } from '../../core/address.js';
-import { verifyX509SvidChain } from '../../identity/verify-svid.js';
-import type { DataplaneSnapshot } from './dataplane-snapshot.js';
-import { h2Settings, headerSafe, type DataplaneContext } from './dataplane-context.js';
-import { MESH_ALPN, MIN_TLS_VERSION, handshakeFailureReason, peerChain, workloadForServerName, type TlsContexts } from './tls-contexts.js';
-import { decideInbound, type InboundDecision, type InboundPeer, type InboundTarget } from './inbound-decide.js';
-import { recordInbound } from './inbound-record.js';
-import { DENY_REASON_HEADER } from './mesh-connector.js';
-import { splice } from './splice.js';
-import type { InboundL7 } from './inbound-l7.js';
-import { listenOn, closeServer } from './listen.js';
+import { EntenteError, describeError } from '../../../core/errors.js';
+import type { SocketAddress } from '../../../core/address.js';
+import { verifyX509SvidChain } from '../../../identity/verify-svid.js';
+import type { DataplaneSnapshot } from '../dataplane-snapshot.js';
+import { h2Settings, type DataplaneContext } from '../dataplane-context.js';
+import { MESH_ALPN, MIN_TLS_VERSION, handshakeFailureReason, peerChain, workloadForServerName, type TlsContexts } from '../tls-contexts.js';
+import type { InboundPeer } from './decide.js';
+import type { Service } from '../stack.js';
+import type { InboundCall } from './call.js';
+import { refuseStream } from './respond.js';
+import { listenOn, closeServer } from '../listen.js';
 
 export interface InboundServer {
   readonly address: SocketAddress;
@@ -35,13 +32,6 @@ interface AcceptedSession {
   readonly notAfterMs: number;
 }
 
-/** The bulkhead's refusal: 503 with the reason, counted, logged at a limited rate, flow-recorded. */
-export function refuseOverLimit(ctx: DataplaneContext, stream: ServerHttp2Stream, peer: InboundPeer, start: number, target: InboundTarget & { policy?: string; rule?: number }, reason: string): void {
-  ctx.metrics.refusedStreams.inc({ reason: 'workload_connection_limit' });
-  refuseStream(stream, 503, reason);
-  recordInbound(ctx, peer, start, { verdict: 'error', refusal: 'workload_connection_limit', target, policy: target.policy, rule: target.rule, reason, status: 503, bytesIn: 0, bytesOut: 0 });
-}
-
 /** A stable label for an HTTP/2 session error. */
 function sessionErrorReason(err: unknown): string {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -50,18 +40,7 @@ function sessionErrorReason(err: unknown): string {
   return 'other';
 }
 
-/** Answers a CONNECT with a refusal status and its reason, then ends the stream. */
-export function refuseStream(stream: ServerHttp2Stream, status: number, reason: string): void {
-  if (stream.destroyed || stream.closed) return;
-  try {
-    if (!stream.headersSent) stream.respond({ ':status': status, [DENY_REASON_HEADER]: headerSafe(reason), 'content-type': 'text/plain' }, { endStream: true });
-    stream.close(constants.NGHTTP2_NO_ERROR);
-  } catch {
-    stream.destroy();
-  }
-}
-
-export async function startInboundServer(ctx: DataplaneContext, contexts: TlsContexts, l7: InboundL7, listen: SocketAddress): Promise<InboundServer> {
+export async function startInboundServer(ctx: DataplaneContext, contexts: TlsContexts, inbound: Service<InboundCall>, listen: SocketAddress): Promise<InboundServer> {
   const accepted = new WeakMap<ServerHttp2Session, AcceptedSession>();
   const sessions = new Set<ServerHttp2Session>();
 
@@ -158,53 +137,6 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     });
   });
 
-  const connectApp = (stream: ServerHttp2Stream, peer: InboundPeer, d: Extract<InboundDecision, { kind: 'l4' }>, start: number): void => {
-    const appAddress = formatSocketAddress({ host: d.workload.address, port: d.port });
-    const slot = ctx.bulkhead.acquire(`${d.workload.namespace}/${d.workload.name}`);
-    if (slot.kind === 'refuse') {
-      refuseOverLimit(ctx, stream, peer, start, d, slot.reason);
-      return;
-    }
-    ctx.metrics.activeStreams.inc();
-    let phase: 'connecting' | 'copying' | 'done' = 'connecting';
-    const app = netConnect({ host: d.workload.address, port: d.port, allowHalfOpen: true });
-    const fail = (status: number, reason: string): void => {
-      if (phase !== 'connecting') return;
-      phase = 'done';
-      clearTimeout(timer);
-      app.destroy();
-      slot.release();
-      refuseStream(stream, status, reason);
-      ctx.metrics.activeStreams.dec();
-      recordInbound(ctx, peer, start, { verdict: 'error', target: d, policy: d.policy, rule: d.rule, reason, status, bytesIn: 0, bytesOut: 0 });
-    };
-    const timer = setTimeout(() => fail(504, `app at ${appAddress} did not accept the connection within ${ctx.tuning.connectTimeoutMs} ms`), ctx.tuning.connectTimeoutMs);
-    app.on('error', (err) => {
-      if (phase === 'connecting') fail(502, `cannot reach the app at ${appAddress}: ${describeError(err)} (is it listening on its Workload address?)`);
-    });
-    stream.on('close', () => {
-      if (phase === 'connecting') fail(499, 'caller closed the stream before the app accepted');
-    });
-    app.once('connect', () => {
-      if (phase !== 'connecting') return;
-      phase = 'copying';
-      clearTimeout(timer);
-      app.setNoDelay(true);
-      try {
-        stream.respond({ ':status': 200 });
-      } catch {
-        /* stream reset meanwhile; splice sees it closed */
-      }
-      splice(stream, app, (err) => {
-        phase = 'done';
-        slot.release();
-        ctx.metrics.activeStreams.dec();
-        if (err) ctx.log.debug({ err: describeError(err), app: appAddress }, 'inbound stream ended with an error');
-        recordInbound(ctx, peer, start, { verdict: 'allow', target: d, policy: d.policy, rule: d.rule, status: 200, bytesOut: app.bytesWritten, bytesIn: app.bytesRead });
-      });
-    });
-  };
-
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     const session = accepted.get(stream.session as ServerHttp2Session);
     if (!session) {
@@ -220,20 +152,11 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       (stream.session as ServerHttp2Session | undefined)?.close();
       return;
     }
-    const d = decideInbound(ctx.state.current, session.peer, headers[':method'], headers[':authority']);
-    switch (d.kind) {
-      case 'refuse':
-        ctx.metrics.inboundRefusals.inc({ reason: d.code });
-        refuseStream(stream, d.status, d.reason);
-        recordInbound(ctx, session.peer, start, { verdict: d.verdict, target: d.target, policy: d.policy, rule: d.rule, reason: d.reason, status: d.status, bytesIn: 0, bytesOut: 0 });
-        return;
-      case 'l7':
-        l7.accept(stream, session.peer, d, start);
-        return;
-      case 'l4':
-        connectApp(stream, session.peer, d, start);
-        return;
-    }
+    const call: InboundCall = { stream, headers, peer: session.peer, start, snapshot: ctx.state.current, target: undefined, policy: undefined, rule: undefined };
+    inbound(call).catch((err: unknown) => {
+      ctx.log.error({ err: describeError(err) }, 'inbound stream handler failed');
+      refuseStream(stream, 500, 'internal error in the destination agent');
+    });
   };
 
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {

@@ -9,12 +9,12 @@
 // nghttp2's queue behind long-lived ones.
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { EntenteError, describeError } from '../../core/errors.js';
-import { formatSocketAddress } from '../../core/address.js';
-import { verifyX509SvidChain } from '../../identity/verify-svid.js';
-import type { DataplaneSnapshot, Endpoint, WorkloadCredentials } from './dataplane-snapshot.js';
-import { h2Settings, type DataplaneContext } from './dataplane-context.js';
-import { MESH_ALPN, chainFromPeerCertificate, handshakeFailureReason, type TlsContexts } from './tls-contexts.js';
+import { EntenteError, describeError } from '../../../../core/errors.js';
+import { formatSocketAddress } from '../../../../core/address.js';
+import { verifyX509SvidChain } from '../../../../identity/verify-svid.js';
+import type { DataplaneSnapshot, Endpoint, WorkloadCredentials } from '../../dataplane-snapshot.js';
+import { h2Settings, type DataplaneContext } from '../../dataplane-context.js';
+import { MESH_ALPN, chainFromPeerCertificate, handshakeFailureReason, type TlsContexts } from '../../tls-contexts.js';
 
 export interface PoolEntry {
   readonly key: string;
@@ -34,7 +34,7 @@ export interface PoolEntry {
   readonly ready: Promise<void>;
 }
 
-export type AcquireResult = { kind: 'ok'; entry: PoolEntry } | { kind: 'refuse'; reason: string };
+export type AcquireResult = { kind: 'ok'; entry: PoolEntry } | { kind: 'refuse'; code: 'shutting_down' | 'connect_failed'; reason: string };
 
 /** How many streams a session may carry: the peer's limit once known, ours (the mesh's default) until then. */
 export function sessionCapacity(entry: Pick<PoolEntry, 'connected' | 'session'>, ownLimit: number): number {
@@ -57,9 +57,9 @@ export class ConnectPool {
    * hands it to track(), or gives the slot back with release().
    */
   acquire(snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint): AcquireResult {
-    if (this.closed) return { kind: 'refuse', reason: 'data plane is shutting down' };
+    if (this.closed) return { kind: 'refuse', code: 'shutting_down', reason: 'data plane is shutting down' };
     const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
-    if (tls.kind === 'refuse') return tls;
+    if (tls.kind === 'refuse') return { kind: 'refuse', code: 'connect_failed', reason: tls.reason };
     // The expected identity is part of the key: a session verified one identity, never another.
     const key = `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
     // retire() replaces the key's list instead of changing it, so iterating this one stays safe.

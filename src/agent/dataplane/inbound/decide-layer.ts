@@ -1,0 +1,33 @@
+// Inbound stage: the stream's decision, from the snapshot and the verified
+// peer (decide.ts, a pure function with a table test): which local workload
+// and declared port, which mode, and for TCP ports whether policy allows it.
+// Then the stream goes to the mode's carrier.
+import type { Service } from '../stack.js';
+import type { InboundCall } from './call.js';
+import { fail, type Outcome } from '../outcome.js';
+import { decideInbound, type InboundDecision } from './decide.js';
+
+export type L4Decision = Extract<InboundDecision, { kind: 'l4' }>;
+export type L7Decision = Extract<InboundDecision, { kind: 'l7' }>;
+
+export interface Carriers {
+  l4(call: InboundCall, d: L4Decision): Promise<Outcome>;
+  l7(call: InboundCall, d: L7Decision): Outcome;
+}
+
+export function decideService(carriers: Carriers): Service<InboundCall> {
+  return (call) => {
+    const d = decideInbound(call.snapshot, call.peer, call.headers[':method'], call.headers[':authority']);
+    if (d.kind === 'refuse') {
+      call.target = d.target;
+      call.policy = d.policy;
+      call.rule = d.rule;
+      return Promise.resolve(fail(d.code, d.reason));
+    }
+    call.target = d;
+    if (d.kind === 'l7') return Promise.resolve(carriers.l7(call, d));
+    call.policy = d.policy;
+    call.rule = d.rule;
+    return carriers.l4(call, d);
+  };
+}

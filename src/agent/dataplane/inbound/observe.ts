@@ -1,0 +1,61 @@
+// Inbound observation: one flow event per CONNECT stream (L4) or per HTTP
+// request (L7), published on the flow channels (observe/flow-events.ts) that
+// metrics, logs and /flows subscribe to.
+import type { InboundContext, InboundPeer } from './decide.js';
+import type { Layer } from '../stack.js';
+import type { InboundCall } from './call.js';
+import { verdictOf, type Outcome } from '../outcome.js';
+import type { DataplaneSnapshot } from '../dataplane-snapshot.js';
+import type { FlowRecord } from '../observe/flow-record.js';
+import { publishEnd, publishStart, type DataplaneTag } from '../observe/flow-events.js';
+
+export interface InboundFacts {
+  readonly peer: InboundPeer;
+  readonly start: number;
+  readonly snapshot: DataplaneSnapshot;
+  readonly target: InboundContext | undefined;
+  readonly policy: string | undefined;
+  readonly rule: number | undefined;
+  readonly method?: string;
+  readonly path?: string;
+}
+
+export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRecord {
+  const t = f.target;
+  return {
+    time: f.start,
+    direction: 'inbound',
+    source: f.peer.caller,
+    peerAddress: f.peer.remoteAddress,
+    destination: t?.workload.spiffeId ?? f.peer.sniWorkload.spiffeId,
+    service: t ? `${t.service.namespace}/${t.service.name}` : undefined,
+    port: t?.port,
+    sourceRegion: t?.callerRegion ?? f.snapshot.regionOf(f.peer.caller.trustDomain),
+    destinationRegion: f.snapshot.region,
+    verdict: verdictOf(o),
+    policy: f.policy,
+    rule: f.rule,
+    reason: o.kind === 'fail' ? o.reason : undefined,
+    method: f.method,
+    path: f.path,
+    status: o.status,
+    bytesOut: o.bytesOut ?? 0,
+    bytesIn: o.bytesIn ?? 0,
+    durationMs: now - f.start,
+  };
+}
+
+export function publishInbound(tag: DataplaneTag, f: InboundFacts, o: Outcome, now: number, perRequest: boolean): void {
+  publishEnd({ dataplane: tag, record: inboundRecord(f, o, now), code: o.kind === 'fail' ? o.code : undefined, perRequest });
+}
+
+export function observeInbound(tag: DataplaneTag, now: () => number): Layer<InboundCall> {
+  return (next) => async (call) => {
+    publishStart({ dataplane: tag, direction: 'inbound', time: call.start, target: String(call.headers[':authority'] ?? '') });
+    const o = await next(call);
+    // A stream handed to the HTTP layer is recorded request by request there.
+    if (o.kind === 'done' && o.perRequestFlows) return o;
+    publishInbound(tag, call, o, now(), false);
+    return o;
+  };
+}

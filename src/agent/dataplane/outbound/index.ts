@@ -1,0 +1,47 @@
+// The outbound pipeline, assembled: a call from a local app passes these
+// layers top to bottom; each line says why it is there. The three entries
+// (per-service ports, HTTP CONNECT, absolute URI) only build a call and run
+// this one stack.
+import type { DataplaneContext } from '../dataplane-context.js';
+import { stack, type Service } from '../stack.js';
+import type { OutboundCall } from './call.js';
+import type { DataplaneTag } from '../observe/flow-events.js';
+import type { ConnectPool } from './pool/connect-pool.js';
+import { observeOutbound } from './observe.js';
+import { respondOutbound } from './respond.js';
+import { admitCallerLayer } from './admit-caller.js';
+import { routeLayer } from './route.js';
+import { timeoutLayer } from './timeout.js';
+import { retryLayer } from './retry.js';
+import { RetryBudgets } from './retry-budgets.js';
+import { pickLayer } from './pick.js';
+import { Balancers } from './balancers.js';
+import { connectService } from './connect.js';
+import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
+
+export interface OutboundStack {
+  readonly service: Service<OutboundCall>;
+}
+
+export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: ConnectPool): OutboundStack {
+  const service = stack<OutboundCall>()
+    // Every call, refused or not, becomes one flow event (metrics, logs and /flows subscribe).
+    .push(observeOutbound(tag, ctx.now))
+    // The one place a failure becomes a status and a reason for the app.
+    .push(respondOutbound())
+    // Who is calling: source address, then the process against the Workload's attest selectors.
+    .push(admitCallerLayer(ctx))
+    // Which service and endpoints serve the mesh host:port, and the caller's SVID.
+    .push(routeLayer(ctx))
+    // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.
+    .push(timeoutLayer('request'))
+    // Failover when a session cannot be set up; retries where safe, within a budget.
+    .push(retryLayer(new RetryBudgets(DEFAULT_OUTBOUND_TRAFFIC.retry.budget, ctx.now)))
+    // Each attempt is bounded on its own.
+    .push(timeoutLayer('try'))
+    // Which endpoint this attempt goes to (the balancer seam).
+    .push(pickLayer(new Balancers()))
+    // A CONNECT stream on a pooled mTLS session, handed to the entry's exchange.
+    .end(connectService(pool));
+  return { service };
+}

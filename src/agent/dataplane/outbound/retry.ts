@@ -1,0 +1,98 @@
+// Outbound layer: another attempt when one failed and another may succeed.
+// Two kinds, on purpose:
+//  - failover: the session or stream could not be set up, so nothing of the
+//    call was sent; any call goes to the next untried endpoint (up to
+//    MAX_FAILOVER), without spending the budget, as a connection pool would;
+//  - retry: the request reached a destination and failed (reset, 5xx, per-try
+//    timeout); only HTTP requests without a body to replay, whose method is
+//    idempotent or whose route is marked retryable, never after response bytes
+//    reached the caller, with backoff and jitter, inside a retry budget.
+import type { Layer } from '../stack.js';
+import type { Attempt, OutboundCall } from './call.js';
+import type { Failure, Outcome } from '../outcome.js';
+import type { OutboundTraffic, RetryOn } from './traffic.js';
+import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
+import type { RetryBudgets } from './retry-budgets.js';
+
+/** Endpoints a call may fail over across when none can be reached (each costs up to a connect timeout). */
+export const MAX_FAILOVER = 8;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+const FAILOVER_CODES = new Set<Failure['code']>(['connect_failed']);
+
+/** Whether a failed request attempt is one the settings say to retry. */
+export function retryableFailure(f: Failure, on: ReadonlySet<RetryOn>): boolean {
+  switch (f.code) {
+    case 'stream_refused':
+      return on.has('refused-stream');
+    case 'reset':
+      return on.has('reset');
+    case 'timeout':
+      return on.has('gateway-error') || on.has('5xx');
+    case 'upstream_5xx': {
+      const s = f.status ?? 0;
+      if (on.has('5xx')) return true;
+      if (on.has('gateway-error') && (s === 502 || s === 503 || s === 504)) return true;
+      return on.has('unavailable') && s === 503;
+    }
+    default:
+      return false;
+  }
+}
+
+export function mayRetryRequest(call: OutboundCall, t: OutboundTraffic): boolean {
+  const h = call.http;
+  if (!h || !h.replayable || t.retry.attempts === 0) return false;
+  return IDEMPOTENT.has(h.method) || t.retry.isRetryable(h.method, h.path);
+}
+
+export function retryLayer(budgets: RetryBudgets, random: () => number = Math.random): Layer<OutboundCall> {
+  return (next) => async (call) => {
+    const t = DEFAULT_OUTBOUND_TRAFFIC;
+    const budget = budgets.for(call.service ?? '');
+    budget.deposit();
+    const requestRetries = mayRetryRequest(call, t);
+    const endpoints = call.endpoints?.length ?? 0;
+    let retries = 0;
+    let failovers = 0;
+    for (let n = 1; ; n++) {
+      // An attempt that may still be retried leaves a retryable 5xx unwritten; the last one writes whatever it gets.
+      const final = !(requestRetries && retries < t.retry.attempts && budget.canWithdraw());
+      const attempt: Attempt = { number: n, final, signal: call.attempt.signal };
+      call.attempt = attempt;
+      const o: Outcome = await next(call);
+      if (o.kind === 'done' || o.responseStarted || call.attempt.signal?.aborted) return o;
+      const untried = endpoints - (call.tried?.size ?? 0);
+      if (FAILOVER_CODES.has(o.code)) {
+        if (untried > 0 && failovers < MAX_FAILOVER) {
+          failovers++;
+          continue;
+        }
+        return o;
+      }
+      if (!requestRetries || retries >= t.retry.attempts || !retryableFailure(o, t.retry.retryOn) || !budget.tryWithdraw()) return o;
+      retries++;
+      await sleep(backoffMs(retries, t.retry.backoff, random), call.attempt.signal);
+    }
+  };
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^(n-1))]. */
+export function backoffMs(retry: number, b: { baseMs: number; maxMs: number }, random: () => number): number {
+  const cap = Math.min(b.maxMs, b.baseMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * cap);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

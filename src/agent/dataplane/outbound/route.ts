@@ -1,0 +1,22 @@
+// Outbound layer: which service serves the mesh host:port, with which
+// endpoints, and the caller's SVID to present. Decided from the call's
+// snapshot (decide.ts); nothing here does I/O.
+import type { Layer } from '../stack.js';
+import type { OutboundCall } from './call.js';
+import type { DataplaneContext } from '../dataplane-context.js';
+import { fail } from '../outcome.js';
+import { resolveTarget } from './decide.js';
+
+export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
+  return (next) => (call) => {
+    const target = resolveTarget(call.snapshot, call.host, call.port);
+    if (target.kind === 'no-route') return Promise.resolve(fail('no_route', target.reason));
+    call.service = target.service;
+    call.endpoints = target.endpoints;
+    const workload = call.workload!;
+    const creds = ctx.credentials.credentialsFor(workload);
+    if (!creds) return Promise.resolve(fail('no_svid', `workload ${workload.namespace}/${workload.name} has no valid SVID yet`));
+    call.creds = creds;
+    return next(call);
+  };
+}
