@@ -86,12 +86,15 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
   for (const r of remotes) {
-    if (!r.gateway) continue;
+    const gateways = r.gateways && r.gateways.length > 0 ? r.gateways : r.gateway ? [r.gateway] : [];
     const rtd = parseTrustDomain(r.trustDomain);
-    for (const s of r.exportedServices) {
-      const ports = endpointsFor(s.ports, s.endpoints, () => r.gateway, rtd, r.region);
-      mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
-      mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports);
+    // One endpoint per (workload, gateway): the balancer spreads over every gateway and ejects a dead one's paths.
+    for (const gateway of gateways) {
+      for (const s of r.exportedServices) {
+        const ports = endpointsFor(s.ports, s.endpoints, () => gateway, rtd, r.region);
+        mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
+        mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports);
+      }
     }
   }
 
@@ -108,6 +111,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
         spiffeId: SpiffeId.forWorkload(td, w.namespace, w.serviceAccount),
         address: w.address,
         ports: portsByService.get(`${w.namespace}/${w.service}`) ?? new Map(),
+        ...(w.zone !== undefined ? { zone: w.zone } : {}),
         ...(w.attest ? { attest: compileSelectors(w.attest, ctx.accounts ?? NO_ACCOUNTS) } : {}),
       }),
     );

@@ -175,6 +175,8 @@ export class FederationState {
         region: p.region,
         trustDomain: p.trustDomain,
         gateway: p.gatewayAddress ? formatSocketAddress(p.gatewayAddress) : advertised,
+        // Every gateway the region advertises carries traffic (an operator override names one).
+        gateways: p.gatewayAddress ? [formatSocketAddress(p.gatewayAddress)] : [...(h?.state.gateways ?? [])],
         exportedServices: h?.state.exportedServices ?? [],
         ageMs: age ?? -1,
         stale: age === undefined || age > this.opts.staleAfterMs,

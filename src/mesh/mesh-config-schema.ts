@@ -54,6 +54,7 @@ const remoteRegion = z.looseObject({
   region: label,
   trustDomain: z.string().min(1),
   gateway: socketAddress(false).optional(),
+  gateways: z.array(socketAddress(false)).max(16).optional(),
   exportedServices: z.array(exported),
   ageMs: z.number(),
   stale: z.boolean(),

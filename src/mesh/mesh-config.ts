@@ -87,6 +87,8 @@ export interface RemoteRegion {
   readonly trustDomain: string;
   /** Gateway address to dial (after any peer override), or undefined when none is known. */
   readonly gateway: string | undefined;
+  /** Every gateway address to dial (the first is `gateway`); absent from configs of older controllers. */
+  readonly gateways?: readonly string[];
   readonly exportedServices: readonly ExportedService[];
   /** Age of the newest state we hold, at the time this config was built. */
   readonly ageMs: number;

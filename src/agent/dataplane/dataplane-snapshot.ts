@@ -24,6 +24,8 @@ export interface LocalWorkload {
   readonly address: string;
   /** Its Service's declared ports, by target port: the only ports of `address` the mesh reaches. */
   readonly ports: ReadonlyMap<number, WorkloadPort>;
+  /** Its zone (Workload spec.zone): its calls prefer endpoints in the same zone. */
+  readonly zone?: string;
   /** What the calling process must be, compiled on this node; absent: callers are identified by address only. */
   readonly attest?: AttestSelectors;
 }

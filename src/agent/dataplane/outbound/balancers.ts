@@ -1,36 +1,125 @@
-// The balancer seam of the outbound stack: one balancer per (route, port),
-// created on first use and kept while the snapshot's endpoint list for it is
-// the same. Today's policy is round robin within the nearest region with the
-// others as failover (endpoint-picker.ts).
+// The balancer seam of the outbound stack: one Balancer (balance/balancer.ts)
+// per mesh host:port, created on first use and fed a new endpoint set when
+// the snapshot's list for it changes. It learns endpoint health from each
+// attempt's result and region RTTs from the pool's pings, and publishes an
+// immutable picker this class swaps in. Also the circuit breakers, one per
+// destination service.
 import type { Endpoint } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { OutboundCall } from './call.js';
-import { orderEndpoints } from './endpoint-picker.js';
 import { formatSocketAddress } from '../../../core/address.js';
+import { Balancer, type CallHandle } from './balance/balancer.js';
+import type { BalancedEndpoint, Picker } from './balance/picker.js';
+import type { CallResult } from './balance/outlier-detector.js';
+import { CircuitBreaker, DEFAULT_BREAKER } from './balance/circuit-breaker.js';
 
 export type Pick =
-  | { kind: 'pick'; endpoint: Endpoint; key: string; start(): { end(o: Outcome): void } }
+  | { kind: 'pick'; endpoint: Endpoint; key: string; start(): CallHandle }
   | { kind: 'none'; reason: string };
+
+interface Balanced extends BalancedEndpoint {
+  readonly endpoint: Endpoint;
+}
+
+interface Destination {
+  readonly balancer: Balancer<Balanced>;
+  picker: Picker<Balanced>;
+  /** The snapshot's endpoint list the balancer was fed (identity compare: snapshots are immutable). */
+  source: readonly Endpoint[];
+  rttCheckedAt: number;
+}
 
 export function endpointKey(e: Endpoint): string {
   return `${e.spiffeId.toString()}|${formatSocketAddress(e.dial)}|${e.authority}`;
 }
 
-const NOOP = { end(): void {} };
+/** What an attempt's outcome says about the endpoint's health. */
+export function callResult(o: Outcome): CallResult {
+  if (o.kind === 'done') return o.status >= 500 ? '5xx' : 'ok';
+  switch (o.code) {
+    case 'connect_failed':
+      return 'connect';
+    case 'reset':
+    case 'stream_refused':
+    case 'timeout':
+      return 'reset';
+    case 'upstream_5xx':
+      return '5xx';
+    case 'refused':
+      // The destination agent answered, but could not serve (its app is down, its bulkhead full).
+      return (o.status ?? 0) >= 500 ? '5xx' : 'ok';
+    default:
+      // A policy denial or the caller leaving says nothing about the endpoint.
+      return 'ok';
+  }
+}
+
+/** How often a destination re-reads region RTTs (a reorder builds a new picker). */
+const RTT_CHECK_MS = 1000;
+
+export interface BalancersOptions {
+  readonly now: () => number;
+  readonly rttMs: (region: string) => number | undefined;
+  readonly random?: () => number;
+}
 
 export class Balancers {
-  private readonly turns = new Map<string, number>();
+  private readonly destinations = new Map<string, Destination>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly random: () => number;
+
+  constructor(private readonly opts: BalancersOptions) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  private destination(call: OutboundCall): Destination {
+    const key = `${call.host.toLowerCase()}:${call.port}|${call.workload?.zone ?? ''}`;
+    const endpoints = call.endpoints ?? [];
+    let d = this.destinations.get(key);
+    if (!d) {
+      const holder: { picker?: Picker<Balanced> } = {};
+      const balancer = new Balancer<Balanced>(
+        {
+          updatePicker: (p) => {
+            holder.picker = p;
+            if (d) d.picker = p;
+          },
+          now: this.opts.now,
+          rttMs: this.opts.rttMs,
+        },
+        { region: call.snapshot.region, ...(call.workload?.zone !== undefined ? { zone: call.workload.zone } : {}) },
+      );
+      d = { balancer, picker: holder.picker!, source: [], rttCheckedAt: this.opts.now() };
+      this.destinations.set(key, d);
+    }
+    if (d.source !== endpoints) {
+      d.source = endpoints;
+      d.balancer.setEndpoints(endpoints.map((e) => ({ key: endpointKey(e), region: e.region, ...(e.zone !== undefined ? { zone: e.zone } : {}), weight: 1, endpoint: e })));
+    }
+    const now = this.opts.now();
+    d.balancer.tick();
+    if (now - d.rttCheckedAt >= RTT_CHECK_MS) {
+      d.rttCheckedAt = now;
+      d.balancer.rttChanged();
+    }
+    return d;
+  }
 
   pick(call: OutboundCall): Pick {
-    const endpoints = call.endpoints ?? [];
-    const target = `${call.host}:${call.port}`;
-    const turn = this.turns.get(target) ?? 0;
-    if (call.attempt.number === 1) this.turns.set(target, (turn + 1) % 1_000_000);
-    for (const e of orderEndpoints(endpoints, turn)) {
-      const key = endpointKey(e);
-      if (call.tried?.has(key)) continue;
-      return { kind: 'pick', endpoint: e, key, start: () => NOOP };
+    const d = this.destination(call);
+    const r = d.picker.pick({ ...(call.tried ? { exclude: call.tried } : {}), random: this.random });
+    if (r.kind === 'none') return { kind: 'none', reason: r.reason };
+    const key = r.endpoint.key;
+    return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key) };
+  }
+
+  /** The breaker of one destination service (bounded by the number of services). */
+  breaker(service: string): CircuitBreaker {
+    let b = this.breakers.get(service);
+    if (!b) {
+      b = new CircuitBreaker(service, DEFAULT_BREAKER);
+      this.breakers.set(service, b);
     }
-    return { kind: 'none', reason: `${endpoints.length} endpoint(s), all tried` };
+    return b;
   }
 }

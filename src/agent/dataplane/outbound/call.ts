@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { ClientHttp2Stream } from 'node:http2';
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, WorkloadCredentials } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
+import type { CircuitBreaker } from './balance/circuit-breaker.js';
 
 export type OutboundEntry = 'port' | 'connect' | 'proxy';
 
@@ -73,6 +74,10 @@ export interface OutboundCall {
   tried: Set<string> | undefined;
   /** Set by the retry layer (and its signal by the timeout layers): the attempt under way. */
   attempt: Attempt;
+  /** Set by the limit layer: the destination's breaker (the connect layer takes a pending slot while a session connects). */
+  breaker: CircuitBreaker | undefined;
+  /** Set by the pick layer for byte streams: told the destination's CONNECT answer status. */
+  answered: ((status: number) => void) | undefined;
 }
 
 const FIRST: Attempt = { number: 1, final: true, signal: undefined };
@@ -97,5 +102,7 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     endpoint: undefined,
     tried: undefined,
     attempt: FIRST,
+    breaker: undefined,
+    answered: undefined,
   };
 }

@@ -60,7 +60,13 @@ export function connectService(pool: ConnectPool): Service<OutboundCall> {
       if (got.kind === 'refuse') return fail(got.code, `${endpoint.spiffeId.toString()}: ${got.reason}`, { endpoint });
       const { entry } = got;
       if (!entry.connected) {
+        const pending = call.breaker?.pending();
+        if (pending?.kind === 'refuse') {
+          pool.release(entry);
+          return fail(pending.code, `${call.service}: ${pending.reason}`, { endpoint });
+        }
         const r = await waitReady(entry.ready, call.attempt.signal);
+        if (pending?.kind === 'ok') pending.release();
         if (r !== 'ready') {
           pool.release(entry);
           if (r === 'aborted') return fail('timeout', `mTLS session to ${dial} was not ready in time`, { endpoint });
@@ -85,7 +91,10 @@ export function connectService(pool: ConnectPool): Service<OutboundCall> {
       // The exchange's pipelines, the answer watcher and the pool's tracker legitimately exceed Node's default of 10.
       stream.setMaxListeners(32);
       pool.track(entry, stream);
-      return call.exchange({ stream, endpoint, answer: connectAnswer(stream) }, call.attempt);
+      const answer = connectAnswer(stream);
+      const answered = call.answered;
+      if (answered) void answer.then((a) => answered(a.status));
+      return call.exchange({ stream, endpoint, answer }, call.attempt);
     }
     return fail('connect_failed', last, { endpoint });
   };

@@ -16,6 +16,7 @@ import { retryLayer } from './retry.js';
 import { RetryBudgets } from './retry-budgets.js';
 import { pickLayer } from './pick.js';
 import { Balancers } from './balancers.js';
+import { limitLayer } from './limit.js';
 import { connectService } from './connect.js';
 import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
 
@@ -24,6 +25,7 @@ export interface OutboundStack {
 }
 
 export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: ConnectPool): OutboundStack {
+  const balancers = new Balancers({ now: ctx.now, rttMs: (region) => pool.rttMs(region) });
   const service = stack<OutboundCall>()
     // Every call, refused or not, becomes one flow event (metrics, logs and /flows subscribe).
     .push(observeOutbound(tag, ctx.now))
@@ -33,6 +35,8 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     .push(admitCallerLayer(ctx))
     // Which service and endpoints serve the mesh host:port, and the caller's SVID.
     .push(routeLayer(ctx))
+    // The destination's circuit breaker: over its limit a call fails fast instead of queueing.
+    .push(limitLayer(balancers))
     // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.
     .push(timeoutLayer('request'))
     // Failover when a session cannot be set up; retries where safe, within a budget.
@@ -40,7 +44,7 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     // Each attempt is bounded on its own.
     .push(timeoutLayer('try'))
     // Which endpoint this attempt goes to (the balancer seam).
-    .push(pickLayer(new Balancers()))
+    .push(pickLayer(balancers))
     // A CONNECT stream on a pooled mTLS session, handed to the entry's exchange.
     .end(connectService(pool));
   return { service };

@@ -1,21 +1,25 @@
-// Outbound layer: which endpoint this attempt goes to. Endpoints already
-// tried by this call are skipped, so a retry lands elsewhere when it can.
-// The choice itself sits behind the balancer seam (balancers.ts).
+// Outbound layer: which endpoint this attempt goes to, from the balancer's
+// current picker (balancers.ts); endpoints this call already tried are
+// skipped, so a retry lands elsewhere when it can. The attempt's result goes
+// back to the balancer: for byte streams when the destination answers (their
+// latency is time to answer, not the connection's life), for HTTP requests
+// when the response is complete.
 import type { Layer } from '../stack.js';
 import type { OutboundCall } from './call.js';
 import { fail } from '../outcome.js';
-import type { Balancers } from './balancers.js';
+import { callResult, type Balancers } from './balancers.js';
 
 export function pickLayer(balancers: Balancers): Layer<OutboundCall> {
   return (next) => async (call) => {
     const picked = balancers.pick(call);
     if (picked.kind === 'none') return fail('no_endpoint', `${call.service} port ${call.port}: ${picked.reason}`);
-    const endpoint = picked.endpoint;
-    call.endpoint = endpoint;
+    call.endpoint = picked.endpoint;
     (call.tried ??= new Set()).add(picked.key);
-    const load = picked.start();
+    const handle = picked.start();
+    if (!call.http) call.answered = (status) => handle.end(status === 0 ? 'reset' : status >= 500 ? '5xx' : 'ok');
     const o = await next(call);
-    load.end(o);
+    call.answered = undefined;
+    handle.end(callResult(o));
     return o;
   };
 }

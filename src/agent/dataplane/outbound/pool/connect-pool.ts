@@ -47,6 +47,8 @@ export class ConnectPool {
   /** Per peer key, its sessions; new streams go to the first one with a free slot. */
   private readonly entries = new Map<string, PoolEntry[]>();
   private readonly all = new Set<ClientHttp2Session>();
+  /** HTTP/2 PING round trips per destination region (EWMA, ms): the balancer orders other regions by it. */
+  private readonly rtt = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly ctx: DataplaneContext, private readonly contexts: TlsContexts) {}
@@ -82,6 +84,18 @@ export class ConnectPool {
   release(entry: PoolEntry): void {
     entry.streams = Math.max(0, entry.streams - 1);
     entry.lastUsedMs = this.ctx.now();
+  }
+
+  /** Measured round trip to a region's agents or gateway, ms; undefined before the first answered ping. */
+  rttMs(region: string): number | undefined {
+    return this.rtt.get(region);
+  }
+
+  private recordRtt(region: string, ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    const prev = this.rtt.get(region);
+    // A light EWMA: one slow ping does not reorder regions, a lasting change does within a few.
+    this.rtt.set(region, prev === undefined ? ms : prev * 0.7 + ms * 0.3);
   }
 
   /** Number of pooled sessions (connected or connecting). */
@@ -176,7 +190,15 @@ export class ConnectPool {
       socket?.setTimeout(0);
       entry.connected = true;
       entry.peerNotAfterMs = peerNotAfterMs;
-      pinger = this.keepalive(entry, dial);
+      pinger = this.keepalive(entry, dial, endpoint.region);
+      // One ping at once, so a region's RTT is known from its first session rather than after keepaliveMs.
+      try {
+        session.ping((err, ms) => {
+          if (!err) this.recordRtt(endpoint.region, ms);
+        });
+      } catch {
+        /* closing */
+      }
       ctx.metrics.poolSessions.inc();
       ctx.metrics.tlsSessions.inc({ side: 'client' });
       try {
@@ -235,7 +257,7 @@ export class ConnectPool {
    * cut): an unanswered ping after one interval destroys the session, so its
    * streams fail and the next app connection reconnects.
    */
-  private keepalive(entry: PoolEntry, dial: string): NodeJS.Timeout | undefined {
+  private keepalive(entry: PoolEntry, dial: string, region: string): NodeJS.Timeout | undefined {
     const every = this.ctx.tuning.keepaliveMs;
     if (!(every > 0)) return undefined;
     let outstanding = false;
@@ -253,8 +275,10 @@ export class ConnectPool {
       }
       outstanding = true;
       try {
-        session.ping((err) => {
-          if (!err) outstanding = false;
+        session.ping((err, ms) => {
+          if (err) return;
+          outstanding = false;
+          this.recordRtt(region, ms);
         });
       } catch {
         /* session closing */
