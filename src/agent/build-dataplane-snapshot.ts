@@ -50,15 +50,18 @@ function endpointsFor(
   return out;
 }
 
-function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, name: string, ports: Map<number, Endpoint[]>): void {
+function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, name: string, ports: Map<number, Endpoint[]>, declared: readonly WireServicePort[]): void {
   const existing = into.get(host);
+  // Service names are mesh-wide: the first region to declare a port says its protocol (the local one comes first).
+  const protocols = new Map<number, 'http' | 'tcp'>(existing?.protocols ?? []);
+  for (const p of declared) if (!protocols.has(p.port)) protocols.set(p.port, p.protocol === 'http' ? 'http' : 'tcp');
   if (!existing) {
-    into.set(host, { namespace: ns, name, ports });
+    into.set(host, { namespace: ns, name, ports, protocols });
     return;
   }
   const merged = new Map(existing.ports);
   for (const [port, eps] of ports) merged.set(port, [...(merged.get(port) ?? []), ...eps]);
-  into.set(host, { namespace: ns, name, ports: merged });
+  into.set(host, { namespace: ns, name, ports: merged, protocols });
 }
 
 /**
@@ -80,8 +83,8 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   for (const s of config.services) {
     const ws = config.workloads.filter((w) => w.namespace === s.namespace && w.service === s.name);
     const ports = endpointsFor(s.ports, ws, (w) => config.nodes[w.node], td, config.region);
-    mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
-    mergeRoute(routes, `${s.name}.${s.namespace}.${config.region}.mesh`, s.namespace, s.name, ports);
+    mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
+    mergeRoute(routes, `${s.name}.${s.namespace}.${config.region}.mesh`, s.namespace, s.name, ports, s.ports);
   }
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
@@ -92,8 +95,8 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     for (const gateway of gateways) {
       for (const s of r.exportedServices) {
         const ports = endpointsFor(s.ports, s.endpoints, () => gateway, rtd, r.region);
-        mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports);
-        mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports);
+        mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
+        mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports, s.ports);
       }
     }
   }

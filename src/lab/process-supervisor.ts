@@ -45,7 +45,10 @@ export class ProcessSupervisor {
   start(name: string, args: readonly string[]): Supervised {
     const logPath = join(this.logDir, `${name}.log`);
     const fd = openSync(logPath, 'a');
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    // ENTENTE_LAB_CPU_PROFILE=DIR: every data plane process (agents, gateways) writes a V8 CPU profile there when it exits (docs/dataplane.md, "Profiling").
+    const profileDir = process.env.ENTENTE_LAB_CPU_PROFILE;
+    const prof = profileDir && /-(agent|gateway)$/.test(name) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const child = spawn(process.execPath, [...prof, CLI_PATH, ...args], {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ENTENTE_PARENT_PID: String(process.pid) },
     });

@@ -4,6 +4,9 @@
 /** On a refusal (CONNECT answer or HTTP response): why, in one printable line. */
 export const DENY_REASON_HEADER = 'x-entente-deny-reason';
 
+/** On a refusal by an agent (not by the app): its stable failure code, so the calling agent can tell the two apart. */
+export const REFUSAL_CODE_HEADER = 'x-entente-refusal';
+
 /** The caller's verified identity as an app in HTTP mode receives it (Envoy's XFCC form). */
 export const XFCC_HEADER = 'x-forwarded-client-cert';
 
@@ -17,5 +20,5 @@ export const TIMEOUT_HEADER = 'x-entente-timeout';
 /** gRPC's own deadline header ("<digits><H|M|S|m|u|n>", gRPC over HTTP/2 spec). */
 export const GRPC_TIMEOUT_HEADER = 'grpc-timeout';
 
-/** The one HTTP/2 method peer agents use on the mesh port (HBONE). */
+/** The HTTP/2 method of a byte stream between agents (HBONE); any other method is one HTTP request to an http port. */
 export const MESH_METHOD = 'CONNECT';

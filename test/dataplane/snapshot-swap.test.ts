@@ -92,13 +92,15 @@ test('revoking a trust domain cuts live inbound sessions from it', async () => {
 test('an unreachable endpoint is skipped: the connection fails over to the next one', async () => {
   const base = mesh.snapshotA();
   const live = base.routes.get('catalog.shop.mesh')!.ports.get(7000)![0]!;
+  // The dead endpoint is in our region, the live one farther away: the balancer tries the nearer one first.
   const dead = { ...live, dial: { host: `${mesh.prefix}.5`, port: 9 } };
+  const far = { ...live, region: 'far' };
   const snap = makeSnapshot({
     generation: 20,
     region: 'eu',
     trustDomain: base.trustDomain,
     workloads: [mesh.frontend],
-    routes: new Map([['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[7000, [dead, live]]]) }]]),
+    routes: new Map([['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[7000, [far, dead]]]) }]]),
     outboundPorts: [{ listen: { host: `${mesh.prefix}.1`, port: 0 }, host: 'catalog.shop.mesh', port: 7000 }],
     authorizer: base.authorizer,
     bundles: [{ trustDomain: base.trustDomain, region: 'eu', pems: [mesh.eu.caCertPem] }],
@@ -106,7 +108,10 @@ test('an unreachable endpoint is skipped: the connection fails over to the next 
   await mesh.a.setSnapshot(snap);
   const echo = mesh.a.outboundAddresses().get('catalog.shop.mesh:7000');
   assert.ok(echo);
-  // Round robin puts the dead endpoint first on every other connection; all must succeed.
-  for (let i = 0; i < 4; i++) assert.equal((await exchange(echo, mesh.frontend.address, `f${i}`)).data, `echo:f${i}`);
-  assert.ok((await metricValue(mesh.registryA, 'entente_agent_tls_handshake_failures_total')) >= 1, 'the dead endpoint was tried');
+  const failuresBefore = await metricValue(mesh.registryA, 'entente_agent_tls_handshake_failures_total');
+  // Every connection must succeed: the first ones try the dead endpoint and fail over, later ones find it ejected.
+  for (let i = 0; i < 6; i++) assert.equal((await exchange(echo, mesh.frontend.address, `f${i}`)).data, `echo:f${i}`);
+  assert.ok((await metricValue(mesh.registryA, 'entente_agent_tls_handshake_failures_total')) > failuresBefore, 'the dead endpoint was tried');
+  const flows = mesh.flowsA.filter((f) => f.service === 'shop/catalog' && f.port === 7000 && f.verdict === 'allow').slice(-6);
+  assert.ok(flows.every((f) => f.destinationRegion === 'far'), 'each connection was carried by the live endpoint');
 });

@@ -50,6 +50,8 @@ export interface ServiceRoute {
   readonly name: string;
   /** Service port -> endpoints (each endpoint's authority carries the target port). */
   readonly ports: ReadonlyMap<number, readonly Endpoint[]>;
+  /** Service port -> its declared protocol; absent (or a port missing): tcp. HTTP calls to http ports travel as HTTP/2 requests between agents. */
+  readonly protocols?: ReadonlyMap<number, 'http' | 'tcp'>;
 }
 
 /** A per-service local listener (the L4 fast path). */

@@ -15,4 +15,7 @@ export interface InboundCall {
   target: InboundContext | undefined;
   policy: string | undefined;
   rule: number | undefined;
+  /** Set for an HTTP/2 request to an http port (one request, one flow): its method and normalized path. */
+  method: string | undefined;
+  path: string | undefined;
 }

@@ -9,10 +9,12 @@ import { decideInbound, type InboundDecision } from './decide.js';
 
 export type L4Decision = Extract<InboundDecision, { kind: 'l4' }>;
 export type L7Decision = Extract<InboundDecision, { kind: 'l7' }>;
+export type L7RequestDecision = Extract<InboundDecision, { kind: 'l7-request' }>;
 
 export interface Carriers {
   l4(call: InboundCall, d: L4Decision): Promise<Outcome>;
   l7(call: InboundCall, d: L7Decision): Outcome;
+  l7Request(call: InboundCall, d: L7RequestDecision): Promise<Outcome>;
 }
 
 export function decideService(carriers: Carriers): Service<InboundCall> {
@@ -26,6 +28,7 @@ export function decideService(carriers: Carriers): Service<InboundCall> {
     }
     call.target = d;
     if (d.kind === 'l7') return Promise.resolve(carriers.l7(call, d));
+    if (d.kind === 'l7-request') return carriers.l7Request(call, d);
     call.policy = d.policy;
     call.rule = d.rule;
     return carriers.l4(call, d);

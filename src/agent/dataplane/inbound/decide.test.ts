@@ -39,10 +39,12 @@ const snap = {
 const peer = (sniWorkload: LocalWorkload): InboundPeer => ({ caller, sniWorkload, remoteAddress: '127.0.0.1' });
 
 test('inbound phases map each failure to one status (table)', () => {
-  const cases: { name: string; sni: LocalWorkload; method: unknown; authority: unknown; want: 'l4' | 'l7' | [number, string] }[] = [
+  const cases: { name: string; sni: LocalWorkload; method: unknown; authority: unknown; want: 'l4' | 'l7' | 'l7-request' | [number, string] }[] = [
     { name: 'allowed L4 (tcp port)', sni: catalog, method: 'CONNECT', authority: '10.0.0.2:8080', want: 'l4' },
     { name: 'http port: L7, whatever the policies say', sni: orders, method: 'CONNECT', authority: '10.0.0.3:8000', want: 'l7' },
-    { name: 'not CONNECT', sni: catalog, method: 'GET', authority: '10.0.0.2:8080', want: [405, 'not_connect'] },
+    { name: 'an HTTP request to a tcp port', sni: catalog, method: 'GET', authority: '10.0.0.2:8080', want: [405, 'not_connect'] },
+    { name: 'an HTTP request to an http port: one L7 request', sni: orders, method: 'POST', authority: '10.0.0.3:8000', want: 'l7-request' },
+    { name: 'no method', sni: catalog, method: undefined, authority: '10.0.0.2:8080', want: [405, 'not_connect'] },
     { name: 'no authority', sni: catalog, method: 'CONNECT', authority: undefined, want: [400, 'no_authority'] },
     { name: 'bad authority', sni: catalog, method: 'CONNECT', authority: 'catalog', want: [400, 'bad_authority'] },
     { name: 'port zero', sni: catalog, method: 'CONNECT', authority: '10.0.0.2:0', want: [400, 'bad_authority'] },

@@ -7,6 +7,7 @@ import type { DataplaneSnapshot, LocalWorkload } from '../dataplane-snapshot.js'
 import type { SpiffeId } from '../../../identity/spiffe-id.js';
 import { parseSocketAddress } from '../../../core/address.js';
 import { describeError } from '../../../core/errors.js';
+import { MESH_METHOD } from '../../../mesh/wire-headers.js';
 
 /** Who is on the other end of an accepted mTLS session, established once per session. */
 export interface InboundPeer {
@@ -36,6 +37,8 @@ export type InboundRefusalCode = 'not_connect' | 'no_authority' | 'bad_authority
 export type InboundDecision =
   | ({ kind: 'l4'; policy: string; rule: number } & InboundTarget)
   | ({ kind: 'l7' } & InboundTarget)
+  /** One HTTP/2 request (not a CONNECT) to an http port: authorized and forwarded on its own. */
+  | ({ kind: 'l7-request' } & InboundTarget)
   | {
       kind: 'refuse';
       code: InboundRefusalCode;
@@ -50,8 +53,8 @@ export type InboundDecision =
 const refuse = (code: InboundRefusalCode, status: number, reason: string, target?: InboundContext): InboundDecision => ({ kind: 'refuse', code, status, verdict: status === 403 ? 'deny' : 'error', reason, target });
 
 export function decideInbound(snapshot: DataplaneSnapshot, peer: InboundPeer, method: unknown, authority: unknown): InboundDecision {
-  // Phase 1: build context.
-  if (method !== 'CONNECT') return refuse('not_connect', 405, `only CONNECT is served on the mesh port, got ${String(method)}`);
+  // Phase 1: build context. A method other than CONNECT is one HTTP request, served on http ports only (below).
+  if (typeof method !== 'string' || method === '') return refuse('not_connect', 405, `only CONNECT and HTTP requests to http ports are served on the mesh port, got ${String(method)}`);
   if (typeof authority !== 'string' || authority === '') return refuse('no_authority', 400, 'CONNECT without :authority');
   let host: string;
   let port: number;
@@ -79,6 +82,10 @@ export function decideInbound(snapshot: DataplaneSnapshot, peer: InboundPeer, me
     return refuse('undeclared_port', 403, `port ${port} of ${host} is not a target port of Service ${workload.namespace}/${workload.service} (declared: ${list})`, context);
   }
   const target: InboundTarget = { ...context, servicePort: declared.servicePort };
+  if (method !== MESH_METHOD) {
+    if (declared.protocol === 'http') return { kind: 'l7-request', ...target };
+    return refuse('not_connect', 405, `port ${port} of ${host} is a tcp port: only CONNECT is served for it, got ${method}`, context);
+  }
   // Phase 2: the declared protocol picks the mode; HTTP ports are authorized per request instead.
   if (declared.protocol === 'http') return { kind: 'l7', ...target };
   try {

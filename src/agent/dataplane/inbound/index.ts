@@ -29,6 +29,7 @@ export function buildInbound(ctx: DataplaneContext, tag: DataplaneTag): InboundS
       decideService({
         l4: (call, d) => l4Connect(ctx, call, d),
         l7: (call, d) => l7.accept(call, d),
+        l7Request: (call, d) => l7.request(call, d),
       }),
     );
   return { service, close: () => l7.close() };

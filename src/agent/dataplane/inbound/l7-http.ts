@@ -1,22 +1,19 @@
-// HTTP mode, for Service ports declared `protocol: http`: the CONNECT stream is
-// accepted, HTTP/1.1 requests are parsed from it (a node http.Server fed the
-// stream as a connection), and EVERY request's target is normalized, then
-// authorized with its method and path, then forwarded as checked (normalized
-// path + original query) to the app over a keep-alive pool, with the caller's
-// identity in x-forwarded-client-cert and every caller-sent copy removed.
-import { createServer, request, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+// HTTP mode over a CONNECT stream, for Service ports declared `protocol:
+// http` that a caller reaches as bytes (a per-service port, CONNECT): the
+// stream is accepted, HTTP/1.1 requests are parsed from it (a node
+// http.Server fed the stream as a connection), and each one is forwarded by
+// l7-forward.ts and recorded as its own flow.
+import { createServer, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../../core/errors.js';
-import { formatSocketAddress } from '../../../core/address.js';
-import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
-import type { InboundDecision } from './decide.js';
+import type { DataplaneContext } from '../dataplane-context.js';
+import type { InboundDecision, InboundTarget } from './decide.js';
+import { h2Exchange } from './l7-h2-exchange.js';
 import type { InboundCall } from './call.js';
-import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
-import { normalizeRequestTarget } from '../../../policy/request-path.js';
 import { DuplexView } from './duplex-view.js';
-import { fail, type Failure, type Outcome } from '../outcome.js';
-import { inboundStatus, refuseRequest } from './respond.js';
+import { fail, type Outcome } from '../outcome.js';
 import { publishInbound, type InboundFacts } from './observe.js';
+import { forwardL7, type L7Exchange } from './l7-forward.js';
 import type { DataplaneTag } from '../observe/flow-events.js';
 
 type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
@@ -66,14 +63,6 @@ export class InboundL7 {
     return { kind: 'done', status: 200, bytesOut: 0, bytesIn: 0, perRequestFlows: true };
   }
 
-  /** Answers a refused request, drains its body and records it. */
-  private refuse(res: ServerResponse, req: IncomingMessage, facts: InboundFacts, f: Failure): void {
-    const status = inboundStatus(f.code);
-    refuseRequest(res, status, f.reason);
-    req.resume();
-    publishInbound(this.tag, facts, { ...f, status }, this.ctx.now(), true);
-  }
-
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const ctx = this.ctx;
     const start = ctx.now();
@@ -85,78 +74,23 @@ export class InboundL7 {
       return;
     }
     const { call, target } = conn;
-    const { peer } = call;
     const method = req.method ?? 'GET';
-    const facts = (path: string | undefined, policy?: string, rule?: number): InboundFacts => ({ peer, start, snapshot: call.snapshot, target, policy, rule, method, path });
-    // Forward what is checked: an app routing on the raw target would serve "/admin/../charge" as /admin.
-    const normalized = normalizeRequestTarget(req.url ?? '');
-    if (!normalized.ok) {
-      const rawPath = (req.url ?? '').split(/[?#]/, 1)[0];
-      const reason = `request target ${JSON.stringify(headerSafe(req.url ?? '', 200))} refused: ${normalized.reason} (expected an origin-form path such as /orders/7?x=1)`;
-      this.refuse(res, req, facts(rawPath), fail('bad_request_path', reason));
-      return;
-    }
-    const path = normalized.path;
-    let decision: ReturnType<DataplaneContext['state']['current']['authorizer']['authorize']>;
-    try {
-      decision = ctx.state.current.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort, method, path });
-    } catch (err) {
-      this.refuse(res, req, facts(path), fail('authorizer_failed', `authorizer failed: ${describeError(err)}`));
-      return;
-    }
-    if (decision.kind === 'deny') {
-      this.refuse(res, req, facts(path, decision.policy, decision.rule), fail('policy_denied', decision.reason));
-      return;
-    }
-    const { policy, rule } = decision;
-    const slot = ctx.bulkhead.acquire(`${target.workload.namespace}/${target.workload.name}`);
-    if (slot.kind === 'refuse') {
-      this.refuse(res, req, facts(path, policy, rule), fail('workload_connection_limit', slot.reason));
-      return;
-    }
-    let bytesOut = 0;
-    let bytesIn = 0;
-    const appAddress = formatSocketAddress({ host: target.workload.address, port: target.port });
-    const up = request({
-      host: target.workload.address,
-      port: target.port,
-      method,
-      path: normalized.target,
-      headers: appRequestHeaders(req.headers, target.workload.spiffeId.toString(), peer.caller.toString()),
-      agent: this.agent,
-      setHost: false,
+    void forwardL7(ctx, this.agent, call.snapshot, call.peer, target, http1Exchange(req, res)).then((r) => {
+      const facts: InboundFacts = { peer: call.peer, start, snapshot: call.snapshot, target, policy: r.policy, rule: r.rule, method, path: r.path };
+      publishInbound(this.tag, facts, r.outcome, ctx.now(), true);
     });
-    let done = false;
-    const finish = (o: Outcome): void => {
-      if (done) return;
-      done = true;
-      slot.release();
-      publishInbound(this.tag, facts(path, policy, rule), o, ctx.now(), true);
-    };
-    up.on('error', (err) => {
-      const reason = `app at ${appAddress} failed: ${describeError(err)}`;
-      const started = res.headersSent;
-      if (!started) refuseRequest(res, 502, reason);
-      else res.destroy();
-      finish(fail('app_unreachable', reason, { status: 502, responseStarted: started, bytesOut, bytesIn }));
-    });
-    up.on('response', (ur) => {
-      ur.on('data', (c: Buffer) => (bytesIn += c.length));
-      ur.on('error', () => res.destroy());
-      res.writeHead(ur.statusCode ?? 502, endToEndHeaders(ur.headers));
-      ur.pipe(res);
-      const done = (): void => finish({ kind: 'done', status: ur.statusCode ?? 0, bytesOut, bytesIn });
-      res.on('finish', done);
-      res.on('close', done);
-    });
-    req.on('data', (c: Buffer) => (bytesOut += c.length));
-    req.pipe(up);
-    res.on('close', () => {
-      if (res.writableFinished) return;
-      up.destroy();
-      // A caller that leaves mid-request must not keep its slot.
-      finish(fail('client_closed', 'caller closed before the response completed', { status: res.statusCode, bytesOut, bytesIn }));
-    });
+  }
+
+  /** One HTTP/2 request on the mesh session to an http port: forwarded as is, recorded by the stack. */
+  async request(call: InboundCall, target: InboundTarget): Promise<Outcome> {
+    const x = h2Exchange(call.stream, call.headers);
+    const r = await forwardL7(this.ctx, this.agent, call.snapshot, call.peer, target, x);
+    call.method = x.method;
+    call.path = r.path;
+    call.policy = r.policy;
+    call.rule = r.rule;
+    // The forwarder answered every refusal itself, with a body: nothing is left for the respond layer.
+    return r.outcome.kind === 'fail' ? { ...r.outcome, responseStarted: true } : r.outcome;
   }
 
   close(): void {
@@ -164,4 +98,21 @@ export class InboundL7 {
     this.agent.destroy();
     this.server.close();
   }
+}
+
+/** An HTTP/1.1 request and its response as the forwarder sees them. */
+function http1Exchange(req: IncomingMessage, res: ServerResponse): L7Exchange {
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '',
+    headers: req.headers,
+    body: req,
+    headersSent: () => res.headersSent,
+    head: (status, headers) => void res.writeHead(status, headers),
+    response: res,
+    abort: () => res.destroy(),
+    onClose: (fn) => {
+      res.once('close', () => fn(res.writableFinished));
+    },
+  };
 }

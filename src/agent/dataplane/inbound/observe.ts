@@ -16,8 +16,8 @@ export interface InboundFacts {
   readonly target: InboundContext | undefined;
   readonly policy: string | undefined;
   readonly rule: number | undefined;
-  readonly method?: string;
-  readonly path?: string;
+  readonly method?: string | undefined;
+  readonly path?: string | undefined;
 }
 
 export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRecord {
@@ -55,7 +55,7 @@ export function observeInbound(tag: DataplaneTag, now: () => number): Layer<Inbo
     const o = await next(call);
     // A stream handed to the HTTP layer is recorded request by request there.
     if (o.kind === 'done' && o.perRequestFlows) return o;
-    publishInbound(tag, call, o, now(), false);
+    publishInbound(tag, call, o, now(), call.method !== undefined);
     return o;
   };
 }

@@ -152,7 +152,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       (stream.session as ServerHttp2Session | undefined)?.close();
       return;
     }
-    const call: InboundCall = { stream, headers, peer: session.peer, start, snapshot: ctx.state.current, target: undefined, policy: undefined, rule: undefined };
+    const call: InboundCall = { stream, headers, peer: session.peer, start, snapshot: ctx.state.current, target: undefined, policy: undefined, rule: undefined, method: undefined, path: undefined };
     inbound(call).catch((err: unknown) => {
       ctx.log.error({ err: describeError(err) }, 'inbound stream handler failed');
       refuseStream(stream, 500, 'internal error in the destination agent');

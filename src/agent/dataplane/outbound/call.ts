@@ -4,7 +4,7 @@
 // One mutable record per call, with fields in a fixed order, rather than a
 // copy per layer: it is the hot path.
 import type { Socket } from 'node:net';
-import type { ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, WorkloadCredentials } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { CircuitBreaker } from './balance/circuit-breaker.js';
@@ -57,6 +57,8 @@ export interface OutboundCall {
   readonly http: HttpRequestInfo | undefined;
   /** Carries the app's bytes over an opened stream and settles with how it went. */
   readonly exchange: (opened: OpenedStream, attempt: Attempt) => Promise<Outcome>;
+  /** Opens the call's own HTTP/2 request (absolute URIs to http ports) instead of a CONNECT stream. */
+  readonly openRequest: ((session: ClientHttp2Session, endpoint: Endpoint) => ClientHttp2Stream) | undefined;
   /** Writes a refusal to the app when nothing was written yet (respond layer). */
   readonly refuse: (status: number, reason: string, closeConnection: boolean) => void;
 
@@ -67,6 +69,8 @@ export interface OutboundCall {
   callerRefused: boolean;
   /** Set by the route layer. */
   creds: WorkloadCredentials | undefined;
+  /** The destination port's declared protocol: an HTTP call to an http port is one HTTP/2 request between agents. */
+  protocol: 'http' | 'tcp';
   service: string | undefined;
   endpoints: readonly Endpoint[] | undefined;
   /** Set by the pick layer: the endpoint of the current (last) attempt, and every endpoint tried (by key). */
@@ -82,7 +86,7 @@ export interface OutboundCall {
 
 const FIRST: Attempt = { number: 1, final: true, signal: undefined };
 
-export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'port' | 'start' | 'snapshot' | 'http' | 'exchange' | 'refuse'>): OutboundCall {
+export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'port' | 'start' | 'snapshot' | 'http' | 'exchange' | 'refuse'> & { openRequest?: OutboundCall['openRequest'] }): OutboundCall {
   return {
     entry: c.entry,
     socket: c.socket,
@@ -92,11 +96,13 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     snapshot: c.snapshot,
     http: c.http,
     exchange: c.exchange,
+    openRequest: c.openRequest,
     refuse: c.refuse,
     workload: undefined,
     attested: false,
     callerRefused: false,
     creds: undefined,
+    protocol: 'tcp',
     service: undefined,
     endpoints: undefined,
     endpoint: undefined,

@@ -81,7 +81,10 @@ export function connectService(pool: ConnectPool): Service<OutboundCall> {
       }
       let stream: ClientHttp2Stream;
       try {
-        stream = entry.session.request({ ':method': MESH_METHOD, ':authority': endpoint.authority }, { endStream: false });
+        stream =
+          call.protocol === 'http' && call.openRequest
+            ? call.openRequest(entry.session, endpoint)
+            : entry.session.request({ ':method': MESH_METHOD, ':authority': endpoint.authority }, { endStream: false });
       } catch (err) {
         pool.release(entry);
         last = `${dial}: ${describeError(err)}`;

@@ -42,7 +42,7 @@ export function judgeCaller(workload: LocalWorkload, address: string, outcome: A
 }
 
 export type TargetDecision =
-  | { kind: 'route'; route: ServiceRoute; endpoints: readonly Endpoint[]; service: string }
+  | { kind: 'route'; route: ServiceRoute; endpoints: readonly Endpoint[]; service: string; protocol: 'http' | 'tcp' }
   | { kind: 'no-route'; reason: string };
 
 /** IPv4 peers on a dual-stack socket show up as ::ffff:a.b.c.d. */
@@ -76,5 +76,5 @@ export function resolveTarget(snapshot: DataplaneSnapshot, host: string, port: n
     return { kind: 'no-route', reason: `service ${service} has no port ${port} (ports: ${known})` };
   }
   if (endpoints.length === 0) return { kind: 'no-route', reason: `service ${service} port ${port} has no healthy endpoint` };
-  return { kind: 'route', route, endpoints, service };
+  return { kind: 'route', route, endpoints, service, protocol: route.protocols?.get(port) ?? 'tcp' };
 }

@@ -13,6 +13,7 @@ export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
     if (target.kind === 'no-route') return Promise.resolve(fail('no_route', target.reason));
     call.service = target.service;
     call.endpoints = target.endpoints;
+    call.protocol = target.protocol;
     const workload = call.workload!;
     const creds = ctx.credentials.credentialsFor(workload);
     if (!creds) return Promise.resolve(fail('no_svid', `workload ${workload.namespace}/${workload.name} has no valid SVID yet`));

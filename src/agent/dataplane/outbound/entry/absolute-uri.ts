@@ -16,6 +16,7 @@ import { fail, type Outcome } from '../../outcome.js';
 import { refusalBody } from '../respond.js';
 import { answerOutcome } from './carry-bytes.js';
 import { endToEndHeaders } from '../../http-headers.js';
+import { exchangeH2, openH2Request, type H2Request } from './h2-request.js';
 
 export function refuseResponse(res: ServerResponse, status: number, reason: string, close = false): void {
   if (res.headersSent) {
@@ -75,7 +76,7 @@ export function absoluteUriEntry(ctx: DataplaneContext, outbound: Service<Outbou
     headers.connection = 'close';
     let bodySent = false;
 
-    const exchange = (opened: OpenedStream, attempt: Attempt): Promise<Outcome> =>
+    const viaTunnel = (opened: OpenedStream, attempt: Attempt): Promise<Outcome> =>
       new Promise((resolve) => {
         const { stream, endpoint } = opened;
         let bytesOut = 0;
@@ -147,8 +148,21 @@ export function absoluteUriEntry(ctx: DataplaneContext, outbound: Service<Outbou
         } else up.destroy();
       });
 
-    const call = newCall({
+    const asRequest: H2Request = {
+      method,
+      pathAndQuery: `${target.pathname}${target.search}`,
+      headers,
+      sent: { bytes: 0 },
+      body: () => {
+        if (http.replayable || bodySent) return undefined;
+        bodySent = true;
+        return req;
+      },
+    };
+    const exchange = (opened: OpenedStream, attempt: Attempt): Promise<Outcome> => (call.protocol === 'http' ? exchangeH2(opened, attempt, res, asRequest.sent) : viaTunnel(opened, attempt));
+    const call: OutboundCall = newCall({
       entry: 'proxy',
+      openRequest: (session, endpoint) => openH2Request(session, endpoint, asRequest),
       socket: req.socket,
       host: target.hostname,
       port: target.port ? Number(target.port) : 80,

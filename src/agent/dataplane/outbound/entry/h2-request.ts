@@ -1,0 +1,113 @@
+// The absolute-URI entry's exchange for http ports: the request travels as
+// one HTTP/2 request on the pooled mTLS session (as linkerd2-proxy upgrades
+// HTTP/1.1 between proxies), so neither agent parses HTTP/1.1 over a tunnel
+// and no CONNECT is set up per request. The destination agent authorizes it
+// and answers with the app's response, or with its own refusal, which names
+// its code in x-entente-refusal.
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { describeError } from '../../../../core/errors.js';
+import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER } from '../../../../mesh/wire-headers.js';
+import type { Endpoint } from '../../dataplane-snapshot.js';
+import type { Attempt, OpenedStream } from '../call.js';
+import { fail, type Outcome } from '../../outcome.js';
+
+export interface H2Request {
+  readonly method: string;
+  readonly pathAndQuery: string;
+  /** End-to-end request headers, Host included. */
+  readonly headers: OutgoingHttpHeaders;
+  /** The body to send on this attempt, or undefined when there is none (or it was sent on an earlier one). */
+  body(): Readable | undefined;
+  /** Request body bytes sent so far. */
+  readonly sent: { bytes: number };
+}
+
+export function openH2Request(session: ClientHttp2Session, endpoint: Endpoint, r: H2Request): ClientHttp2Stream {
+  const body = r.body();
+  const stream = session.request({ ...r.headers, ':method': r.method, ':path': r.pathAndQuery, ':authority': endpoint.authority, ':scheme': 'http' }, { endStream: body === undefined });
+  if (body) {
+    body.on('data', (c: Buffer) => (r.sent.bytes += c.length));
+    body.pipe(stream);
+  }
+  return stream;
+}
+
+function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) if (k[0] !== ':' && v !== undefined) out[k] = v;
+  return out;
+}
+
+export function exchangeH2(opened: OpenedStream, attempt: Attempt, res: ServerResponse, sent: { bytes: number }): Promise<Outcome> {
+  const { stream, endpoint } = opened;
+  return new Promise((resolve) => {
+    let bytesIn = 0;
+    let status = 0;
+    let settled = false;
+    let refusal: { code: string; reason: string } | undefined;
+    const settle = (o: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      attempt.signal?.removeEventListener('abort', onAbort);
+      resolve(o);
+    };
+    const cancel = (): void => {
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    };
+    const onAbort = (): void => {
+      cancel();
+      if (res.headersSent) res.destroy();
+      settle(fail('timeout', 'attempt aborted', { endpoint, responseStarted: res.headersSent, bytesIn }));
+    };
+    if (attempt.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    attempt.signal?.addEventListener('abort', onAbort, { once: true });
+    const bytesOut = (): number => sent.bytes;
+    res.once('close', () => {
+      if (res.writableFinished || settled) return;
+      // The caller left mid-request: the destination need not finish it.
+      cancel();
+      settle(fail('client_closed', 'caller closed before the response completed', { endpoint, status: status || undefined, responseStarted: res.headersSent, bytesIn }));
+    });
+    stream.on('response', (h) => {
+      status = Number(h[':status'] ?? 0);
+      const code = h[REFUSAL_CODE_HEADER];
+      const reason = h[DENY_REASON_HEADER];
+      if (typeof code === 'string') refusal = { code, reason: typeof reason === 'string' ? reason : `destination agent refused (${code})` };
+      if (status >= 500 && !attempt.final) {
+        // Dropped, never shown to the caller: the retry layer sends the request again.
+        cancel();
+        settle(fail('upstream_5xx', refusal ? refusal.reason : `${endpoint.authority} answered ${status}`, { status, endpoint }));
+        return;
+      }
+      res.writeHead(status, responseHeaders(h));
+      stream.on('data', (c: Buffer) => (bytesIn += c.length));
+      stream.pipe(res);
+    });
+    stream.on('close', () => {
+      if (settled) return;
+      if (status === 0) {
+        // No response at all: a refused stream was never processed (safe to retry); anything else broke mid-way.
+        const refused = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM;
+        settle(fail(refused ? 'stream_refused' : 'reset', `${endpoint.authority}: the stream ended without a response (code ${stream.rstCode ?? 'none'})`, { endpoint }));
+        return;
+      }
+      const complete = stream.rstCode === constants.NGHTTP2_NO_ERROR;
+      if (!complete) res.destroy();
+      const o: Outcome = !refusal
+        ? complete
+          ? { kind: 'done', status, endpoint, bytesOut: bytesOut(), bytesIn }
+          : fail('reset', `${endpoint.authority}: the response broke off (code ${stream.rstCode ?? 'none'})`, { status, endpoint, responseStarted: true, bytesIn })
+        : fail(refusal.code === 'policy_denied' ? 'denied' : 'refused', refusal.reason, { status, endpoint, responseStarted: true, bytesIn });
+      if (!complete || res.writableFinished) settle(o);
+      else res.once('finish', () => settle(o));
+    });
+    stream.on('error', (err) => {
+      if (status === 0) settle(fail('reset', `${endpoint.authority}: ${describeError(err)}`, { endpoint }));
+    });
+  });
+}
