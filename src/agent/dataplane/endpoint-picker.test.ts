@@ -12,6 +12,7 @@ const ep = (name: string, region: string): Endpoint => ({
   dial: { host: '127.0.0.1', port: 1 },
   authority: `10.0.0.1:80`,
   region,
+  weight: 1,
 });
 const names = (es: Endpoint[]): string[] => es.map((e) => e.sni.split('.')[0]!);
 
