@@ -29,6 +29,7 @@ import type { Authorizer, DataplaneSnapshot, LocalWorkload, OutboundPort, Servic
 import { startDataplane, type Dataplane } from '../src/agent/dataplane/index.js';
 import { compileSelectors, type AttestSelectors } from '../src/agent/attest/attest-selectors.js';
 import { NO_ACCOUNTS } from '../src/agent/attest/node-accounts.js';
+import { DEFAULT_TRAFFIC_TABLE } from '../src/policy/traffic-policy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const thisFile = fileURLToPath(import.meta.url);
@@ -93,6 +94,7 @@ function snapshotOf(td: TrustDomain, caPem: string, workloads: LocalWorkload[], 
     routes,
     outboundPorts,
     authorizer: allowAll,
+    traffic: DEFAULT_TRAFFIC_TABLE,
     authoritiesFor: (t) => (t === td ? roots : undefined),
     allAuthoritiesPem: [caPem],
     regionOf: (t) => (t === td ? 'eu' : undefined),
@@ -179,6 +181,7 @@ async function startMeshAgents(dir: string, prefix: string, upstream: SocketAddr
     dial: bInbound,
     authority: `${upstream.host}:${upstream.port}`,
     region: 'eu',
+    weight: 1,
   };
   const routes = new Map<string, ServiceRoute>([['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[80, [endpoint]]]) }]]);
   const fc = await creds(ca, frontend.spiffeId);

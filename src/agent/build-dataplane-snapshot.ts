@@ -1,7 +1,7 @@
 // Turns the controller's config (wire JSON) into the immutable snapshot the
 // data plane decides from: routes by mesh host name, endpoints in preference
 // order, local workloads with their declared ports and protocols, compiled
-// policies and per-trust-domain authorities. Pure but for attestation
+// authorization and traffic policies and per-trust-domain authorities. Pure but for attestation
 // selectors, which are resolved against this node (accounts, and the real path
 // of a declared executable).
 import { X509Certificate } from 'node:crypto';
@@ -11,6 +11,8 @@ import { SpiffeId, parseTrustDomain, type TrustDomain } from '../identity/spiffe
 import { bundleFromDocument } from '../identity/trust-bundle.js';
 import { authorize, compilePolicies } from '../policy/authorize.js';
 import type { AuthorizationPolicy } from '../policy/resources.js';
+import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
+import { compileTrafficPolicies } from '../policy/traffic-policy.js';
 import type { MeshConfig, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
 import { compileSelectors } from './attest/attest-selectors.js';
 import { NO_ACCOUNTS, type NodeAccounts } from './attest/node-accounts.js';
@@ -43,6 +45,7 @@ function endpointsFor(
         authority: w.address.includes(':') ? `[${w.address}]:${p.targetPort}` : `${w.address}:${p.targetPort}`,
         region,
         ...(w.zone !== undefined ? { zone: w.zone } : {}),
+        weight: w.weight ?? 1,
       });
     }
     out.set(p.port, eps);
@@ -142,6 +145,9 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
       }),
   };
 
+  // Validated with this schema already (checkMeshConfig); parsed again for its output (defaults filled in), which the raw config is not typed as.
+  const traffic = compileTrafficPolicies((config.trafficPolicies ?? []).map((p) => TrafficPolicySchema.parse(p)), config.services);
+
   return {
     generation: config.version,
     region: config.region,
@@ -151,6 +157,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     routes,
     outboundPorts: ctx.outboundPorts,
     authorizer,
+    traffic,
     authoritiesFor: (d: TrustDomain) => authorities.get(d),
     allAuthoritiesPem: [...authorities.values()].flat().map((c) => c.toString()),
     regionOf: (d: TrustDomain) => regionByTd.get(d),

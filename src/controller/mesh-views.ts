@@ -39,6 +39,7 @@ export function wireWorkloads(resources: ResourceSet): WireWorkload[] {
     node: w.spec.node,
     address: w.spec.address,
     ...(w.spec.zone !== undefined ? { zone: w.spec.zone } : {}),
+    weight: w.spec.weight ?? 1,
     ...(w.spec.attest !== undefined ? { attest: w.spec.attest } : {}),
   }));
 }
@@ -58,6 +59,7 @@ export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> 
     nodes,
     remoteRegions: v.remoteRegions.map((r) => ({ ...r, ageMs: 0 })),
     authorizationPolicies: v.resources.authorizationPolicies,
+    trafficPolicies: v.resources.trafficPolicies,
     policyDigest: v.policyDigest,
     ...(v.controllerAddresses && v.controllerAddresses.length > 0 ? { controllerAddresses: [...v.controllerAddresses] } : {}),
   };
@@ -76,7 +78,7 @@ export function exportedServices(resources: ResourceSet): ExportedService[] {
       namespace: s.namespace,
       name: s.name,
       ports: s.ports,
-      // Attestation selectors concern the workload's own node: they are not published to other regions.
+      // Attestation selectors concern the workload's own node: they are not published to other regions. Weights are.
       endpoints: workloads.filter((w) => w.namespace === s.namespace && w.service === s.name).map(({ attest: _attest, ...w }) => w),
     }))
     .filter((s) => s.endpoints.length > 0);

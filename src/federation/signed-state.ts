@@ -52,6 +52,8 @@ const workloadSchema = z.object({
   node: z.string(),
   address: z.string(),
   zone: z.string().optional(),
+  // Kept (z.object drops keys it does not list): callers in this region balance by it.
+  weight: z.number().int().min(1).max(1000).optional(),
 });
 const portSchema = z.object({ port: z.number().int(), targetPort: z.number().int(), protocol: z.enum(['http', 'tcp']) });
 const regionStateSchema = z.object({

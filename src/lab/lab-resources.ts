@@ -1,6 +1,6 @@
 // The demo application's resources as YAML: the shared file every region
 // carries identically (every Service of the mesh, since Service names are
-// mesh-wide, and the policies) and each region's own Workloads. Every Workload
+// mesh-wide, the authorization policies and a TrafficPolicy) and each region's own Workloads. Every Workload
 // declares attest selectors: the lab's demo apps are processes of the lab's
 // own user running the lab's node executable, so another user's process is refused.
 import { realpathSync } from 'node:fs';
@@ -66,5 +66,16 @@ export function policiesYaml(topo: LabTopology): string {
       }),
     );
   }
-  return `# Shared by every region: the same file in each.\n${[...services, ...policies].map((d) => stringify(d)).join('---\n')}`;
+  // Client side: how every region's agents call catalog (frontend -> catalog and
+  // shipping -> catalog cross a WAN link). GETs only, so retries are safe; a
+  // per-try bound well above the lab's widest RTT, under the whole-call bound.
+  const traffic = [
+    doc('TrafficPolicy', 'catalog-callers', {
+      service: 'catalog',
+      timeouts: { connect: '2s', request: '10s' },
+      retries: { attempts: 2, perTryTimeout: '3s', retryOn: ['connect-failure', 'refused-stream', 'reset', 'gateway-error'], backoff: { base: '25ms', max: '250ms' } },
+      outlierDetection: { consecutiveFailures: 3, baseEjection: '5s', maxEjection: '1m' },
+    }),
+  ];
+  return `# Shared by every region: the same file in each.\n${[...services, ...policies, ...traffic].map((d) => stringify(d)).join('---\n')}`;
 }

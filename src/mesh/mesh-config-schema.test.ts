@@ -15,9 +15,12 @@ const good: MeshConfig = {
   nodes: { 'node-a': '10.0.0.1:15008', 'node-b': '[2001:db8::1]:15008' },
   remoteRegions: [{ region: 'us', trustDomain: 'us.example', gateway: 'gw.us.example:15443', exportedServices: [], ageMs: 0, stale: false }],
   authorizationPolicies: [],
+  trafficPolicies: [{ apiVersion: 'entente.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'web', namespace: 'shop' }, spec: { service: 'web', retries: { attempts: 3 } } }],
   policyDigest: 'abc',
   controllerAddresses: ['10.0.0.100:15012'],
 };
+
+const tp = good.trafficPolicies![0] as Record<string, unknown>;
 
 describe('checkMeshConfig', () => {
   it('accepts a good config and returns it as given, unknown fields included', () => {
@@ -25,6 +28,12 @@ describe('checkMeshConfig', () => {
     const r = checkMeshConfig(withExtra);
     assert.equal(r.kind, 'ok');
     assert.equal(r.kind === 'ok' && r.config, withExtra);
+  });
+
+  it('accepts a config without trafficPolicies (older controllers and cached configs) and workloads without weight', () => {
+    const { trafficPolicies: _t, ...older } = good;
+    assert.equal(checkMeshConfig(older).kind, 'ok');
+    assert.equal(checkMeshConfig({ ...good, workloads: [{ ...good.workloads[0], weight: 1000 }] }).kind, 'ok');
   });
 
   const bad: [string, (c: Record<string, unknown>) => unknown, RegExp][] = [
@@ -46,6 +55,12 @@ describe('checkMeshConfig', () => {
     ['attest with an unknown selector', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: { uid: 0, exe: '/bin/sh' } }] }), /workloads\.0\.attest/],
     ['attest with no selector', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: {} }] }), /workloads\.0\.attest/],
     ['attest executable not absolute', (c) => ({ ...c, workloads: [{ ...good.workloads[0], attest: { executable: 'node' } }] }), /workloads\.0\.attest\.executable/],
+    ['traffic policies not a list', (c) => ({ ...c, trafficPolicies: {} }), /trafficPolicies/],
+    ['a traffic policy with a bad value', (c) => ({ ...c, trafficPolicies: [{ ...tp, spec: { service: 'web', retries: { attempts: 11 } } }] }), /trafficPolicies\.0\.spec\.retries\.attempts: 11: expected an integer 0-10/],
+    ['a traffic policy with an unknown key', (c) => ({ ...c, trafficPolicies: [{ ...tp, spec: { service: 'web', retry: {} } }] }), /trafficPolicies\.0\.spec/],
+    ['a traffic policy of another kind', (c) => ({ ...c, trafficPolicies: [{ ...tp, kind: 'AuthorizationPolicy' }] }), /trafficPolicies\.0\.kind/],
+    ['workload weight out of range', (c) => ({ ...c, workloads: [{ ...good.workloads[0], weight: 0 }] }), /workloads\.0\.weight: 0/],
+    ['exported endpoint weight not an integer', (c) => ({ ...c, remoteRegions: [{ ...good.remoteRegions[0], exportedServices: [{ namespace: 'shop', name: 'web', ports: [], endpoints: [{ ...good.workloads[0], weight: 1.5 }] }] }] }), /remoteRegions\.0\.exportedServices\.0\.endpoints\.0\.weight: 1\.5/],
     ['missing policyDigest', (c) => ({ ...c, policyDigest: undefined }), /policyDigest: missing: expected/],
   ];
   for (const [what, mutate, message] of bad) {

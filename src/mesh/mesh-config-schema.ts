@@ -4,6 +4,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
+import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
 import { isDnsLabel } from './sni-name.js';
 import type { MeshConfig } from './mesh-config.js';
 
@@ -34,6 +35,7 @@ const workload = z.looseObject({
   node: label,
   address: z.string().refine((a) => isIP(a) !== 0, 'an IP literal'),
   zone: label.optional(),
+  weight: z.number().int().min(1).max(1000).optional(),
   // Selectors decide who may act as the workload: a malformed set refuses the config (fail closed), never drops a check.
   attest: z
     .strictObject({
@@ -71,6 +73,8 @@ export const meshConfigSchema = z.looseObject({
   nodes: z.record(label, socketAddress(true)),
   remoteRegions: z.array(remoteRegion),
   authorizationPolicies: z.array(z.unknown()),
+  // The resource schema itself: a malformed policy refuses the config, it is never half applied.
+  trafficPolicies: z.array(TrafficPolicySchema).optional(),
   policyDigest: z.string(),
   controllerAddresses: z.array(socketAddress(false)).optional(),
 });

@@ -10,6 +10,12 @@ export interface WireWorkload {
   readonly node: string;
   readonly address: string;
   readonly zone?: string;
+  /**
+   * Share of its Service's traffic relative to the other endpoints (Workload
+   * spec.weight, 1-1000). Absent in configs and region states from before
+   * weights existed: 1.
+   */
+  readonly weight?: number;
   /** What the workload's process must be (Workload spec.attest); the agent of its node checks callers against it. */
   readonly attest?: WireAttest;
 }
@@ -114,6 +120,12 @@ export interface MeshConfig {
   readonly remoteRegions: readonly RemoteRegion[];
   /** AuthorizationPolicy resources as loaded (plain objects; the agent compiles them). */
   readonly authorizationPolicies: readonly unknown[];
+  /**
+   * TrafficPolicy resources as loaded (plain objects, defaults filled in; the
+   * agent re-validates and compiles them). Absent from configs of controllers
+   * (and cached config.json files) from before the kind existed: none.
+   */
+  readonly trafficPolicies?: readonly unknown[];
   readonly policyDigest: string;
   /** The controller's own listen addresses (agent API, federation, admin, bundle endpoint): never a route. */
   readonly controllerAddresses?: readonly string[];

@@ -1,11 +1,13 @@
 // The policy layer's public API: resource schemas, the directory loader, the
-// last-good resource store and the pure authorization decision.
+// last-good resource store, the pure authorization decision and the compiled
+// traffic (failure handling) settings.
 export {
   API_VERSION,
   AuthorizationPolicySchema,
   RESOURCE_KINDS,
   RESOURCE_SCHEMAS,
   ServiceSchema,
+  TrafficPolicySchema,
   WorkloadSchema,
   isResourceKind,
   resourceRef,
@@ -15,6 +17,7 @@ export {
   type ResourceKind,
   type Service,
   type ServicePort,
+  type TrafficPolicy,
   type Workload,
 } from './resources.js';
 export { formatKey, formatValue, type ResourceError, type ResourceErrorCode } from './resource-error.js';
@@ -52,3 +55,17 @@ export {
 } from './authorize.js';
 export { normalizeRequestPath, normalizeRequestTarget, type NormalizedPath, type NormalizedTarget } from './request-path.js';
 export { parseStringPattern, formatStringPattern, type StringPattern } from './string-pattern.js';
+export {
+  DEFAULT_TRAFFIC,
+  DEFAULT_TRAFFIC_TABLE,
+  IDEMPOTENT_METHODS,
+  LOCALITIES,
+  RETRY_ON,
+  compileTrafficPolicies,
+  type Locality,
+  type RetryOn,
+  type RetrySettings,
+  type TrafficService,
+  type TrafficSettings,
+  type TrafficTable,
+} from './traffic-policy.js';

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { LastGoodFile, parseSaved } from './last-good-file.js';
 import { assembleResources, parseResourceText } from './load-resources.js';
-import { digestResources } from './resource-set.js';
+import { canonicalJson, digestResources } from './resource-set.js';
 
 const TEXT = `apiVersion: entente.dev/v1alpha1
 kind: Service
@@ -51,7 +52,7 @@ const cases: { name: string; edit: (d: Record<string, unknown>) => unknown; reas
   { name: 'not an object', edit: () => null, reason: /not a JSON object/ },
   { name: 'another format', edit: (d) => ({ ...d, format: 2 }), reason: /format 2, expected 1/ },
   { name: 'generation 0', edit: (d) => ({ ...d, generation: 0 }), reason: /generation/ },
-  { name: 'a list missing', edit: (d) => ({ ...d, resources: { services: [] } }), reason: /services, workloads, authorizationPolicies/ },
+  { name: 'a list missing', edit: (d) => ({ ...d, resources: { services: [] } }), reason: /services, workloads, authorizationPolicies, trafficPolicies/ },
   {
     name: 'content altered (DENY turned into ALLOW)',
     edit: (d) => {
@@ -76,3 +77,29 @@ for (const c of cases) {
     assert.match(r.kind === 'invalid' ? r.reason : '', c.reason);
   });
 }
+
+test('parseSaved: a file written before TrafficPolicy existed (no trafficPolicies, digest of the three lists) is restored', () => {
+  const { trafficPolicies: _t, ...older } = saved.resources;
+  const oldDigest = createHash('sha256').update(canonicalJson({ apiVersion: 'entente.dev/v1alpha1', ...older })).digest('hex');
+  assert.equal(oldDigest, saved.digest, 'a set without TrafficPolicies keeps its digest');
+  const r = parseSaved({ ...good(), resources: JSON.parse(JSON.stringify(older)) as unknown });
+  assert.equal(r.kind, 'ok', r.kind === 'invalid' ? r.reason : '');
+});
+
+test('LastGoodFile: TrafficPolicies and Workload weights survive a round trip, and count in the digest', () => {
+  const text = `${TEXT.replace('address: "fd00:0::7" }', 'address: "fd00:0::7", weight: 4 }')}---
+apiVersion: entente.dev/v1alpha1
+kind: TrafficPolicy
+metadata: { name: ledger, namespace: shop }
+spec: { service: ledger, retries: { attempts: 1 } }
+`;
+  const l = assembleResources([parseResourceText('t.yaml', text)]);
+  assert.deepEqual(l.errors, []);
+  const s = { ...saved, resources: l.resources, digest: digestResources(l.resources) };
+  const doc = JSON.parse(JSON.stringify({ format: 1, generation: 7, digest: s.digest, loadedAt: '2030-01-02T03:04:05.000Z', resources: s.resources })) as { resources: { trafficPolicies: { spec: { retries: { attempts: number } } }[] } };
+  assert.deepEqual(parseSaved(doc), { kind: 'ok', saved: s });
+  assert.equal(l.resources.workloads[0]!.spec.weight, 4);
+  doc.resources.trafficPolicies[0]!.spec.retries.attempts = 5;
+  const altered = parseSaved(doc);
+  assert.match(altered.kind === 'invalid' ? altered.reason : '', /does not match its digest/);
+});

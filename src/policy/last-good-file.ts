@@ -67,8 +67,9 @@ export function parseSaved(doc: unknown): LastGoodRead {
   if (typeof d.generation !== 'number' || !Number.isSafeInteger(d.generation) || d.generation < 1) return bad('generation is not a positive integer');
   if (typeof d.digest !== 'string' || typeof d.loadedAt !== 'string' || Number.isNaN(Date.parse(d.loadedAt))) return bad('digest or loadedAt missing');
   const set = d.resources as Record<string, unknown> | null | undefined;
-  const lists = [set?.services, set?.workloads, set?.authorizationPolicies];
-  if (!lists.every(Array.isArray)) return bad('resources is not { services, workloads, authorizationPolicies }');
+  // trafficPolicies is absent from files written before the kind existed.
+  const lists = [set?.services, set?.workloads, set?.authorizationPolicies, set?.trafficPolicies ?? []];
+  if (!lists.every(Array.isArray)) return bad('resources is not { services, workloads, authorizationPolicies, trafficPolicies }');
   const resources: Resource[] = [];
   for (const raw of (lists as unknown[][]).flat()) {
     const kind = (raw as { kind?: unknown } | null)?.kind;

@@ -100,7 +100,7 @@ const errorCases: ErrorCase[] = [
   },
   {
     name: 'unknown kind', files: { 'k.yaml': `${HEAD}\nkind: Deployment\nmetadata: { name: x }\n` },
-    code: 'UNKNOWN_KIND', file: 'k.yaml', key: 'kind', value: '"Deployment"', expected: /one of Service, Workload, AuthorizationPolicy/, line: 2,
+    code: 'UNKNOWN_KIND', file: 'k.yaml', key: 'kind', value: '"Deployment"', expected: /one of Service, Workload, AuthorizationPolicy, TrafficPolicy/, line: 2,
   },
   {
     name: 'wrong apiVersion', files: { 'v.yaml': CART.replace('v1alpha1', 'v1beta9') },
@@ -195,6 +195,18 @@ const errorCases: ErrorCase[] = [
     code: 'UNKNOWN_KEY', file: 'w.yaml', key: 'spec.attest.executible', value: '"/usr/bin/node"', expected: /executable/,
   },
   {
+    name: 'a workload weight of 0', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, weight: 0 }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.weight', value: '0', expected: /an integer 1-1000/,
+  },
+  {
+    name: 'a workload weight above 1000', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, weight: 1001 }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.weight', value: '1001', expected: /an integer 1-1000/,
+  },
+  {
+    name: 'a fractional workload weight', files: { 's.yaml': CART, 'w.yaml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, weight: 2.5 }') },
+    code: 'INVALID_FIELD', file: 'w.yaml', key: 'spec.weight', value: '2.5', expected: /an integer 1-1000/,
+  },
+  {
     name: 'two workloads with one address on one node', files: { 's.yaml': CART, 'w.yaml': `${CART_WORKLOAD}---\n${CART_WORKLOAD.replace('cart-1', 'cart-2')}` },
     code: 'DUPLICATE_ADDRESS', file: 'w.yaml', key: 'spec.address', value: '"10.0.0.7"', expected: /Workload shop\/cart-1 .* has it/,
   },
@@ -221,7 +233,7 @@ test('loadResourceDir: a missing directory is one READ_FAILED error', async () =
   const r = await loadResourceDir(join(tmpdir(), `entente-policy-missing-${process.pid}-${Date.now()}`));
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0]!.code, 'READ_FAILED');
-  assert.deepEqual(r.resources, { services: [], workloads: [], authorizationPolicies: [] });
+  assert.deepEqual(r.resources, { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [] });
 });
 
 test('loadResourceDir: every error of every file in one pass, in reading order', async () => {
@@ -349,7 +361,7 @@ metadata: { namespace: shop, name: cart }
 kind: Service
 ${HEAD}
 `;
-  const b = await load({ 'z/policy.yaml': ALLOW_WEB.replace('spec:', 'spec:\n  action: ALLOW'), 'a/cart.yaml': reordered, 'm/w.yml': CART_WORKLOAD });
+  const b = await load({ 'z/policy.yaml': ALLOW_WEB.replace('spec:', 'spec:\n  action: ALLOW'), 'a/cart.yaml': reordered, 'm/w.yml': CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, weight: 1 }') });
   assert.deepEqual([a.errors, b.errors], [[], []]);
   assert.equal(digestResources(a.resources), digestResources(b.resources));
   assert.match(digestResources(a.resources), /^[0-9a-f]{64}$/);
@@ -358,6 +370,8 @@ ${HEAD}
   assert.notEqual(digestResources(c.resources), digestResources(a.resources));
   const changed = [...digestEachResource(c.resources)].filter(([k, v]) => digestEachResource(a.resources).get(k) !== v).map(([k]) => k);
   assert.deepEqual(changed, ['AuthorizationPolicy shop/allow-web'], 'per-resource digests name what differs');
+  const weighted = await load({ 'all.yaml': `${CART}---\n${CART_WORKLOAD.replace('address: 10.0.0.7 }', 'address: 10.0.0.7, weight: 2 }')}---\n${ALLOW_WEB}` });
+  assert.notEqual(digestResources(weighted.resources), digestResources(a.resources), 'a weight other than the default is a change');
 });
 
 test('a Workload with attest selectors loads them as written (names are resolved by the agent of its node)', async () => {

@@ -4,8 +4,9 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import { describeError } from '../core/errors.js';
-import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type AuthorizationPolicy, type Resource, type ResourceKind, type Service } from './resources.js';
+import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type AuthorizationPolicy, type Resource, type ResourceKind, type Service, type TrafficPolicy } from './resources.js';
 import { checkPolicyTargets, unknownServiceExpectation } from './check-policy-targets.js';
+import { checkTrafficPolicies } from './check-traffic-policies.js';
 import { defaultExpectation, issuesToErrors, makeResourceError, type PathSegment, type ResourceError } from './resource-error.js';
 import { buildResourceSet, type ResourceSet } from './resource-set.js';
 
@@ -143,7 +144,7 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-/** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets) and the sorted set. */
+/** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets, traffic policies) and the sorted set. */
 export function assembleResources(files: readonly ParsedFile[]): LoadResult {
   const errors: ResourceError[] = files.flatMap((f) => f.errors);
   const located = files.flatMap((f) => f.resources);
@@ -179,11 +180,13 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
   const callers = new Map<string, LocatedResource>();
   const services = new Map<string, Service>();
   const policies: { policy: AuthorizationPolicy; origin: Origin }[] = [];
+  const trafficPolicies: { policy: TrafficPolicy; origin: Origin }[] = [];
   for (const l of unique) {
     const r = l.resource;
     const ns = r.metadata.namespace;
     if (r.kind === 'Service') services.set(`${ns}/${r.metadata.name}`, r);
     if (r.kind === 'AuthorizationPolicy') policies.push({ policy: r, origin: l });
+    if (r.kind === 'TrafficPolicy') trafficPolicies.push({ policy: r, origin: l });
     if (r.kind === 'Workload') {
       if (!servicesByNs.get(ns)?.includes(r.spec.service)) {
         errors.push(makeResourceError({ ...at(l, ['spec', 'service'], r), code: 'UNKNOWN_SERVICE', value: r.spec.service, expected: unknownServiceExpectation(servicesByNs, ns) }));
@@ -201,6 +204,7 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
     }
   }
   errors.push(...checkPolicyTargets({ policies, declaredServices: servicesByNs, services }));
+  errors.push(...checkTrafficPolicies({ policies: trafficPolicies, declaredServices: servicesByNs, services }));
   return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation) };
 }
 

@@ -10,9 +10,11 @@ export type ResourceErrorCode =
   | 'UNKNOWN_KEY' // a key the schema does not have (usually a typo)
   | 'INVALID_FIELD'
   | 'DUPLICATE_RESOURCE' // same (kind, namespace, name) twice
-  | 'UNKNOWN_SERVICE' // a Workload or selector naming a Service that does not exist
+  | 'UNKNOWN_SERVICE' // a Workload, selector or TrafficPolicy naming a Service that does not exist
   | 'DUPLICATE_ADDRESS' // two Workloads on one node with one address: callers would be ambiguous
-  | 'L7_RULE_WITHOUT_HTTP_PORT'; // methods/paths on a Service (or ports) without protocol: http: never checkable
+  | 'L7_RULE_WITHOUT_HTTP_PORT' // methods/paths on a Service (or ports) without protocol: http: never checkable
+  | 'UNKNOWN_PORT' // a TrafficPolicy listing a port its Service does not have
+  | 'OVERLAPPING_TRAFFIC_POLICY'; // two TrafficPolicies selecting one (service, port): which governs would be a guess
 
 export interface ResourceError {
   readonly code: ResourceErrorCode;

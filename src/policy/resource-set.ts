@@ -2,7 +2,7 @@
 // publish the digest of what they enforce; equal digests mean equal policy,
 // whatever the file layout, key order or spelled-out defaults.
 import { createHash } from 'node:crypto';
-import type { AuthorizationPolicy, Resource, Service, Workload } from './resources.js';
+import type { AuthorizationPolicy, Resource, Service, TrafficPolicy, Workload } from './resources.js';
 import { resourceRef } from './resources.js';
 
 export interface ResourceSet {
@@ -10,10 +10,11 @@ export interface ResourceSet {
   readonly services: readonly Service[];
   readonly workloads: readonly Workload[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  readonly trafficPolicies: readonly TrafficPolicy[];
 }
 
 export function emptyResourceSet(): ResourceSet {
-  return { services: [], workloads: [], authorizationPolicies: [] };
+  return { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [] };
 }
 
 function byNamespaceThenName(a: Resource, b: Resource): number {
@@ -30,15 +31,18 @@ export function buildResourceSet(resources: readonly Resource[]): ResourceSet {
   const services: Service[] = [];
   const workloads: Workload[] = [];
   const authorizationPolicies: AuthorizationPolicy[] = [];
+  const trafficPolicies: TrafficPolicy[] = [];
   for (const r of resources) {
     if (r.kind === 'Service') services.push(r);
     else if (r.kind === 'Workload') workloads.push(r);
-    else authorizationPolicies.push(r);
+    else if (r.kind === 'AuthorizationPolicy') authorizationPolicies.push(r);
+    else trafficPolicies.push(r);
   }
   return {
     services: services.sort(byNamespaceThenName),
     workloads: workloads.sort(byNamespaceThenName),
     authorizationPolicies: authorizationPolicies.sort(byNamespaceThenName),
+    trafficPolicies: trafficPolicies.sort(byNamespaceThenName),
   };
 }
 
@@ -59,19 +63,25 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** sha256 hex over the canonical JSON of the whole set (format version included). */
+/**
+ * sha256 hex over the canonical JSON of the whole set (format version
+ * included). `trafficPolicies` is left out when empty, so a set without any
+ * keeps the digest it had before the kind existed: saved last-good sets and
+ * cross-region drift views survive the upgrade.
+ */
 export function digestResources(set: ResourceSet): string {
   return sha256(canonicalJson({
     apiVersion: 'entente.dev/v1alpha1',
     services: set.services,
     workloads: set.workloads,
     authorizationPolicies: set.authorizationPolicies,
+    ...(set.trafficPolicies.length > 0 ? { trafficPolicies: set.trafficPolicies } : {}),
   }));
 }
 
 /** Digest per resource, keyed "Kind namespace/name": drift reports name what differs. */
 export function digestEachResource(set: ResourceSet): Map<string, string> {
   const out = new Map<string, string>();
-  for (const r of [...set.services, ...set.workloads, ...set.authorizationPolicies]) out.set(resourceRef(r), sha256(canonicalJson(r)));
+  for (const r of [...set.services, ...set.workloads, ...set.authorizationPolicies, ...set.trafficPolicies]) out.set(resourceRef(r), sha256(canonicalJson(r)));
   return out;
 }

@@ -1,72 +1,14 @@
 // Schemas of the policy resources (Kubernetes style, entente.dev/v1alpha1):
-// Service, Workload, AuthorizationPolicy. Objects are strict so that a typo
-// ("principles") is an error, not a silently ignored rule.
+// Service, Workload, AuthorizationPolicy, and TrafficPolicy (its own file).
+// Objects are strict so that a typo ("principles") is an error, not a silently ignored rule.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isDnsLabel } from '../mesh/sni-name.js';
 import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
 import { parseStringPattern } from './string-pattern.js';
+import { API_VERSION, LABEL_TEXT, label, list, method, pathPattern, port, resource, strict } from './resource-schema-parts.js';
+import { TrafficPolicySchema } from './traffic-policy-schema.js';
 
-export const API_VERSION = 'entente.dev/v1alpha1';
-
-// Every schema carries its own "expected" text: the loader shows it verbatim.
-const LABEL_TEXT = 'a DNS-1123 label (lower-case letters, digits and "-", 1-63 characters, alphanumeric at both ends)';
-
-function label(what = LABEL_TEXT): z.ZodType<string> {
-  return z.string({ error: what }).refine(isDnsLabel, { error: what });
-}
-
-const port = z
-  .number({ error: 'a port number 1-65535' })
-  .int({ error: 'a port number 1-65535 (an integer)' })
-  .min(1, { error: 'a port number 1-65535' })
-  .max(65535, { error: 'a port number 1-65535' });
-
-/** A strict object whose own type error reads `what`. */
-function strict<T extends z.core.$ZodLooseShape>(shape: T, what: string) {
-  return z.strictObject(shape, { error: (iss) => (iss.code === 'invalid_type' ? what : undefined) });
-}
-
-/**
- * A non-empty list. For optional matchers an empty list would mean "any" to
- * some readers and "none" to others, so it is refused with a hint.
- */
-function list<T extends z.ZodType>(item: T, what: string, optional = true) {
-  const hint = optional ? ' (leave the key out instead of writing [])' : '';
-  return z.array(item, { error: `a list of ${what}` }).min(1, { error: `a non-empty list of ${what}${hint}` });
-}
-
-const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
-
-const metadata = strict(
-  {
-    name: label(),
-    namespace: label().default('default'),
-    labels: z
-      .record(
-        z.string().regex(LABEL_KEY, { error: 'a label key ([prefix/]name, name at most 63 characters)' }),
-        z.string({ error: 'a label value (a string of at most 63 characters)' }).regex(LABEL_VALUE, {
-          error: 'a label value (letters, digits, "-", "_", ".", at most 63 characters, alphanumeric at both ends)',
-        }),
-        { error: (iss) => (iss.code === 'invalid_type' ? 'a mapping of label keys to string values' : undefined) },
-      )
-      .optional(),
-  },
-  'a mapping with name, optional namespace and optional labels',
-);
-
-function resource<K extends string, S extends z.ZodType>(kind: K, spec: S) {
-  return strict(
-    {
-      apiVersion: z.literal(API_VERSION, { error: `"${API_VERSION}"` }),
-      kind: z.literal(kind, { error: `"${kind}"` }),
-      metadata,
-      spec,
-    },
-    `a ${kind} resource (a mapping with apiVersion, kind, metadata and spec)`,
-  );
-}
+export { API_VERSION };
 
 // --- Service ---------------------------------------------------------------
 
@@ -179,6 +121,18 @@ const attest = strict(
   // Only over a well-formed mapping: a misspelt key is reported as such, not also as an empty mapping.
 }, { when: (payload) => payload.issues.length === 0 });
 
+const WEIGHT_TEXT = 'an integer 1-1000 (the default is 1)';
+// The default (1) is dropped rather than filled in, so that a set written before
+// weights existed keeps its digest: saved last-good sets and cross-region drift
+// views survive the upgrade, and `weight: 1` spelled out changes nothing.
+const weight = z
+  .number({ error: WEIGHT_TEXT })
+  .int({ error: WEIGHT_TEXT })
+  .min(1, { error: WEIGHT_TEXT })
+  .max(1000, { error: WEIGHT_TEXT })
+  .optional()
+  .transform((w) => (w === 1 ? undefined : w));
+
 export const WorkloadSchema = resource(
   'Workload',
   strict(
@@ -188,9 +142,10 @@ export const WorkloadSchema = resource(
       node: label(),
       address: ipAddress,
       zone: label().optional(),
+      weight,
       attest: attest.optional(),
     },
-    'a mapping with service, serviceAccount, node, address and optional zone and attest',
+    'a mapping with service, serviceAccount, node, address and optional zone, weight and attest',
   ),
 );
 
@@ -212,21 +167,6 @@ const principal = z.string({ error: PRINCIPAL_TEXT }).refine(isPrincipal, { erro
 
 const TRUST_DOMAIN_TEXT = 'a trust domain (lower-case letters, digits, ".", "-" and "_"), e.g. "eu.example.org"';
 const trustDomain = z.string({ error: TRUST_DOMAIN_TEXT }).refine((t) => checkTrustDomain(t).ok, { error: TRUST_DOMAIN_TEXT });
-
-const METHOD_TEXT = 'an upper-case HTTP method, e.g. "GET"';
-const method = z.string({ error: METHOD_TEXT }).regex(/^[A-Z]{1,20}$/, { error: METHOD_TEXT });
-
-const PATH_TEXT = 'a path: exact ("/api/v1"), prefix ("/api/*"), suffix ("*.png") or "*"; exact and prefix start with "/"';
-
-function isPathPattern(text: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  if (text.length > 1024 || /[\u0000-\u0020\u007f?#]/.test(text)) return false;
-  const p = parseStringPattern(text);
-  if (!p) return false;
-  return p.kind === 'any' || p.kind === 'suffix' || p.value.startsWith('/');
-}
-
-const pathPattern = z.string({ error: PATH_TEXT }).refine(isPathPattern, { error: PATH_TEXT });
 
 const fromEntry = strict(
   {
@@ -275,13 +215,17 @@ export type ServicePort = Service['spec']['ports'][number];
 export type Workload = z.output<typeof WorkloadSchema>;
 export type AuthorizationPolicy = z.output<typeof AuthorizationPolicySchema>;
 export type AuthorizationRule = NonNullable<AuthorizationPolicy['spec']['rules']>[number];
-export type Resource = Service | Workload | AuthorizationPolicy;
+export type TrafficPolicy = z.output<typeof TrafficPolicySchema>;
+export type Resource = Service | Workload | AuthorizationPolicy | TrafficPolicy;
 export type ResourceKind = Resource['kind'];
+
+export { TrafficPolicySchema };
 
 export const RESOURCE_SCHEMAS = {
   Service: ServiceSchema,
   Workload: WorkloadSchema,
   AuthorizationPolicy: AuthorizationPolicySchema,
+  TrafficPolicy: TrafficPolicySchema,
 } as const;
 
 export const RESOURCE_KINDS = Object.keys(RESOURCE_SCHEMAS) as ResourceKind[];

@@ -17,6 +17,7 @@ import type { SocketAddress } from '../../src/core/address.js';
 import type { Authorizer, CredentialProvider, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadCredentials, WorkloadPort } from '../../src/agent/dataplane/dataplane-snapshot.js';
 import { startDataplane, type Dataplane, type DataplaneTuning, type FlowRecord } from '../../src/agent/dataplane/index.js';
 import type { AttestSelectors } from '../../src/agent/attest/attest-selectors.js';
+import { DEFAULT_TRAFFIC_TABLE, type TrafficTable } from '../../src/policy/traffic-policy.js';
 
 export async function issueCredentials(ca: LocalCa, id: SpiffeId, ttlMs = 3_600_000): Promise<WorkloadCredentials> {
   const keys = await generateKeyPair();
@@ -77,6 +78,8 @@ export function makeSnapshot(o: {
   routes?: ReadonlyMap<string, ServiceRoute>;
   outboundPorts?: readonly OutboundPort[];
   authorizer: Authorizer;
+  /** Default: DEFAULT_TRAFFIC for every (service, port). */
+  traffic?: TrafficTable;
   bundles: readonly Bundle[];
 }): DataplaneSnapshot {
   const certs = new Map(o.bundles.map((b) => [b.trustDomain, b.pems.map((p) => new X509Certificate(p))]));
@@ -89,6 +92,7 @@ export function makeSnapshot(o: {
     routes: o.routes ?? new Map(),
     outboundPorts: o.outboundPorts ?? [],
     authorizer: o.authorizer,
+    traffic: o.traffic ?? DEFAULT_TRAFFIC_TABLE,
     authoritiesFor: (td) => certs.get(td),
     allAuthoritiesPem: o.bundles.flatMap((b) => b.pems),
     regionOf: (td) => o.bundles.find((b) => b.trustDomain === td)?.region,
@@ -111,6 +115,7 @@ export function endpointOf(w: LocalWorkload, node: string, dial: SocketAddress, 
     dial,
     authority: `${w.address}:${targetPort}`,
     region,
+    weight: 1,
   };
 }
 

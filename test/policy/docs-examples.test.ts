@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { authorize, compilePolicies, loadResourceDir, type AuthzRequest } from '../../src/policy/index.js';
+import { DEFAULT_TRAFFIC, authorize, compilePolicies, compileTrafficPolicies, loadResourceDir, type AuthzRequest } from '../../src/policy/index.js';
 
 // dist/test/policy/ -> repository root
 const DOC = fileURLToPath(new URL('../../../docs/policy.md', import.meta.url));
@@ -30,7 +30,7 @@ const PAYMENTS = { namespace: 'shop', name: 'payments' };
 test('docs/policy.md: every yaml example loads, and the example policies decide as documented', async () => {
   const markdown = await readFile(DOC, 'utf8');
   const blocks = fenced(markdown, 'yaml');
-  assert.equal(blocks.length, 3, 'one example block per kind');
+  assert.equal(blocks.length, 4, 'one example block per kind, and the TrafficPolicy one');
   const dir = await mkdtemp(join(tmpdir(), 'entente-policy-docs-'));
   try {
     for (const [i, text] of blocks.entries()) await writeFile(join(dir, `example-${i}.yaml`), text);
@@ -60,6 +60,17 @@ test('docs/policy.md: every yaml example loads, and the example policies decide 
     assert.deepEqual(protocols, { cart: ['8080->8080/http'], payments: ['9000->19000/tcp'], frontend: ['80->80/http'] });
     // At a TCP port's stream open, the DENY on /admin paths fails closed for non-EU callers: no path, so it matches.
     assert.equal(authorize(compiled, { caller: US_SHOP, service: CART, port: 8080 }).kind, 'deny');
+
+    // The TrafficPolicy example: cart's port 8080, with what its comment says.
+    const traffic = compileTrafficPolicies(resources.trafficPolicies, resources.services.map((s) => ({ namespace: s.metadata.namespace, name: s.metadata.name, ports: s.spec.ports })));
+    const cart = traffic.settingsFor('shop', 'cart', 8080);
+    assert.equal(cart.policy, 'shop/cart-callers');
+    assert.equal(cart.requestTimeoutMs, 15_000);
+    assert.deepEqual([...cart.retry.retryOn].sort(), ['connect-failure', 'gateway-error', 'refused-stream']);
+    assert.equal(cart.retry.isRetryable('POST', '/api/retry/7'), true);
+    assert.equal(cart.retry.isRetryable('POST', '/api/items'), false);
+    assert.equal(cart.locality, 'region');
+    assert.equal(traffic.settingsFor('shop', 'payments', 9000), DEFAULT_TRAFFIC);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

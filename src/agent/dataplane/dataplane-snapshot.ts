@@ -5,6 +5,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { SocketAddress } from '../../core/address.js';
 import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
 import type { AttestSelectors } from '../attest/attest-selectors.js';
+import type { TrafficTable } from '../../policy/traffic-policy.js';
 
 /** How the agent carries one declared port of a Service (docs/dataplane.md, "Modes"). */
 export interface WorkloadPort {
@@ -42,6 +43,8 @@ export interface Endpoint {
   readonly authority: string;
   readonly region: string;
   readonly zone?: string;
+  /** Relative share of traffic among the endpoints of its (service, port): Workload spec.weight, 1-1000, default 1. */
+  readonly weight: number;
 }
 
 /** A mesh service as the caller sees it, with endpoints in preference order (local region first). */
@@ -91,6 +94,8 @@ export interface DataplaneSnapshot {
   readonly routes: ReadonlyMap<string, ServiceRoute>;
   readonly outboundPorts: readonly OutboundPort[];
   readonly authorizer: Authorizer;
+  /** Client-side failure handling per (service, port) this node's apps call: TrafficPolicy, compiled (src/policy/traffic-policy.ts). */
+  readonly traffic: TrafficTable;
   /** Trust: authorities per trust domain (verification) and region per trust domain (policy). */
   authoritiesFor(trustDomain: TrustDomain): readonly X509Certificate[] | undefined;
   /** Every trusted authority, PEM: the TLS `ca` pool for handshakes; the per-domain check follows it. */

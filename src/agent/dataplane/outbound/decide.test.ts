@@ -9,7 +9,7 @@ import { SpiffeId, parseTrustDomain } from '../../../identity/spiffe-id.js';
 
 const td = parseTrustDomain('eu.test');
 const frontend: LocalWorkload = { name: 'frontend', namespace: 'shop', service: 'frontend', spiffeId: SpiffeId.forWorkload(td, 'shop', 'frontend'), address: '127.1.2.3', ports: new Map() };
-const ep: Endpoint = { spiffeId: SpiffeId.forWorkload(td, 'shop', 'catalog'), sni: 'catalog.shop.n.eu.test', dial: { host: '127.0.0.1', port: 1 }, authority: '127.1.2.4:8080', region: 'eu' };
+const ep: Endpoint = { spiffeId: SpiffeId.forWorkload(td, 'shop', 'catalog'), sni: 'catalog.shop.n.eu.test', dial: { host: '127.0.0.1', port: 1 }, authority: '127.1.2.4:8080', region: 'eu', weight: 1 };
 const route: ServiceRoute = { namespace: 'shop', name: 'catalog', ports: new Map([[80, [ep]], [81, []]]) };
 const snap = {
   localWorkloadsByAddress: new Map([[frontend.address, frontend]]),

@@ -1,0 +1,101 @@
+// TrafficPolicy and Workload weights from the resource directory to the
+// agent's snapshot: controller views -> JSON -> checkMeshConfig -> build; and
+// weights of exported endpoints through another region's signed-state parser.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assembleResources, parseResourceText } from '../policy/load-resources.js';
+import { exportedServices, wireServices, wireWorkloads } from '../controller/mesh-views.js';
+import { parseRegionStatePayload } from '../federation/signed-state.js';
+import { checkMeshConfig } from '../mesh/mesh-config-schema.js';
+import type { MeshConfig } from '../mesh/mesh-config.js';
+import { DEFAULT_TRAFFIC } from '../policy/traffic-policy.js';
+import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
+
+const HEAD = 'apiVersion: entente.dev/v1alpha1';
+const TREE = `${HEAD}
+kind: Service
+metadata: { name: catalog, namespace: shop }
+spec: { ports: [{ port: 80, targetPort: 8080, protocol: http }, { port: 81, targetPort: 8081 }], export: true }
+---
+${HEAD}
+kind: Workload
+metadata: { name: catalog-1, namespace: shop }
+spec: { service: catalog, serviceAccount: catalog, node: node-b, address: 10.0.0.7, weight: 3 }
+---
+${HEAD}
+kind: Workload
+metadata: { name: catalog-2, namespace: shop }
+spec: { service: catalog, serviceAccount: catalog, node: node-b, address: 10.0.0.8 }
+---
+${HEAD}
+kind: TrafficPolicy
+metadata: { name: catalog-http, namespace: shop }
+spec:
+  service: catalog
+  ports: [80]
+  timeouts: { request: 10s }
+  retries: { attempts: 3, retryOn: [connect-failure, gateway-error] }
+`;
+
+function load() {
+  const r = assembleResources([parseResourceText('tree.yaml', TREE)]);
+  assert.deepEqual(r.errors.map((e) => e.message), []);
+  return r.resources;
+}
+
+/** What the controller would push, as the agent receives it: through JSON and the wire check. */
+function configFor(mutate: (c: MeshConfig) => unknown = (c) => c): MeshConfig {
+  const resources = load();
+  const config: MeshConfig = {
+    version: 4, region: 'eu', trustDomain: 'eu.test', bundles: {},
+    services: wireServices(resources), workloads: wireWorkloads(resources),
+    nodes: { 'node-b': '10.0.0.2:15008' }, remoteRegions: [],
+    authorizationPolicies: resources.authorizationPolicies, trafficPolicies: resources.trafficPolicies, policyDigest: 'd',
+  };
+  const checked = checkMeshConfig(JSON.parse(JSON.stringify(mutate(config))));
+  assert.equal(checked.kind, 'ok', checked.kind === 'invalid' ? checked.problems.join('; ') : '');
+  return (checked as { config: MeshConfig }).config;
+}
+
+describe('buildDataplaneSnapshot: traffic', () => {
+  it('compiles the TrafficPolicies the config carries, for the ports they select', () => {
+    const snap = buildDataplaneSnapshot(configFor(), { node: 'node-a', outboundPorts: [] });
+    const http = snap.traffic.settingsFor('shop', 'catalog', 80);
+    assert.equal(http.policy, 'shop/catalog-http');
+    assert.equal(http.requestTimeoutMs, 10_000);
+    assert.equal(http.retry.attempts, 3);
+    assert.deepEqual([...http.retry.retryOn], ['connect-failure', 'gateway-error']);
+    assert.equal(snap.traffic.settingsFor('shop', 'catalog', 81), DEFAULT_TRAFFIC, 'a port the policy does not list');
+  });
+
+  it('a config without trafficPolicies (an older controller) gets the defaults everywhere', () => {
+    const snap = buildDataplaneSnapshot(configFor(({ trafficPolicies: _t, ...c }) => c), { node: 'node-a', outboundPorts: [] });
+    assert.equal(snap.traffic.size, 0);
+    assert.equal(snap.traffic.settingsFor('shop', 'catalog', 80), DEFAULT_TRAFFIC);
+  });
+
+  it('endpoints carry their Workload weight, 1 when not declared', () => {
+    const snap = buildDataplaneSnapshot(configFor(), { node: 'node-a', outboundPorts: [] });
+    const eps = snap.routes.get('catalog.shop.mesh')!.ports.get(80)!;
+    assert.deepEqual(eps.map((e) => [e.authority, e.weight]), [['10.0.0.7:8080', 3], ['10.0.0.8:8080', 1]]);
+  });
+
+  it('weights are exported to other regions, kept by their state parser, and reach their agents', () => {
+    const exported = exportedServices(load());
+    const state = parseRegionStatePayload({
+      region: 'us', trustDomain: 'us.test', version: 1, generatedAt: new Date(0).toISOString(), bundle: {}, gateways: ['10.1.0.2:15443'],
+      exportedServices: exported, policyDigest: 'd', healthy: true,
+    });
+    assert.ok(typeof state !== 'string', String(state));
+    assert.deepEqual(state.exportedServices[0]!.endpoints.map((e) => e.weight), [3, 1]);
+    const config = configFor((c) => ({ ...c, services: [], workloads: [], remoteRegions: [{ region: 'us', trustDomain: 'us.test', gateway: '10.1.0.2:15443', exportedServices: state.exportedServices, ageMs: 0, stale: false }] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    assert.deepEqual(snap.routes.get('catalog.shop.us.mesh')!.ports.get(80)!.map((e) => e.weight), [3, 1]);
+  });
+
+  it('a wire workload without weight (an older controller or region) is weight 1', () => {
+    const config = configFor((c) => ({ ...c, workloads: c.workloads.map(({ weight: _w, ...w }) => w) }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    assert.deepEqual(snap.routes.get('catalog.shop.mesh')!.ports.get(80)!.map((e) => e.weight), [1, 1]);
+  });
+});
