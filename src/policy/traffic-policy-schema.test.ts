@@ -21,7 +21,7 @@ describe('TrafficPolicySchema', () => {
       service: 'payments',
       timeouts: { connect: '5s', idle: '1h' },
       retries: { attempts: 2, retryOn: ['connect-failure', 'refused-stream'], backoff: { base: '25ms', max: '250ms' }, budget: { ratio: 0.2, minPerSecond: 10 } },
-      outlierDetection: { consecutiveFailures: 5, baseEjection: '30s', maxEjection: '5m', maxEjectedPercent: 50 },
+      outlierDetection: { consecutiveFailures: 3, baseEjection: '10s', maxEjection: '1m', maxEjectedPercent: 50 },
       circuitBreaker: { maxRequests: 1024, maxPending: 1024 },
       loadBalancer: { locality: 'zone' },
     });

@@ -100,14 +100,18 @@ export const DEFAULT_TRAFFIC: TrafficSettings = deepFreeze({
     budget: { ratio: 0.2, minPerSecond: 10, windowMs: 10_000 },
   },
   outlier: {
-    // Envoy's defaults (5 in a row, 30 s doubling up to 5 m).
-    consecutiveFailures: 5,
-    baseEjectionMs: 30_000,
-    maxEjectionMs: 300_000,
+    // Not Envoy's 5 in a row every 10 s: three consecutive failures eject at
+    // once (no interval), so a dead replica costs three calls, not seconds.
+    consecutiveFailures: 3,
+    // 10 s, growing with each ejection up to 60 s: short enough that a
+    // replica back from a restart serves again soon, long enough that a flapping one sits out.
+    baseEjectionMs: 10_000,
+    maxEjectionMs: 60_000,
     // Not Envoy's 10%: services here have few endpoints, and a tenth of two
     // or three ejects none; half keeps at least half of them in rotation.
     maxEjectedPercent: 50,
   },
+
   // Envoy's defaults; the same as the destination agent's
   // limits.maxConnectionsPerWorkload, so the client side does not bind first.
   breaker: { maxRequests: 1024, maxPending: 1024 },

@@ -11,7 +11,8 @@ import { formatSocketAddress } from '../../../core/address.js';
 import { Balancer, type CallHandle } from './balance/balancer.js';
 import type { BalancedEndpoint, Picker } from './balance/picker.js';
 import type { CallResult } from './balance/outlier-detector.js';
-import { CircuitBreaker, DEFAULT_BREAKER } from './balance/circuit-breaker.js';
+import { CircuitBreaker } from './balance/circuit-breaker.js';
+import type { TrafficSettings } from '../../../policy/traffic-policy.js';
 
 export type Pick =
   | { kind: 'pick'; endpoint: Endpoint; key: string; start(): CallHandle }
@@ -23,6 +24,8 @@ interface Balanced extends BalancedEndpoint {
 
 interface Destination {
   readonly balancer: Balancer<Balanced>;
+  /** The settings it was built with: a changed TrafficPolicy builds a new balancer. */
+  readonly traffic: TrafficSettings;
   picker: Picker<Balanced>;
   /** The snapshot's endpoint list the balancer was fed (identity compare: snapshots are immutable). */
   source: readonly Endpoint[];
@@ -54,6 +57,18 @@ export function callResult(o: Outcome): CallResult {
   }
 }
 
+const keys = new WeakMap<TrafficSettings, string>();
+
+/** What of the settings shapes a balancer: a new snapshot with the same ones keeps loads and ejections. */
+function balancingKey(t: TrafficSettings): string {
+  let k = keys.get(t);
+  if (k === undefined) {
+    k = `${t.locality}|${JSON.stringify(t.outlier)}`;
+    keys.set(t, k);
+  }
+  return k;
+}
+
 /** How often a destination re-reads region RTTs (a reorder builds a new picker). */
 const RTT_CHECK_MS = 1000;
 
@@ -65,7 +80,7 @@ export interface BalancersOptions {
 
 export class Balancers {
   private readonly destinations = new Map<string, Destination>();
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakers = new Map<string, { options: TrafficSettings['breaker']; breaker: CircuitBreaker }>();
   private readonly random: () => number;
 
   constructor(private readonly opts: BalancersOptions) {
@@ -76,7 +91,11 @@ export class Balancers {
     const key = `${call.host.toLowerCase()}:${call.port}|${call.workload?.zone ?? ''}`;
     const endpoints = call.endpoints ?? [];
     let d = this.destinations.get(key);
-    if (!d) {
+    if (!d || (d.traffic !== call.traffic && balancingKey(d.traffic) !== balancingKey(call.traffic))) {
+      const t = call.traffic;
+      // locality "region" ignores zones; "none" ranks every region, ours included, by RTT alone.
+      const zone = t.locality === 'zone' ? call.workload?.zone : undefined;
+      const region = t.locality === 'none' ? '' : call.snapshot.region;
       const holder: { picker?: Picker<Balanced> } = {};
       const balancer = new Balancer<Balanced>(
         {
@@ -87,14 +106,14 @@ export class Balancers {
           now: this.opts.now,
           rttMs: this.opts.rttMs,
         },
-        { region: call.snapshot.region, ...(call.workload?.zone !== undefined ? { zone: call.workload.zone } : {}) },
+        { region, ...(zone !== undefined ? { zone } : {}), outlier: t.outlier },
       );
-      d = { balancer, picker: holder.picker!, source: [], rttCheckedAt: this.opts.now() };
+      d = { balancer, traffic: t, picker: holder.picker!, source: [], rttCheckedAt: this.opts.now() };
       this.destinations.set(key, d);
     }
     if (d.source !== endpoints) {
       d.source = endpoints;
-      d.balancer.setEndpoints(endpoints.map((e) => ({ key: endpointKey(e), region: e.region, ...(e.zone !== undefined ? { zone: e.zone } : {}), weight: 1, endpoint: e })));
+      d.balancer.setEndpoints(endpoints.map((e) => ({ key: endpointKey(e), region: e.region, ...(e.zone !== undefined ? { zone: e.zone } : {}), weight: e.weight, endpoint: e })));
     }
     const now = this.opts.now();
     d.balancer.tick();
@@ -113,13 +132,12 @@ export class Balancers {
     return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key) };
   }
 
-  /** The breaker of one destination service (bounded by the number of services). */
-  breaker(service: string): CircuitBreaker {
-    let b = this.breakers.get(service);
-    if (!b) {
-      b = new CircuitBreaker(service, DEFAULT_BREAKER);
-      this.breakers.set(service, b);
-    }
-    return b;
+  /** The breaker of one destination service (bounded by the number of services); a changed limit starts a new one. */
+  breaker(service: string, options: TrafficSettings['breaker']): CircuitBreaker {
+    const held = this.breakers.get(service);
+    if (held && held.options === options) return held.breaker;
+    const breaker = new CircuitBreaker(service, options);
+    this.breakers.set(service, { options, breaker });
+    return breaker;
   }
 }

@@ -8,6 +8,7 @@ import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, WorkloadCredentials } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { CircuitBreaker } from './balance/circuit-breaker.js';
+import { DEFAULT_TRAFFIC, type TrafficSettings } from '../../../policy/traffic-policy.js';
 
 export type OutboundEntry = 'port' | 'connect' | 'proxy';
 
@@ -69,6 +70,8 @@ export interface OutboundCall {
   callerRefused: boolean;
   /** Set by the route layer. */
   creds: WorkloadCredentials | undefined;
+  /** The client-side settings of (service, port): the TrafficPolicy that selects it, or the defaults. */
+  traffic: TrafficSettings;
   /** The destination port's declared protocol: an HTTP call to an http port is one HTTP/2 request between agents. */
   protocol: 'http' | 'tcp';
   service: string | undefined;
@@ -103,6 +106,7 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     callerRefused: false,
     creds: undefined,
     protocol: 'tcp',
+    traffic: DEFAULT_TRAFFIC,
     service: undefined,
     endpoints: undefined,
     endpoint: undefined,

@@ -40,14 +40,24 @@ export function connectAnswer(stream: ClientHttp2Stream): Promise<ConnectAnswer>
   });
 }
 
-function waitReady(ready: Promise<void>, signal: AbortSignal | undefined): Promise<'ready' | 'aborted' | Error> {
-  const settled = ready.then(
-    () => 'ready' as const,
-    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-  );
-  if (!signal) return settled;
-  if (signal.aborted) return Promise.resolve('aborted');
-  return Promise.race([settled, new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted'), { once: true }))]);
+/** Waits for a connecting session, bounded by the call's connect timeout and its abort signal. */
+function waitReady(ready: Promise<void>, signal: AbortSignal | undefined, timeoutMs: number): Promise<'ready' | 'aborted' | 'slow' | Error> {
+  if (signal?.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => done('aborted');
+    const done = (r: 'ready' | 'aborted' | 'slow' | Error): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    if (timeoutMs > 0) timer = setTimeout(() => done('slow'), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ready.then(
+      () => done('ready'),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
+  });
 }
 
 export function connectService(pool: ConnectPool): Service<OutboundCall> {
@@ -65,11 +75,12 @@ export function connectService(pool: ConnectPool): Service<OutboundCall> {
           pool.release(entry);
           return fail(pending.code, `${call.service}: ${pending.reason}`, { endpoint });
         }
-        const r = await waitReady(entry.ready, call.attempt.signal);
+        const r = await waitReady(entry.ready, call.attempt.signal, call.traffic.connectTimeoutMs);
         if (pending?.kind === 'ok') pending.release();
         if (r !== 'ready') {
           pool.release(entry);
           if (r === 'aborted') return fail('timeout', `mTLS session to ${dial} was not ready in time`, { endpoint });
+          if (r === 'slow') return fail('connect_failed', `mTLS session to ${dial} not established within ${call.traffic.connectTimeoutMs} ms (connect timeout)`, { endpoint });
           return fail('connect_failed', describeError(r), { endpoint });
         }
         if (!pool.hasRoom(entry)) {

@@ -18,7 +18,6 @@ import { pickLayer } from './pick.js';
 import { Balancers } from './balancers.js';
 import { limitLayer } from './limit.js';
 import { connectService } from './connect.js';
-import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
 
 export interface OutboundStack {
   readonly service: Service<OutboundCall>;
@@ -40,7 +39,7 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.
     .push(timeoutLayer('request'))
     // Failover when a session cannot be set up; retries where safe, within a budget.
-    .push(retryLayer(new RetryBudgets(DEFAULT_OUTBOUND_TRAFFIC.retry.budget, ctx.now)))
+    .push(retryLayer(new RetryBudgets(ctx.now)))
     // Each attempt is bounded on its own.
     .push(timeoutLayer('try'))
     // Which endpoint this attempt goes to (the balancer seam).

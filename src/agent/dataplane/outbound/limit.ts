@@ -9,7 +9,7 @@ import type { Balancers } from './balancers.js';
 
 export function limitLayer(balancers: Balancers): Layer<OutboundCall> {
   return (next) => async (call) => {
-    const breaker = balancers.breaker(call.service ?? '');
+    const breaker = balancers.breaker(call.service ?? '', call.traffic.breaker);
     const slot = breaker.tryAcquire();
     if (slot.kind === 'refuse') return fail(slot.code, `${call.service}: ${slot.reason}`);
     call.breaker = breaker;

@@ -10,14 +10,11 @@
 import type { Layer } from '../stack.js';
 import type { Attempt, OutboundCall } from './call.js';
 import type { Failure, Outcome } from '../outcome.js';
-import type { OutboundTraffic, RetryOn } from './traffic.js';
-import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
+import type { RetryOn, TrafficSettings } from '../../../policy/traffic-policy.js';
 import type { RetryBudgets } from './retry-budgets.js';
 
 /** Endpoints a call may fail over across when none can be reached (each costs up to a connect timeout). */
 export const MAX_FAILOVER = 8;
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 const FAILOVER_CODES = new Set<Failure['code']>(['connect_failed']);
 
@@ -41,16 +38,16 @@ export function retryableFailure(f: Failure, on: ReadonlySet<RetryOn>): boolean 
   }
 }
 
-export function mayRetryRequest(call: OutboundCall, t: OutboundTraffic): boolean {
+export function mayRetryRequest(call: OutboundCall, t: TrafficSettings): boolean {
   const h = call.http;
   if (!h || !h.replayable || t.retry.attempts === 0) return false;
-  return IDEMPOTENT.has(h.method) || t.retry.isRetryable(h.method, h.path);
+  return t.retry.isRetryable(h.method, h.path);
 }
 
 export function retryLayer(budgets: RetryBudgets, random: () => number = Math.random): Layer<OutboundCall> {
   return (next) => async (call) => {
-    const t = DEFAULT_OUTBOUND_TRAFFIC;
-    const budget = budgets.for(call.service ?? '');
+    const t = call.traffic;
+    const budget = budgets.for(call.service ?? '', t.retry.budget);
     budget.deposit();
     const requestRetries = mayRetryRequest(call, t);
     const endpoints = call.endpoints?.length ?? 0;

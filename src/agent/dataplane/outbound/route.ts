@@ -12,6 +12,7 @@ export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
     const target = resolveTarget(call.snapshot, call.host, call.port);
     if (target.kind === 'no-route') return Promise.resolve(fail('no_route', target.reason));
     call.service = target.service;
+    call.traffic = call.snapshot.traffic.settingsFor(target.route.namespace, target.route.name, call.port);
     call.endpoints = target.endpoints;
     call.protocol = target.protocol;
     const workload = call.workload!;

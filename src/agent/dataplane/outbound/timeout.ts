@@ -8,13 +8,12 @@
 import type { Layer } from '../stack.js';
 import type { OutboundCall } from './call.js';
 import { fail } from '../outcome.js';
-import { DEFAULT_OUTBOUND_TRAFFIC } from './traffic.js';
 
 export type TimeoutScope = 'request' | 'try';
 
 function budgetMs(call: OutboundCall, scope: TimeoutScope): number {
   if (!call.http) return 0;
-  const t = DEFAULT_OUTBOUND_TRAFFIC;
+  const t = call.traffic;
   if (scope === 'try') return t.retry.perTryTimeoutMs;
   const configured = t.requestTimeoutMs;
   const asked = call.http.deadlineMs;

@@ -13,6 +13,9 @@ import type { Endpoint } from '../../dataplane-snapshot.js';
 import type { Attempt, OpenedStream } from '../call.js';
 import { fail, type Outcome } from '../../outcome.js';
 
+/** Destination-agent refusals that mean the app never received the request. */
+const NOT_PROCESSED: ReadonlySet<string> = new Set(['app_unreachable', 'app_timeout', 'workload_connection_limit']);
+
 export interface H2Request {
   readonly method: string;
   readonly pathAndQuery: string;
@@ -79,9 +82,11 @@ export function exchangeH2(opened: OpenedStream, attempt: Attempt, res: ServerRe
       const reason = h[DENY_REASON_HEADER];
       if (typeof code === 'string') refusal = { code, reason: typeof reason === 'string' ? reason : `destination agent refused (${code})` };
       if (status >= 500 && !attempt.final) {
-        // Dropped, never shown to the caller: the retry layer sends the request again.
+        // Dropped, never shown to the caller: the retry layer sends the request again. A refusal
+        // by the destination agent before the app saw anything is as safe to repeat as a refused stream.
         cancel();
-        settle(fail('upstream_5xx', refusal ? refusal.reason : `${endpoint.authority} answered ${status}`, { status, endpoint }));
+        const unseen = refusal !== undefined && NOT_PROCESSED.has(refusal.code);
+        settle(fail(unseen ? 'stream_refused' : 'upstream_5xx', refusal ? refusal.reason : `${endpoint.authority} answered ${status}`, { status, endpoint }));
         return;
       }
       res.writeHead(status, responseHeaders(h));

@@ -58,7 +58,7 @@ export function httpConnectEntry(ctx: DataplaneContext, outbound: Service<Outbou
       }
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) opened.stream.write(head);
-      return carryBytes(ctx, socket, opened, 0, { read: requestBytes, written: socket.bytesWritten });
+      return carryBytes(ctx, socket, opened, call.traffic.idleTimeoutMs, { read: requestBytes, written: socket.bytesWritten });
     };
     const call = newCall({
       entry: 'connect',

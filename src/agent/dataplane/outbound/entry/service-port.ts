@@ -24,7 +24,7 @@ export function servicePortEntry(ctx: DataplaneContext, outbound: Service<Outbou
       start: ctx.now(),
       snapshot: ctx.state.current,
       http: undefined,
-      exchange: (opened) => carryBytes(ctx, socket, opened, 0),
+      exchange: (opened) => carryBytes(ctx, socket, opened, call.traffic.idleTimeoutMs),
       refuse: () => socket.destroy(),
     });
     outbound(call).catch((err: unknown) => {
