@@ -101,7 +101,8 @@ export async function runRounds(plan: RoundsPlan): Promise<RoundResult[]> {
   };
 
   // Warm-up, not recorded: JIT, pooled sessions and HAProxy's server connections.
-  for (const id of closed) await wrk(plan.variants.get(id)!, false, 1);
+  const measured = new Set([...(want('throughput') || want('newconn') ? closed : []), ...open]);
+  for (const id of CLOSED_LOOP_ORDER.filter((x) => measured.has(x))) await wrk(plan.variants.get(id)!, false, 1);
 
   const rounds: RoundResult[] = [];
   for (let round = 1; round <= plan.rounds; round++) {
