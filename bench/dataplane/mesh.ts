@@ -4,7 +4,7 @@
 // Agent A hosts the load generator's workload and opens a per-service port
 // for bench-tcp (L4) and its HTTP proxy (L7); agent B hosts bench-tcp and
 // bench-http, whose workload addresses are where nginx listens.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -107,6 +107,16 @@ async function writeControllerConfig(workdir: string): Promise<string> {
   return path;
 }
 
+function logTails(dir: string, lines = 8): string {
+  try {
+    return readdirSync(dir)
+      .map((f) => `--- ${f} (last ${lines} lines)\n${readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+      .join('\n');
+  } catch {
+    return '(no logs)';
+  }
+}
+
 const pidOf = (p: Supervised): number => {
   if (p.child.pid === undefined) throw new Error(`${p.name} did not start (see ${p.logPath})`);
   return p.child.pid;
@@ -118,9 +128,14 @@ export async function startBenchMesh(workdir: string): Promise<BenchMesh> {
   const logDir = join(workdir, 'logs');
   const supervisor = new ProcessSupervisor(logDir, (p) => exits.push(`${p.name} exited unexpectedly (${p.exited?.signal ?? `code ${p.exited?.code}`}); see ${p.logPath}`));
   const admin = `http://${region.controllerIp}:${PORTS.controllerAdmin}`;
+  // Each wait ends at once when a process it depends on has exited.
+  const until = async (probe: () => Promise<boolean>, what: string): Promise<void> => {
+    const r = await eventually(async () => exits[0] ?? (await probe()), { what });
+    if (typeof r === 'string') throw new Error(r);
+  };
   try {
     supervisor.start('bench-controller', ['controller', '--config', await writeControllerConfig(workdir)]);
-    await eventually(async () => (await httpJson(`${admin}/v1/status`)).status === 200, { what: 'the bench controller' });
+    await until(async () => (await httpJson(`${admin}/v1/status`, { timeoutMs: 5000 })).status === 200, 'the bench controller');
     const credential = readFileSync(join(regionDir(workdir, region), 'controller-data', 'admin.token'), 'utf8').trim();
     const token = async (node: string): Promise<string> => {
       const res = await httpJson<{ token: string }>(`${admin}/v1/tokens`, { method: 'POST', body: { node, kind: 'agent' }, headers: { authorization: `Bearer ${credential}` } });
@@ -130,23 +145,17 @@ export async function startBenchMesh(workdir: string): Promise<BenchMesh> {
     const outbound = [{ host: `bench-tcp.${NAMESPACE}.mesh`, port: 80, listen: `${L4_LISTEN.host}:${L4_LISTEN.port}` }];
     const a = supervisor.start(`${nodeA.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeA, await token(nodeA.node), outbound)]);
     const b = supervisor.start(`${nodeB.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeB, await token(nodeB.node))]);
-    await eventually(
-      async () => {
-        const st = (await httpJson<{ nodes: { connected: boolean }[] }>(`${admin}/v1/status`)).body;
-        return st.nodes.length === 2 && st.nodes.every((n) => n.connected);
-      },
-      { what: 'both bench agents to connect to the controller' },
-    );
-    await eventually(
-      async () => {
-        for (const n of region.agents) {
-          const st = (await httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${n.ip}:${PORTS.agentMetrics}/status`)).body;
-          if (st.workloads.length === 0 || !st.workloads.every((w) => w.svidNotAfter)) return false;
-        }
-        return true;
-      },
-      { what: 'every bench workload SVID' },
-    );
+    await until(async () => {
+      const st = (await httpJson<{ nodes: { connected: boolean }[] }>(`${admin}/v1/status`)).body;
+      return st.nodes.length === 2 && st.nodes.every((n) => n.connected);
+    }, 'both bench agents to connect to the controller');
+    await until(async () => {
+      for (const n of region.agents) {
+        const st = (await httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${n.ip}:${PORTS.agentMetrics}/status`)).body;
+        if (st.workloads.length === 0 || !st.workloads.every((w) => w.svidNotAfter)) return false;
+      }
+      return true;
+    }, 'every bench workload SVID');
     const httpProxy = { host: nodeA.ip, port: PORTS.agentProxy };
     const l7Url = `http://${L7_HOST}/`;
     await waitHttpOk(L4_LISTEN, 'the L4 path (agent A outbound port → agent B → nginx)', { gone: () => exits[0] });
@@ -162,6 +171,7 @@ export async function startBenchMesh(workdir: string): Promise<BenchMesh> {
     };
   } catch (err) {
     await supervisor.stop();
-    throw new Error(`the bench mesh did not come up (logs in ${logDir}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    // The work directory is removed on the way out: the logs' last lines go into the error.
+    throw new Error(`the bench mesh did not come up: ${err instanceof Error ? err.message : String(err)}\n${logTails(logDir)}`, { cause: err });
   }
 }
