@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { buildTopology } from './lab-topology.js';
 import { regionDir, writeAgentFile, writeControllerFiles, writeGatewayFile } from './lab-files.js';
+import { agentConfigSchema } from '../agent/agent-config.js';
 
 describe('lab files holding join tokens', () => {
   const workdir = mkdtempSync(join(tmpdir(), 'entente-lab-files-'));
@@ -30,4 +31,21 @@ describe('lab files holding join tokens', () => {
       assert.deepEqual(readdirSync(regionDir(workdir, eu)).filter((f) => f.endsWith('.tmp')), []);
     });
   }
+});
+
+describe('lab agent config with per-service ports', () => {
+  const workdir = mkdtempSync(join(tmpdir(), 'entente-lab-files-'));
+  after(() => rmSync(workdir, { recursive: true, force: true }));
+  const topo = buildTopology({ regions: ['eu', 'us'], ipPrefix: '127.84', rttMs: {}, jitterMs: 0, rate: 1 });
+  const eu = topo.regions[0]!;
+
+  it('writes outboundPorts only when given, in the form agent.yaml accepts', () => {
+    const plain = parse(readFileSync(writeAgentFile(workdir, eu, eu.agents[0]!, 'token'), 'utf8')) as Record<string, unknown>;
+    assert.equal('outboundPorts' in plain, false);
+    const port = { host: 'catalog.shop.mesh', port: 80, listen: '127.84.1.11:18080' };
+    const withPorts = parse(readFileSync(writeAgentFile(workdir, eu, eu.agents[0]!, 'token', [port]), 'utf8')) as Record<string, unknown>;
+    const checked = agentConfigSchema.safeParse(withPorts);
+    assert.equal(checked.success, true, checked.error?.message);
+    assert.deepEqual(checked.data?.outboundPorts, [{ host: 'catalog.shop.mesh', port: 80, listen: { host: '127.84.1.11', port: 18080 } }]);
+  });
 });

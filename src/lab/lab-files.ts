@@ -50,7 +50,14 @@ export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl
   return out;
 }
 
-export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string): string {
+/** Per-service local ports an agent opens (agent.yaml `outboundPorts`); the lab's apps use the HTTP proxy instead, the benchmark both. */
+export interface AgentOutboundPort {
+  readonly host: string;
+  readonly port: number;
+  readonly listen: string;
+}
+
+export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string, outboundPorts: readonly AgentOutboundPort[] = []): string {
   const path = join(regionDir(workdir, r), `agent-${agent.node}.yaml`);
   writeFileAtomicSync(
     path,
@@ -64,6 +71,7 @@ export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: str
         httpProxy: `${agent.ip}:${PORTS.agentProxy}`,
         metrics: `${agent.ip}:${PORTS.agentMetrics}`,
       },
+      ...(outboundPorts.length ? { outboundPorts: outboundPorts.map((p) => ({ ...p })) } : {}),
     }),
     0o600,
   );
