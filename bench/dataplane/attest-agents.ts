@@ -14,6 +14,8 @@ import type { Authorizer, DataplaneSnapshot, LocalWorkload, OutboundPort, Servic
 import { startDataplane } from '../../src/agent/dataplane/index.js';
 import type { AttestSelectors } from '../../src/agent/attest/attest-selectors.js';
 
+import { DEFAULT_TRAFFIC_TABLE } from '../../src/policy/traffic-policy.js';
+
 const allowAll: Authorizer = { authorize: () => ({ kind: 'allow', policy: 'bench', rule: 0 }) };
 
 function snapshotOf(td: TrustDomain, caPem: string, workloads: LocalWorkload[], routes: Map<string, ServiceRoute>, outboundPorts: OutboundPort[]): DataplaneSnapshot {
@@ -30,6 +32,7 @@ function snapshotOf(td: TrustDomain, caPem: string, workloads: LocalWorkload[], 
     authoritiesFor: (t) => (t === td ? roots : undefined),
     allAuthoritiesPem: [caPem],
     regionOf: (t) => (t === td ? 'eu' : undefined),
+    traffic: DEFAULT_TRAFFIC_TABLE,
   };
 }
 
@@ -66,6 +69,7 @@ export async function startAttestMesh(dir: string, net: string, upstream: Socket
     dial: b.inboundAddress,
     authority: `${upstream.host}:${upstream.port}`,
     region: 'eu',
+    weight: 1,
   };
   const routes = new Map<string, ServiceRoute>([['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[80, [endpoint]]]) }]]);
   const fc = await creds(ca, frontend.spiffeId);

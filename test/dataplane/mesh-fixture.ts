@@ -268,7 +268,7 @@ export async function startMesh(opts: { httpProxy?: boolean; tuningA?: Partial<D
   const dialB = b.inboundAddress;
   const routes = new Map<string, ServiceRoute>([
     ['catalog.shop.mesh', { namespace: 'shop', name: 'catalog', ports: new Map([[80, [endpointOf(catalog, 'node-b', dialB, portOf(apps.catalogHttp), 'eu')]], [7000, [endpointOf(catalog, 'node-b', dialB, portOf(apps.catalogEcho), 'eu')]]]) }],
-    ['orders.shop.mesh', { namespace: 'shop', name: 'orders', ports: new Map([[80, [endpointOf(orders, 'node-b', dialB, portOf(apps.ordersHttp), 'eu')]]]) }],
+    ['orders.shop.mesh', { namespace: 'shop', name: 'orders', ports: new Map([[80, [endpointOf(orders, 'node-b', dialB, portOf(apps.ordersHttp), 'eu')]]]), protocols: new Map([[80, 'http' as const]]) }],
     ['billing.shop.mesh', { namespace: 'shop', name: 'billing', ports: new Map([[80, [endpointOf(billing, 'node-b', dialB, portOf(apps.billingHttp), 'eu')]]]) }],
   ]);
   const defaultPorts: OutboundPort[] = [

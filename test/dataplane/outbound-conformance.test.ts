@@ -17,6 +17,7 @@ before(async () => {
         { listen, host: 'catalog.shop.mesh', port: 7000 },
         { listen, host: 'billing.shop.mesh', port: 80 },
         { listen, host: 'nothing.shop.mesh', port: 80 },
+        { listen, host: 'orders.shop.mesh', port: 80 },
       ],
     }),
   );

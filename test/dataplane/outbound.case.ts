@@ -106,6 +106,21 @@ export function outboundConformance(driver: EntryDriver, mesh: () => Mesh): void
     assert.equal(f.source?.toString(), m.frontend.spiffeId.toString());
   });
 
+  test(name('an http port: each request is authorized on its own, the app sees the caller, a denied path gets 403 with the reason'), async () => {
+    const m = mesh();
+    const ok = await driver.get(m, 'orders.shop.mesh', 80, `/public/${driver.name}`, m.frontend.address);
+    assert.equal(ok.status, 200, ok.text);
+    const seen = JSON.parse(ok.text.slice(ok.text.lastIndexOf('\r\n\r\n') + 4)) as { url: string; headers: Record<string, string> };
+    assert.equal(seen.url, `/public/${driver.name}`);
+    assert.equal(seen.headers['x-forwarded-client-cert'], `By=${m.orders.spiffeId.toString()};URI=${m.frontend.spiffeId.toString()}`);
+    assert.equal(seen.headers.host, 'orders.shop.mesh', "the app sees the caller's Host");
+    const denied = await driver.get(m, 'orders.shop.mesh', 80, '/private', m.frontend.address);
+    // Even on a per-service port: the destination agent parses HTTP on an http port and answers each request.
+    assert.equal(denied.status, 403, denied.text);
+    assert.match(denied.text, /x-entente-deny-reason: /);
+    await eventually(() => m.flowsB.find((x) => x.direction === 'inbound' && x.service === 'shop/orders' && x.path === '/private' && x.verdict === 'deny'), { ...WAIT, what: "the destination's per-request deny record" });
+  });
+
   test(name('flow start and end are published on diagnostics_channel under this data plane'), async () => {
     const m = mesh();
     const starts: FlowStartEvent[] = [];

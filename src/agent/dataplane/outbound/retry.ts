@@ -12,6 +12,7 @@ import type { Attempt, OutboundCall } from './call.js';
 import type { Failure, Outcome } from '../outcome.js';
 import type { RetryOn, TrafficSettings } from '../../../policy/traffic-policy.js';
 import type { RetryBudgets } from './retry-budgets.js';
+import { backoffMs } from './balance/backoff.js';
 
 /** Endpoints a call may fail over across when none can be reached (each costs up to a connect timeout). */
 export const MAX_FAILOVER = 8;
@@ -73,12 +74,6 @@ export function retryLayer(budgets: RetryBudgets, random: () => number = Math.ra
       await sleep(backoffMs(retries, t.retry.backoff, random), call.attempt.signal);
     }
   };
-}
-
-/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^(n-1))]. */
-export function backoffMs(retry: number, b: { baseMs: number; maxMs: number }, random: () => number): number {
-  const cap = Math.min(b.maxMs, b.baseMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * cap);
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

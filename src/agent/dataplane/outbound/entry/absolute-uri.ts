@@ -148,10 +148,12 @@ export function absoluteUriEntry(ctx: DataplaneContext, outbound: Service<Outbou
         } else up.destroy();
       });
 
+    // HTTP/2 has no connection-specific headers (RFC 9113 8.2.2): the tunnel's "connection: close" stays out.
+    const { connection: _tunnelOnly, ...h2Headers } = headers;
     const asRequest: H2Request = {
       method,
       pathAndQuery: `${target.pathname}${target.search}`,
-      headers,
+      headers: h2Headers,
       sent: { bytes: 0 },
       body: () => {
         if (http.replayable || bodySent) return undefined;
