@@ -68,7 +68,7 @@ function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, n
  */
 export function workloadPorts(ports: readonly WireServicePort[]): ReadonlyMap<number, WorkloadPort> {
   const out = new Map<number, WorkloadPort>();
-  for (const p of ports) if (!out.has(p.targetPort)) out.set(p.targetPort, { servicePort: p.port, protocol: p.protocol === 'http' ? 'http' : 'tcp' });
+  for (const p of ports) if (!out.has(p.targetPort)) out.set(p.targetPort, { servicePort: p.port, protocol: p.protocol === 'http' || p.protocol === 'http2' ? p.protocol : 'tcp' });
   return out;
 }
 

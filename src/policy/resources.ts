@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { isDnsLabel } from '../mesh/sni-name.js';
 import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
 import { parseStringPattern } from './string-pattern.js';
+import { SERVICE_PROTOCOLS } from '../mesh/mesh-config.js';
 
 export const API_VERSION = 'entente.dev/v1alpha1';
 
@@ -74,7 +75,7 @@ const servicePort = strict(
   {
     port,
     name: label().optional(),
-    protocol: z.enum(['http', 'tcp'], { error: 'one of "http", "tcp"' }).default('tcp'),
+    protocol: z.enum(SERVICE_PROTOCOLS, { error: `one of ${SERVICE_PROTOCOLS.map((p) => `"${p}"`).join(', ')}` }).default('tcp'),
     targetPort: port.optional(),
   },
   'a mapping with port, optional name, protocol and targetPort',

@@ -35,7 +35,7 @@ export type InboundRefusalCode = 'not_connect' | 'no_authority' | 'bad_authority
 
 export type InboundDecision =
   | ({ kind: 'l4'; policy: string; rule: number } & InboundTarget)
-  | ({ kind: 'l7' } & InboundTarget)
+  | ({ kind: 'l7'; protocol: 'http' | 'http2' } & InboundTarget)
   | {
       kind: 'refuse';
       code: InboundRefusalCode;
@@ -80,7 +80,7 @@ export function decideInbound(snapshot: DataplaneSnapshot, peer: InboundPeer, me
   }
   const target: InboundTarget = { ...context, servicePort: declared.servicePort };
   // Phase 2: the declared protocol picks the mode; HTTP ports are authorized per request instead.
-  if (declared.protocol === 'http') return { kind: 'l7', ...target };
+  if (declared.protocol !== 'tcp') return { kind: 'l7', protocol: declared.protocol, ...target };
   try {
     const d = snapshot.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort });
     if (d.kind === 'allow') return { kind: 'l4', policy: d.policy, rule: d.rule, ...target };

@@ -16,6 +16,11 @@ import { DENY_REASON_HEADER } from './mesh-connector.js';
 import { appRequestHeaders, endToEndHeaders } from './l7-headers.js';
 import { normalizeRequestTarget } from '../../policy/request-path.js';
 import { DuplexView } from './duplex-view.js';
+// h-proto: protocol dispatch (HTTP/2, WebSocket, http2 ports) lives in these files.
+import { sniffHttpProtocol } from './inbound-l7-sniff.js';
+import { InboundH2 } from './inbound-h2.js';
+import { InboundUpgrade } from './inbound-upgrade.js';
+import { refuseHttp1OnHttp2Port } from './inbound-l7-dispatch.js';
 
 type L7Target = Extract<InboundDecision, { kind: 'l7' }>;
 
@@ -29,6 +34,8 @@ export class InboundL7 {
   private readonly live = new Set<Duplex>();
   private readonly agent: Agent;
   private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
+  private readonly h2: InboundH2;
+  private readonly upgrades: InboundUpgrade;
 
   constructor(private readonly ctx: DataplaneContext) {
     // The bulkhead admits at most maxConnectionsPerWorkload requests per workload, each on its own socket;
@@ -39,6 +46,14 @@ export class InboundL7 {
     this.server.on('clientError', (err, socket) => {
       ctx.log.debug({ err: describeError(err) }, 'malformed HTTP on an L7 stream');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    // h-proto dispatch hook: h2c callers and Upgrade requests (WebSocket) are served by their own modules.
+    this.h2 = new InboundH2(ctx, this.agent);
+    this.upgrades = new InboundUpgrade(ctx, this.agent);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const conn = this.connections.get(socket);
+      if (conn) this.upgrades.handle(req, socket, head, conn.peer, conn.target);
       else socket.destroy();
     });
   }
@@ -52,14 +67,21 @@ export class InboundL7 {
     }
     this.ctx.metrics.activeStreams.inc();
     this.ctx.metrics.streams.inc({ direction: 'inbound', verdict: 'allow' });
-    const view = new DuplexView(stream);
-    this.connections.set(view, { peer, target });
     this.live.add(stream);
     stream.once('close', () => {
       this.live.delete(stream);
       this.ctx.metrics.activeStreams.dec();
     });
-    this.server.emit('connection', view);
+    // h-proto dispatch hook: the first bytes say HTTP/2 (h2c preface) or HTTP/1.x; http2 ports take HTTP/2 only.
+    sniffHttpProtocol(stream, (protocol) => {
+      const view = new DuplexView(stream);
+      if (protocol === 'h2') this.h2.accept(view, peer, target);
+      else if (target.protocol === 'http2') refuseHttp1OnHttp2Port(this.ctx, view, peer, target);
+      else {
+        this.connections.set(view, { peer, target });
+        this.server.emit('connection', view);
+      }
+    });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -162,6 +184,7 @@ export class InboundL7 {
   }
 
   close(): void {
+    this.h2.close();
     for (const s of this.live) s.destroy();
     this.agent.destroy();
     this.server.close();

@@ -13,6 +13,7 @@ export interface InboundOutcome {
   readonly method?: string;
   readonly path?: string;
   readonly status?: number;
+  readonly grpcStatus?: number;
   /** The refusal's log budget and metric reason (default: policy_denied for denials, call_failed for errors). */
   readonly refusal?: string;
   readonly bytesOut: number;
@@ -54,6 +55,7 @@ export function recordInbound(ctx: DataplaneContext, peer: InboundPeer, start: n
       method: o.method,
       path: o.path,
       status: o.status,
+      ...(o.grpcStatus !== undefined ? { grpcStatus: o.grpcStatus } : {}),
       bytesOut: o.bytesOut,
       bytesIn: o.bytesIn,
       durationMs: ctx.now() - start,
