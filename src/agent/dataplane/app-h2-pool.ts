@@ -4,6 +4,7 @@
 // budget is destroyed with ENTENTE_APP_CONNECT_TIMEOUT, so its requests fail
 // as a 504 (DEADLINE_EXCEEDED for gRPC) rather than hang.
 import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { EntenteError } from '../../core/errors.js';
 import { formatSocketAddress } from '../../core/address.js';
 import type { DataplaneTuning } from './dataplane-context.js';
@@ -23,6 +24,7 @@ export class AppH2Pool {
     const s = connect(`http://${key}`, {
       settings: { enablePush: false, initialWindowSize: this.tuning.streamWindowBytes },
       maxSessionMemory: 256,
+      createConnection: () => netConnect({ host, port, noDelay: true }),
     });
     this.sessions.set(key, s);
     const forget = (): void => {
@@ -32,10 +34,7 @@ export class AppH2Pool {
       () => s.destroy(new EntenteError(APP_CONNECT_TIMEOUT, `the app at ${key} did not accept an h2c connection within ${this.tuning.connectTimeoutMs} ms`)),
       this.tuning.connectTimeoutMs,
     );
-    s.once('connect', () => {
-      clearTimeout(timer);
-      (s.socket as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true);
-    });
+    s.once('connect', () => clearTimeout(timer));
     // The error reaches the requests on the session; the pool only forgets it.
     s.on('error', forget);
     s.once('goaway', forget);
