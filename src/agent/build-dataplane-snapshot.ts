@@ -57,7 +57,7 @@ function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, n
   const existing = into.get(host);
   // Service names are mesh-wide: the first region to declare a port says its protocol (the local one comes first).
   const protocols = new Map<number, 'http' | 'tcp'>(existing?.protocols ?? []);
-  for (const p of declared) if (!protocols.has(p.port)) protocols.set(p.port, p.protocol === 'http' ? 'http' : 'tcp');
+  for (const p of declared) if (!protocols.has(p.port)) protocols.set(p.port, p.protocol === 'tcp' ? 'tcp' : 'http');
   if (!existing) {
     into.set(host, { namespace: ns, name, ports, protocols });
     return;
@@ -74,7 +74,7 @@ function mergeRoute(into: Map<string, ServiceRoute>, host: string, ns: string, n
  */
 export function workloadPorts(ports: readonly WireServicePort[]): ReadonlyMap<number, WorkloadPort> {
   const out = new Map<number, WorkloadPort>();
-  for (const p of ports) if (!out.has(p.targetPort)) out.set(p.targetPort, { servicePort: p.port, protocol: p.protocol === 'http' ? 'http' : 'tcp' });
+  for (const p of ports) if (!out.has(p.targetPort)) out.set(p.targetPort, { servicePort: p.port, protocol: p.protocol === 'http' || p.protocol === 'http2' ? p.protocol : 'tcp' });
   return out;
 }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { verifyRegionState } from '../identity/region-state.js';
 import { acceptBundleUpdate, bundleFromDocument, type TrustBundle } from '../identity/trust-bundle.js';
 import { describeError } from '../core/errors.js';
-import type { RegionState } from '../mesh/mesh-config.js';
+import { SERVICE_PROTOCOLS, type RegionState } from '../mesh/mesh-config.js';
 
 /** A verified state as we keep it: the JWS (relayed byte for byte) and what it says. */
 export interface HeldRegionState {
@@ -55,7 +55,7 @@ const workloadSchema = z.object({
   // Kept (z.object drops keys it does not list): callers in this region balance by it.
   weight: z.number().int().min(1).max(1000).optional(),
 });
-const portSchema = z.object({ port: z.number().int(), targetPort: z.number().int(), protocol: z.enum(['http', 'tcp']) });
+const portSchema = z.object({ port: z.number().int(), targetPort: z.number().int(), protocol: z.enum(SERVICE_PROTOCOLS) });
 const regionStateSchema = z.object({
   region: z.string(),
   trustDomain: z.string(),

@@ -7,19 +7,19 @@ import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PORTS, type LabRegion, type LabTopology } from './lab-topology.js';
-import { labAttest, policiesYaml, regionResourcesYaml } from './lab-resources.js';
+import { appendYaml, labAttest, policiesYaml, regionResourcesYaml, type LabExtraResources } from './lab-resources.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
 import type { DemoAppConfig } from './demo-app.js';
 
 export const regionDir = (workdir: string, r: LabRegion): string => join(workdir, r.name);
 
-export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl = '1h', attest: WireAttest = labAttest()): Map<string, string> {
+export function writeControllerFiles(workdir: string, topo: LabTopology, svidTtl = '1h', attest: WireAttest = labAttest(), extra: LabExtraResources = {}): Map<string, string> {
   const out = new Map<string, string>();
   for (const r of topo.regions) {
     const dir = regionDir(workdir, r);
     mkdirSync(join(dir, 'resources'), { recursive: true });
-    writeFileSync(join(dir, 'resources', 'workloads.yaml'), regionResourcesYaml(topo, r.name, attest));
-    writeFileSync(join(dir, 'resources', 'policies.yaml'), policiesYaml(topo));
+    writeFileSync(join(dir, 'resources', 'workloads.yaml'), appendYaml(regionResourcesYaml(topo, r.name, attest), extra.regionYaml?.[r.name]));
+    writeFileSync(join(dir, 'resources', 'policies.yaml'), appendYaml(policiesYaml(topo), extra.sharedYaml));
     const config = {
       region: r.name,
       trustDomain: r.trustDomain,

@@ -11,6 +11,24 @@ import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
 
 const doc = (kind: string, name: string, spec: unknown) => ({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
 
+/**
+ * Resources a caller adds to the lab's own (tests that bring their own apps):
+ * YAML documents for every region's shared file (Services, policies), for one
+ * region's workloads file (Workloads), and per-service outbound listeners of
+ * the agents (agent.yaml outboundPorts), keyed by node.
+ */
+export interface LabExtraResources {
+  readonly sharedYaml?: string;
+  readonly regionYaml?: Readonly<Record<string, string>>;
+  readonly outboundPorts?: Readonly<Record<string, readonly { host: string; port: number; listen: string }[]>>;
+}
+
+/** A YAML stream with more documents after it (either may be empty). */
+export function appendYaml(base: string, more: string | undefined): string {
+  if (!more?.trim()) return base;
+  return base.trim() ? `${base.trimEnd()}\n---\n${more}` : more;
+}
+
 /** What the lab's demo app processes are: this process's user and node binary (the supervisor spawns process.execPath). */
 export function labAttest(): WireAttest {
   return { uid: process.getuid?.() ?? 0, executable: realpathSync(process.execPath) };

@@ -12,6 +12,7 @@ import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDe
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
+import type { LabExtraResources } from './lab-resources.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -23,6 +24,8 @@ export interface LabRunOptions extends LabOptions {
   readonly svidTtl?: string;
   /** Attest selectors every Workload declares (default labAttest(): the lab's uid and node executable). */
   readonly attest?: WireAttest;
+  /** Resources beyond the demo app's (tests that run their own apps on the lab's nodes). */
+  readonly extra?: LabExtraResources;
   readonly onEvent?: (line: string) => void;
 }
 
@@ -95,7 +98,7 @@ export class Lab {
   async start(): Promise<void> {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
-    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest);
+    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, this.opts.extra);
 
     // The WAN: one emulated link per direction for federation and for data.
     for (const a of topo.regions) {
@@ -127,7 +130,7 @@ export class Lab {
         return res.body.token;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
-      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'))]);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])]);
     }
 
     // Ready when every region sees its nodes connected and fresh state from every peer.

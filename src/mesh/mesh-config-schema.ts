@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
 import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
 import { isDnsLabel } from './sni-name.js';
-import type { MeshConfig } from './mesh-config.js';
+import { SERVICE_PROTOCOLS, type MeshConfig } from './mesh-config.js';
 
 const label = z.string().refine(isDnsLabel, 'a DNS label');
 const port = z.number().int().min(1).max(65535);
@@ -26,7 +26,7 @@ function socketAddress(literalIp: boolean) {
 }
 
 // Loose objects: a newer controller may add fields an older node does not know; they pass through untouched.
-const servicePort = z.looseObject({ port, targetPort: port, protocol: z.enum(['http', 'tcp']) });
+const servicePort = z.looseObject({ port, targetPort: port, protocol: z.enum(SERVICE_PROTOCOLS) });
 const workload = z.looseObject({
   name: label,
   namespace: label,

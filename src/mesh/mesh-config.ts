@@ -34,11 +34,19 @@ export interface WireAttest {
   readonly systemdUnit?: string;
 }
 
+/**
+ * What a Service port carries (docs/dataplane.md "Modes"): http is HTTP/1.1 to
+ * the app (callers may also speak h2c), http2 is h2c to the app (gRPC), tcp is
+ * any byte stream. Every schema that carries a port takes its values from here.
+ */
+export const SERVICE_PROTOCOLS = ['http', 'http2', 'tcp'] as const;
+export type ServiceProtocol = (typeof SERVICE_PROTOCOLS)[number];
+
 export interface WireServicePort {
   readonly port: number;
   readonly targetPort: number;
-  /** http: the destination agent parses and authorizes every request; tcp: it splices bytes. */
-  readonly protocol: 'http' | 'tcp';
+  /** http/http2: the destination agent parses and authorizes every request; tcp: it splices bytes. */
+  readonly protocol: ServiceProtocol;
 }
 
 export interface WireService {

@@ -57,7 +57,7 @@ export function checkPolicyTargets(inputs: PolicyTargetInputs): ResourceError[] 
           if (decision.kind === 'ok') continue;
           const fix = selected ? '' : ', or list only HTTP Services in spec.selector.services (this policy has no selector, so it applies to every Service of its namespace)';
           errors.push(at(['spec', 'rules', r, 'to', o, key], op[key], 'L7_RULE_WITHOUT_HTTP_PORT',
-            `an operation on a Service port with protocol: http (${key} can only be checked on HTTP requests, and ${decision.listed ? `the ports it lists on ${resourceRef(s)} are` : `${resourceRef(s)} has only`} tcp ports ${decision.tcpPorts.join(', ')}, carried as opaque streams); declare protocol: http on the port in the Service if it speaks HTTP, or drop ${key} from this rule${fix}`));
+            `an operation on a Service port with protocol: http or http2 (${key} can only be checked on HTTP requests, and ${decision.listed ? `the ports it lists on ${resourceRef(s)} are` : `${resourceRef(s)} has only`} tcp ports ${decision.tcpPorts.join(', ')}, carried as opaque streams); declare protocol: http on the port in the Service if it speaks HTTP, or drop ${key} from this rule${fix}`));
         }
       });
     });
@@ -76,6 +76,6 @@ export type HttpPortDecision =
  */
 export function checkHttpPort(service: Service, ports: readonly number[] | undefined): HttpPortDecision {
   const reached = ports === undefined ? service.spec.ports : service.spec.ports.filter((p) => ports.includes(p.port));
-  if (reached.length === 0 || reached.some((p) => p.protocol === 'http')) return { kind: 'ok' };
+  if (reached.length === 0 || reached.some((p) => p.protocol !== 'tcp')) return { kind: 'ok' };
   return { kind: 'no-http-port', listed: ports !== undefined, tcpPorts: reached.map((p) => p.port) };
 }

@@ -272,6 +272,11 @@ kind: Service
 metadata: { name: vault, namespace: shop }
 spec: { ports: [{ port: 7000 }, { port: 7001, protocol: tcp }] }
 `;
+const GRPC_ONLY = `${HEAD}
+kind: Service
+metadata: { name: greeter, namespace: shop }
+spec: { ports: [{ port: 50051, protocol: http2 }] }
+`;
 const policyOn = (name: string, spec: string) => `${HEAD}\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: shop }\nspec:\n${spec}`;
 
 // Finding 6 (issue 7): a DENY whose selector misspells its service was accepted and never applied.
@@ -330,13 +335,14 @@ const l7Cases: L7Case[] = [
   },
   { name: 'a path rule on the http port of a mixed service', spec: '  selector: { services: [ledger] }\n  rules:\n    - to:\n        - ports: [80]\n          paths: ["/x"]\n' },
   { name: 'a path rule on a mixed service, no ports named', spec: '  selector: { services: [ledger, cart] }\n  rules:\n    - to:\n        - methods: [GET]\n' },
+  { name: 'a gRPC method rule on an http2-only service', spec: '  selector: { services: [greeter] }\n  rules:\n    - to:\n        - methods: [POST]\n          paths: ["/helloworld.Greeter/SayHello"]\n' },
   { name: 'a port-only rule on a tcp-only service', spec: '  selector: { services: [vault] }\n  rules:\n    - to:\n        - ports: [7000]\n' },
   { name: 'a path rule naming a port the tcp service does not have', spec: '  selector: { services: [vault, ledger] }\n  rules:\n    - to:\n        - ports: [80]\n          paths: ["/x"]\n' },
 ];
 
 for (const c of l7Cases) {
   test(`method/path rules need an http port: ${c.name}`, async () => {
-    const r = await load({ 's.yaml': `${CART}---\n${LEDGER}---\n${TCP_ONLY}`, 'p.yaml': policyOn('p', c.spec) });
+    const r = await load({ 's.yaml': `${CART}---\n${LEDGER}---\n${TCP_ONLY}---\n${GRPC_ONLY}`, 'p.yaml': policyOn('p', c.spec) });
     if (!c.error) return assert.deepEqual(r.errors.map((e) => e.message), []);
     assert.equal(r.errors.length, 1, r.errors.map((e) => e.message).join('\n'));
     const e = r.errors[0]!;

@@ -7,6 +7,7 @@ import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
 import { parseStringPattern } from './string-pattern.js';
 import { API_VERSION, LABEL_TEXT, label, list, method, pathPattern, port, resource, strict } from './resource-schema-parts.js';
 import { TrafficPolicySchema } from './traffic-policy-schema.js';
+import { SERVICE_PROTOCOLS } from '../mesh/mesh-config.js';
 
 export { API_VERSION };
 
@@ -16,7 +17,7 @@ const servicePort = strict(
   {
     port,
     name: label().optional(),
-    protocol: z.enum(['http', 'tcp'], { error: 'one of "http", "tcp"' }).default('tcp'),
+    protocol: z.enum(SERVICE_PROTOCOLS, { error: `one of ${SERVICE_PROTOCOLS.map((p) => `"${p}"`).join(', ')}` }).default('tcp'),
     targetPort: port.optional(),
   },
   'a mapping with port, optional name, protocol and targetPort',

@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import type { Lab } from '../../src/lab/lab.js';
 import { PORTS } from '../../src/lab/lab-topology.js';
 import { API_VERSION } from '../../src/policy/resources.js';
-import { httpJson } from '../../src/core/http-json.js';
+import { httpJson } from '../../src/core/http-get-json.js';
 import { eventually } from '../../src/core/eventually.js';
 import type { FlowRecord } from '../../src/agent/dataplane/index.js';
 import { randomIpPrefix, startTestMesh } from './lab-harness.js';

@@ -7,13 +7,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/lab.js';
 import { DEFAULT_RTT_MS, PORTS } from '../../src/lab/lab-topology.js';
-import type { WireAttest } from '../../src/mesh/mesh-config.js';
+import type { ServiceProtocol, WireAttest } from '../../src/mesh/mesh-config.js';
+import { API_VERSION } from '../../src/policy/resources.js';
+import { NAMESPACE } from '../../src/lab/lab-topology.js';
+import type { LabExtraResources } from '../../src/lab/lab-resources.js';
+import { stringify } from 'yaml';
 
 /**
  * A 127.N prefix in [lo, hi], so concurrently running test files do not
  * collide. Each file that starts a lab has a range of its own: outage-expiry
  * 10-29, outage 30-59, attestation 60-79, rogue-node 80-83, lab 100-129,
- * lab-stop 130-149, attack-lab 150-174, mesh 175-250. A lab uses
+ * lab-stop 130-149, attack-lab 150-174, mesh 175-250, protocols 251-254. A lab uses
  * 127.N.<region 1-3>.*; files that take a random /24 of a fixed 127.N use
  * third octets from 10 up, so they never meet a lab.
  */
@@ -41,7 +45,7 @@ export async function curlAs(lab: Lab, service: string, url: string): Promise<nu
  * this user, so the default declares this uid only; the lab's own default
  * (labAttest(): uid and node executable) is what test/e2e/attestation.test.ts uses.
  */
-export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string; traffic?: boolean; attest?: WireAttest } = {}): Promise<Lab> {
+export async function startTestMesh(regions: string[], ipPrefix: string, opts: { svidTtl?: string; traffic?: boolean; attest?: WireAttest; extra?: LabExtraResources } = {}): Promise<Lab> {
   // Short WAN delays keep the tests quick; the latency model itself is tested with the WAN link.
   const lab = new Lab({
     regions,
@@ -84,4 +88,42 @@ export function exitWatchdog(graceMs = 15_000): void {
     }, graceMs);
     timer.unref();
   });
+}
+
+/** A test-provided Service with one Workload on a named lab node; `octet` places it at 127.<prefix>.<region>.<octet>. */
+export interface TestWorkload {
+  readonly service: string;
+  readonly region: string;
+  readonly node: string;
+  readonly octet: number;
+  /** Service ports; none for a Workload that only calls. */
+  readonly ports: readonly { port: number; targetPort: number; protocol: ServiceProtocol }[];
+}
+
+/** Where a test workload lives, for a lab started with these regions and prefix (lab-topology.ts numbering). */
+export function testWorkloadAddress(regions: readonly string[], ipPrefix: string, w: Pick<TestWorkload, 'region' | 'octet'>): string {
+  return `${ipPrefix}.${regions.indexOf(w.region) + 1}.${w.octet}`;
+}
+
+/**
+ * The lab's extra resources for test-provided apps: each workload's Service
+ * (exported, in every region's shared file) and Workload (in its region's
+ * file, with the lab's attest selectors), the policies (as spec objects), and
+ * outbound listeners per node.
+ */
+export function testResources(
+  regions: readonly string[],
+  ipPrefix: string,
+  o: { workloads: readonly TestWorkload[]; policies: Readonly<Record<string, unknown>>; outboundPorts?: LabExtraResources['outboundPorts']; attest?: WireAttest },
+): LabExtraResources {
+  const doc = (kind: string, name: string, spec: unknown): string => stringify({ apiVersion: API_VERSION, kind, metadata: { name, namespace: NAMESPACE }, spec });
+  const attest = o.attest ?? { uid: process.getuid?.() ?? 0 };
+  const services = o.workloads.map((w) => doc('Service', w.service, { ports: w.ports, export: true }));
+  const policies = Object.entries(o.policies).map(([name, spec]) => doc('AuthorizationPolicy', name, spec));
+  const regionYaml: Record<string, string> = {};
+  for (const w of o.workloads) {
+    const y = doc('Workload', `${w.service}-1`, { service: w.service, serviceAccount: w.service, node: w.node, address: testWorkloadAddress(regions, ipPrefix, w), attest });
+    regionYaml[w.region] = regionYaml[w.region] ? `${regionYaml[w.region]}---\n${y}` : y;
+  }
+  return { sharedYaml: [...services, ...policies].join('---\n'), regionYaml, outboundPorts: o.outboundPorts };
 }

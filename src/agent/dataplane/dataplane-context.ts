@@ -7,6 +7,7 @@ import type { DataplaneMetrics } from './observe/dataplane-metrics.js';
 import type { ConnectionAttestations } from '../attest/connection-attestations.js';
 import type { WorkloadBulkhead } from './inbound/workload-bulkhead.js';
 import type { RateLimitedLog } from '../../core/rate-limited-log.js';
+import type { DataplaneTag } from './observe/flow-events.js';
 
 export interface SnapshotHolder {
   current: DataplaneSnapshot;
@@ -60,6 +61,8 @@ export interface DataplaneContext {
   /** Who owns each app connection, looked up once per connection. */
   readonly attestations: ConnectionAttestations;
   readonly attestation: AttestationOptions;
+  /** Names this data plane in the flow events it publishes. */
+  readonly tag: DataplaneTag;
 }
 
 /**

@@ -11,8 +11,11 @@ import type { TrafficTable } from '../../policy/traffic-policy.js';
 export interface WorkloadPort {
   /** The Service port (spec.ports[].port): what policies name. */
   readonly servicePort: number;
-  /** http: every request is parsed and authorized, identity headers are ours; tcp: bytes are spliced. */
-  readonly protocol: 'http' | 'tcp';
+  /**
+   * http and http2: every request is parsed and authorized, identity headers are ours (the app speaks
+   * HTTP/1.1 or h2c respectively); tcp: bytes are spliced.
+   */
+  readonly protocol: 'http' | 'http2' | 'tcp';
 }
 
 /** A workload placed on this agent's node. */

@@ -71,7 +71,9 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
   const tuning = checkTuning({ ...DEFAULT_TUNING, ...opts.tuning });
   const metrics = createDataplaneMetrics(opts.registry);
   const attestor = opts.attestor ?? defaultAttestor(opts.log, metrics);
+  const tag = newDataplaneTag(opts.label ?? 'dataplane');
   const ctx: DataplaneContext = {
+    tag,
     state: { current: opts.snapshot },
     credentials: opts.credentials,
     log: opts.log,
@@ -85,7 +87,6 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     attestations: new ConnectionAttestations(attestor, (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
     attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
   };
-  const tag = newDataplaneTag(opts.label ?? 'dataplane');
   // Metrics, refusal logs and the flow sink follow the flow events.
   const detach = attachSubscribers(tag, { metrics, refusals: ctx.refusals, log: opts.log, sink: opts.onFlow });
   // SVIDs and CA pools as TLS contexts, rebuilt when credentials or trust change.

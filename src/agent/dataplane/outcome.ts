@@ -37,6 +37,7 @@ export type FailureCode =
   | 'policy_denied'
   | 'authorizer_failed'
   | 'bad_request_path'
+  | 'http1_on_http2_port' // an HTTP/1.x caller on a port whose app speaks h2c only (505)
   | 'svid_expired'
   | 'workload_connection_limit'
   | 'app_unreachable'
@@ -44,7 +45,7 @@ export type FailureCode =
   | 'internal';
 
 /** Codes that are a refusal by rule (flow verdict deny); every other failure is an error. */
-const DENIALS: ReadonlySet<FailureCode> = new Set<FailureCode>(['denied', 'policy_denied', 'unknown_source', 'attestation_failed', 'no_selectors', 'undeclared_port', 'bad_request_path']);
+const DENIALS: ReadonlySet<FailureCode> = new Set<FailureCode>(['denied', 'policy_denied', 'unknown_source', 'attestation_failed', 'no_selectors', 'undeclared_port', 'bad_request_path', 'http1_on_http2_port']);
 
 /** The exchange happened: bytes moved and, for HTTP, the app's status (which may be 5xx). */
 export interface Done {

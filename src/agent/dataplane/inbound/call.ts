@@ -8,6 +8,8 @@ import type { InboundContext, InboundPeer } from './decide.js';
 export interface InboundCall {
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
+  /** The HEADERS frame's flags (END_STREAM: a request without a body). */
+  readonly flags: number;
   readonly peer: InboundPeer;
   readonly start: number;
   readonly snapshot: DataplaneSnapshot;

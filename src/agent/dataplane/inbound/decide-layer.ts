@@ -14,7 +14,7 @@ export type L7RequestDecision = Extract<InboundDecision, { kind: 'l7-request' }>
 export interface Carriers {
   l4(call: InboundCall, d: L4Decision): Promise<Outcome>;
   l7(call: InboundCall, d: L7Decision): Outcome;
-  l7Request(call: InboundCall, d: L7RequestDecision): Promise<Outcome>;
+  l7Request(call: InboundCall, d: L7RequestDecision): Outcome;
 }
 
 export function decideService(carriers: Carriers): Service<InboundCall> {
@@ -28,7 +28,7 @@ export function decideService(carriers: Carriers): Service<InboundCall> {
     }
     call.target = d;
     if (d.kind === 'l7') return Promise.resolve(carriers.l7(call, d));
-    if (d.kind === 'l7-request') return carriers.l7Request(call, d);
+    if (d.kind === 'l7-request') return Promise.resolve(carriers.l7Request(call, d));
     call.policy = d.policy;
     call.rule = d.rule;
     return carriers.l4(call, d);

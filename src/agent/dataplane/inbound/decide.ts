@@ -36,9 +36,9 @@ export type InboundRefusalCode = 'not_connect' | 'no_authority' | 'bad_authority
 
 export type InboundDecision =
   | ({ kind: 'l4'; policy: string; rule: number } & InboundTarget)
-  | ({ kind: 'l7' } & InboundTarget)
-  /** One HTTP/2 request (not a CONNECT) to an http port: authorized and forwarded on its own. */
-  | ({ kind: 'l7-request' } & InboundTarget)
+  | ({ kind: 'l7'; protocol: 'http' | 'http2' } & InboundTarget)
+  /** One HTTP/2 request (not a CONNECT) to an http or http2 port: authorized and forwarded on its own. */
+  | ({ kind: 'l7-request'; protocol: 'http' | 'http2' } & InboundTarget)
   | {
       kind: 'refuse';
       code: InboundRefusalCode;
@@ -83,11 +83,11 @@ export function decideInbound(snapshot: DataplaneSnapshot, peer: InboundPeer, me
   }
   const target: InboundTarget = { ...context, servicePort: declared.servicePort };
   if (method !== MESH_METHOD) {
-    if (declared.protocol === 'http') return { kind: 'l7-request', ...target };
+    if (declared.protocol !== 'tcp') return { kind: 'l7-request', protocol: declared.protocol, ...target };
     return refuse('not_connect', 405, `port ${port} of ${host} is a tcp port: only CONNECT is served for it, got ${method}`, context);
   }
   // Phase 2: the declared protocol picks the mode; HTTP ports are authorized per request instead.
-  if (declared.protocol === 'http') return { kind: 'l7', ...target };
+  if (declared.protocol !== 'tcp') return { kind: 'l7', protocol: declared.protocol, ...target };
   try {
     const d = snapshot.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort });
     if (d.kind === 'allow') return { kind: 'l4', policy: d.policy, rule: d.rule, ...target };

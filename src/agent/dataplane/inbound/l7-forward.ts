@@ -1,20 +1,19 @@
-// One HTTP request to a port declared `protocol: http`, however it arrived
-// (HTTP/1.1 parsed from a CONNECT stream, or an HTTP/2 request on the mesh
-// session): its target is normalized, authorized with its method and path,
-// admitted by the workload's bulkhead, and forwarded as checked (normalized
-// path + original query) to the app over a keep-alive pool, with the caller's
-// identity in x-forwarded-client-cert and every caller-sent copy removed.
-// Settles with the request's outcome; the caller records it.
+// One HTTP/1.1 request parsed from a CONNECT stream to a port declared
+// `protocol: http`: through the gate (l7-gate.ts: normalized, authorized with
+// its method and path, admitted by the workload's bulkhead), then forwarded as
+// checked (normalized path + original query) to the app over a keep-alive
+// pool, with the caller's identity in x-forwarded-client-cert and every
+// caller-sent copy removed. Settles with the request's outcome; the caller
+// records it. (HTTP/2 requests take the same gate in h2c-server.ts.)
 import { request, type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { describeError } from '../../../core/errors.js';
 import { formatSocketAddress } from '../../../core/address.js';
 import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER } from '../../../mesh/wire-headers.js';
 import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
-import type { InboundPeer, InboundTarget } from './decide.js';
-import type { DataplaneSnapshot } from '../dataplane-snapshot.js';
+import type { InboundPeer } from './decide.js';
+import { gateL7Request, type L7Target } from './l7-gate.js';
 import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
-import { normalizeRequestTarget } from '../../../policy/request-path.js';
 import { fail, type Failure, type Outcome } from '../outcome.js';
 import { inboundStatus } from './respond.js';
 
@@ -57,27 +56,14 @@ export function refuseExchange(x: L7Exchange, f: Failure): Failure {
   return { ...f, status };
 }
 
-export function forwardL7(ctx: DataplaneContext, agent: Agent, snapshot: DataplaneSnapshot, peer: InboundPeer, target: InboundTarget, x: L7Exchange): Promise<L7Result> {
+export function forwardL7(ctx: DataplaneContext, agent: Agent, peer: InboundPeer, target: L7Target, x: L7Exchange): Promise<L7Result> {
   const refused = (f: Failure, path: string | undefined, policy?: string, rule?: number): Promise<L7Result> => Promise.resolve({ outcome: refuseExchange(x, f), path, policy, rule });
   const { method } = x;
-  // Forward what is checked: an app routing on the raw target would serve "/admin/../charge" as /admin.
-  const normalized = normalizeRequestTarget(x.url);
-  if (!normalized.ok) {
-    const rawPath = x.url.split(/[?#]/, 1)[0];
-    const reason = `request target ${JSON.stringify(headerSafe(x.url, 200))} refused: ${normalized.reason} (expected an origin-form path such as /orders/7?x=1)`;
-    return refused(fail('bad_request_path', reason), rawPath);
-  }
-  const path = normalized.path;
-  let decision: ReturnType<DataplaneSnapshot['authorizer']['authorize']>;
-  try {
-    decision = snapshot.authorizer.authorize({ caller: peer.caller, callerRegion: target.callerRegion, service: target.service, port: target.servicePort, method, path });
-  } catch (err) {
-    return refused(fail('authorizer_failed', `authorizer failed: ${describeError(err)}`), path);
-  }
-  if (decision.kind === 'deny') return refused(fail('policy_denied', decision.reason), path, decision.policy, decision.rule);
-  const { policy, rule } = decision;
-  const slot = ctx.bulkhead.acquire(`${target.workload.namespace}/${target.workload.name}`);
-  if (slot.kind === 'refuse') return refused(fail('workload_connection_limit', slot.reason), path, policy, rule);
+  // Normalize (forward what is checked), authorize method and path, take a bulkhead slot: the one gate of HTTP mode.
+  const gate = gateL7Request(ctx, peer, target, method, x.url);
+  if (gate.kind === 'refuse') return refused(fail(gate.code, gate.reason), gate.path, gate.policy, gate.rule);
+  const { path, policy, rule } = gate;
+  const slot = { release: gate.release };
 
   return new Promise((resolve) => {
     let status: number | undefined;
@@ -95,7 +81,7 @@ export function forwardL7(ctx: DataplaneContext, agent: Agent, snapshot: Datapla
       host: target.workload.address,
       port: target.port,
       method,
-      path: normalized.target,
+      path: gate.target,
       headers: appRequestHeaders(x.headers, target.workload.spiffeId.toString(), peer.caller.toString()),
       agent,
       setHost: false,

@@ -7,8 +7,12 @@ import { createServer, Agent, type IncomingMessage, type ServerResponse } from '
 import type { Duplex } from 'node:stream';
 import { describeError } from '../../../core/errors.js';
 import type { DataplaneContext } from '../dataplane-context.js';
-import type { InboundDecision, InboundTarget } from './decide.js';
-import { h2Exchange } from './l7-h2-exchange.js';
+import type { InboundDecision } from './decide.js';
+import type { L7RequestDecision } from './decide-layer.js';
+import { sniffHttpProtocol } from './l7-sniff.js';
+import { InboundH2 } from './h2c-server.js';
+import { InboundUpgrade } from './l7-upgrade.js';
+import { refuseHttp1OnHttp2Port } from './l7-dispatch.js';
 import type { InboundCall } from './call.js';
 import { DuplexView } from './duplex-view.js';
 import { fail, type Outcome } from '../outcome.js';
@@ -28,6 +32,10 @@ export class InboundL7 {
   private readonly live = new Set<Duplex>();
   private readonly agent: Agent;
   private readonly server = createServer({ keepAlive: true }, (req, res) => this.onRequest(req, res));
+  /** HTTP/2 callers (h2c inside a stream, or requests straight on the mesh session) and h2c apps. */
+  private readonly h2: InboundH2;
+  /** Upgrade requests (WebSocket) on HTTP/1.1 streams. */
+  private readonly upgrades: InboundUpgrade;
 
   constructor(private readonly ctx: DataplaneContext, private readonly tag: DataplaneTag) {
     // The bulkhead admits at most maxConnectionsPerWorkload requests per workload, each on its own socket;
@@ -38,6 +46,13 @@ export class InboundL7 {
     this.server.on('clientError', (err, socket) => {
       ctx.log.debug({ err: describeError(err) }, 'malformed HTTP on an L7 stream');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    this.h2 = new InboundH2(ctx, this.agent);
+    this.upgrades = new InboundUpgrade(ctx, this.agent);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const conn = this.connections.get(socket);
+      if (conn) this.upgrades.handle(req, socket, head, conn.call.peer, conn.target);
       else socket.destroy();
     });
   }
@@ -52,14 +67,21 @@ export class InboundL7 {
     }
     this.ctx.metrics.activeStreams.inc();
     this.ctx.metrics.streams.inc({ direction: 'inbound', verdict: 'allow' });
-    const view = new DuplexView(stream);
-    this.connections.set(view, { call, target });
     this.live.add(stream);
     stream.once('close', () => {
       this.live.delete(stream);
       this.ctx.metrics.activeStreams.dec();
     });
-    this.server.emit('connection', view);
+    // The first bytes say HTTP/2 (the h2c preface) or HTTP/1.x; http2 ports take HTTP/2 only.
+    sniffHttpProtocol(stream, (protocol) => {
+      const view = new DuplexView(stream);
+      if (protocol === 'h2') this.h2.accept(view, call.peer, target);
+      else if (target.protocol === 'http2') refuseHttp1OnHttp2Port(this.ctx, view, call.peer, target);
+      else {
+        this.connections.set(view, { call, target });
+        this.server.emit('connection', view);
+      }
+    });
     return { kind: 'done', status: 200, bytesOut: 0, bytesIn: 0, perRequestFlows: true };
   }
 
@@ -75,25 +97,20 @@ export class InboundL7 {
     }
     const { call, target } = conn;
     const method = req.method ?? 'GET';
-    void forwardL7(ctx, this.agent, call.snapshot, call.peer, target, http1Exchange(req, res)).then((r) => {
+    void forwardL7(ctx, this.agent, call.peer, target, http1Exchange(req, res)).then((r) => {
       const facts: InboundFacts = { peer: call.peer, start, snapshot: call.snapshot, target, policy: r.policy, rule: r.rule, method, path: r.path };
       publishInbound(this.tag, facts, r.outcome, ctx.now(), true);
     });
   }
 
-  /** One HTTP/2 request on the mesh session to an http port: forwarded as is, recorded by the stack. */
-  async request(call: InboundCall, target: InboundTarget): Promise<Outcome> {
-    const x = h2Exchange(call.stream, call.headers);
-    const r = await forwardL7(this.ctx, this.agent, call.snapshot, call.peer, target, x);
-    call.method = x.method;
-    call.path = r.path;
-    call.policy = r.policy;
-    call.rule = r.rule;
-    // The forwarder answered every refusal itself, with a body: nothing is left for the respond layer.
-    return r.outcome.kind === 'fail' ? { ...r.outcome, responseStarted: true } : r.outcome;
+  /** One HTTP/2 request on the mesh session to an http or http2 port: served and recorded by the HTTP/2 handler. */
+  request(call: InboundCall, target: L7RequestDecision): Outcome {
+    this.h2.serve(call.stream, call.headers, call.flags, call.peer, target, call.start);
+    return { kind: 'done', status: 0, bytesOut: 0, bytesIn: 0, perRequestFlows: true };
   }
 
   close(): void {
+    this.h2.close();
     for (const s of this.live) s.destroy();
     this.agent.destroy();
     this.server.close();

@@ -4,7 +4,7 @@
 import type { InboundContext, InboundPeer } from './decide.js';
 import type { Layer } from '../stack.js';
 import type { InboundCall } from './call.js';
-import { verdictOf, type Outcome } from '../outcome.js';
+import { fail, verdictOf, type FailureCode, type Outcome } from '../outcome.js';
 import type { DataplaneSnapshot } from '../dataplane-snapshot.js';
 import type { FlowRecord } from '../observe/flow-record.js';
 import { publishEnd, publishStart, type DataplaneTag } from '../observe/flow-events.js';
@@ -18,6 +18,7 @@ export interface InboundFacts {
   readonly rule: number | undefined;
   readonly method?: string | undefined;
   readonly path?: string | undefined;
+  readonly grpcStatus?: number | undefined;
 }
 
 export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRecord {
@@ -39,10 +40,35 @@ export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRec
     method: f.method,
     path: f.path,
     status: o.status,
+    ...(f.grpcStatus !== undefined ? { grpcStatus: f.grpcStatus } : {}),
     bytesOut: o.bytesOut ?? 0,
     bytesIn: o.bytesIn ?? 0,
     durationMs: now - f.start,
   };
+}
+
+/** One HTTP request (or WebSocket) recorded by the L7 carriers that answer it themselves (h2c, upgrades). */
+export interface RequestRecord {
+  readonly verdict: 'allow' | 'deny' | 'error';
+  /** The failure's stable code (metrics, logs); required unless the request went through. */
+  readonly code?: FailureCode;
+  readonly target?: InboundContext;
+  readonly policy?: string;
+  readonly rule?: number;
+  readonly reason?: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly status?: number;
+  readonly grpcStatus?: number;
+  readonly bytesOut: number;
+  readonly bytesIn: number;
+}
+
+export function recordInbound(ctx: { readonly tag: DataplaneTag; now(): number; readonly state: { readonly current: DataplaneSnapshot } }, peer: InboundPeer, start: number, r: RequestRecord): void {
+  const extra = { ...(r.status !== undefined ? { status: r.status } : {}), bytesOut: r.bytesOut, bytesIn: r.bytesIn };
+  const o: Outcome = r.verdict === 'allow' || !r.code ? { kind: 'done', status: r.status ?? 0, bytesOut: r.bytesOut, bytesIn: r.bytesIn } : fail(r.code, r.reason ?? r.code, extra);
+  const facts: InboundFacts = { peer, start, snapshot: ctx.state.current, target: r.target, policy: r.policy, rule: r.rule, method: r.method, path: r.path, grpcStatus: r.grpcStatus };
+  publishInbound(ctx.tag, facts, o, ctx.now(), true);
 }
 
 export function publishInbound(tag: DataplaneTag, f: InboundFacts, o: Outcome, now: number, perRequest: boolean): void {

@@ -19,6 +19,7 @@ const STATUS: Partial<Record<FailureCode, number>> = {
   policy_denied: 403,
   authorizer_failed: 500,
   bad_request_path: 400,
+  http1_on_http2_port: 505,
   workload_connection_limit: 503,
   app_unreachable: 502,
   app_timeout: 504,

@@ -137,7 +137,7 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
     });
   });
 
-  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number): void => {
     const session = accepted.get(stream.session as ServerHttp2Session);
     if (!session) {
       stream.close(constants.NGHTTP2_REFUSED_STREAM);
@@ -152,17 +152,17 @@ export async function startInboundServer(ctx: DataplaneContext, contexts: TlsCon
       (stream.session as ServerHttp2Session | undefined)?.close();
       return;
     }
-    const call: InboundCall = { stream, headers, peer: session.peer, start, snapshot: ctx.state.current, target: undefined, policy: undefined, rule: undefined, method: undefined, path: undefined };
+    const call: InboundCall = { stream, headers, flags, peer: session.peer, start, snapshot: ctx.state.current, target: undefined, policy: undefined, rule: undefined, method: undefined, path: undefined };
     inbound(call).catch((err: unknown) => {
       ctx.log.error({ err: describeError(err) }, 'inbound stream handler failed');
       refuseStream(stream, 500, 'internal error in the destination agent');
     });
   };
 
-  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
     stream.on('error', (err) => ctx.log.debug({ err: describeError(err) }, 'inbound stream error'));
     try {
-      onStream(stream, headers);
+      onStream(stream, headers, flags);
     } catch (err) {
       // A bug must cost one stream, never the process or the session.
       ctx.log.error({ err: describeError(err) }, 'inbound stream handler failed');

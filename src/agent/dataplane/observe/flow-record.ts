@@ -36,8 +36,10 @@ export interface FlowRecord {
   readonly reason?: string;
   readonly method?: string;
   readonly path?: string;
-  /** CONNECT status (L4) or HTTP response status (L7). */
+  /** CONNECT status (L4) or HTTP response status (L7; 101 for a WebSocket). */
   readonly status?: number;
+  /** gRPC calls (L7): the call's grpc-status, the app's or the agent's own when it refused or failed the call. */
+  readonly grpcStatus?: number;
   /** Request direction: bytes from source towards destination. */
   readonly bytesOut: number;
   /** Response direction: bytes from destination back to source. */

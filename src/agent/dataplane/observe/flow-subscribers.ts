@@ -15,10 +15,10 @@ const OUTBOUND_REFUSALS: ReadonlySet<FailureCode> = new Set<FailureCode>(['unkno
 const INBOUND_LIMITS: ReadonlySet<FailureCode> = new Set<FailureCode>(['workload_connection_limit']);
 
 /** Inbound failures that are the stream's (or request's) decision: counted in inbound_refusals_total. */
-const INBOUND_DECISIONS: ReadonlySet<FailureCode> = new Set<FailureCode>(['not_connect', 'no_authority', 'bad_authority', 'no_workload', 'misdirected', 'undeclared_port', 'policy_denied', 'authorizer_failed', 'bad_request_path']);
+const INBOUND_DECISIONS: ReadonlySet<FailureCode> = new Set<FailureCode>(['not_connect', 'no_authority', 'bad_authority', 'no_workload', 'misdirected', 'undeclared_port', 'policy_denied', 'authorizer_failed', 'bad_request_path', 'http1_on_http2_port']);
 
 /** Refusals by policy, expected in normal operation: logged at info, each with its own budget. */
-const ROUTINE_DENIALS: ReadonlySet<FailureCode> = new Set<FailureCode>(['denied', 'policy_denied', 'undeclared_port', 'bad_request_path']);
+const ROUTINE_DENIALS: ReadonlySet<FailureCode> = new Set<FailureCode>(['denied', 'policy_denied', 'undeclared_port', 'bad_request_path', 'http1_on_http2_port']);
 
 export interface SubscriberDeps {
   readonly metrics: DataplaneMetrics;

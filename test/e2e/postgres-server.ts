@@ -1,0 +1,73 @@
+// A throwaway PostgreSQL server for end-to-end tests: Debian's binaries
+// (/usr/lib/postgresql/<version>/bin), a cluster in a temp dir, listening on
+// one address only, with trust auth for one test user and nothing else. As
+// root the cluster runs as the `postgres` system user (PostgreSQL refuses to
+// run as root); otherwise as the current user.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chownSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const run = promisify(execFile);
+
+export const PG_USER = 'entente';
+
+/** The newest installed server's bin directory, or undefined (scripts/setup-test-deps.sh installs it). */
+export function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] ? join(root, versions[0], 'bin') : undefined;
+}
+
+/** uid and gid of Debian's `postgres` system user (created by the postgresql package). */
+async function postgresIds(): Promise<[number, number]> {
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  return [Number(uid.trim()), Number(gid.trim())];
+}
+
+export interface PostgresServer {
+  readonly address: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(address: string, port: number): Promise<PostgresServer> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run scripts/setup-test-deps.sh');
+  const dir = await mkdtemp(join(tmpdir(), 'entente-pg-'));
+  const data = join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  const pgRun = async (tool: string, args: string[]): Promise<void> => {
+    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
+    await run(cmd, argv, { timeout: 120_000 });
+  };
+  try {
+    if (asRoot) chownSync(dir, ...(await postgresIds()));
+    // No auth method is trusted by default; pg_hba.conf below opens exactly one door.
+    await pgRun('initdb', ['-D', data, '-U', PG_USER, '--auth=reject', '--no-sync']);
+    // The destination agent dials the app from the host's loopback source address (127.0.0.1).
+    writeFileSync(join(data, 'pg_hba.conf'), `host all ${PG_USER} 127.0.0.1/32 trust\nhost all ${PG_USER} ${address}/32 trust\n`);
+    if (asRoot) chownSync(join(data, 'pg_hba.conf'), ...(await postgresIds()));
+    await pgRun('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '90', '-o', `-c listen_addresses=${address} -p ${port} -k ${dir} -c fsync=off`, 'start']);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    address,
+    port,
+    async stop() {
+      await pgRun('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']).catch(() => {
+        // pg_ctl failed: end the postmaster we started, by its own pid file, so no server outlives the test.
+        const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+        if (pid > 1) process.kill(pid, 'SIGQUIT');
+      });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
