@@ -122,16 +122,45 @@ export function peerChain(socket: TLSSocket): X509Certificate[] {
   return chainFromPeerCertificate(socket.getPeerCertificate(true));
 }
 
-/** Maps a TLS error to a small, fixed set of metric labels. */
+/** Handshake failure labels by the error's stable code (Node's ERR_*, OpenSSL's verify codes, errno); anything else is "other". */
+const HANDSHAKE_LABELS: Readonly<Record<string, string>> = {
+  ENTENTE_UNKNOWN_SNI: 'unknown_server_name',
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'no_client_certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_REQUIRED: 'no_client_certificate',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'no_client_certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted_certificate',
+  UNABLE_TO_GET_ISSUER_CERT: 'untrusted_certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted_certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'untrusted_certificate',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'untrusted_certificate',
+  CERT_HAS_EXPIRED: 'untrusted_certificate',
+  CERT_NOT_YET_VALID: 'untrusted_certificate',
+  CERT_SIGNATURE_FAILURE: 'untrusted_certificate',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'untrusted_certificate',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'untrusted_certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'untrusted_certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'untrusted_certificate',
+  ERR_SSL_CERTIFICATE_VERIFY_FAILED: 'untrusted_certificate',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'not_tls',
+  ERR_SSL_HTTP_REQUEST: 'not_tls',
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: 'not_tls',
+  ERR_SSL_RECORD_LENGTH_MISMATCH: 'not_tls',
+  ERR_SSL_RECORD_LAYER_FAILURE: 'not_tls',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'protocol',
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: 'protocol',
+  ERR_SSL_NO_SHARED_CIPHER: 'protocol',
+  ERR_SSL_NO_PROTOCOLS_AVAILABLE: 'protocol',
+  ERR_SSL_VERSION_TOO_LOW: 'protocol',
+  ERR_SSL_UNEXPECTED_EOF_WHILE_READING: 'reset',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  ERR_TLS_HANDSHAKE_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  DIAL_TIMEOUT: 'timeout',
+};
+
+/** Maps a TLS error to a small, fixed set of metric labels, by its code (never by its message). */
 export function handshakeFailureReason(err: unknown): string {
   const code = (err as { code?: unknown } | undefined)?.code;
-  const text = `${typeof code === 'string' ? code : ''} ${err instanceof Error ? err.message : ''}`.toUpperCase();
-  if (text.includes('ENTENTE_UNKNOWN_SNI')) return 'unknown_server_name';
-  if (text.includes('PEER_DID_NOT_RETURN_A_CERTIFICATE') || text.includes('NO CERTIFICATE')) return 'no_client_certificate';
-  if (text.includes('CERTIFICATE') || text.includes('VERIFY') || text.includes('UNKNOWN_CA') || text.includes('ISSUER')) return 'untrusted_certificate';
-  if (text.includes('WRONG_VERSION') || text.includes('HTTP_REQUEST') || text.includes('PACKET') || text.includes('RECORD')) return 'not_tls';
-  if (text.includes('VERSION') || text.includes('PROTOCOL')) return 'protocol';
-  if (text.includes('ECONNRESET') || text.includes('EPIPE') || text.includes('SOCKET')) return 'reset';
-  if (text.includes('TIMEOUT') || text.includes('ETIMEDOUT')) return 'timeout';
-  return 'other';
+  return (typeof code === 'string' && HANDSHAKE_LABELS[code]) || 'other';
 }
