@@ -201,3 +201,22 @@ test('WebSocket: an allowed upgrade echoes both ways with our XFCC; a denied one
   refused.terminate();
   assert.equal(status, 403);
 });
+
+test('a gRPC deadline (grpc-timeout) is enforced by the destination agent: DEADLINE_EXCEEDED from the agent, the call recorded as a timeout', async () => {
+  const s = h2Session('h2echo');
+  // The request body never ends, so the app never answers: only the deadline can end the call.
+  const r = s.request({ ':method': 'POST', ':path': '/ok/hang', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '300m' }, { endStream: false });
+  r.write(Buffer.from([0, 0, 0, 0, 0]));
+  const started = Date.now();
+  const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    r.once('response', resolve);
+    r.once('error', reject);
+  });
+  assert.equal(headers['grpc-status'], '4', JSON.stringify(headers));
+  assert.match(String(headers['grpc-message']), /deadline/);
+  assert.ok(Date.now() - started >= 250, 'not before the deadline');
+  r.destroy();
+  const f = await eventually(() => flowsB.find((x) => x.path === '/ok/hang'), { what: 'the timed-out call in the flows', timeoutMs: 60_000 });
+  assert.equal(f.verdict, 'error');
+  assert.equal(f.grpcStatus, 4);
+});

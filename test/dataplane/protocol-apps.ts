@@ -21,6 +21,8 @@ export function startH2cEcho(host: string, port = 0): Promise<Http2Server> {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
+      // A caller (or its agent, at a deadline) may have cancelled the stream meanwhile.
+      if (stream.destroyed || stream.closed) return;
       const body = JSON.stringify({ method: headers[':method'], path: headers[':path'], xfcc: headers['x-forwarded-client-cert'], body: Buffer.concat(chunks).toString() });
       stream.respond({ ':status': 200, 'content-type': 'application/json' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'x-echo-trailer': 'done' }));

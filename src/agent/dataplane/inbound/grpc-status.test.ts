@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GrpcCode, encodeGrpcMessage, grpcCodeForAgentStatus, grpcStatusOf, grpcTrailersOnly, isGrpcContentType } from './grpc-status.js';
+import { GrpcCode, encodeGrpcMessage, grpcCodeForAgentStatus, grpcStatusOf, grpcTrailersOnly, isGrpcContentType, parseGrpcTimeout } from './grpc-status.js';
 
 test('agent outcomes map to gRPC codes (table)', () => {
   const table: [number, GrpcCode, string][] = [
@@ -71,4 +71,23 @@ test('grpc-status is read from trailers, malformed values are ignored (table)', 
     [undefined, undefined],
   ];
   for (const [h, want] of table) assert.equal(grpcStatusOf(h), want, JSON.stringify(h));
+});
+
+test('grpc-timeout deadlines in milliseconds, malformed ones ignored (table)', () => {
+  const cases: [unknown, number | undefined][] = [
+    ['1S', 1000],
+    ['250m', 250],
+    ['2M', 120_000],
+    ['1H', 3_600_000],
+    ['1500u', 2],
+    ['1n', 1],
+    ['0m', 1],
+    ['123456789m', undefined],
+    ['10', undefined],
+    ['10s', undefined],
+    ['-1S', undefined],
+    [undefined, undefined],
+    [['1S'], undefined],
+  ];
+  for (const [v, want] of cases) assert.equal(parseGrpcTimeout(v), want, String(v));
 });

@@ -77,3 +77,17 @@ export function grpcStatusOf(headers: Record<string, unknown> | undefined): numb
   if (typeof v !== 'string' || !/^\d{1,2}$/.test(v)) return undefined;
   return Number(v);
 }
+
+const TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/**
+ * A grpc-timeout header ("<1-8 digits><H|M|S|m|u|n>", gRPC over HTTP/2 spec) in
+ * milliseconds, rounded up so a short deadline is never 0; undefined when
+ * absent or malformed (a malformed deadline is ignored, as grpc-go does).
+ */
+export function parseGrpcTimeout(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (!m) return undefined;
+  return Math.max(1, Math.ceil(Number(m[1]) * TIMEOUT_UNITS_MS[m[2]!]!));
+}

@@ -10,10 +10,10 @@ import { describeError } from '../../../core/errors.js';
 import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
 import type { InboundPeer } from './decide.js';
 import { recordInbound } from './observe.js';
-import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER } from '../../../mesh/wire-headers.js';
+import { DENY_REASON_HEADER, GRPC_TIMEOUT_HEADER, REFUSAL_CODE_HEADER } from '../../../mesh/wire-headers.js';
 import type { FailureCode } from '../outcome.js';
 import { gateL7Request, type L7Target } from './l7-gate.js';
-import { grpcCodeForAgentStatus, grpcTrailersOnly, isGrpcContentType } from './grpc-status.js';
+import { grpcCodeForAgentStatus, grpcTrailersOnly, isGrpcContentType, parseGrpcTimeout } from './grpc-status.js';
 import { AppH2Pool } from './app-h2-pool.js';
 import { forwardToH1App, forwardToH2App, type H2CallEnd } from './h2-app-forward.js';
 
@@ -139,8 +139,25 @@ export class InboundH2 {
       destination: target.workload.spiffeId.toString(),
       caller: peer.caller.toString(),
     };
+    // The caller's deadline (grpc-timeout): past it the app's stream is cancelled and the caller gets DEADLINE_EXCEEDED.
+    const deadlineMs = parseGrpcTimeout(headers[GRPC_TIMEOUT_HEADER]);
+    let deadline: NodeJS.Timeout | undefined;
+    let expired = false;
+    if (deadlineMs !== undefined) {
+      deadline = setTimeout(() => {
+        expired = true;
+        if (!stream.headersSent) respondH2Refusal(stream, contentType, 504, `deadline of ${deadlineMs} ms (grpc-timeout) exceeded`, undefined, 'timeout');
+        else if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+      }, deadlineMs);
+      deadline.unref();
+    }
     const done = (end: H2CallEnd): void => {
+      clearTimeout(deadline);
       gate.release();
+      if (expired) {
+        recordInbound(ctx, peer, start, { verdict: 'error', code: 'timeout', target, policy: gate.policy, rule: gate.rule, reason: `deadline of ${deadlineMs} ms (grpc-timeout) exceeded`, method, path: gate.path, status: 504, grpcStatus: grpc ? 4 : undefined, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
+        return;
+      }
       const grpcStatus = end.grpcStatus ?? (grpc && end.verdict === 'error' ? grpcCodeForAgentStatus(end.status) : undefined);
       const code = end.verdict === 'error' ? (end.status === 504 ? 'app_timeout' : end.status === 502 ? 'app_unreachable' : 'reset') : undefined;
       recordInbound(ctx, peer, start, { verdict: end.verdict, code, target, policy: gate.policy, rule: gate.rule, reason: end.reason, method, path: gate.path, status: end.status, grpcStatus, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
