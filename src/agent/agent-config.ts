@@ -1,5 +1,5 @@
 // agent.yaml: one agent per node or device.
-import { z } from 'zod';
+import * as z from 'zod';
 import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl } from '../core/config-types.js';
 
 export const agentConfigSchema = z.strictObject({

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EntenteError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { parseSocketAddress, type SocketAddress } from '../core/address.js';

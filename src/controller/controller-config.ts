@@ -1,5 +1,5 @@
 // region.yaml: the controller's configuration, checked whole at start-up.
-import { z } from 'zod';
+import * as z from 'zod';
 import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
 
 const peerSchema = z.strictObject({

@@ -2,7 +2,7 @@
 // restarted controller knows them, plus which ones are connected right now.
 // Records on disk are checked at load: a bad one is skipped, never fatal.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
 import type { Logger } from '../core/log.js';

@@ -3,7 +3,7 @@
 // was expected, before anything starts.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { EntenteError } from './errors.js';
 
 export interface ConfigProblem {

@@ -1,6 +1,6 @@
 // zod building blocks shared by every component's config schema, so that an
 // address or a duration is parsed the same way (and fails the same way) everywhere.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseSocketAddress, type SocketAddress } from './address.js';
 import { parseDuration } from './duration.js';
 

@@ -2,7 +2,7 @@
 // any peer, for any region: pure functions of what we already hold. A state is
 // verified against the bundle we hold for ITS region (never the relay's), and
 // may carry a new bundle only if that bundle's sequence grows.
-import { z } from 'zod';
+import * as z from 'zod';
 import { verifyRegionState } from '../identity/region-state.js';
 import { acceptBundleUpdate, bundleFromDocument, type TrustBundle } from '../identity/trust-bundle.js';
 import { describeError } from '../core/errors.js';

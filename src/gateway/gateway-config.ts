@@ -1,5 +1,5 @@
 // gateway.yaml: a region's east-west gateway.
-import { z } from 'zod';
+import * as z from 'zod';
 import { zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
 import { DEFAULT_GATEWAY_CAPS } from './connection-caps.js';
 

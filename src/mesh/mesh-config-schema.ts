@@ -2,7 +2,7 @@
 // line (and their cached config.json at start) through this before they build
 // anything from it, so a bad value is refused as a value, never thrown later.
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
 import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
 import { isDnsLabel } from './sni-name.js';

@@ -1,6 +1,6 @@
 // One problem found in a policy directory, located to file, document, line and
 // key, with the bad value and what was expected, plus zod-issue translation.
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export type ResourceErrorCode =
   | 'READ_FAILED' // the directory or a file could not be read

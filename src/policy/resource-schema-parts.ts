@@ -1,7 +1,7 @@
 // zod building blocks shared by every resource kind's schema (resources.ts,
 // traffic-policy-schema.ts), so a label, a port, a method or a path pattern is
 // spelled, checked and explained the same way in every kind.
-import { z } from 'zod';
+import * as z from 'zod';
 import { isDnsLabel } from '../mesh/sni-name.js';
 import { parseStringPattern } from './string-pattern.js';
 

@@ -2,7 +2,7 @@
 // Service, Workload, AuthorizationPolicy, and TrafficPolicy (its own file).
 // Objects are strict so that a typo ("principles") is an error, not a silently ignored rule.
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
 import { parseStringPattern } from './string-pattern.js';
 import { API_VERSION, LABEL_TEXT, label, list, method, pathPattern, port, resource, strict } from './resource-schema-parts.js';

@@ -2,7 +2,7 @@
 // retries, outlier detection, circuit breaking, locality) for calls to one
 // Service. Defaults are filled in from DEFAULT_TRAFFIC and durations kept in a
 // canonical spelling, so the digest ignores how a value was written.
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { LABEL_TEXT, label, list, method, pathPattern, port, resource, strict } from './resource-schema-parts.js';
 import { DEFAULT_TRAFFIC, LOCALITIES, RETRY_ON } from './traffic-policy.js';

@@ -2,7 +2,7 @@
 // the region's own view from its controller (GET /v1/health: enough healthy
 // gateways and exported services). A check never throws; it returns a result.
 import { connect } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HealthCheckConfig } from '../config.js';
 import { formatSocketAddress } from '../../core/address.js';
 
