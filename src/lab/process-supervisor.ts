@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
  * The `entente` command the lab (and tests) start children with: the bundled
  * CLI (dist/entente.mjs, built by `npm run build`) when it exists — it starts
  * in about half the time — else the compiled entry point. When this module
- * runs inside the bundle, the bundle is the running file itself.
+ * runs inside the bundle, it is in a chunk of dist/chunks/ (scripts/bundle.mjs)
+ * or in the entry itself.
  */
 function cliPath(): string {
   const self = fileURLToPath(import.meta.url);
   if (self.endsWith('entente.mjs')) return self;
+  if (self.endsWith('.mjs')) return fileURLToPath(new URL('../entente.mjs', import.meta.url));
   const bundle = fileURLToPath(new URL('../../entente.mjs', import.meta.url));
   return existsSync(bundle) ? bundle : fileURLToPath(new URL('../cli/main.js', import.meta.url));
 }
@@ -41,14 +43,14 @@ export class ProcessSupervisor {
     mkdirSync(logDir, { recursive: true });
   }
 
-  /** Runs `entente <args>` as a child process named `name`. */
-  start(name: string, args: readonly string[]): Supervised {
+  /** Runs `node <nodeFlags> entente <args>` as a child process named `name`. */
+  start(name: string, args: readonly string[], nodeFlags: readonly string[] = []): Supervised {
     const logPath = join(this.logDir, `${name}.log`);
     const fd = openSync(logPath, 'a');
     // ENTENTE_LAB_CPU_PROFILE=DIR: every data plane process (agents, gateways) writes a V8 CPU profile there when it exits (docs/dataplane.md, "Profiling").
     const profileDir = process.env.ENTENTE_LAB_CPU_PROFILE;
     const prof = profileDir && /-(agent|gateway)$/.test(name) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    const child = spawn(process.execPath, [...prof, CLI_PATH, ...args], {
+    const child = spawn(process.execPath, [...prof, ...nodeFlags, CLI_PATH, ...args], {
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ENTENTE_PARENT_PID: String(process.pid) },
     });

@@ -29,7 +29,7 @@ interface Addon {
 /**
  * The package root: the nearest directory above this file with a
  * package.json. This file runs as dist/src/agent/attest/sock-diag.js or
- * inside the bundle dist/entente.mjs; both sit below the root.
+ * inside a chunk of the bundle, dist/chunks/*.mjs; both sit below the root.
  */
 export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; ; dir = dirname(dir)) {
