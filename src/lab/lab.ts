@@ -10,6 +10,7 @@ import { startWanLink, type WanLink } from './wan-link.js';
 import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
 import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile } from './lab-files.js';
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
+import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
 import type { LabExtraResources } from './lab-resources.js';
@@ -130,7 +131,7 @@ export class Lab {
         return res.body.token;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
-      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])]);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])], AGENT_NODE_FLAGS);
     }
 
     // Ready when every region sees its nodes connected and fresh state from every peer.
