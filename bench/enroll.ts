@@ -22,7 +22,8 @@ import { createLogger, silentLogger } from '../src/core/log.js';
 import { startAgent, type RunningAgent } from '../src/agent/agent.js';
 import { agentConfigSchema } from '../src/agent/agent-config.js';
 import { LocalCa } from '../src/identity/local-ca.js';
-import { createCsrPem, generateKeyPair } from '../src/identity/keys.js';
+import { generateKeyPair } from '../src/identity/keys.js';
+import { createCsrPem } from '../src/identity/csr.js';
 import { SpiffeId, parseTrustDomain } from '../src/identity/spiffe-id.js';
 import { API_VERSION } from '../src/policy/resources.js';
 

@@ -1,9 +1,9 @@
-// The X.509 facts SVID verification decides on, read once per certificate:
-// SAN URIs, basic constraints, key usage, EKU, validity, and which critical
-// extensions we do not process (RFC 5280 6.1.3: those make a path invalid).
-import { X509Certificate } from 'node:crypto';
-import { x509 } from './x509-lib.js';
+// The X.509 facts SVID verification decides on, read once per certificate from
+// its DER by cert-der.ts: SAN URIs, basic constraints, key usage, EKU, validity,
+// and the critical extensions we do not process (RFC 5280 6.1.3: path invalid).
+import type { X509Certificate } from 'node:crypto';
 import { parseGeneralNames } from './der.js';
+import { decodeBasicConstraints, decodeExtKeyUsage, decodeKeyUsage, readCertDer } from './cert-der.js';
 
 export const OID = {
   subjectKeyIdentifier: '2.5.29.14',
@@ -40,46 +40,57 @@ export type ProfileResult = { ok: true; profile: CertProfile } | { ok: false; re
 
 /** Reads a certificate's profile; refuses duplicate extensions (RFC 5280 4.2) and undecodable ones. */
 export function profileCertificate(cert: X509Certificate): ProfileResult {
-  let parsed: x509.X509Certificate;
-  try {
-    parsed = new x509.X509Certificate(cert.raw);
-  } catch (err) {
-    return { ok: false, reason: `certificate cannot be decoded (${(err as Error).message})` };
-  }
+  const parsed = readCertDer(cert.raw);
+  if (!parsed) return { ok: false, reason: 'certificate cannot be decoded (not an RFC 5280 certificate)' };
   const seen = new Set<string>();
   for (const e of parsed.extensions) {
-    if (seen.has(e.type)) return { ok: false, reason: `extension ${e.type} appears more than once` };
-    seen.add(e.type);
+    if (seen.has(e.oid)) return { ok: false, reason: `extension ${e.oid} appears more than once` };
+    seen.add(e.oid);
   }
-  try {
-    const san = parsed.extensions.find((e) => e.type === OID.subjectAltName);
-    const names = san ? parseGeneralNames(new Uint8Array(san.value)) : { uris: [], dnsNames: [], others: 0 };
-    if (!names) return { ok: false, reason: 'subject alternative name extension is not well-formed' };
-    const bc = parsed.getExtension(x509.BasicConstraintsExtension);
-    const ku = parsed.getExtension(x509.KeyUsagesExtension);
-    const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
-    return {
-      ok: true,
-      profile: {
-        node: cert,
-        subjectEmpty: parsed.subjectName.toJSON().length === 0,
-        uris: names.uris,
-        dnsNames: names.dnsNames,
-        sanCritical: san?.critical,
-        basicConstraints: bc ? { ca: bc.ca, pathLength: bc.pathLength } : undefined,
-        keyUsage: ku ? { flags: ku.usages, critical: ku.critical } : undefined,
-        extKeyUsage: eku ? eku.usages.map(String) : undefined,
-        notBeforeMs: parsed.notBefore.getTime(),
-        notAfterMs: parsed.notAfter.getTime(),
-        unprocessedCritical: parsed.extensions.filter((e) => e.critical && !PROCESSED.has(e.type)).map((e) => e.type),
-      },
-    };
-  } catch (err) {
-    return { ok: false, reason: `certificate extensions cannot be decoded (${(err as Error).message})` };
-  }
+  const find = (oid: string) => parsed.extensions.find((e) => e.oid === oid);
+  const undecodable = (what: string): ProfileResult => ({ ok: false, reason: `certificate extensions cannot be decoded (${what} is malformed)` });
+  const san = find(OID.subjectAltName);
+  const names = san ? parseGeneralNames(san.value) : { uris: [], dnsNames: [], others: 0 };
+  if (!names) return { ok: false, reason: 'subject alternative name extension is not well-formed' };
+  const bcExt = find(OID.basicConstraints);
+  const bc = bcExt && decodeBasicConstraints(bcExt.value);
+  if (bcExt && !bc) return undecodable('basic constraints');
+  const kuExt = find(OID.keyUsage);
+  const kuFlags = kuExt && decodeKeyUsage(kuExt.value);
+  if (kuExt && kuFlags === undefined) return undecodable('key usage');
+  const ekuExt = find(OID.extKeyUsage);
+  const eku = ekuExt && decodeExtKeyUsage(ekuExt.value);
+  if (ekuExt && !eku) return undecodable('extended key usage');
+  return {
+    ok: true,
+    profile: {
+      node: cert,
+      subjectEmpty: parsed.subjectEmpty,
+      uris: names.uris,
+      dnsNames: names.dnsNames,
+      sanCritical: san?.critical,
+      basicConstraints: bc ? { ca: bc.ca, pathLength: bc.pathLength } : undefined,
+      keyUsage: kuExt && kuFlags !== undefined ? { flags: kuFlags, critical: kuExt.critical } : undefined,
+      extKeyUsage: eku,
+      notBeforeMs: parsed.notBeforeMs,
+      notAfterMs: parsed.notAfterMs,
+      unprocessedCritical: parsed.extensions.filter((e) => e.critical && !PROCESSED.has(e.oid)).map((e) => e.oid),
+    },
+  };
 }
 
-export const KU = x509.KeyUsageFlags;
+/** KeyUsage bits as cert-der.ts decodes them (bit n of the BIT STRING is 1 << n). */
+export const KU = {
+  digitalSignature: 1,
+  nonRepudiation: 2,
+  keyEncipherment: 4,
+  dataEncipherment: 8,
+  keyAgreement: 16,
+  keyCertSign: 32,
+  cRLSign: 64,
+  encipherOnly: 128,
+  decipherOnly: 256,
+} as const;
 
 /** Human names of key usage bits, for inspect output and reasons. */
 export function keyUsageNames(flags: number): string[] {

@@ -1,7 +1,6 @@
 // ECDSA P-256 key pairs (WebCrypto) and their PEM forms. Keys are generated
 // where they are used: workload keys on the agent's node, never sent anywhere.
 import { webcrypto } from 'node:crypto';
-import { x509 } from './x509-lib.js';
 import { derToPem, pemBlocks } from './pem.js';
 import { EntenteError } from '../core/errors.js';
 
@@ -35,15 +34,4 @@ export async function importKeyPairPem(privatePem: string): Promise<KeyPair> {
   jwk.key_ops = ['verify'];
   const publicKey = await subtle.importKey('jwk', jwk, EC_P256_SHA256, true, ['verify']);
   return { privateKey, publicKey };
-}
-
-/** A PKCS#10 request carrying the SPIFFE ID as its only URI SAN. */
-export async function createCsrPem(keys: KeyPair, spiffeId: string): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: 'O=Entente',
-    keys: keys as unknown as x509.Pkcs10CertificateRequestCreateParams['keys'],
-    signingAlgorithm: EC_P256_SHA256,
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }])],
-  });
-  return csr.toString('pem');
 }

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { EntenteError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { createCsrPem, generateKeyPair, privateKeyToPem } from '../identity/keys.js';
+import { generateKeyPair, privateKeyToPem } from '../identity/keys.js';
+import { createCsrPem } from '../identity/csr.js';
 import { X509Certificate } from 'node:crypto';
 import { ControllerClient, enroll } from './controller-client.js';
 import type { NodeState, StoredCredential } from './node-state.js';

@@ -13,7 +13,8 @@ import { checkConfig } from '../../src/core/config-file.js';
 import { silentLogger } from '../../src/core/log.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { ControllerClient, enroll } from '../../src/node/controller-client.js';
-import { createCsrPem, generateKeyPair } from '../../src/identity/keys.js';
+import { generateKeyPair } from '../../src/identity/keys.js';
+import { createCsrPem } from '../../src/identity/csr.js';
 
 let dir: string;
 let controller: RunningController;
