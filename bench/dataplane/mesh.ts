@@ -4,6 +4,7 @@
 // Agent A hosts the load generator's workload and opens a per-service port
 // for bench-tcp (L4) and its HTTP proxy (L7); agent B hosts bench-tcp and
 // bench-http, whose workload addresses are where nginx listens.
+import { AGENT_NODE_FLAGS } from '../../src/agent/agent-node-flags.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -143,8 +144,9 @@ export async function startBenchMesh(workdir: string): Promise<BenchMesh> {
       return res.body.token;
     };
     const outbound = [{ host: `bench-tcp.${NAMESPACE}.mesh`, port: 80, listen: `${L4_LISTEN.host}:${L4_LISTEN.port}` }];
-    const a = supervisor.start(`${nodeA.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeA, await token(nodeA.node), outbound)]);
-    const b = supervisor.start(`${nodeB.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeB, await token(nodeB.node))]);
+    // Started as operators are told to start agents (docs/operations.md "Running an agent").
+    const a = supervisor.start(`${nodeA.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeA, await token(nodeA.node), outbound)], AGENT_NODE_FLAGS);
+    const b = supervisor.start(`${nodeB.node}-agent`, ['agent', '--config', writeAgentFile(workdir, region, nodeB, await token(nodeB.node))], AGENT_NODE_FLAGS);
     await until(async () => {
       const st = (await httpJson<{ nodes: { connected: boolean }[] }>(`${admin}/v1/status`)).body;
       return st.nodes.length === 2 && st.nodes.every((n) => n.connected);
