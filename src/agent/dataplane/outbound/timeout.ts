@@ -28,8 +28,12 @@ export function timeoutLayer(scope: TimeoutScope): Layer<OutboundCall> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);
     const outer = call.attempt;
-    const signal = outer.signal ? AbortSignal.any([outer.signal, controller.signal]) : controller.signal;
-    call.attempt = { ...outer, signal };
+    // An outer deadline (the request's, seen by a per-try layer) aborts this one too. By hand rather than
+    // AbortSignal.any, which costs more per call and holds its sources longer on Node 20.
+    const abortInner = (): void => controller.abort();
+    outer.signal?.addEventListener('abort', abortInner, { once: true });
+    if (outer.signal?.aborted) controller.abort();
+    call.attempt = { ...outer, signal: controller.signal };
     try {
       const o = await next(call);
       if (!controller.signal.aborted || o.kind === 'done') return o;
@@ -37,6 +41,7 @@ export function timeoutLayer(scope: TimeoutScope): Layer<OutboundCall> {
       return fail('timeout', `${call.service ?? call.host}: no complete response within ${ms} ms (${what})`, { endpoint: o.endpoint, responseStarted: o.responseStarted, status: o.status, bytesIn: o.bytesIn, bytesOut: o.bytesOut });
     } finally {
       clearTimeout(timer);
+      outer.signal?.removeEventListener('abort', abortInner);
       call.attempt = outer;
     }
   };
