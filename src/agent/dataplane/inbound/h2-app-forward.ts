@@ -28,6 +28,8 @@ export interface H2Call {
 
 export interface H2CallEnd {
   readonly verdict: 'allow' | 'error';
+  /** The caller cancelled the stream (RST_STREAM CANCEL) before the response completed. */
+  readonly cancelled: boolean;
   readonly status: number;
   readonly reason?: string;
   readonly grpcStatus?: number;
@@ -56,7 +58,7 @@ class CallState {
     const { stream } = this.call;
     const clean = this.failure === undefined && this.status > 0 && stream.rstCode === constants.NGHTTP2_NO_ERROR;
     const reason = this.failure?.reason ?? (clean ? undefined : `stream reset (HTTP/2 code ${stream.rstCode ?? '?'}) before the response completed`);
-    this.done({ verdict: clean ? 'allow' : 'error', status: this.failure?.status ?? this.status, reason, grpcStatus: this.grpcStatus, bytesOut: this.bytesOut, bytesIn: this.bytesIn });
+    this.done({ verdict: clean ? 'allow' : 'error', cancelled: !clean && this.failure === undefined && stream.rstCode === constants.NGHTTP2_CANCEL, status: this.failure?.status ?? this.status, reason, grpcStatus: this.grpcStatus, bytesOut: this.bytesOut, bytesIn: this.bytesIn });
   }
 
   /** Sends the response head; with trailers to come unless there is no body. Returns false when the caller is gone. */

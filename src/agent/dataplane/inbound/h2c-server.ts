@@ -159,7 +159,7 @@ export class InboundH2 {
         return;
       }
       const grpcStatus = end.grpcStatus ?? (grpc && end.verdict === 'error' ? grpcCodeForAgentStatus(end.status) : undefined);
-      const code = end.verdict === 'error' ? (end.status === 504 ? 'app_timeout' : end.status === 502 ? 'app_unreachable' : 'reset') : undefined;
+      const code = end.verdict !== 'error' ? undefined : end.cancelled ? 'client_closed' : end.status === 504 ? 'app_timeout' : end.status === 502 ? 'app_unreachable' : 'reset';
       recordInbound(ctx, peer, start, { verdict: end.verdict, code, target, policy: gate.policy, rule: gate.rule, reason: end.reason, method, path: gate.path, status: end.status, grpcStatus, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
     };
     const fail = (status: number, reason: string): void => respondH2Refusal(stream, contentType, status, reason, undefined, status === 504 ? 'app_timeout' : 'app_unreachable');

@@ -58,7 +58,9 @@ function logRefusal(d: SubscriberDeps, e: FlowEndEvent): void {
     reason: r.reason,
   };
   const what = denial ? 'denied' : r.verdict === 'deny' ? 'refused' : 'failed';
-  d.refusals.write(denial ? 'info' : 'warn', e.code === 'denied' ? 'policy_denied' : e.code, fields, `${r.direction} call ${what}`);
+  // A caller that leaves early is the caller's business: worth a debug line, not an operator's attention.
+  const level = denial ? 'info' : e.code === 'client_closed' ? 'debug' : 'warn';
+  d.refusals.write(level, e.code === 'denied' ? 'policy_denied' : e.code, fields, `${r.direction} call ${what}`);
 }
 
 export function attachSubscribers(tag: DataplaneTag, d: SubscriberDeps): () => void {

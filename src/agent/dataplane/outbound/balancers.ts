@@ -126,7 +126,9 @@ export class Balancers {
 
   pick(call: OutboundCall): Pick {
     const d = this.destination(call);
-    const r = d.picker.pick({ ...(call.tried ? { exclude: call.tried } : {}), random: this.random });
+    let r = d.picker.pick({ ...(call.tried ? { exclude: call.tried } : {}), random: this.random });
+    // A retry prefers an endpoint it has not tried; when it has tried them all, any usable one will do.
+    if (r.kind === 'none' && call.tried && call.tried.size > 0) r = d.picker.pick({ random: this.random });
     if (r.kind === 'none') return { kind: 'none', reason: r.reason };
     const key = r.endpoint.key;
     return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key) };

@@ -13,6 +13,9 @@ import type { Endpoint } from '../../dataplane-snapshot.js';
 import type { Attempt, OpenedStream } from '../call.js';
 import { fail, type Outcome } from '../../outcome.js';
 
+/** Bytes of an abandoned response read and dropped before its stream is reset instead. */
+const DRAIN_LIMIT = 256 * 1024;
+
 /** Destination-agent refusals that mean the app never received the request. */
 const NOT_PROCESSED: ReadonlySet<string> = new Set(['app_unreachable', 'app_timeout', 'workload_connection_limit']);
 
@@ -72,9 +75,23 @@ export function exchangeH2(opened: OpenedStream, attempt: Attempt, res: ServerRe
     const bytesOut = (): number => sent.bytes;
     res.once('close', () => {
       if (res.writableFinished || settled) return;
-      // The caller left mid-request: the destination need not finish it.
-      cancel();
       settle(fail('client_closed', 'caller closed before the response completed', { endpoint, status: status || undefined, responseStarted: res.headersSent, bytesIn }));
+      if (status === 0 || !stream.readable) {
+        // No response yet: the destination need not finish the request.
+        cancel();
+        return;
+      }
+      // The response is under way, most likely all but its end (a client that closes as soon as it has
+      // Content-Length bytes): let the stream finish and discard the rest rather than reset it. Resets
+      // in bulk look like an HTTP/2 rapid-reset attack to the destination, which then ends the session
+      // for everyone on it. A long download is still cut, once DRAIN_LIMIT bytes have gone to waste.
+      stream.unpipe(res);
+      let drained = 0;
+      stream.on('data', (c: Buffer) => {
+        drained += c.length;
+        if (drained > DRAIN_LIMIT) cancel();
+      });
+      stream.resume();
     });
     stream.on('response', (h) => {
       status = Number(h[':status'] ?? 0);
