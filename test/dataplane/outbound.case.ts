@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
 import type { SocketAddress } from '../../src/core/address.js';
-import { subscribeFlows, type FlowEndEvent, type FlowStartEvent } from '../../src/agent/dataplane/index.js';
+import { subscribeFlows, type FlowDecisionEvent, type FlowEndEvent, type FlowStartEvent } from '../../src/agent/dataplane/index.js';
 import { eventually } from '../../src/core/eventually.js';
 import { metricValue, type Mesh } from './mesh-fixture.js';
 
@@ -124,8 +124,9 @@ export function outboundConformance(driver: EntryDriver, mesh: () => Mesh): void
   test(name('flow start and end are published on diagnostics_channel under this data plane'), async () => {
     const m = mesh();
     const starts: FlowStartEvent[] = [];
+    const decisions: FlowDecisionEvent[] = [];
     const ends: FlowEndEvent[] = [];
-    const stopA = subscribeFlows(m.a.tag, { start: (e) => starts.push(e), end: (e) => ends.push(e) });
+    const stopA = subscribeFlows(m.a.tag, { start: (e) => starts.push(e), decision: (e) => decisions.push(e), end: (e) => ends.push(e) });
     const otherEnds: FlowEndEvent[] = [];
     const stopB = subscribeFlows(m.b.tag, { end: (e) => otherEnds.push(e) });
     try {
@@ -134,6 +135,7 @@ export function outboundConformance(driver: EntryDriver, mesh: () => Mesh): void
       const end = await eventually(() => ends.find((e) => e.record.direction === 'outbound' && e.record.service === 'shop/catalog'), { ...WAIT, what: 'the end event' });
       assert.ok(starts.some((s) => s.direction === 'outbound' && s.target === 'catalog.shop.mesh:80' && s.time <= end.record.time + end.record.durationMs));
       assert.equal(end.code, undefined);
+      assert.ok(decisions.some((d) => d.direction === 'outbound' && d.verdict === 'allow' && d.service === 'shop/catalog'), 'the decision event');
       assert.ok(ends.every((e) => e.dataplane === m.a.tag), 'only agent A events reach A subscribers');
       await eventually(() => otherEnds.some((e) => e.record.direction === 'inbound'), { ...WAIT, what: "agent B's inbound event on B's tag" });
       assert.ok(otherEnds.every((e) => e.dataplane === m.b.tag));

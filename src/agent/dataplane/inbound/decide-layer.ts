@@ -6,6 +6,7 @@ import type { Service } from '../stack.js';
 import type { InboundCall } from './call.js';
 import { fail, type Outcome } from '../outcome.js';
 import { decideInbound, type InboundDecision } from './decide.js';
+import { publishDecision, type DataplaneTag, type FlowDecisionEvent } from '../observe/flow-events.js';
 
 export type L4Decision = Extract<InboundDecision, { kind: 'l4' }>;
 export type L7Decision = Extract<InboundDecision, { kind: 'l7' }>;
@@ -17,9 +18,22 @@ export interface Carriers {
   l7Request(call: InboundCall, d: L7RequestDecision): Outcome;
 }
 
-export function decideService(carriers: Carriers): Service<InboundCall> {
+function decisionEvent(tag: DataplaneTag, d: InboundDecision): FlowDecisionEvent {
+  const target = d.kind === 'refuse' ? d.target : d;
+  return {
+    dataplane: tag,
+    direction: 'inbound',
+    verdict: d.kind === 'refuse' ? d.verdict : 'allow',
+    ...(target ? { service: `${target.service.namespace}/${target.service.name}` } : {}),
+    ...(d.kind === 'refuse' ? { code: d.code, policy: d.policy, rule: d.rule } : {}),
+    ...(d.kind === 'l4' ? { policy: d.policy, rule: d.rule } : {}),
+  };
+}
+
+export function decideService(tag: DataplaneTag, carriers: Carriers): Service<InboundCall> {
   return (call) => {
     const d = decideInbound(call.snapshot, call.peer, call.headers[':method'], call.headers[':authority']);
+    publishDecision(() => decisionEvent(tag, d));
     if (d.kind === 'refuse') {
       call.target = d.target;
       call.policy = d.policy;

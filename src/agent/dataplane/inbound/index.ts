@@ -26,7 +26,7 @@ export function buildInbound(ctx: DataplaneContext, tag: DataplaneTag): InboundS
     .push(respondInbound())
     // Decide from the snapshot (workload, declared port, mode, policy), then carry: TCP to the app, or HTTP.
     .end(
-      decideService({
+      decideService(tag, {
         l4: (call, d) => l4Connect(ctx, call, d),
         l7: (call, d) => l7.accept(call, d),
         l7Request: (call, d) => l7.request(call, d),

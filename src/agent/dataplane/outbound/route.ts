@@ -6,6 +6,7 @@ import type { OutboundCall } from './call.js';
 import type { DataplaneContext } from '../dataplane-context.js';
 import { fail } from '../outcome.js';
 import { resolveTarget } from './decide.js';
+import { publishDecision } from '../observe/flow-events.js';
 
 export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
   return (next) => (call) => {
@@ -19,6 +20,8 @@ export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
     const creds = ctx.credentials.credentialsFor(workload);
     if (!creds) return Promise.resolve(fail('no_svid', `workload ${workload.namespace}/${workload.name} has no valid SVID yet`));
     call.creds = creds;
+    // The caller is admitted and the route known: the outbound decision, for whoever listens.
+    publishDecision(() => ({ dataplane: ctx.tag, direction: 'outbound', verdict: 'allow', service: target.service }));
     return next(call);
   };
 }
