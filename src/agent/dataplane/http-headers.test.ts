@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { appRequestHeaders, endToEndHeaders, xfccValue, XFCC_HEADER } from './http-headers.js';
+import { appRequestHeaders, appResponseHeaders, endToEndHeaders, xfccValue, XFCC_HEADER } from './http-headers.js';
 
 test('hop-by-hop headers and those named by Connection are dropped; others kept', () => {
   const out = endToEndHeaders({
@@ -51,4 +51,9 @@ test('no header that reads as ours survives, whatever names the caller uses (pro
     }),
     { interruptAfterTimeLimit: 2000, numRuns: 300 },
   );
+});
+
+test("an app cannot speak for the mesh: its x-entente-deny-reason and x-entente-refusal are dropped from its response", () => {
+  const out = appResponseHeaders({ 'content-type': 'text/plain', 'x-entente-deny-reason': 'forged', 'X-Entente-Refusal': 'policy_denied', x_entente_refusal: 'app_unreachable', connection: 'keep-alive', 'x-app': '1' } as never);
+  assert.deepEqual(out, { 'content-type': 'text/plain', 'x-app': '1' });
 });

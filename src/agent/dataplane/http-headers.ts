@@ -3,7 +3,7 @@
 // by us only: every caller-sent copy is dropped, in any case and with "_" for
 // "-" (many app frameworks, CGI-style, read both spellings as one header).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { XFCC_HEADER } from '../../mesh/wire-headers.js';
+import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER, XFCC_HEADER } from '../../mesh/wire-headers.js';
 
 export { XFCC_HEADER };
 
@@ -43,5 +43,15 @@ export function appRequestHeaders(headers: IncomingHttpHeaders, destination: str
   const out = endToEndHeaders(headers);
   for (const name of Object.keys(out)) if (MESH_SET_REQUEST_HEADERS.has(readAs(name.toLowerCase()))) delete out[name];
   out[XFCC_HEADER] = xfccValue(destination, caller);
+  return out;
+}
+
+/** Headers only agents may send in a response: an app's copy would pass for an agent's refusal. */
+const MESH_SET_RESPONSE_HEADERS: ReadonlySet<string> = new Set([DENY_REASON_HEADER, REFUSAL_CODE_HEADER]);
+
+/** An app's response headers as the caller receives them: end to end only, and none that speak for the mesh. */
+export function appResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out = endToEndHeaders(headers);
+  for (const name of Object.keys(out)) if (MESH_SET_RESPONSE_HEADERS.has(readAs(name.toLowerCase()))) delete out[name];
   return out;
 }

@@ -4,7 +4,7 @@
 // rebuilt by the agent, and "te: trailers" (the one TE HTTP/2 allows, and gRPC
 // needs) passes on to an h2c app.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
+import { appRequestHeaders, appResponseHeaders, endToEndHeaders } from '../http-headers.js';
 
 /** The regular (non-pseudo) headers of an HTTP/2 header block. */
 function regular(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -39,7 +39,7 @@ export function h1AppRequestHeadersFromH2(headers: IncomingHttpHeaders, destinat
 
 /** A response (from either kind of app) to an HTTP/2 caller. */
 export function h2ResponseHeaders(status: number, headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return { ':status': status, ...endToEndHeaders(regular(headers)) };
+  return { ':status': status, ...appResponseHeaders(regular(headers)) };
 }
 
 /** Trailers to pass on (gRPC's grpc-status and grpc-message among them). */

@@ -13,7 +13,7 @@ import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER } from '../../../mesh/wire-head
 import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
 import type { InboundPeer } from './decide.js';
 import { gateL7Request, type L7Target } from './l7-gate.js';
-import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
+import { appRequestHeaders, appResponseHeaders } from '../http-headers.js';
 import { fail, type Failure, type Outcome } from '../outcome.js';
 import { inboundStatus } from './respond.js';
 
@@ -94,7 +94,7 @@ export function forwardL7(ctx: DataplaneContext, agent: Agent, peer: InboundPeer
       status = ur.statusCode ?? 502;
       ur.on('data', (c: Buffer) => (bytesIn += c.length));
       ur.on('error', () => x.abort());
-      x.head(status, endToEndHeaders(ur.headers));
+      x.head(status, appResponseHeaders(ur.headers));
       ur.pipe(x.response);
     });
     x.body.on('data', (c: Buffer) => (bytesOut += c.length));

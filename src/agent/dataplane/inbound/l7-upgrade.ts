@@ -13,7 +13,7 @@ import { formatSocketAddress } from '../../../core/address.js';
 import type { DataplaneContext } from '../dataplane-context.js';
 import type { InboundPeer } from './decide.js';
 import { recordInbound } from './observe.js';
-import { appRequestHeaders, endToEndHeaders } from '../http-headers.js';
+import { appRequestHeaders, appResponseHeaders } from '../http-headers.js';
 import { gateL7Request, type L7Target } from './l7-gate.js';
 import { endWithRefusal, http1Head } from './raw-http1-response.js';
 import { splice } from '../splice.js';
@@ -91,7 +91,7 @@ export class InboundUpgrade {
       let bytesIn = 0;
       res.on('data', (c: Buffer) => (bytesIn += c.length));
       res.on('error', () => socket.destroy());
-      socket.write(http1Head(res.statusCode ?? 502, { ...endToEndHeaders(res.headers), connection: 'close' }, res.statusMessage));
+      socket.write(http1Head(res.statusCode ?? 502, { ...appResponseHeaders(res.headers), connection: 'close' }, res.statusMessage));
       res.pipe(socket);
       res.on('end', () => finish('allow', res.statusCode ?? 0, 0, bytesIn));
     });
