@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { startMesh, makeSnapshot, withPorts, workload, endpointOf, issueCredentials, TableAuthorizer, closeServer, portOf, type Mesh } from './mesh-fixture.js';
+import { startMesh, makeSnapshot, withPorts, workload, endpointOf, issueCredentials, TableAuthorizer, closeServer, portOf, metricValue, type Mesh } from './mesh-fixture.js';
 import { API_VERSION } from '../../src/policy/resources.js';
 import { TrafficPolicySchema } from '../../src/policy/traffic-policy-schema.js';
 import { compileTrafficPolicies } from '../../src/policy/traffic-policy.js';
@@ -57,7 +57,8 @@ before(async () => {
   routes.set('slow.shop.mesh', {
     namespace: 'shop',
     name: 'slow',
-    ports: new Map([[80, replicas.map((w, i) => endpointOf(w, 'node-b', mesh.b.inboundAddress, portOf(apps[i]!), 'eu'))]]),
+    // Replica 0 is nearer (our region), replica 1 "far": every call tries replica 0 first, until it is ejected.
+    ports: new Map([[80, replicas.map((w, i) => endpointOf(w, 'node-b', mesh.b.inboundAddress, portOf(apps[i]!), i === 0 ? 'eu' : 'far'))]]),
     protocols: new Map([[80, 'http' as const]]),
   });
   await mesh.a.setSnapshot({ ...a, routes, traffic });
@@ -107,6 +108,7 @@ test("the caller's x-entente-timeout ends the call at its deadline with 504 and 
 test('a per-try timeout moves a GET to the other replica, within the request timeout', async () => {
   delays[0] = 1500;
   delays[1] = 0;
+  const retried = await metricValue(mesh.registryA, 'entente_agent_retries_total', { service: 'shop/slow', kind: 'retry' });
   try {
     for (let i = 0; i < 6; i++) {
       const r = await get();
@@ -114,6 +116,7 @@ test('a per-try timeout moves a GET to the other replica, within the request tim
       assert.equal(r.replica, 1, 'the fast replica answered');
       assert.ok(r.ms < 1500, `no call waited for the slow replica (${r.ms} ms)`);
     }
+    assert.ok((await metricValue(mesh.registryA, 'entente_agent_retries_total', { service: 'shop/slow', kind: 'retry' })) > retried, 'the retries are counted');
   } finally {
     delays[0] = 0;
   }

@@ -112,6 +112,8 @@ test('an unreachable endpoint is skipped: the connection fails over to the next 
   // Every connection must succeed: the first ones try the dead endpoint and fail over, later ones find it ejected.
   for (let i = 0; i < 6; i++) assert.equal((await exchange(echo, mesh.frontend.address, `f${i}`)).data, `echo:f${i}`);
   assert.ok((await metricValue(mesh.registryA, 'entente_agent_tls_handshake_failures_total')) > failuresBefore, 'the dead endpoint was tried');
+  assert.ok((await metricValue(mesh.registryA, 'entente_agent_retries_total', { service: 'shop/catalog', kind: 'failover' })) >= 1, 'the failover is counted');
+  assert.ok((await metricValue(mesh.registryA, 'entente_agent_outlier_ejections_total', { service: 'shop/catalog' })) >= 1, 'three failures in a row ejected the dead endpoint');
   const flows = mesh.flowsA.filter((f) => f.service === 'shop/catalog' && f.port === 7000 && f.verdict === 'allow').slice(-6);
   assert.ok(flows.every((f) => f.destinationRegion === 'far'), 'each connection was carried by the live endpoint');
 });

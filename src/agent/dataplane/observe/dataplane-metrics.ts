@@ -18,6 +18,8 @@ export interface DataplaneMetrics {
   readonly bytes: Counter<'direction'>;
   readonly attestations: Histogram<'need' | 'outcome'>;
   readonly attestationLookupPath: Gauge<'path'>;
+  readonly retries: Counter<'service' | 'kind'>;
+  readonly ejections: Counter<'service'>;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -59,6 +61,8 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
       ['need', 'outcome'],
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
+    retries: counter(registry, 'entente_agent_retries_total', 'Extra attempts of outbound calls, by destination service and kind (failover: the session could not be set up; retry: the request failed and was sent again)', ['service', 'kind']),
+    ejections: counter(registry, 'entente_agent_outlier_ejections_total', 'Endpoints taken out of rotation by outlier detection, by destination service', ['service']),
     attestationLookupPath: gauge(
       registry,
       'entente_agent_attestation_socket_lookup',

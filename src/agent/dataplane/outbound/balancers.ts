@@ -74,6 +74,8 @@ const RTT_CHECK_MS = 1000;
 
 export interface BalancersOptions {
   readonly now: () => number;
+  /** Told each time outlier detection ejects an endpoint of a service. */
+  readonly onEjection?: (service: string) => void;
   readonly rttMs: (region: string) => number | undefined;
   readonly random?: () => number;
 }
@@ -106,7 +108,7 @@ export class Balancers {
           now: this.opts.now,
           rttMs: this.opts.rttMs,
         },
-        { region, ...(zone !== undefined ? { zone } : {}), outlier: t.outlier },
+        { region, ...(zone !== undefined ? { zone } : {}), outlier: t.outlier, onEjection: () => this.opts.onEjection?.(call.service ?? '') },
       );
       d = { balancer, traffic: t, picker: holder.picker!, source: [], rttCheckedAt: this.opts.now() };
       this.destinations.set(key, d);

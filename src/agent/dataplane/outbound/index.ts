@@ -24,7 +24,7 @@ export interface OutboundStack {
 }
 
 export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: ConnectPool): OutboundStack {
-  const balancers = new Balancers({ now: ctx.now, rttMs: (region) => pool.rttMs(region) });
+  const balancers = new Balancers({ now: ctx.now, rttMs: (region) => pool.rttMs(region), onEjection: (service) => ctx.metrics.ejections.inc({ service }) });
   const service = stack<OutboundCall>()
     // Every call, refused or not, becomes one flow event (metrics, logs and /flows subscribe).
     .push(observeOutbound(tag, ctx.now))
@@ -39,7 +39,7 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.
     .push(timeoutLayer('request'))
     // Failover when a session cannot be set up; retries where safe, within a budget.
-    .push(retryLayer(new RetryBudgets(ctx.now)))
+    .push(retryLayer(new RetryBudgets(ctx.now), (service, kind) => ctx.metrics.retries.inc({ service, kind })))
     // Each attempt is bounded on its own.
     .push(timeoutLayer('try'))
     // Which endpoint this attempt goes to (the balancer seam).

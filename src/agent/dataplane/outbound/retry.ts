@@ -45,7 +45,7 @@ export function mayRetryRequest(call: OutboundCall, t: TrafficSettings): boolean
   return t.retry.isRetryable(h.method, h.path);
 }
 
-export function retryLayer(budgets: RetryBudgets, random: () => number = Math.random): Layer<OutboundCall> {
+export function retryLayer(budgets: RetryBudgets, counted: (service: string, kind: 'failover' | 'retry') => void = () => undefined, random: () => number = Math.random): Layer<OutboundCall> {
   return (next) => async (call) => {
     const t = call.traffic;
     const budget = budgets.for(call.service ?? '', t.retry.budget);
@@ -65,12 +65,14 @@ export function retryLayer(budgets: RetryBudgets, random: () => number = Math.ra
       if (FAILOVER_CODES.has(o.code)) {
         if (untried > 0 && failovers < MAX_FAILOVER) {
           failovers++;
+          counted(call.service ?? '', 'failover');
           continue;
         }
         return o;
       }
       if (!requestRetries || retries >= t.retry.attempts || !retryableFailure(o, t.retry.retryOn) || !budget.tryWithdraw()) return o;
       retries++;
+      counted(call.service ?? '', 'retry');
       await sleep(backoffMs(retries, t.retry.backoff, random), call.attempt.signal);
     }
   };

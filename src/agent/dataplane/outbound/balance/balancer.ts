@@ -21,6 +21,8 @@ export interface BalancerOptions {
   readonly zone?: string;
   readonly outlier?: OutlierOptions;
   readonly load?: LoadOptions;
+  /** Told each time an endpoint is ejected (for a counter). */
+  readonly onEjection?: (key: string) => void;
 }
 
 /** One call on an endpoint: end() records latency and result once. */
@@ -81,7 +83,9 @@ export class Balancer<E extends BalancedEndpoint> {
   /** Records a call's result for outlier detection (latency goes through the load handle). */
   report(key: string, result: CallResult): void {
     const now = this.helper.now();
-    if (this.detector.report(key, result, now).changed || this.stale(now)) this.publish();
+    const changed = this.detector.report(key, result, now).changed;
+    if (changed && this.detector.isEjected(key, now)) this.options.onEjection?.(key);
+    if (changed || this.stale(now)) this.publish();
   }
 
   /** The RTT estimates moved: a new picker only if the order of regions changed. */
