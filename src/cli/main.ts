@@ -26,6 +26,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`entente: ${describeError(err)}\n`);
-  process.exitCode = 1;
+  // Exit, not just set the code: a component that failed half-way through start-up (a port taken,
+  // say) may already hold listeners and timers that would keep a broken process running.
+  process.stderr.write(`entente: ${describeError(err)}\n`, () => process.exit(1));
 });
