@@ -172,7 +172,7 @@ export class Lab {
     );
     await Promise.all(topo.workloads.map((w) => httpJson(`http://${w.address}:${PORTS.appStats}/start`, { method: 'POST' })));
     this.startedAt = Date.now();
-    this.say(`demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
+    this.say(this.opts.traffic === false ? 'demo apps up, no demo traffic (--no-traffic)' : `demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
   }
 
   /** Pulls every app's counters and new latency samples. */

@@ -18,7 +18,7 @@ test('entente lab-attack against a running lab: every finding of the review hold
   lab.stdout.on('data', (c: Buffer) => (out += c.toString()));
   lab.stderr.on('data', (c: Buffer) => (out += c.toString()));
   try {
-    await eventually(() => out.includes('demo traffic on') || lab.exitCode !== null, { timeoutMs: 180_000, what: `the lab to start:\n${out}` });
+    await eventually(() => out.includes('no demo traffic (--no-traffic)') || lab.exitCode !== null, { timeoutMs: 180_000, what: `the lab to start:\n${out}` });
     assert.equal(lab.exitCode, null, `the lab exited:\n${out.slice(-3000)}`);
     const attack = spawn(process.execPath, [CLI_PATH, 'lab-attack', '--workdir', workdir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let report = '';
