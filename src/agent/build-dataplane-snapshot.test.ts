@@ -93,6 +93,17 @@ describe('buildDataplaneSnapshot: traffic', () => {
     assert.deepEqual(snap.routes.get('catalog.shop.us.mesh')!.ports.get(80)!.map((e) => e.weight), [3, 1]);
   });
 
+  it('every gateway of a region is a path of its own; regions held stale are marked for the balancer', () => {
+    const exported = exportedServices(load());
+    const remote = (region: string, stale: boolean, gateways: string[]) => ({ region, trustDomain: `${region}.test`, gateway: gateways[0], gateways, exportedServices: exported, ageMs: 0, stale });
+    const config = configFor((c) => ({ ...c, services: [], workloads: [], remoteRegions: [remote('us', false, ['10.1.0.2:15443', '10.1.0.3:15443']), remote('ap', true, ['10.2.0.2:15443'])] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    const us = snap.routes.get('catalog.shop.us.mesh')!.ports.get(80)!;
+    assert.deepEqual([...new Set(us.map((e) => `${e.dial.host}:${e.dial.port}`))], ['10.1.0.2:15443', '10.1.0.3:15443']);
+    assert.equal(us.length, 4, 'two workloads through each of two gateways');
+    assert.deepEqual([...(snap.staleRegions ?? [])], ['ap']);
+  });
+
   it('a wire workload without weight (an older controller or region) is weight 1', () => {
     const config = configFor((c) => ({ ...c, workloads: c.workloads.map(({ weight: _w, ...w }) => w) }));
     const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });

@@ -160,6 +160,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     traffic,
     authoritiesFor: (d: TrustDomain) => authorities.get(d),
     allAuthoritiesPem: [...authorities.values()].flat().map((c) => c.toString()),
+    staleRegions: new Set(config.remoteRegions.filter((r) => r.stale).map((r) => r.region)),
     regionOf: (d: TrustDomain) => regionByTd.get(d),
   };
 }

@@ -97,6 +97,8 @@ export interface DataplaneSnapshot {
   readonly routes: ReadonlyMap<string, ServiceRoute>;
   readonly outboundPorts: readonly OutboundPort[];
   readonly authorizer: Authorizer;
+  /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */
+  readonly staleRegions?: ReadonlySet<string>;
   /** Client-side failure handling per (service, port) this node's apps call: TrafficPolicy, compiled (src/policy/traffic-policy.ts). */
   readonly traffic: TrafficTable;
   /** Trust: authorities per trust domain (verification) and region per trust domain (policy). */

@@ -77,6 +77,8 @@ export interface BalancersOptions {
   /** Told each time outlier detection ejects an endpoint of a service. */
   readonly onEjection?: (service: string) => void;
   readonly rttMs: (region: string) => number | undefined;
+  /** Regions held stale right now (the current snapshot's): ranked after every fresh one. */
+  readonly staleRegions?: () => ReadonlySet<string> | undefined;
   readonly random?: () => number;
 }
 
@@ -107,6 +109,7 @@ export class Balancers {
           },
           now: this.opts.now,
           rttMs: this.opts.rttMs,
+          demoted: (region) => this.opts.staleRegions?.()?.has(region) ?? false,
         },
         { region, ...(zone !== undefined ? { zone } : {}), outlier: t.outlier, onEjection: () => this.opts.onEjection?.(call.service ?? '') },
       );

@@ -13,6 +13,8 @@ export interface BalancerHelper<E extends BalancedEndpoint> {
   now(): number;
   /** Measured RTT to a region, ms, or undefined when unknown. */
   rttMs(region: string): number | undefined;
+  /** Regions to rank after every other (stale state); default none. */
+  demoted?(region: string): boolean;
 }
 
 export interface BalancerOptions {
@@ -120,6 +122,7 @@ export class Balancer<E extends BalancedEndpoint> {
       region,
       ...(zone !== undefined ? { zone } : {}),
       rttMs: (r) => this.helper.rttMs(r),
+      demoted: (r) => this.helper.demoted?.(r) ?? false,
       ejected: (key) => this.detector.isEjected(key, now),
       // An endpoint a later set removed reads as fully loaded, so a picker
       // still in use until the owner swaps it avoids it.
@@ -135,7 +138,7 @@ export class Balancer<E extends BalancedEndpoint> {
   private rankRegions(): string {
     const remote = new Set<string>();
     for (const e of this.endpoints) if (e.region !== this.options.region) remote.add(e.region);
-    return JSON.stringify(rankRegions(remote, (r) => this.helper.rttMs(r)));
+    return JSON.stringify(rankRegions(remote, (r) => this.helper.rttMs(r), (r) => this.helper.demoted?.(r) ?? false));
   }
 
   /**

@@ -67,6 +67,11 @@ test('levels: same zone, same region, other regions by RTT (unknown last, ties b
       want: [['eu1-b'], ['eu2-a', 'eu-nozone'], ['us-a'], ['zz-a'], ['af-a'], ['sa-a']],
     },
     {
+      name: 'stale regions come after every fresh one, whatever their RTT (known or not)',
+      c: { rttMs: (r) => rtt[r], demoted: (r) => r === 'us' || r === 'af' },
+      want: [['eu1-a', 'eu1-b'], ['eu2-a', 'eu-nozone'], ['zz-a'], ['ap-a'], ['sa-a'], ['us-a', 'us-b'], ['af-a']],
+    },
+    {
       name: 'caller in a region with no endpoint',
       c: { region: 'xx', zone: 'eu-1', rttMs: (r) => rtt[r] },
       want: [[], [], ['us-a', 'us-b'], ['zz-a'], ['ap-a'], ['af-a'], ['eu1-a', 'eu2-a', 'eu-nozone', 'eu1-b'], ['sa-a']],

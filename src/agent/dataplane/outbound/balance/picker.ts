@@ -24,6 +24,8 @@ export interface PickerContext {
   readonly zone?: string;
   /** Measured RTT to a region, ms, or undefined when unknown. Read at build only. */
   rttMs(region: string): number | undefined;
+  /** Regions ranked after every other whatever their RTT (their state is stale). Read at build only; default none. */
+  demoted?(region: string): boolean;
   /** Read at build only: ejected endpoints are left out of every level. */
   ejected(key: string): boolean;
   /** Read at every pick: the live load of an endpoint of this picker. */
@@ -99,14 +101,17 @@ function localityLevels<E extends BalancedEndpoint>(usable: readonly E[], ctx: P
       list.push(e);
     }
   }
-  return [zone, region, ...rankRegions(remote.keys(), ctx.rttMs).map((r) => remote.get(r)!)];
+  return [zone, region, ...rankRegions(remote.keys(), ctx.rttMs, ctx.demoted).map((r) => remote.get(r)!)];
 }
 
-/** Regions by RTT ascending, unknown RTT after known ones, ties by name (deterministic). */
-export function rankRegions(regions: Iterable<string>, rttMs: (region: string) => number | undefined): string[] {
+/**
+ * Regions by RTT ascending, unknown RTT after known ones, ties by name
+ * (deterministic); demoted regions (stale state) after every other, in the same order among themselves.
+ */
+export function rankRegions(regions: Iterable<string>, rttMs: (region: string) => number | undefined, demoted: (region: string) => boolean = () => false): string[] {
   return [...regions]
-    .map((name) => ({ name, rtt: rttMs(name) }))
-    .sort((a, b) => compareRtt(a.rtt, b.rtt) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((name) => ({ name, rtt: rttMs(name), demoted: demoted(name) }))
+    .sort((a, b) => Number(a.demoted) - Number(b.demoted) || compareRtt(a.rtt, b.rtt) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((r) => r.name);
 }
 
