@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import * as z from 'zod';
 import { canonicalIp, isUnspecifiedIp, parseSocketAddress } from '../core/address.js';
 import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
+import { AuthorizationPolicySchema } from '../policy/resources.js';
 import { isDnsLabel } from './sni-name.js';
 import { SERVICE_PROTOCOLS, type MeshConfig } from './mesh-config.js';
 
@@ -72,8 +73,8 @@ export const meshConfigSchema = z.looseObject({
   workloads: z.array(workload),
   nodes: z.record(label, socketAddress(true)),
   remoteRegions: z.array(remoteRegion),
-  authorizationPolicies: z.array(z.unknown()),
-  // The resource schema itself: a malformed policy refuses the config, it is never half applied.
+  // The resource schemas themselves: a malformed policy refuses the config, it is never half applied.
+  authorizationPolicies: z.array(AuthorizationPolicySchema),
   trafficPolicies: z.array(TrafficPolicySchema).optional(),
   policyDigest: z.string(),
   controllerAddresses: z.array(socketAddress(false)).optional(),
