@@ -5,6 +5,16 @@
 /** Gives back one slot; calling it again does nothing. */
 export type Release = () => void;
 
+/** `fn` wrapped so that only its first call runs: the shape of every release. */
+export function once(fn: () => void): Release {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 export class KeyedCounts {
   private readonly counts = new Map<string, number>();
 
@@ -15,13 +25,10 @@ export class KeyedCounts {
   /** Counts one more for `key`; the returned release undoes it once. */
   take(key: string): Release {
     this.counts.set(key, this.get(key) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return once(() => {
       const left = this.get(key) - 1;
       if (left <= 0) this.counts.delete(key);
       else this.counts.set(key, left);
-    };
+    });
   }
 }

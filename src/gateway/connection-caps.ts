@@ -2,7 +2,7 @@
 // in all and per source IP, so one noisy or hostile source cannot take every
 // socket. Decide (pure, table-tested) then count; refused connections never count.
 import type { CapacityResult } from './route-decision.js';
-import { KeyedCounts } from '../core/keyed-counts.js';
+import { KeyedCounts, once } from '../core/keyed-counts.js';
 
 export interface GatewayCaps {
   readonly maxConnections: number;
@@ -36,15 +36,12 @@ export class ConnectionCaps {
     if (d.kind === 'refuse') return d;
     this.total++;
     const give = this.bySource.take(source);
-    let released = false;
     return {
       kind: 'admit',
-      release: () => {
-        if (released) return;
-        released = true;
+      release: once(() => {
         this.total--;
         give();
-      },
+      }),
     };
   }
 }

@@ -20,7 +20,7 @@ import type { SocketAddress } from '../../src/core/address.js';
 import { startDataplane, type Dataplane, type FlowRecord } from '../../src/agent/dataplane/index.js';
 import type { OutboundPort, ServiceRoute } from '../../src/agent/dataplane/dataplane-snapshot.js';
 import { StaticCredentials, TableAuthorizer, closeServer, endpointOf, exchange, issueCredentials, makeSnapshot, metricValue, portOf, randomLoopbackPrefix, startEchoHttp, withPorts, workload, type Bundle } from './mesh-fixture.js';
-import { countAll, grpcEchoClient, startGrpcEcho, startH2cEcho, startSourceRelay, startWsEcho, unary } from './protocol-apps.js';
+import { countAll, grpcEchoClient, startGrpcEcho, startH2cEcho, startSourceRelay, startWsEcho, unary, upgradeStatus } from './protocol-apps.js';
 
 const prefix = randomLoopbackPrefix();
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -192,13 +192,7 @@ test('WebSocket: an allowed upgrade echoes both ways with our XFCC; a denied one
   ws.close();
   await eventually(() => flowsB.some((f) => f.service === 'shop/ws' && f.status === 101 && f.verdict === 'allow'), { what: 'the WebSocket flow record', timeoutMs: 60_000 });
 
-  const refused = new WebSocket(`ws://${to.host}:${to.port}/private`, { localAddress: frontendAddress });
-  const status = await new Promise<number>((resolve) => {
-    refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    refused.once('open', () => resolve(101));
-    refused.once('error', () => resolve(-1));
-  });
-  refused.terminate();
+  const status = await upgradeStatus(`ws://${to.host}:${to.port}/private`, frontendAddress);
   assert.equal(status, 403);
 });
 

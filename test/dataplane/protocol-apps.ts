@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 
 const PROTO = fileURLToPath(new URL('../../../test/protos/echo.proto', import.meta.url));
 
@@ -136,4 +136,16 @@ export function startSourceRelay(from: string, to: { host: string; port: number 
       }),
     ),
   );
+}
+
+/** The status a WebSocket upgrade gets: 101 when it opens, the refusal's status otherwise, -1 when the connection failed. */
+export async function upgradeStatus(url: string, localAddress: string): Promise<number> {
+  const ws = new WebSocket(url, { localAddress });
+  const status = await new Promise<number>((resolve) => {
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('open', () => resolve(101));
+    ws.once('error', () => resolve(-1));
+  });
+  ws.terminate();
+  return status;
 }

@@ -17,7 +17,7 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import { eventually } from '../../src/core/eventually.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { exitWatchdog, randomIpPrefix, startTestMesh, testResources, testWorkloadAddress, type TestWorkload } from './lab-harness.js';
-import { countAll, grpcEchoClient, startGrpcEcho, startH2cEcho, startSourceRelay, startWsEcho, unary } from '../dataplane/protocol-apps.js';
+import { countAll, grpcEchoClient, startGrpcEcho, startH2cEcho, startSourceRelay, startWsEcho, unary, upgradeStatus } from '../dataplane/protocol-apps.js';
 import { PG_USER, startPostgres, type PostgresServer } from './postgres-server.js';
 
 exitWatchdog();
@@ -162,13 +162,7 @@ test('WebSocket (ws): the upgrade is authorized, messages echo both ways; a deni
   await eventually(() => messages.length >= 4, { timeoutMs: 60_000, what: 'the echoes' });
   assert.deepEqual(messages, [`xfcc:By=spiffe://us.entente.lab/ns/shop/sa/ws;URI=${clientId}`, 'echo:one', 'echo:two', 'echo:three']);
   ws.close();
-  const refused = new WebSocket(`${url}/private`, { localAddress: clientAddress });
-  const status = await new Promise<number>((resolve) => {
-    refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    refused.once('open', () => resolve(101));
-    refused.once('error', () => resolve(-1));
-  });
-  refused.terminate();
+  const status = await upgradeStatus(`${url}/private`, clientAddress);
   assert.equal(status, 403);
 });
 

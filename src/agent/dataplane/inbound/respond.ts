@@ -2,7 +2,6 @@
 // reason, for a CONNECT stream (its answer) and for an HTTP request on an L7
 // stream (its response). Statuses are in docs/dataplane.md "Failure statuses".
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import type { ServerResponse } from 'node:http';
 import { DENY_REASON_HEADER } from '../../../mesh/wire-headers.js';
 import { headerSafe } from '../dataplane-context.js';
 import type { Layer } from '../stack.js';
@@ -41,17 +40,6 @@ export function refuseStream(stream: ServerHttp2Stream, status: number, reason: 
   } catch {
     stream.destroy();
   }
-}
-
-/** A refusal as an HTTP response on an L7 stream; the request body is drained. */
-export function refuseRequest(res: ServerResponse, status: number, reason: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = status === 403 ? `denied by policy: ${reason}\n` : `entente: ${reason}\n`;
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), [DENY_REASON_HEADER]: headerSafe(reason) });
-  res.end(body);
 }
 
 export function respondInbound(): Layer<InboundCall> {

@@ -2,7 +2,7 @@
 // at the inbound agent (L4 streams and in-flight L7 requests share the budget),
 // so one caller flooding one workload cannot take every socket of the node.
 import type { Gauge } from 'prom-client';
-import { KeyedCounts, type Release } from '../../../core/keyed-counts.js';
+import { KeyedCounts, once, type Release } from '../../../core/keyed-counts.js';
 
 export type Admission = { kind: 'admit' } | { kind: 'refuse'; reason: string };
 
@@ -31,15 +31,12 @@ export class WorkloadBulkhead {
     const give = this.active.take(workload);
     const child = this.child(workload);
     child?.inc();
-    let released = false;
     return {
       kind: 'admit',
-      release: () => {
-        if (released) return;
-        released = true;
+      release: once(() => {
         give();
         child?.dec();
-      },
+      }),
     };
   }
 

@@ -7,6 +7,7 @@ import type { Outcome } from '../outcome.js';
 import { verdictOf } from '../outcome.js';
 import type { FlowRecord } from '../observe/flow-record.js';
 import { publishEnd, publishStart, type DataplaneTag } from '../observe/flow-events.js';
+import { normalizeAddress } from './decide.js';
 
 export function outboundRecord(call: OutboundCall, o: Outcome, now: number): FlowRecord {
   const endpoint = o.endpoint ?? call.endpoint;
@@ -15,7 +16,7 @@ export function outboundRecord(call: OutboundCall, o: Outcome, now: number): Flo
     time: call.start,
     direction: 'outbound',
     source: refusedCaller ? undefined : call.workload?.spiffeId,
-    sourceAddress: refusedCaller ? normalizedRemote(call) : undefined,
+    sourceAddress: refusedCaller ? normalizeAddress(call.socket.remoteAddress) : undefined,
     attested: call.attested,
     destination: endpoint?.spiffeId,
     service: call.service ?? (refusedCaller ? undefined : call.host),
@@ -31,11 +32,6 @@ export function outboundRecord(call: OutboundCall, o: Outcome, now: number): Flo
     bytesIn: o.bytesIn ?? 0,
     durationMs: now - call.start,
   };
-}
-
-function normalizedRemote(call: OutboundCall): string {
-  const a = call.socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 export function observeOutbound(tag: DataplaneTag, now: () => number): Layer<OutboundCall> {

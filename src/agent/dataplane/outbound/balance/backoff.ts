@@ -2,6 +2,7 @@
 // "Exponential Backoff And Jitter"), so callers that failed together do not
 // retry together.
 
+import { DEFAULT_TRAFFIC } from '../../../../policy/traffic-policy.js';
 export interface BackoffOptions {
   /** Ceiling of the first retry's delay, ms; doubles per attempt. */
   readonly baseMs: number;
@@ -9,12 +10,8 @@ export interface BackoffOptions {
   readonly maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = {
-  // 25 ms up to 250 ms, as Envoy: a retry usually goes to another endpoint, so
-  // there is little to wait for; the jitter is what spreads a burst.
-  baseMs: 25,
-  maxMs: 250,
-};
+/** TrafficPolicy's default backoff (src/policy/traffic-policy.ts says why). */
+export const DEFAULT_BACKOFF: BackoffOptions = DEFAULT_TRAFFIC.retry.backoff;
 
 /**
  * Uniform in [0, min(maxMs, baseMs * 2^(attempt - 1))); attempt 1 is the first

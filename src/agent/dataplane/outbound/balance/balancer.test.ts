@@ -2,21 +2,11 @@
 // and return, EWMA steering, locality and RTT order, weights, when it republishes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../../../core/seeded-random.js';
 import { Balancer, type BalancerHelper } from './balancer.js';
 import type { BalancedEndpoint, Picker } from './picker.js';
 import { DEFAULT_OUTLIER } from './outlier-detector.js';
 
-/** mulberry32: a tiny seeded PRNG, so every run draws the same sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ep extends BalancedEndpoint { readonly dial: string }
 const ep = (key: string, region = 'eu', zone?: string, weight = 1): Ep => ({ key, region, weight, dial: `${key}:443`, ...(zone ? { zone } : {}) });

@@ -1,7 +1,7 @@
 // Circuit breaker for one destination (Envoy's thresholds): caps the calls in
 // flight to it and the calls waiting for a connection to it, so a slow or dead
 // destination holds a bounded share of the agent instead of all its memory.
-import type { Release } from '../../../../core/keyed-counts.js';
+import { once, type Release } from '../../../../core/keyed-counts.js';
 
 export interface BreakerOptions {
   /** Calls admitted at once. */
@@ -10,12 +10,6 @@ export interface BreakerOptions {
   readonly maxPending: number;
 }
 
-export const DEFAULT_BREAKER: BreakerOptions = {
-  // 1024 each, as Envoy and our per-workload bulkhead: far above what a healthy
-  // destination needs, so the breaker trips only on a runaway.
-  maxRequests: 1024,
-  maxPending: 1024,
-};
 
 export type Admission =
   | { kind: 'ok'; release: Release }
@@ -62,11 +56,3 @@ export class CircuitBreaker {
   }
 }
 
-function once(fn: () => void): Release {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-}

@@ -4,6 +4,7 @@
 // once; expiry is lazy (checked against `now`), the owner rebuilds at nextExpiry().
 
 /** How one call ended, as outlier detection sees it. */
+import { DEFAULT_TRAFFIC } from '../../../../policy/traffic-policy.js';
 export type CallResult = 'ok' | 'connect' | 'reset' | '5xx';
 
 export interface OutlierOptions {
@@ -16,22 +17,8 @@ export interface OutlierOptions {
   readonly maxEjectedPercent: number;
 }
 
-export const DEFAULT_OUTLIER: OutlierOptions = {
-  // 3: one failure is noise (a reset while a peer restarts); three in a row are
-  // unlikely by chance (1e-6 at a 1% independent failure rate) and, at any real
-  // request rate, arrive well within the second the issue asks for.
-  consecutiveFailures: 3,
-  // 10 s: a restarted workload is back in service within seconds of being up
-  // again, while a dead one costs one probe call per period (see probation).
-  baseEjectionMs: 10_000,
-  // 1 min, as linkerd's failure accrual: bounds how long a recovered but
-  // often-failing endpoint stays unused.
-  maxEjectionMs: 60_000,
-  // 50%: at least half the set keeps serving. When more than half fail at once
-  // the fault is likely shared (the caller's path, a bad rollout) and ejecting
-  // more would only pile the load onto the rest.
-  maxEjectedPercent: 50,
-};
+/** The defaults are TrafficPolicy's (src/policy/traffic-policy.ts says why each is what it is): one source of truth. */
+export const DEFAULT_OUTLIER: OutlierOptions = DEFAULT_TRAFFIC.outlier;
 
 interface State {
   failures: number;

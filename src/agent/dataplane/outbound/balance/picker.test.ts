@@ -2,20 +2,10 @@
 // endpoints left out, fall-through, P2C by weight and cost, with a seeded random.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../../../core/seeded-random.js';
 import fc from 'fast-check';
 import { buildPicker, type BalancedEndpoint, type LoadView, type PickerContext } from './picker.js';
 
-/** mulberry32: a tiny seeded PRNG, so every run draws the same sequence. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ep = (key: string, region: string, zone?: string, weight = 1): BalancedEndpoint => ({ key, region, weight, ...(zone ? { zone } : {}) });
 const flat = { cost: () => 1 };

@@ -11,13 +11,6 @@ export interface RetryBudgetOptions {
   readonly windowMs: number;
 }
 
-export const DEFAULT_RETRY_BUDGET: RetryBudgetOptions = {
-  // 20% and 10/s over 10 s: Finagle's and linkerd's defaults. At worst a
-  // failing destination sees 1.2x its normal load, never a retry storm.
-  ratio: 0.2,
-  minPerSecond: 10,
-  windowMs: 10_000,
-};
 
 /** Buckets per window: the window slides in steps of windowMs / BUCKETS. */
 const BUCKETS = 10;
