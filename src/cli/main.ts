@@ -12,6 +12,7 @@ const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Registe
   { names: ['agent', 'gateway'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
   { names: ['lab', 'demo-app', 'lab-attack'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
   { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
+  { names: ['drift'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
 ];
 

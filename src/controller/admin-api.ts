@@ -15,6 +15,8 @@ import type { NodeKind } from './join-tokens.js';
 export interface AdminApiDeps {
   readonly credential: string;
   readonly status: () => unknown;
+  /** Policy drift between this region and its peers (docs/operations.md "Drift"). */
+  readonly drift: () => unknown;
   readonly health: () => { healthy: boolean } & Record<string, unknown>;
   readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date };
   readonly reloadResources: () => Promise<unknown>;
@@ -46,6 +48,7 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
     const path = (req.url ?? '/').split('?')[0];
     const handle = async (): Promise<void> => {
       if (req.method === 'GET' && path === '/v1/status') return sendJson(res, 200, deps.status());
+      if (req.method === 'GET' && path === '/v1/drift') return sendJson(res, 200, deps.drift());
       if (req.method === 'GET' && path === '/v1/health') {
         const h = deps.health();
         return sendJson(res, h.healthy ? 200 : 503, h);

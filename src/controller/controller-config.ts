@@ -51,6 +51,11 @@ export const controllerConfigSchema = z.strictObject({
       /** A remote region's state older than this (by its origin's signing time) is stale: kept, but demoted. */
       staleAfter: zDurationMs.default(30_000),
       /**
+       * Past this age a remote region's services and gateways are removed (nothing routes there)
+       * until a fresh state arrives. Default 1 h, the default SVID lifetime (docs/operations.md "Staleness").
+       */
+      expireAfter: zDurationMs.default(3_600_000),
+      /**
        * How often this region re-signs its state even when nothing changed, so
        * peers (and peers of peers) see it is alive; default min(staleAfter / 3, 10 s).
        */
@@ -58,7 +63,8 @@ export const controllerConfigSchema = z.strictObject({
       /** How often to poll peers' bundle endpoints; default: each bundle's refresh hint (SPIFFE Federation 4.1). */
       bundlePollInterval: zDurationMs.optional(),
     })
-    .default({ pullInterval: 2000, staleAfter: 30_000 }),
+    .default({ pullInterval: 2000, staleAfter: 30_000, expireAfter: 3_600_000 })
+    .refine((f) => f.expireAfter > f.staleAfter, { message: 'expireAfter must be longer than staleAfter (an item is demoted before it is removed)', path: ['expireAfter'] }),
   peers: z.array(peerSchema).default([]),
   /** The region's anycast announcers (`entente anycast`): their state is carried in the region state. */
   anycast: z

@@ -33,6 +33,10 @@ import { startAdminApi } from './admin-api.js';
 import { AnycastWatch } from './anycast-watch.js';
 import { ConfigVersion } from './config-version.js';
 import { buildMeshConfigBody, buildRegionStateBody, exportedServices, type ViewInputs } from './mesh-views.js';
+import { policyDigests, type PolicyDigests } from '../policy/policy-digests.js';
+import { resourceCommit } from '../policy/git-commit.js';
+import type { ResourceSet } from '../policy/resource-set.js';
+import { computeDrift } from '../federation/drift.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -75,6 +79,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
   let recompute: () => void = () => undefined;
+  let refreshCommit: () => Promise<void> = async () => undefined;
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
   const advertiseRefused = new Counter({
     name: 'entente_controller_advertise_refused_total',
@@ -87,7 +92,9 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const addListener = (a: SocketAddress): void => {
     if (!listeners.some((l) => sameListener(l, a, () => false))) listeners.push(a);
   };
-  const federation = new FederationState({ dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter });
+  const federation = new FederationState({
+    dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter, expireAfterMs: config.federation.expireAfter,
+  });
   const policyRejected = new Counter({
     name: 'entente_controller_policy_rejected_total',
     help: 'Policy directory loads refused (the last good set stays in force), by error code',
@@ -99,7 +106,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     dir: resolve(config.resources),
     log: log.child({ part: 'resources' }),
     lastGood: new LastGoodFile(join(dataDir, 'resources-last-good.json')),
-    onChange: () => recompute(),
+    onChange: () => {
+      recompute();
+      void refreshCommit();
+    },
     onRejected: (errors) => {
       for (const code of new Set(errors.map((e) => e.code))) policyRejected.inc({ reason: code });
     },
@@ -116,6 +126,26 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   }
   /** A set is in force (loaded now or restored from disk): only then are configs pushed and the region state published. */
   const policyInForce = (): boolean => resources.status().inForce.source !== 'none';
+
+  // The commit is published only while the directory is what is in force: a broken checkout
+  // serves the last good set, whose commit we do not know. Polled too: a commit of unchanged files changes no digest.
+  let policyCommit: string | undefined;
+  refreshCommit = async (): Promise<void> => {
+    const st = resources.status();
+    const commit = st.ok && st.inForce.source === 'directory' ? await resourceCommit(resolve(config.resources)) : undefined;
+    if (commit !== policyCommit) {
+      policyCommit = commit;
+      recompute();
+    }
+  };
+  await refreshCommit();
+  const commitTimer = setInterval(() => void refreshCommit(), 10_000);
+  commitTimer.unref();
+  let policyMemo: { digest: string; value: PolicyDigests } | undefined;
+  const policyOf = (set: ResourceSet, digest: string): PolicyDigests => {
+    if (policyMemo?.digest !== digest) policyMemo = { digest, value: policyDigests(set) };
+    return policyMemo.value;
+  };
 
   const serving = new ServingIdentity(ca, Math.min(config.svidTtl, 3_600_000));
   await serving.start();
@@ -139,6 +169,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       ...(config.zone !== undefined ? { zone: config.zone } : {}),
       resources: snap.resources,
       policyDigest: snap.digest,
+      policy: policyOf(snap.resources, snap.digest),
+      policyCommit,
       nodes: all,
       connectedGateways: all.filter((n) => n.kind === 'gateway' && nodes.isConnected(n.node)),
       ownBundle,
@@ -305,6 +337,9 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   /** The policy part of /v1/status and of the reload answer: what is served, and why it is older than the directory when it is. */
   const policyView = (rs: ResourceStoreStatus) => ({
     digest: rs.inForce.digest,
+    // What peers compare for drift (policy resources only), and the checkout's commit when the directory is one.
+    policyDigest: policyMemo?.value.digest,
+    commit: policyCommit,
     generation: rs.inForce.generation,
     source: rs.inForce.source,
     loadedAt: rs.inForce.loadedAt ? new Date(rs.inForce.loadedAt).toISOString() : undefined,
@@ -317,6 +352,21 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     configPushed: meshConfig !== undefined,
     configVersion: meshConfig?.version,
   });
+
+  /** Policy drift between this region and every configured peer, from the signed states we hold. */
+  const drift = () => {
+    const snap = resources.snapshot();
+    const own = policyOf(snap.resources, snap.digest);
+    const remotes = federation.remoteRegions();
+    return computeDrift([
+      { region: config.region, resources: own.resources, digest: own.digest, commit: policyCommit },
+      ...config.peers.map((p) => {
+        const st = federation.stateOf(p.region);
+        const remote = remotes.find((r) => r.region === p.region);
+        return { region: p.region, resources: st?.policyDigests, digest: st?.policyDigest, commit: st?.policyCommit, ageMs: remote && remote.ageMs >= 0 ? remote.ageMs : undefined, stale: remote?.stale };
+      }),
+    ]);
+  };
 
   const status = () => {
     const rs = resources.status();
@@ -346,6 +396,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           bundleSequence: federation.anchor(p.region)?.sequence?.toString(),
           bundleEndpoint: bundlePoller.status(p.region),
           policyDigest: st?.policyDigest,
+          policyCommit: st?.policyCommit,
+          expired: remote?.expired ?? false,
           anycast: st?.anycast,
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };
@@ -357,6 +409,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     {
       credential: adminCredential,
       status,
+      drift,
       health,
       createToken: (node, kind, ttlMs, addresses) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem, addresses),
       reloadResources: async () => policyView(await resources.reload()),
@@ -375,6 +428,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     addresses: { agents: boundAddress(agentApi), peers: boundAddress(peerApi), admin: boundAddress(adminApi) },
     async close() {
       clearInterval(staleTimer);
+      clearInterval(commitTimer);
       anycastWatch.stop();
       stopCaMaintenance();
       unsubscribeBundle();

@@ -24,7 +24,7 @@ test('buildMeshConfigBody: the TrafficPolicies go to agents as loaded, and every
   const { resources, errors } = assembleResources([parseResourceText('mesh.yaml', text)]);
   assert.deepEqual(errors, []);
   const body = buildMeshConfigBody({
-    region: 'eu', trustDomain: 'eu.test', resources, policyDigest: 'd', nodes: [], connectedGateways: [], ownBundle: { keys: [] }, peerBundles: {}, remoteRegions: [], anycast: [],
+    region: 'eu', trustDomain: 'eu.test', resources, policyDigest: 'd', policy: { digest: 'p', resources: {} }, nodes: [], connectedGateways: [], ownBundle: { keys: [] }, peerBundles: {}, remoteRegions: [], anycast: [],
   });
   assert.equal(body.trafficPolicies, resources.trafficPolicies);
   assert.equal(body.trafficPolicies?.length, 1);

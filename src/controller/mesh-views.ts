@@ -4,6 +4,7 @@ import type { ResourceSet } from '../policy/resource-set.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
 import type { AnycastSummary, ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
+import type { PolicyDigests } from '../policy/policy-digests.js';
 
 export interface ViewInputs {
   readonly region: string;
@@ -11,6 +12,10 @@ export interface ViewInputs {
   readonly zone?: string;
   readonly resources: ResourceSet;
   readonly policyDigest: string;
+  /** Policy resources only (no Services or Workloads): what other regions compare for drift. */
+  readonly policy: PolicyDigests;
+  /** The resource directory's Git commit, when it is a checkout. */
+  readonly policyCommit?: string | undefined;
   readonly nodes: readonly NodeRecord[];
   readonly connectedGateways: readonly NodeRecord[];
   readonly ownBundle: WireBundle;
@@ -91,7 +96,10 @@ export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version'
     bundle: v.ownBundle,
     gateways: v.connectedGateways.flatMap((g) => (g.advertise ? [g.advertise] : [])).sort(),
     exportedServices: exportedServices(v.resources),
-    policyDigest: v.policyDigest,
+    // The policy-only digest: regions running different workloads under one policy tree publish the same one.
+    policyDigest: v.policy.digest,
+    policyDigests: v.policy.resources,
+    ...(v.policyCommit !== undefined ? { policyCommit: v.policyCommit } : {}),
     healthy: v.connectedGateways.length > 0,
     ...(v.anycast.length > 0 ? { anycast: v.anycast } : {}),
   };

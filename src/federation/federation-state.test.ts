@@ -229,3 +229,29 @@ test('every one-character corruption of the signer chain (x5c) is refused, never
   }
   assert.ok(refusals.size > 1, `refused for several reasons: ${[...refusals].join(' | ')}`);
 });
+
+test('past staleAfter a region is demoted but kept; past expireAfter its services and gateways are withheld; a fresh state brings them back', async () => {
+  let t = Date.now();
+  const a = new FederationState({ dir: join(dir, `a-${n++}`), ownRegion: 'a', peers: peers(), staleAfterMs: 10_000, expireAfterMs: 60_000, now: () => t });
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 5)), 'b')), 'accept');
+  const view = () => a.remoteRegions().find((r) => r.region === 'c')!;
+  assert.deepEqual([view().stale, view().expired ?? false, view().exportedServices.length], [false, false, 1]);
+  t += 30_000;
+  assert.deepEqual([view().stale, view().expired ?? false, view().exportedServices.length], [true, false, 1], 'stale: kept, demoted');
+  t += 40_000;
+  assert.deepEqual([view().stale, view().expired, view().exportedServices.length, view().gateways?.length, view().gateway], [true, true, 0, 0, undefined], 'expired: removed');
+  assert.equal(a.signedStates().length, 1, 'still held and relayed: it anchors the bundle and peers judge its age themselves');
+  const cNow = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  assert.equal(kind(a.offer(await sign(cNow, stateOf(c, 'c', 6)), 'b')), 'accept');
+  assert.deepEqual([view().stale, view().expired ?? false, view().exportedServices.length], [false, false, 1], 'fresh again');
+});
+
+test('per-resource policy digests and the commit travel in the signed state; a malformed digest map is refused', async () => {
+  const a = receiver();
+  const digests = { 'AuthorizationPolicy shop/a': 'a'.repeat(64) };
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 7, { policyDigests: digests, policyCommit: 'abcdef1' })), 'b')), 'accept');
+  assert.deepEqual(a.stateOf('c')?.policyDigests, digests);
+  assert.equal(a.stateOf('c')?.policyCommit, 'abcdef1');
+  assert.match(kind(a.offer(await sign(c, stateOf(c, 'c', 8, { policyDigests: { x: 'not-a-digest' } })), 'b')), /^reject: .*policyDigests/);
+  assert.equal(a.stateOf('c')?.version, 7, 'the bad state changed nothing');
+});

@@ -25,6 +25,8 @@ export interface FederationStateOptions {
   readonly ownRegion: string;
   readonly peers: readonly PeerConfig[];
   readonly staleAfterMs: number;
+  /** Past this age a region's services and gateways are withheld (default: never). */
+  readonly expireAfterMs?: number;
   readonly now?: () => number;
 }
 
@@ -170,16 +172,20 @@ export class FederationState {
     return this.opts.peers.map((p) => {
       const h = this.held.get(p.region);
       const age = this.ageMs(p.region);
-      const advertised = h?.state.gateways[0];
+      // Expired: we keep the state (it still anchors the region's bundle and is relayed) but route nothing there.
+      const expired = age !== undefined && this.opts.expireAfterMs !== undefined && age > this.opts.expireAfterMs;
+      const live = expired ? undefined : h;
+      const advertised = live?.state.gateways[0];
       return {
         region: p.region,
         trustDomain: p.trustDomain,
-        gateway: p.gatewayAddress ? formatSocketAddress(p.gatewayAddress) : advertised,
+        gateway: !expired && p.gatewayAddress ? formatSocketAddress(p.gatewayAddress) : advertised,
         // Every gateway the region advertises carries traffic (an operator override names one).
-        gateways: p.gatewayAddress ? [formatSocketAddress(p.gatewayAddress)] : [...(h?.state.gateways ?? [])],
-        exportedServices: h?.state.exportedServices ?? [],
+        gateways: !expired && p.gatewayAddress ? [formatSocketAddress(p.gatewayAddress)] : [...(live?.state.gateways ?? [])],
+        exportedServices: live?.state.exportedServices ?? [],
         ageMs: age ?? -1,
         stale: age === undefined || age > this.opts.staleAfterMs,
+        ...(expired ? { expired: true } : {}),
       };
     });
   }

@@ -65,6 +65,12 @@ const regionStateSchema = z.object({
   gateways: z.array(z.string()).max(64),
   exportedServices: z.array(z.object({ namespace: z.string(), name: z.string(), ports: z.array(portSchema), endpoints: z.array(workloadSchema) })).max(10_000),
   policyDigest: z.string(),
+  // Bounded like the services: a peer's state is read by every region, and a rogue one must not be able to bloat them.
+  policyDigests: z
+    .record(z.string().max(600), z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest'))
+    .refine((r) => Object.keys(r).length <= 10_000, 'at most 10000 policy resources')
+    .optional(),
+  policyCommit: z.string().regex(/^[0-9a-f]{7,64}(-dirty)?$/, 'a Git commit id').optional(),
   healthy: z.boolean(),
   anycast: z
     .array(

@@ -79,38 +79,11 @@ export interface RegionState {
   readonly healthy: boolean;
   /** The region's anycast announcers, as its controller last saw them (absent when none is configured). */
   readonly anycast?: readonly AnycastSummary[];
-  /**
-   * Reachability from this region's gateways to each peer region, as its
-   * gateways' probes measured it (absent from states of older controllers).
-   * Other regions read it to decide relays: a peer reachable from here is a
-   * candidate path for traffic they cannot send directly.
-   */
-  readonly links?: readonly LinkReachability[];
-  /** Destination regions this region's gateways forward to on other regions' behalf (operator setting; absent: none). */
-  readonly relayFor?: readonly string[];
-  /** Digest of each policy resource this region enforces, keyed "Kind/namespace/name" (policy kinds only: no Services or Workloads). */
+  /** Digest of each policy resource this region enforces, keyed "Kind namespace/name" (policy kinds only: no Services or Workloads). */
   readonly policyDigests?: Readonly<Record<string, string>>;
   /** The Git commit of the resource directory, when it is a Git checkout (suffixed "-dirty" when the worktree differs). */
   readonly policyCommit?: string;
 }
-
-/** One directed link, from the publishing region to `region`, as its gateways' probes see it. */
-export interface LinkReachability {
-  readonly region: string;
-  /** At least one of our gateways reaches at least one of theirs. */
-  readonly reachable: boolean;
-  /** Median probe round trip of the best gateway pair over the probe window; null while unreachable or unmeasured. */
-  readonly rttMs: number | null;
-  /** Share of probes lost over the probe window, 0..1. */
-  readonly loss: number;
-}
-
-/** How this region's agents reach a remote region now (decided by the controller from reachability). */
-export type RegionPath =
-  | { readonly kind: 'direct' }
-  /** Through region `via`: dial its gateways (`gateways`, as we reach them) with the destination's SNI; they splice on to the destination's gateway. */
-  | { readonly kind: 'relay'; readonly via: string; readonly gateways: readonly string[]; readonly rttMs: number | null }
-  | { readonly kind: 'unreachable' };
 
 /** One anycast announcer's state, as carried in the region state. */
 export interface AnycastSummary {
@@ -138,10 +111,11 @@ export interface RemoteRegion {
   /** Age of the newest state we hold, at the time this config was built. */
   readonly ageMs: number;
   readonly stale: boolean;
-  /** Our gateways' view of the link to this region (absent: not measured, e.g. a controller from before probes). */
-  readonly reachability?: LinkReachability;
-  /** The path agents use now (absent: direct). */
-  readonly path?: RegionPath;
+  /**
+   * Past the controller's expireAfter: the region's services and gateways are
+   * withheld (nothing routes there) until a fresh state arrives. Absent: false.
+   */
+  readonly expired?: boolean;
 }
 
 /** The config stream payload: everything an agent (or gateway) needs, as one snapshot. */
@@ -172,11 +146,4 @@ export interface MeshConfig {
   readonly policyDigest: string;
   /** The controller's own listen addresses (agent API, federation, admin, bundle endpoint): never a route. */
   readonly controllerAddresses?: readonly string[];
-  /**
-   * Gateways only: the remote regions this region's gateways may forward to
-   * on other regions' behalf (operator setting). A gateway relays a
-   * connection whose SNI is in one of these regions' trust domains to that
-   * region's gateways (remoteRegions[].gateways) and nowhere else.
-   */
-  readonly relayFor?: readonly string[];
 }

@@ -45,6 +45,8 @@ export interface FixtureController {
   peer(region: string): Promise<PeerView | undefined>;
   /** Writes one more exported service and makes the controller reload its resources. */
   exportService(name: string): Promise<void>;
+  /** Writes (or replaces) one resource file and makes the controller reload its resources. */
+  writeResources(file: string, yaml: string): Promise<void>;
 }
 
 export interface PeerView {
@@ -107,6 +109,11 @@ export async function startFixtureController(root: string, region: string, ip: s
   const running = await startController(config, log);
   const admin = `http://${ip}:15000`;
   const status = async (): Promise<ControllerStatus> => (await httpJson<ControllerStatus>(`${admin}/v1/status`)).body;
+  const writeResources = async (file: string, yaml: string): Promise<void> => {
+    writeFileSync(join(resourcesDir, file), yaml);
+    const res = await httpJson(`${admin}/v1/resources/reload`, { method: 'POST', headers: { authorization: `Bearer ${readAdminCredential(config.dataDir)}` } });
+    if (res.status !== 200) throw new Error(`reload refused: ${JSON.stringify(res.body)}`);
+  };
   return {
     region,
     ip,
@@ -115,10 +122,7 @@ export async function startFixtureController(root: string, region: string, ip: s
     running,
     status,
     peer: async (r) => (await status()).peers.find((p) => p.region === r),
-    async exportService(name) {
-      writeFileSync(join(resourcesDir, `${name}.yaml`), serviceYaml(region, name, '10.9.9.10'));
-      const res = await httpJson(`${admin}/v1/resources/reload`, { method: 'POST', headers: { authorization: `Bearer ${readAdminCredential(config.dataDir)}` } });
-      if (res.status !== 200) throw new Error(`reload refused: ${JSON.stringify(res.body)}`);
-    },
+    exportService: (name) => writeResources(`${name}.yaml`, serviceYaml(region, name, '10.9.9.10')),
+    writeResources,
   };
 }

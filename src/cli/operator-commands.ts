@@ -1,0 +1,51 @@
+// Operator views that read a running controller's admin API: `entente drift`.
+// The controller is found as kubectl finds its cluster: --controller URL, else
+// the ENTENTE_CONTROLLER variable (`entente lab` prints the line to export).
+import type { Command } from 'commander';
+import { httpJson } from '../core/http-get-json.js';
+import { EntenteError } from '../core/errors.js';
+import { formatDrift, type DriftReport } from '../federation/drift.js';
+
+/** Exit codes of `entente drift`: 0 no drift, 1 drift, 2 usage, 4 the controller could not be read. */
+export const DRIFT_EXIT = { none: 0, drift: 1, usage: 2, unreachable: 4 } as const;
+
+export function controllerUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = flag ?? env.ENTENTE_CONTROLLER;
+  if (url === undefined || url === '') return undefined;
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(url)) {
+    throw new EntenteError('CLI_BAD_CONTROLLER', `controller URL "${url}" is not a controller admin URL; expected e.g. "http://127.0.0.1:15000"`);
+  }
+  return url.replace(/\/$/, '');
+}
+
+export function registerOperatorCommands(program: Command): void {
+  program
+    .command('drift')
+    .description('list the policy resources that differ between regions (exit 0: none, 1: some)')
+    .option('--controller <url>', "a controller's admin URL (default: $ENTENTE_CONTROLLER)")
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { controller?: string; json?: boolean }) => {
+      let url: string | undefined;
+      try {
+        url = controllerUrl(opts.controller);
+      } catch (err) {
+        return fail(DRIFT_EXIT.usage, (err as Error).message);
+      }
+      if (url === undefined) return fail(DRIFT_EXIT.usage, 'no controller: pass --controller URL or set ENTENTE_CONTROLLER (e.g. http://127.0.0.1:15000)');
+      let report: DriftReport;
+      try {
+        const res = await httpJson<DriftReport>(`${url}/v1/drift`, { timeoutMs: 10_000 });
+        if (res.status !== 200 || typeof res.body?.drift !== 'boolean') throw new Error(`HTTP ${res.status}`);
+        report = res.body;
+      } catch (err) {
+        return fail(DRIFT_EXIT.unreachable, `cannot read ${url}/v1/drift: ${(err as Error).message}`);
+      }
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
+      process.exitCode = report.drift ? DRIFT_EXIT.drift : DRIFT_EXIT.none;
+    });
+}
+
+function fail(code: number, message: string): void {
+  process.stderr.write(`entente: ${message}\n`);
+  process.exitCode = code;
+}
