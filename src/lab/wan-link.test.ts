@@ -1,12 +1,14 @@
 // WAN link: RTT through the link is about twice the one-way latency, order holds
-// under jitter, backpressure bounds the queue, partitions behave, close cleans up.
+// under jitter, backpressure bounds the queue, partitions behave, close cleans up,
+// loss shows as retransmission delay, bandwidth serializes each direction.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { startWanLink, releaseTime, type WanLink } from './wan-link.js';
+import { startWanLink, releaseTime, scheduleChunk, retransmitPenaltyMs, MIN_RTO_MS, SYN_RTO_MS, type WanLink, type LinkShape } from './wan-link.js';
+import { EntenteError } from '../core/errors.js';
 import { eventually } from '../core/eventually.js';
 
 interface Target { server: Server; port: number; sockets: Set<Socket>; accepted: number; close(): Promise<void> }
@@ -79,6 +81,55 @@ describe('releaseTime', () => {
   });
 });
 
+describe('scheduleChunk', () => {
+  const shape = (s: Partial<LinkShape>): LinkShape => ({ latencyMs: 10, jitterMs: 0, loss: 0, bandwidthBps: undefined, ...s });
+  const never = (): number => { throw new Error('random must not be drawn'); };
+  const table: Array<{ name: string; prev: number; wire: number; arrival: number; bytes: number; shape: LinkShape; random: () => number; release: number; wireFreeAt: number }> = [
+    { name: 'latency only, no draws', prev: 0, wire: 0, arrival: 100, bytes: 1000, shape: shape({}), random: never, release: 110, wireFreeAt: 0 },
+    { name: 'kept behind the previous release', prev: 500, wire: 0, arrival: 100, bytes: 1000, shape: shape({}), random: never, release: 500, wireFreeAt: 0 },
+    { name: 'bandwidth: serialization delay from arrival on an idle wire', prev: 0, wire: 50, arrival: 100, bytes: 1000, shape: shape({ bandwidthBps: 10_000 }), random: never, release: 100 + 100 + 10, wireFreeAt: 200 },
+    { name: 'bandwidth: waits for the busy wire', prev: 0, wire: 300, arrival: 100, bytes: 1000, shape: shape({ bandwidthBps: 10_000 }), random: never, release: 300 + 100 + 10, wireFreeAt: 400 },
+    { name: 'bandwidth: an end (0 bytes) waits for the wire but adds nothing', prev: 0, wire: 300, arrival: 100, bytes: 0, shape: shape({ bandwidthBps: 10_000 }), random: never, release: 310, wireFreeAt: 300 },
+    { name: 'loss: a draw below loss delays by the penalty', prev: 0, wire: 0, arrival: 100, bytes: 10, shape: shape({ loss: 0.3 }), random: () => 0.29, release: 100 + MIN_RTO_MS + 20 + 10, wireFreeAt: 0 },
+    { name: 'loss: a draw at or above loss is not lost', prev: 0, wire: 0, arrival: 100, bytes: 10, shape: shape({ loss: 0.3 }), random: () => 0.3, release: 110, wireFreeAt: 0 },
+    { name: 'loss 1 always loses', prev: 0, wire: 0, arrival: 0, bytes: 10, shape: shape({ loss: 1, latencyMs: 150 }), random: () => 0.999999, release: 200 + 300 + 150, wireFreeAt: 0 },
+    { name: 'loss does not hold the wire', prev: 0, wire: 0, arrival: 0, bytes: 1000, shape: shape({ loss: 1, bandwidthBps: 1000 }), random: () => 0, release: 1000 + 220 + 10, wireFreeAt: 1000 },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      assert.deepEqual(scheduleChunk(row.prev, row.wire, row.arrival, row.bytes, row.shape, row.random), { release: row.release, wireFreeAt: row.wireFreeAt });
+    });
+  }
+
+  it('jitter draws come after the loss draw', () => {
+    const draws = [0.1, 1]; // lost, then the maximum jitter
+    const r = scheduleChunk(0, 0, 0, 1, shape({ loss: 0.5, jitterMs: 5 }), () => draws.shift()!);
+    assert.equal(r.release, retransmitPenaltyMs(10) + 15);
+    assert.equal(draws.length, 0);
+  });
+
+  it('property: release times are non-decreasing, and a direction never carries more than its bandwidth', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 65536 }), fc.double({ min: 0, max: 0.999999, noNaN: true })), { maxLength: 200 }),
+      fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 100 }), (steps, bw, loss, latency) => {
+        const sh = shape({ latencyMs: latency, loss, bandwidthBps: bw });
+        let now = 0;
+        let prev = 0;
+        let wire = 0;
+        let total = 0;
+        for (const [dt, bytes, r] of steps) {
+          now += dt;
+          total += bytes;
+          const s = scheduleChunk(prev, wire, now, bytes, sh, () => r);
+          assert.ok(s.release >= prev && s.wireFreeAt >= wire);
+          assert.ok(s.release >= s.wireFreeAt + latency - 1e-6);
+          assert.ok(s.wireFreeAt >= ((total * 1000) / bw) * (1 - 1e-9), 'the wire carried bytes faster than its bandwidth');
+          prev = s.release;
+          wire = s.wireFreeAt;
+        }
+      }), { numRuns: 200, interruptAfterTimeLimit: 3000 });
+  });
+});
+
 describe('WAN link', () => {
   let target: Target;
   const links: WanLink[] = [];
@@ -89,7 +140,7 @@ describe('WAN link', () => {
     await Promise.all(links.map((l) => l.close()));
     await target.close();
   });
-  const newLink = async (latencyMs: number, jitterMs = 0, extra: { maxQueuedBytes?: number; random?: () => number; port?: number } = {}) => {
+  const newLink = async (latencyMs: number, jitterMs = 0, extra: { maxQueuedBytes?: number; random?: () => number; port?: number; loss?: number; bandwidthBps?: number } = {}) => {
     const link = await startWanLink({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: extra.port ?? target.port }, latencyMs, jitterMs, ...extra });
     links.push(link);
     return link;
@@ -240,5 +291,88 @@ describe('WAN link', () => {
     assert.equal(link.stats().active, 0);
     await assert.rejects(open(link), /ECONNREFUSED/);
     assert.throws(() => link.setLatency(-1), /not valid/);
+  });
+
+  it('loss=1: the handshake costs the SYN timeout and every chunk the retransmission penalty, each way', async () => {
+    const L = 5;
+    const link = await newLink(L, 0, { loss: 1 });
+    assert.equal(link.stats().loss, 1);
+    const t0 = performance.now();
+    const s = track(await open(link));
+    await roundTrip(s, 'first');
+    const first = performance.now() - t0;
+    const penalty = retransmitPenaltyMs(L);
+    assert.ok(first >= SYN_RTO_MS + 4 * L + 2 * penalty - 2, `first exchange took ${first.toFixed(1)} ms`);
+    for (let i = 0; i < 2; i++) {
+      const rtt = await roundTrip(s, `ping ${i}`);
+      assert.ok(rtt >= 2 * (L + penalty) - 2, `RTT ${rtt.toFixed(1)} ms with loss=1 (penalty ${penalty} ms each way)`);
+    }
+    link.setLoss(0);
+    assert.equal(link.stats().loss, 0);
+    await roundTrip(s, 'after setLoss(0)');
+  });
+
+  it('loss=0 with an injected random: nothing is drawn for loss, traffic flows as before', async () => {
+    let draws = 0;
+    const link = await newLink(5, 0, { loss: 0, random: () => { draws++; return 0; } });
+    const s = track(await open(link));
+    await roundTrip(s, 'hello');
+    await roundTrip(s, 'again');
+    assert.equal(draws, 0);
+    assert.equal(link.stats().bandwidthBps, undefined);
+  });
+
+  it('bandwidth: 200 KB echoed through a 100 KB/s link takes over 1.5 s, and the bytes arrive intact', async () => {
+    const link = await newLink(1, 0, { bandwidthBps: 100_000 });
+    assert.equal(link.stats().bandwidthBps, 100_000);
+    const s = track(await open(link));
+    const data = randomBytes(200_000);
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const t0 = performance.now();
+    const done = new Promise<void>((resolve) => s.on('data', (d: Buffer) => { chunks.push(d); got += d.length; if (got >= data.length) resolve(); }));
+    s.write(data);
+    await done;
+    const took = performance.now() - t0;
+    assert.ok(took >= 1500, `200 KB at 100 KB/s took only ${took.toFixed(0)} ms`);
+    assert.ok(Buffer.concat(chunks).equals(data));
+    link.setBandwidth(undefined);
+    assert.equal(link.stats().bandwidthBps, undefined);
+    await roundTrip(s, 'unlimited again');
+  });
+
+  it('bandwidth is shared by the connections of a link direction', async () => {
+    let received = 0;
+    const inner = new Set<Socket>();
+    const sink = createServer((c) => { inner.add(c); c.on('data', (d: Buffer) => { received += d.length; }); c.on('error', () => undefined); });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = await newLink(1, 0, { bandwidthBps: 100_000, port: (sink.address() as AddressInfo).port });
+      const [a, b] = [track(await open(link)), track(await open(link))];
+      const t0 = performance.now();
+      a.write(randomBytes(100_000));
+      b.write(randomBytes(100_000));
+      await eventually(() => received === 200_000, { what: `200 KB delivered (got ${received})`, timeoutMs: 30_000, intervalMs: 10 });
+      const took = performance.now() - t0;
+      // Each connection alone would need ≈ 1 s; sharing 100 KB/s they need ≈ 2 s together.
+      assert.ok(took >= 1600, `2 × 100 KB over a shared 100 KB/s took only ${took.toFixed(0)} ms`);
+    } finally {
+      await new Promise<void>((resolve) => { sink.close(() => resolve()); for (const c of inner) c.destroy(); });
+    }
+  });
+
+  it('rejects loss outside [0, 1] and non-positive bandwidth, naming the value', async () => {
+    const bad = (f: () => unknown, code: string, value: RegExp) => assert.throws(f, (e: unknown) => e instanceof EntenteError && e.code === code && value.test(e.message));
+    const link = await newLink(1);
+    bad(() => link.setLoss(1.5), 'WAN_LINK_BAD_LOSS', /1\.5.*0 to 1/);
+    bad(() => link.setLoss(-0.1), 'WAN_LINK_BAD_LOSS', /-0\.1/);
+    bad(() => link.setLoss(NaN), 'WAN_LINK_BAD_LOSS', /NaN/);
+    bad(() => link.setBandwidth(0), 'WAN_LINK_BAD_BANDWIDTH', /bandwidth 0 .*positive/);
+    bad(() => link.setBandwidth(-5), 'WAN_LINK_BAD_BANDWIDTH', /-5/);
+    bad(() => link.setBandwidth(NaN), 'WAN_LINK_BAD_BANDWIDTH', /NaN/);
+    assert.equal(link.stats().loss, 0);
+    assert.equal(link.stats().bandwidthBps, undefined);
+    await assert.rejects(newLink(1, 0, { loss: 2 }), (e: unknown) => e instanceof EntenteError && e.code === 'WAN_LINK_BAD_LOSS');
+    await assert.rejects(newLink(1, 0, { bandwidthBps: 0 }), (e: unknown) => e instanceof EntenteError && e.code === 'WAN_LINK_BAD_BANDWIDTH');
   });
 });

@@ -1,6 +1,7 @@
 // The lab's WAN emulator for one directed link between two regions: a TCP proxy
 // that delays every chunk by the one-way latency (plus jitter, never reordering),
-// emulates the TCP handshake round trip, and can blackhole or reset the link.
+// emulates the TCP handshake round trip, loss (as retransmission delay) and a
+// bandwidth limit, and can blackhole or reset the link.
 import { createServer, connect as netConnect, type Socket, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/log.js';
@@ -19,8 +20,17 @@ export interface WanLinkOptions {
   readonly log?: Logger;
   /** Bytes held per direction before the sender is paused (default 1 MiB). */
   readonly maxQueuedBytes?: number;
-  /** Uniform [0, 1) source for jitter; injectable for tests. */
+  /** Uniform [0, 1) source for jitter and loss; injectable for tests. */
   readonly random?: () => number;
+  /**
+   * Fraction (0..1) of chunks, and of new connections' handshakes, that are "lost".
+   * Through a TCP proxy loss shows as retransmission delay: a lost chunk arrives
+   * retransmitPenaltyMs() late (later chunks wait behind it), a lost SYN costs
+   * SYN_RTO_MS before the connection opens. Default 0.
+   */
+  readonly loss?: number;
+  /** Bytes per second per direction, shared by all connections of the link; undefined = unlimited. */
+  readonly bandwidthBps?: number;
 }
 
 export interface WanLinkStats {
@@ -32,11 +42,17 @@ export interface WanLinkStats {
   readonly latencyMs: number;
   readonly jitterMs: number;
   readonly partitioned: PartitionMode;
+  readonly loss: number;
+  readonly bandwidthBps: number | undefined;
 }
 
 export interface WanLink {
   readonly address: SocketAddress;
   setLatency(latencyMs: number, jitterMs?: number): void;
+  /** Applies to chunks read, and connections accepted, afterwards. */
+  setLoss(loss: number): void;
+  /** undefined lifts the limit; applies to chunks read afterwards. */
+  setBandwidth(bandwidthBps: number | undefined): void;
   setPartitioned(mode: PartitionMode): void;
   close(): Promise<void>;
   stats(): WanLinkStats;
@@ -52,9 +68,61 @@ export function releaseTime(previous: number, arrival: number, latencyMs: number
   return Math.max(previous, arrival + delay);
 }
 
-interface LinkState {
+/** Linux's minimum retransmission timeout (TCP_RTO_MIN). */
+export const MIN_RTO_MS = 200;
+/** Linux's initial retransmission timeout for a SYN (TCP_TIMEOUT_INIT, RFC 6298). */
+export const SYN_RTO_MS = 1000;
+
+/**
+ * How much later a lost chunk is delivered: one retransmission timeout. Linux
+ * computes RTO = SRTT + max(RTTVAR, TCP_RTO_MIN) (__tcp_set_rto; RTTVAR is
+ * floored at the 200 ms minimum), so on a steady path RTO ≈ RTT + 200 ms, and
+ * RTT = 2 × one-way latency here. This models the timeout path (tail loss, as in
+ * request/response traffic); fast retransmit, which recovers a loss in mid-stream
+ * after about one RTT, is not modelled, so this is the pessimistic case.
+ */
+export function retransmitPenaltyMs(latencyMs: number): number {
+  return MIN_RTO_MS + 2 * latencyMs;
+}
+
+/** What the release-time computation reads of a link's settings. */
+export interface LinkShape {
+  readonly latencyMs: number;
+  readonly jitterMs: number;
+  readonly loss: number;
+  readonly bandwidthBps: number | undefined;
+}
+
+/**
+ * Schedules one chunk of `bytes` read at `arrival` (milliseconds). Bandwidth is a
+ * serialization-delay model: each direction of the link has one transmitter, shared
+ * by its connections, that sends one chunk at a time at bandwidthBps, so the chunk's
+ * last byte leaves at max(arrival, wireFreeAt) + bytes / bandwidth (no burst
+ * allowance, unlike a token bucket). It then travels latency ± jitter, plus
+ * retransmitPenaltyMs() with probability `loss`, and is never released before the
+ * previous chunk of its connection and direction (releaseTime()). Pure: the caller
+ * stores the returned release (per connection) and wireFreeAt (per link direction).
+ * `random` is drawn for loss only when 0 < loss, then for jitter only when jitter > 0.
+ */
+export function scheduleChunk(previousRelease: number, wireFreeAt: number, arrival: number, bytes: number,
+  shape: LinkShape, random: () => number): { release: number; wireFreeAt: number } {
+  const bw = shape.bandwidthBps;
+  const sent = bw === undefined ? arrival : Math.max(arrival, wireFreeAt) + (bytes * 1000) / bw;
+  const lost = shape.loss > 0 && random() < shape.loss;
+  const departure = lost ? sent + retransmitPenaltyMs(shape.latencyMs) : sent;
+  return {
+    release: releaseTime(previousRelease, departure, shape.latencyMs, shape.jitterMs, random),
+    wireFreeAt: bw === undefined ? wireFreeAt : sent,
+  };
+}
+
+interface LinkState extends LinkShape {
   latencyMs: number;
   jitterMs: number;
+  loss: number;
+  bandwidthBps: number | undefined;
+  /** When each direction's transmitter is free again (bandwidth model). */
+  readonly wireFreeAt: { forward: number; backward: number };
   partitioned: PartitionMode;
   readonly maxQueuedBytes: number;
   readonly random: () => number;
@@ -73,13 +141,17 @@ class DelayLine {
   notBefore = 0;
   dst: Socket | undefined;
 
-  constructor(readonly src: Socket, private readonly link: LinkState, private readonly delivered: (n: number) => void) {}
+  constructor(readonly src: Socket, private readonly link: LinkState, private readonly direction: 'forward' | 'backward',
+    private readonly delivered: (n: number) => void) {}
 
   get queuedBytes(): number { return this.queued; }
 
   push(chunk: Buffer | 'end'): void {
     const arrival = Math.max(performance.now(), this.notBefore);
-    this.last = releaseTime(this.last, arrival, this.link.latencyMs, this.link.jitterMs, this.link.random);
+    const wire = this.link.wireFreeAt;
+    const s = scheduleChunk(this.last, wire[this.direction], arrival, chunk === 'end' ? 0 : chunk.length, this.link, this.link.random);
+    this.last = s.release;
+    wire[this.direction] = s.wireFreeAt;
     this.queue.push({ at: this.last, chunk } as Item);
     if (chunk !== 'end') this.queued += chunk.length;
     this.updateFlow();
@@ -136,7 +208,7 @@ class LinkConnection {
 
   constructor(readonly client: Socket, private readonly link: LinkState, private readonly target: SocketAddress,
     private readonly counters: { forward: number; backward: number }, private readonly onDone: (c: LinkConnection) => void) {
-    this.forward = new DelayLine(client, link, (n) => { counters.forward += n; });
+    this.forward = new DelayLine(client, link, 'forward', (n) => { counters.forward += n; });
     client.on('data', (d: Buffer) => this.forward.push(d));
     client.on('end', () => this.forward.push('end'));
     client.on('error', () => this.failSoon());
@@ -145,11 +217,15 @@ class LinkConnection {
     if (link.partitioned !== 'blackhole') this.startHandshake();
   }
 
-  /** Emulated TCP handshake: the SYN reaches the target after one latency; data leaves the client after a full RTT. */
+  /**
+   * Emulated TCP handshake: the SYN reaches the target after one latency; data leaves the client after a full RTT.
+   * With probability `loss` the SYN is lost and resent after SYN_RTO_MS, which delays both.
+   */
   startHandshake(): void {
     if (this.done) return;
-    const latency = this.link.latencyMs;
-    this.forward.notBefore = performance.now() + 2 * latency;
+    const link = this.link;
+    const latency = link.latencyMs + (link.loss > 0 && link.random() < link.loss ? SYN_RTO_MS : 0);
+    this.forward.notBefore = performance.now() + latency + link.latencyMs;
     this.connectTimer = setTimeout(() => this.connectUpstream(), latency);
   }
 
@@ -159,7 +235,7 @@ class LinkConnection {
     const up = netConnect({ host: this.target.host, port: this.target.port, allowHalfOpen: true });
     this.upstream = up;
     up.setNoDelay(true);
-    const backward = new DelayLine(up, this.link, (n) => { this.counters.backward += n; });
+    const backward = new DelayLine(up, this.link, 'backward', (n) => { this.counters.backward += n; });
     backward.dst = this.client;
     this.backward = backward;
     up.on('connect', () => { this.forward.dst = up; this.forward.pump(); });
@@ -213,9 +289,14 @@ class LinkConnection {
 
 export async function startWanLink(opts: WanLinkOptions): Promise<WanLink> {
   checkDelays(opts.latencyMs, opts.jitterMs ?? 0);
+  checkLoss(opts.loss ?? 0);
+  checkBandwidth(opts.bandwidthBps);
   const link: LinkState = {
     latencyMs: opts.latencyMs,
     jitterMs: opts.jitterMs ?? 0,
+    loss: opts.loss ?? 0,
+    bandwidthBps: opts.bandwidthBps,
+    wireFreeAt: { forward: 0, backward: 0 },
     partitioned: false,
     maxQueuedBytes: opts.maxQueuedBytes ?? 1024 * 1024,
     random: opts.random ?? Math.random,
@@ -255,6 +336,16 @@ export async function startWanLink(opts: WanLinkOptions): Promise<WanLink> {
       link.jitterMs = jitterMs;
       opts.log?.info({ link: name, latencyMs, jitterMs }, 'wan-link: latency changed');
     },
+    setLoss(loss) {
+      checkLoss(loss);
+      link.loss = loss;
+      opts.log?.info({ link: name, loss }, 'wan-link: loss changed');
+    },
+    setBandwidth(bandwidthBps) {
+      checkBandwidth(bandwidthBps);
+      link.bandwidthBps = bandwidthBps;
+      opts.log?.info({ link: name, bandwidthBps: bandwidthBps ?? 'unlimited' }, 'wan-link: bandwidth changed');
+    },
     setPartitioned(mode) {
       if (mode === link.partitioned) return;
       link.partitioned = mode;
@@ -280,6 +371,8 @@ export async function startWanLink(opts: WanLinkOptions): Promise<WanLink> {
       latencyMs: link.latencyMs,
       jitterMs: link.jitterMs,
       partitioned: link.partitioned,
+      loss: link.loss,
+      bandwidthBps: link.bandwidthBps,
     }),
   };
 }
@@ -288,6 +381,23 @@ function checkDelays(latencyMs: number, jitterMs: number): void {
   if (!Number.isFinite(latencyMs) || latencyMs < 0 || !Number.isFinite(jitterMs) || jitterMs < 0) {
     throw new EntenteError('WAN_LINK_BAD_DELAY', `WAN link latency ${latencyMs} ms / jitter ${jitterMs} ms is not valid`, {
       hint: 'latency and jitter are non-negative milliseconds',
+    });
+  }
+}
+
+function checkLoss(loss: number): void {
+  if (typeof loss !== 'number' || Number.isNaN(loss) || loss < 0 || loss > 1) {
+    throw new EntenteError('WAN_LINK_BAD_LOSS', `WAN link loss ${String(loss)} is not valid: expected a fraction from 0 to 1`, {
+      hint: 'loss is the fraction of chunks delayed by a retransmission, e.g. 0.01 for 1%',
+    });
+  }
+}
+
+function checkBandwidth(bandwidthBps: number | undefined): void {
+  if (bandwidthBps === undefined) return;
+  if (typeof bandwidthBps !== 'number' || !Number.isFinite(bandwidthBps) || bandwidthBps <= 0) {
+    throw new EntenteError('WAN_LINK_BAD_BANDWIDTH', `WAN link bandwidth ${String(bandwidthBps)} bytes/s is not valid: expected a positive finite number of bytes per second`, {
+      hint: 'leave bandwidthBps undefined for an unlimited link',
     });
   }
 }
