@@ -1,6 +1,6 @@
 // The lab's live terminal summary: one line per route with its counters and
 // latency percentiles, redrawn every second.
-import type { LabReport } from './lab.js';
+import { routeMet, type LabReport } from './lab.js';
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
@@ -10,7 +10,8 @@ export function renderSummary(report: LabReport): string {
     `${'route'.padEnd(22)} ${'from'.padEnd(14)} ${'to'.padEnd(14)} ${'expect'.padEnd(6)} ${pad('requests', 8)} ${pad('ok', 7)} ${pad('denied', 7)} ${pad('failed', 7)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)}`,
   ];
   for (const r of report.routes) {
-    const good = r.expect === 'allow' ? r.ok === r.requests : r.denied === r.requests;
+    // Exactly the routes that fail the run (Lab.report's expectationsMet).
+    const good = routeMet(r);
     lines.push(
       `${r.id.padEnd(22)} ${`${r.from.region}/${r.from.service}`.padEnd(14)} ${`${r.to.region}/${r.to.service}`.padEnd(14)} ${r.expect.padEnd(6)} ${pad(r.requests, 8)} ${pad(r.ok, 7)} ${pad(r.denied, 7)} ${pad(r.failed, 7)} ${pad(r.p50Ms ?? '-', 8)} ${pad(r.p99Ms ?? '-', 8)}${good ? '' : '  <-- unexpected'}`,
     );

@@ -59,6 +59,15 @@ interface AppStats {
   routes: { id: string; requests: number; ok: number; denied: number; failed: number; lastError?: string; samples: number[] }[];
 }
 
+/** The share of an allowed route's requests that must succeed for the run to pass (the table flags the same routes). */
+export const ALLOW_OK_THRESHOLD = 0.99;
+
+/** Whether a route met its expectation: allowed routes at least ALLOW_OK_THRESHOLD ok, denied routes denied every time. */
+export function routeMet(r: Pick<RouteReport, 'expect' | 'requests' | 'ok' | 'denied'>): boolean {
+  if (r.requests === 0) return false;
+  return r.expect === 'allow' ? r.ok / r.requests >= ALLOW_OK_THRESHOLD : r.ok === 0 && r.denied === r.requests;
+}
+
 export class Lab {
   readonly topology: LabTopology;
   readonly workdir: string;
@@ -215,7 +224,7 @@ export class Lab {
         ...(c.lastError ? { lastError: c.lastError } : {}),
       };
     });
-    const met = routes.every((r) => (r.expect === 'allow' ? r.requests > 0 && r.ok / r.requests >= 0.99 : r.requests > 0 && r.ok === 0 && r.denied === r.requests));
+    const met = routes.every(routeMet);
     return {
       regions: this.topology.regions.map((r) => ({ name: r.name, trustDomain: r.trustDomain })),
       rttMs: { ...this.topology.options.rttMs },
