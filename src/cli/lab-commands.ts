@@ -88,9 +88,10 @@ export function registerLabCommands(program: Command): void {
       try {
         await lab.start();
       } catch (err) {
-        out.write(`lab: start failed: ${(err as Error).message}\nlab: logs in ${lab.workdir}/logs\n`);
         finished = true;
-        await lab.stop();
+        // Keep the work directory (even a temporary one): its logs say why the start failed.
+        out.write(`lab: start failed: ${(err as Error).message}\nlab: work directory kept: ${lab.workdir}\nlab: logs in ${lab.workdir}/logs\n`);
+        await lab.stop({ keepWorkdir: true });
         process.exitCode = 1;
         return;
       }

@@ -236,8 +236,11 @@ export class Lab {
     };
   }
 
-  /** Stops demo traffic first (so the last counts are final), then every process and link. */
-  async stop(): Promise<void> {
+  /**
+   * Stops demo traffic first (so the last counts are final), then every process and link.
+   * A temporary work directory is removed unless keepWorkdir (a failed start keeps its logs).
+   */
+  async stop(opts: { keepWorkdir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const apps = this.topology.workloads.map((w) => `app-${w.name}`);
@@ -245,7 +248,7 @@ export class Lab {
     await this.supervisor.stop(apps);
     await this.supervisor.stop();
     await Promise.all([...this.links.values()].map((l) => l.close()));
-    if (this.ownsWorkdir) rmSync(this.workdir, { recursive: true, force: true });
+    if (this.ownsWorkdir && !opts.keepWorkdir) rmSync(this.workdir, { recursive: true, force: true });
   }
 
   /** Synchronous emergency cleanup for process exit handlers. */
