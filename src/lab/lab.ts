@@ -134,10 +134,30 @@ export class Lab {
 
     for (const r of topo.regions) {
       const credential = readFileSync(join(regionDir(this.workdir, r), 'controller-data', 'admin.token'), 'utf8').trim();
+      // A busy machine makes the controller slow to answer: retry (a timed-out or
+      // refused request, a 5xx) with backoff within the ready timeout; a 4xx is final.
       const token = async (node: string, kind: 'agent' | 'gateway'): Promise<string> => {
-        const res = await httpJson<{ token: string }>(`${this.adminUrl(r.name)}/v1/tokens`, { method: 'POST', body: { node, kind }, headers: { authorization: `Bearer ${credential}` } });
-        if (res.status !== 200) throw new Error(`controller ${r.name} refused a token for ${node}`);
-        return res.body.token;
+        let delayMs = 100;
+        const got = await eventually(
+          async () => {
+            let res: { status: number; body: { token: string } };
+            try {
+              res = await httpJson<{ token: string }>(`${this.adminUrl(r.name)}/v1/tokens`, { method: 'POST', body: { node, kind }, headers: { authorization: `Bearer ${credential}` }, timeoutMs: 15_000 });
+            } catch (err) {
+              await new Promise((done) => setTimeout(done, delayMs));
+              delayMs = Math.min(delayMs * 2, 2000);
+              throw err;
+            }
+            if (res.status === 200) return res.body.token;
+            if (res.status >= 400 && res.status < 500) return new Error(`controller ${r.name} refused a token for ${node} (HTTP ${res.status})`);
+            await new Promise((done) => setTimeout(done, delayMs));
+            delayMs = Math.min(delayMs * 2, 2000);
+            throw new Error(`controller ${r.name} answered HTTP ${res.status} to a token request for ${node}`);
+          },
+          { timeoutMs: timeout, what: `a join token for ${node} from controller ${r.name}` },
+        );
+        if (got instanceof Error) throw got;
+        return got;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
       for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])], AGENT_NODE_FLAGS);
