@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { Lab, type LabReport } from '../lab/lab.js';
 import { DEFAULT_REGIONS, DEFAULT_RTT_MS } from '../lab/lab-topology.js';
-import { renderSummary } from '../lab/lab-summary.js';
+import { renderCompactLine, renderSummary } from '../lab/lab-summary.js';
 import { labAttest } from '../lab/lab-resources.js';
 import { EntenteError } from '../core/errors.js';
 import { zDurationMs } from '../core/config-types.js';
@@ -187,8 +187,9 @@ export function registerLabCommands(program: Command): void {
       timers.ticker = setInterval(() => {
         void lab.collect().then(() => {
           if (finished) return;
-          const text = renderSummary(lab.report());
-          out.write(tty ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+          // A terminal redraws the table; a log or a pipe gets one line a second (the table comes at the end).
+          const report = lab.report();
+          out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report)}\n` : `lab: ${renderCompactLine(report)}\n`);
         });
       }, 1000);
       if (durationMs !== undefined) setTimeout(() => void finish(`--duration ${opts.duration}`), durationMs);
