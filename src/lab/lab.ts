@@ -68,6 +68,49 @@ export function routeMet(r: Pick<RouteReport, 'expect' | 'requests' | 'ok' | 'de
   return r.expect === 'allow' ? r.ok / r.requests >= ALLOW_OK_THRESHOLD : r.ok === 0 && r.denied === r.requests;
 }
 
+/** At most one "waiting for" line this often while the mesh converges. */
+export const PROGRESS_EVERY_MS = 5000;
+
+/** The part of a controller's /v1/status the lab waits on. */
+export interface RegionStatusView {
+  nodes: { node?: string; connected: boolean }[];
+  peers: { region?: string; reachable: boolean; stale: boolean; exportedServices: string[] }[];
+}
+
+export interface RegionWaiting {
+  region: string;
+  /** What the region still waits for, e.g. "nodes 2/3", "peers us,ap"; empty when ready. */
+  waiting: string[];
+}
+
+/** What a region still waits for before it counts as converged: its nodes connected, fresh state from every peer. */
+export function regionWaiting(status: RegionStatusView | undefined, expectedNodes: number): string[] {
+  if (!status) return ['controller status'];
+  const out: string[] = [];
+  const connected = status.nodes.filter((n) => n.connected).length;
+  const want = Math.max(expectedNodes, status.nodes.length);
+  if (connected < want) out.push(`nodes ${connected}/${want}`);
+  const peers = status.peers.filter((p) => !(p.reachable && !p.stale && p.exportedServices.length > 0));
+  if (peers.length > 0) out.push(`peers ${peers.map((p) => p.region ?? '?').join(',')}`);
+  return out;
+}
+
+/** What a region still waits for before its workloads all hold SVIDs (undefined: an agent that did not answer). */
+export function svidWaiting(agents: readonly ({ svidNotAfter?: string }[] | undefined)[]): string[] {
+  const silent = agents.filter((a) => a === undefined).length;
+  const workloads = agents.flatMap((a) => a ?? []);
+  const issued = workloads.filter((w) => w.svidNotAfter).length;
+  const out: string[] = [];
+  if (silent > 0) out.push(`agents ${agents.length - silent}/${agents.length} answering`);
+  if (issued < workloads.length) out.push(`SVIDs ${issued}/${workloads.length}`);
+  return out;
+}
+
+/** One progress line, e.g. "waiting for eu: nodes 2/3, peers us; us: SVIDs 1/2" (ready regions left out). */
+export function renderWaiting(waits: readonly RegionWaiting[]): string {
+  return `waiting for ${waits.filter((w) => w.waiting.length > 0).map((w) => `${w.region}: ${w.waiting.join(', ')}`).join('; ')}`;
+}
+
 export class Lab {
   readonly topology: LabTopology;
   readonly workdir: string;
@@ -163,29 +206,44 @@ export class Lab {
       for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])], AGENT_NODE_FLAGS);
     }
 
-    // Ready when every region sees its nodes connected and fresh state from every peer.
+    // Ready when every region sees its nodes connected and fresh state from every peer,
+    // then when every workload holds an SVID. Meanwhile, what each region still waits
+    // for, at most one line every PROGRESS_EVERY_MS (nothing if it converges sooner).
+    let lastProgress = Date.now();
+    const progress = (waits: RegionWaiting[]): void => {
+      if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = Date.now();
+      this.say(renderWaiting(waits));
+    };
     await eventually(
       async () => {
-        for (const r of topo.regions) {
-          const st = (await httpJson<{ nodes: { connected: boolean }[]; peers: { reachable: boolean; stale: boolean; exportedServices: string[] }[] }>(`${this.adminUrl(r.name)}/v1/status`)).body;
-          if (st.nodes.length < 3 || !st.nodes.every((n) => n.connected)) return false;
-          if (!st.peers.every((p) => p.reachable && !p.stale && p.exportedServices.length > 0)) return false;
-        }
-        return true;
+        const waits = await Promise.all(
+          topo.regions.map(async (r): Promise<RegionWaiting> => {
+            const st = await httpJson<RegionStatusView>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 }).then((x) => x.body, () => undefined);
+            return { region: r.name, waiting: regionWaiting(st, r.agents.length + 1) };
+          }),
+        );
+        if (waits.every((w) => w.waiting.length === 0)) return true;
+        progress(waits);
+        return false;
       },
-      { timeoutMs: timeout, what: 'every region to see its nodes and its peers' },
+      { timeoutMs: timeout, what: 'every region to see its nodes and its peers', intervalMs: 200 },
     );
     await eventually(
       async () => {
-        for (const r of topo.regions) {
-          for (const a of r.agents) {
-            const st = (await httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${a.ip}:${PORTS.agentMetrics}/status`)).body;
-            if (!st.workloads.every((w) => w.svidNotAfter)) return false;
-          }
-        }
-        return true;
+        const waits = await Promise.all(
+          topo.regions.map(async (r): Promise<RegionWaiting> => {
+            const agents = await Promise.all(
+              r.agents.map((a) => httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${a.ip}:${PORTS.agentMetrics}/status`, { timeoutMs: 5000 }).then((x) => x.body.workloads, () => undefined)),
+            );
+            return { region: r.name, waiting: svidWaiting(agents) };
+          }),
+        );
+        if (waits.every((w) => w.waiting.length === 0)) return true;
+        progress(waits);
+        return false;
       },
-      { timeoutMs: timeout, what: 'every workload SVID' },
+      { timeoutMs: timeout, what: 'every workload SVID', intervalMs: 200 },
     );
     this.say('mesh converged: nodes connected, peers federated, SVIDs issued');
 
