@@ -51,3 +51,10 @@ describe('lab compact line (no terminal)', () => {
     assert.equal(percent(0, 0), '-');
   });
 });
+
+describe('lab compact line, routes without requests', () => {
+  it('calls them idle, apart from routes whose counts are wrong', () => {
+    const line = renderCompactLine(report([route('a->b', 'allow', 10, 10, 0, 0), route('c->d', 'allow', 0, 0, 0, 0), route('e->f', 'deny', 5, 1, 4, 0)], 1));
+    assert.equal(line, 't=1s ok 10/10 (100.0%) deny 4/5 failed 0 unexpected e->f idle c->d');
+  });
+});

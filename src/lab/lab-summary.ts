@@ -32,7 +32,8 @@ export function percent(part: number, whole: number): string {
  * `t=12s ok 412/413 (99.7%) deny 40/40 failed 1 worst frontend->payments 97.1%`:
  * allowed routes' ok requests, denied routes' denied requests, failures, the
  * allowed route with the lowest share ok (when under 100%), the routes that
- * would fail the run and components that exited.
+ * would fail the run (unexpected counts, or idle: no requests yet) and
+ * components that exited.
  */
 export function renderCompactLine(report: LabReport): string {
   const sum = (rs: LabReport['routes'], f: (r: LabReport['routes'][number]) => number): number => rs.reduce((n, r) => n + f(r), 0);
@@ -52,8 +53,12 @@ export function renderCompactLine(report: LabReport): string {
     if (!worst || r.ok / r.requests < worst.ok / worst.requests) worst = r;
   }
   if (worst) parts.push(`worst ${worst.id} ${percent(worst.ok, worst.requests)}`);
+  // Routes that would fail the run: with requests, their counts say why; without, they are idle (so far).
   const unmet = report.routes.filter((r) => !routeMet(r));
-  if (unmet.length > 0) parts.push(`unexpected ${unmet.map((r) => r.id).join(',')}`);
+  const idle = unmet.filter((r) => r.requests === 0);
+  const wrong = unmet.filter((r) => r.requests > 0);
+  if (wrong.length > 0) parts.push(`unexpected ${wrong.map((r) => r.id).join(',')}`);
+  if (idle.length > 0) parts.push(`idle ${idle.map((r) => r.id).join(',')}`);
   if (report.unexpectedExits.length > 0) parts.push(`exits ${report.unexpectedExits.length}`);
   return parts.join(' ');
 }
