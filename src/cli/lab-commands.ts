@@ -3,21 +3,102 @@
 import type { Command } from 'commander';
 import { Lab, type LabReport } from '../lab/lab.js';
 import { DEFAULT_REGIONS, DEFAULT_RTT_MS } from '../lab/lab-topology.js';
-import { renderSummary } from '../lab/lab-summary.js';
+import { renderCompactLine, renderSummary } from '../lab/lab-summary.js';
 import { labAttest } from '../lab/lab-resources.js';
 import { EntenteError } from '../core/errors.js';
+import { zDurationMs } from '../core/config-types.js';
+import { formatDuration } from '../core/duration.js';
+import { MIN_SVID_TTL_MS } from '../identity/local-ca.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from './run-until-signal.js';
 
-function parseRtt(text: string): Record<string, number> {
+/** What `entente lab` was given on its command line, as commander hands it over. */
+export interface LabCliInput {
+  regions: string;
+  duration?: string;
+  ipPrefix: string;
+  rtt?: string;
+  jitter: string;
+  rate: string;
+  svidTtl: string;
+  attest: string;
+}
+
+/** The same options, checked and parsed. */
+export interface LabCliOptions {
+  regions: string[];
+  /** Undefined: run until Ctrl-C. */
+  durationMs?: number;
+  ipPrefix: string;
+  rttMs: Record<string, number>;
+  jitterMs: number;
+  rate: number;
+  /** As given (the controllers parse it again, with the same parser). */
+  svidTtl: string;
+  attest: 'process' | 'uid';
+}
+
+/** A bad command-line option: the lab exits 2 with this message before starting anything. */
+export class LabOptionError extends EntenteError {
+  constructor(option: string, value: string, expected: string) {
+    super('LAB_OPTION', `${option} "${value}" is not valid: expected ${expected}`);
+  }
+}
+
+export const MAX_LAB_RATE = 1000;
+
+function number(option: string, text: string, expected: string, ok: (n: number) => boolean, shown = text): number {
+  const n = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || !ok(n)) throw new LabOptionError(option, shown, expected);
+  return n;
+}
+
+function parseRtt(text: string, regions: readonly string[]): Record<string, number> {
   const out: Record<string, number> = { ...DEFAULT_RTT_MS };
-  for (const part of text.split(',').filter(Boolean)) {
-    const m = /^([a-z0-9-]+?)-([a-z0-9]+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
-    if (!m) throw new Error(`--rtt: "${part}" is not of the form a-b=MS (e.g. eu-us=90)`);
-    out[`${m[1]}-${m[2]}`] = Number(m[3]);
+  const expected = `comma-separated pairs a-b=MS of regions in --regions (${regions.join(', ')}), e.g. eu-us=90`;
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new LabOptionError('--rtt', part, expected);
+    const pair = part.slice(0, eq);
+    // Region names may hold '-': split where both halves are regions of this lab.
+    const at = Array.from({ length: pair.length }, (_, i) => i).find((i) => pair[i] === '-' && regions.includes(pair.slice(0, i)) && regions.includes(pair.slice(i + 1)));
+    if (at === undefined || pair.slice(0, at) === pair.slice(at + 1)) throw new LabOptionError('--rtt', part, expected);
+    out[`${pair.slice(0, at)}-${pair.slice(at + 1)}`] = number('--rtt', part.slice(eq + 1), 'a-b=MS with MS a round-trip time in milliseconds from 0 to 60000, e.g. eu-us=90', (n) => n >= 0 && n <= 60_000, part);
   }
   return out;
+}
+
+/** Checks every option of `entente lab` up front; throws LabOptionError naming the option, the value and what is expected. */
+export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
+  const regions = input.regions.split(',').map((s) => s.trim()).filter(Boolean);
+  const regionsExpected = 'at least two distinct comma-separated region names (lowercase letters, digits and "-"), e.g. eu,us,ap';
+  if (regions.length < 2 || new Set(regions).size !== regions.length || !regions.every((r) => /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(r))) {
+    throw new LabOptionError('--regions', input.regions, regionsExpected);
+  }
+  if (!/^127\.\d{1,3}$/.test(input.ipPrefix) || Number(input.ipPrefix.split('.')[1]) > 255) {
+    throw new LabOptionError('--ip-prefix', input.ipPrefix, '127.N with N from 0 to 255, e.g. 127.77');
+  }
+  let svidTtlMs: number | undefined;
+  const ttl = zDurationMs.safeParse(input.svidTtl);
+  if (ttl.success) svidTtlMs = ttl.data;
+  if (svidTtlMs === undefined || svidTtlMs < MIN_SVID_TTL_MS) {
+    throw new LabOptionError('--svid-ttl', input.svidTtl, `a duration of at least ${formatDuration(MIN_SVID_TTL_MS)} such as "30m" or "1h" (controllers refuse shorter SVIDs)`);
+  }
+  if (input.attest !== 'process' && input.attest !== 'uid') {
+    throw new LabOptionError('--attest', input.attest, '"process" or "uid" (e.g. --attest uid to call the mesh with curl as the lab\'s user)');
+  }
+  const durationS = input.duration === undefined ? undefined : number('--duration', input.duration, 'a number of seconds above 0, e.g. 20', (n) => n > 0);
+  return {
+    regions,
+    ...(durationS === undefined ? {} : { durationMs: Math.round(durationS * 1000) }),
+    ipPrefix: input.ipPrefix,
+    rttMs: parseRtt(input.rtt ?? '', regions),
+    jitterMs: number('--jitter', input.jitter, 'a number of milliseconds, 0 or more, e.g. 2', (n) => n >= 0 && n <= 10_000),
+    rate: number('--rate', input.rate, `a number of requests per second per route above 0 and at most ${MAX_LAB_RATE}, e.g. 20`, (n) => n > 0 && n <= MAX_LAB_RATE),
+    svidTtl: input.svidTtl,
+    attest: input.attest,
+  };
 }
 
 export function registerLabCommands(program: Command): void {
@@ -35,23 +116,30 @@ export function registerLabCommands(program: Command): void {
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
     .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
     .option('--attest <what>', 'what each Workload attests: "process" (the lab\'s uid and node executable) or "uid" (the lab\'s uid only, so your own curl may call as a workload)', 'process')
-    .action(async (opts: { regions: string; duration?: string; json?: boolean; workdir?: string; ipPrefix: string; rtt?: string; jitter: string; rate: string; traffic: boolean; svidTtl: string; attest: string }) => {
-      if (opts.attest !== 'process' && opts.attest !== 'uid') {
-        throw new EntenteError('LAB_ATTEST', `--attest "${opts.attest}" is not one of "process", "uid"`, { hint: 'e.g. --attest uid to call the mesh with curl as the lab\'s user' });
+    .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean }) => {
+      let parsed: LabCliOptions;
+      try {
+        parsed = parseLabCliOptions(opts);
+      } catch (err) {
+        if (!(err instanceof LabOptionError)) throw err;
+        // A usage error: nothing started, exit 2 (as commander does for an unknown option).
+        process.stderr.write(`entente lab: ${err.message}\n`);
+        process.exitCode = 2;
+        return;
       }
       const attest = labAttest();
       const out = opts.json ? process.stderr : process.stdout;
       const tty = out.isTTY === true;
       const lab = new Lab({
-        regions: opts.regions.split(',').map((s) => s.trim()).filter(Boolean),
-        ipPrefix: opts.ipPrefix,
-        rttMs: parseRtt(opts.rtt ?? ''),
-        jitterMs: Number(opts.jitter),
-        rate: Number(opts.rate),
+        regions: parsed.regions,
+        ipPrefix: parsed.ipPrefix,
+        rttMs: parsed.rttMs,
+        jitterMs: parsed.jitterMs,
+        rate: parsed.rate,
         ...(opts.workdir ? { workdir: opts.workdir } : {}),
         traffic: opts.traffic,
-        svidTtl: opts.svidTtl,
-        attest: opts.attest === 'uid' ? { uid: attest.uid! } : attest,
+        svidTtl: parsed.svidTtl,
+        attest: parsed.attest === 'uid' ? { uid: attest.uid! } : attest,
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;
@@ -88,18 +176,20 @@ export function registerLabCommands(program: Command): void {
       try {
         await lab.start();
       } catch (err) {
-        out.write(`lab: start failed: ${(err as Error).message}\nlab: logs in ${lab.workdir}/logs\n`);
         finished = true;
-        await lab.stop();
+        // Keep the work directory (even a temporary one): its logs say why the start failed.
+        out.write(`lab: start failed: ${(err as Error).message}\nlab: work directory kept: ${lab.workdir}\nlab: logs in ${lab.workdir}/logs\n`);
+        await lab.stop({ keepWorkdir: true });
         process.exitCode = 1;
         return;
       }
-      const durationMs = opts.duration ? Number(opts.duration) * 1000 : undefined;
+      const durationMs = parsed.durationMs;
       timers.ticker = setInterval(() => {
         void lab.collect().then(() => {
           if (finished) return;
-          const text = renderSummary(lab.report());
-          out.write(tty ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+          // A terminal redraws the table; a log or a pipe gets one line a second (the table comes at the end).
+          const report = lab.report();
+          out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report)}\n` : `lab: ${renderCompactLine(report)}\n`);
         });
       }, 1000);
       if (durationMs !== undefined) setTimeout(() => void finish(`--duration ${opts.duration}`), durationMs);

@@ -59,6 +59,58 @@ interface AppStats {
   routes: { id: string; requests: number; ok: number; denied: number; failed: number; lastError?: string; samples: number[] }[];
 }
 
+/** The share of an allowed route's requests that must succeed for the run to pass (the table flags the same routes). */
+export const ALLOW_OK_THRESHOLD = 0.99;
+
+/** Whether a route met its expectation: allowed routes at least ALLOW_OK_THRESHOLD ok, denied routes denied every time. */
+export function routeMet(r: Pick<RouteReport, 'expect' | 'requests' | 'ok' | 'denied'>): boolean {
+  if (r.requests === 0) return false;
+  return r.expect === 'allow' ? r.ok / r.requests >= ALLOW_OK_THRESHOLD : r.ok === 0 && r.denied === r.requests;
+}
+
+/** At most one "waiting for" line this often while the mesh converges. */
+export const PROGRESS_EVERY_MS = 5000;
+
+/** The part of a controller's /v1/status the lab waits on. */
+export interface RegionStatusView {
+  nodes: { node?: string; connected: boolean }[];
+  peers: { region?: string; reachable: boolean; stale: boolean; exportedServices: string[] }[];
+}
+
+export interface RegionWaiting {
+  region: string;
+  /** What the region still waits for, e.g. "nodes 2/3", "peers us,ap"; empty when ready. */
+  waiting: string[];
+}
+
+/** What a region still waits for before it counts as converged: its nodes connected, fresh state from every peer. */
+export function regionWaiting(status: RegionStatusView | undefined, expectedNodes: number): string[] {
+  if (!status) return ['controller status'];
+  const out: string[] = [];
+  const connected = status.nodes.filter((n) => n.connected).length;
+  const want = Math.max(expectedNodes, status.nodes.length);
+  if (connected < want) out.push(`nodes ${connected}/${want}`);
+  const peers = status.peers.filter((p) => !(p.reachable && !p.stale && p.exportedServices.length > 0));
+  if (peers.length > 0) out.push(`peers ${peers.map((p) => p.region ?? '?').join(',')}`);
+  return out;
+}
+
+/** What a region still waits for before its workloads all hold SVIDs (undefined: an agent that did not answer). */
+export function svidWaiting(agents: readonly ({ svidNotAfter?: string }[] | undefined)[]): string[] {
+  const silent = agents.filter((a) => a === undefined).length;
+  const workloads = agents.flatMap((a) => a ?? []);
+  const issued = workloads.filter((w) => w.svidNotAfter).length;
+  const out: string[] = [];
+  if (silent > 0) out.push(`agents ${agents.length - silent}/${agents.length} answering`);
+  if (issued < workloads.length) out.push(`SVIDs ${issued}/${workloads.length}`);
+  return out;
+}
+
+/** One progress line, e.g. "waiting for eu: nodes 2/3, peers us; us: SVIDs 1/2" (ready regions left out). */
+export function renderWaiting(waits: readonly RegionWaiting[]): string {
+  return `waiting for ${waits.filter((w) => w.waiting.length > 0).map((w) => `${w.region}: ${w.waiting.join(', ')}`).join('; ')}`;
+}
+
 export class Lab {
   readonly topology: LabTopology;
   readonly workdir: string;
@@ -125,38 +177,73 @@ export class Lab {
 
     for (const r of topo.regions) {
       const credential = readFileSync(join(regionDir(this.workdir, r), 'controller-data', 'admin.token'), 'utf8').trim();
+      // A busy machine makes the controller slow to answer: retry (a timed-out or
+      // refused request, a 5xx) with backoff within the ready timeout; a 4xx is final.
       const token = async (node: string, kind: 'agent' | 'gateway'): Promise<string> => {
-        const res = await httpJson<{ token: string }>(`${this.adminUrl(r.name)}/v1/tokens`, { method: 'POST', body: { node, kind }, headers: { authorization: `Bearer ${credential}` } });
-        if (res.status !== 200) throw new Error(`controller ${r.name} refused a token for ${node}`);
-        return res.body.token;
+        let delayMs = 100;
+        const got = await eventually(
+          async () => {
+            let res: { status: number; body: { token: string } };
+            try {
+              res = await httpJson<{ token: string }>(`${this.adminUrl(r.name)}/v1/tokens`, { method: 'POST', body: { node, kind }, headers: { authorization: `Bearer ${credential}` }, timeoutMs: 15_000 });
+            } catch (err) {
+              await new Promise((done) => setTimeout(done, delayMs));
+              delayMs = Math.min(delayMs * 2, 2000);
+              throw err;
+            }
+            if (res.status === 200) return res.body.token;
+            if (res.status >= 400 && res.status < 500) return new Error(`controller ${r.name} refused a token for ${node} (HTTP ${res.status})`);
+            await new Promise((done) => setTimeout(done, delayMs));
+            delayMs = Math.min(delayMs * 2, 2000);
+            throw new Error(`controller ${r.name} answered HTTP ${res.status} to a token request for ${node}`);
+          },
+          { timeoutMs: timeout, what: `a join token for ${node} from controller ${r.name}` },
+        );
+        if (got instanceof Error) throw got;
+        return got;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
       for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])], AGENT_NODE_FLAGS);
     }
 
-    // Ready when every region sees its nodes connected and fresh state from every peer.
+    // Ready when every region sees its nodes connected and fresh state from every peer,
+    // then when every workload holds an SVID. Meanwhile, what each region still waits
+    // for, at most one line every PROGRESS_EVERY_MS (nothing if it converges sooner).
+    let lastProgress = Date.now();
+    const progress = (waits: RegionWaiting[]): void => {
+      if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = Date.now();
+      this.say(renderWaiting(waits));
+    };
     await eventually(
       async () => {
-        for (const r of topo.regions) {
-          const st = (await httpJson<{ nodes: { connected: boolean }[]; peers: { reachable: boolean; stale: boolean; exportedServices: string[] }[] }>(`${this.adminUrl(r.name)}/v1/status`)).body;
-          if (st.nodes.length < 3 || !st.nodes.every((n) => n.connected)) return false;
-          if (!st.peers.every((p) => p.reachable && !p.stale && p.exportedServices.length > 0)) return false;
-        }
-        return true;
+        const waits = await Promise.all(
+          topo.regions.map(async (r): Promise<RegionWaiting> => {
+            const st = await httpJson<RegionStatusView>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 }).then((x) => x.body, () => undefined);
+            return { region: r.name, waiting: regionWaiting(st, r.agents.length + 1) };
+          }),
+        );
+        if (waits.every((w) => w.waiting.length === 0)) return true;
+        progress(waits);
+        return false;
       },
-      { timeoutMs: timeout, what: 'every region to see its nodes and its peers' },
+      { timeoutMs: timeout, what: 'every region to see its nodes and its peers', intervalMs: 200 },
     );
     await eventually(
       async () => {
-        for (const r of topo.regions) {
-          for (const a of r.agents) {
-            const st = (await httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${a.ip}:${PORTS.agentMetrics}/status`)).body;
-            if (!st.workloads.every((w) => w.svidNotAfter)) return false;
-          }
-        }
-        return true;
+        const waits = await Promise.all(
+          topo.regions.map(async (r): Promise<RegionWaiting> => {
+            const agents = await Promise.all(
+              r.agents.map((a) => httpJson<{ workloads: { svidNotAfter?: string }[] }>(`http://${a.ip}:${PORTS.agentMetrics}/status`, { timeoutMs: 5000 }).then((x) => x.body.workloads, () => undefined)),
+            );
+            return { region: r.name, waiting: svidWaiting(agents) };
+          }),
+        );
+        if (waits.every((w) => w.waiting.length === 0)) return true;
+        progress(waits);
+        return false;
       },
-      { timeoutMs: timeout, what: 'every workload SVID' },
+      { timeoutMs: timeout, what: 'every workload SVID', intervalMs: 200 },
     );
     this.say('mesh converged: nodes connected, peers federated, SVIDs issued');
 
@@ -215,7 +302,7 @@ export class Lab {
         ...(c.lastError ? { lastError: c.lastError } : {}),
       };
     });
-    const met = routes.every((r) => (r.expect === 'allow' ? r.requests > 0 && r.ok / r.requests >= 0.99 : r.requests > 0 && r.ok === 0 && r.denied === r.requests));
+    const met = routes.every(routeMet);
     return {
       regions: this.topology.regions.map((r) => ({ name: r.name, trustDomain: r.trustDomain })),
       rttMs: { ...this.topology.options.rttMs },
@@ -227,8 +314,11 @@ export class Lab {
     };
   }
 
-  /** Stops demo traffic first (so the last counts are final), then every process and link. */
-  async stop(): Promise<void> {
+  /**
+   * Stops demo traffic first (so the last counts are final), then every process and link.
+   * A temporary work directory is removed unless keepWorkdir (a failed start keeps its logs).
+   */
+  async stop(opts: { keepWorkdir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     const apps = this.topology.workloads.map((w) => `app-${w.name}`);
@@ -236,7 +326,7 @@ export class Lab {
     await this.supervisor.stop(apps);
     await this.supervisor.stop();
     await Promise.all([...this.links.values()].map((l) => l.close()));
-    if (this.ownsWorkdir) rmSync(this.workdir, { recursive: true, force: true });
+    if (this.ownsWorkdir && !opts.keepWorkdir) rmSync(this.workdir, { recursive: true, force: true });
   }
 
   /** Synchronous emergency cleanup for process exit handlers. */
