@@ -184,7 +184,8 @@ export function registerLabCommands(program: Command): void {
         return;
       }
       const durationMs = parsed.durationMs;
-      timers.ticker = setInterval(() => {
+      // --no-traffic: no route moves, so there is nothing to redraw; the final report still lists unexpected exits.
+      if (opts.traffic !== false) timers.ticker = setInterval(() => {
         void lab.collect().then(() => {
           if (finished) return;
           // A terminal redraws the table; a log or a pipe gets one line a second (the table comes at the end).

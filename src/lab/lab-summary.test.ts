@@ -10,7 +10,7 @@ function route(id: string, expect: 'allow' | 'deny', requests: number, ok: numbe
 }
 
 function report(routes: RouteReport[], durationS = 12): LabReport {
-  return { regions: [{ name: 'eu', trustDomain: 'eu.entente.lab' }], rttMs: {}, durationS, workdir: '/tmp/x', routes, expectationsMet: routes.every(routeMet), unexpectedExits: [] };
+  return { regions: [{ name: 'eu', trustDomain: 'eu.entente.lab' }], rttMs: {}, durationS, workdir: '/tmp/x', traffic: true, routes, expectationsMet: routes.every(routeMet), unexpectedExits: [] };
 }
 
 describe('lab summary table', () => {
@@ -56,5 +56,13 @@ describe('lab compact line, routes without requests', () => {
   it('calls them idle, apart from routes whose counts are wrong', () => {
     const line = renderCompactLine(report([route('a->b', 'allow', 10, 10, 0, 0), route('c->d', 'allow', 0, 0, 0, 0), route('e->f', 'deny', 5, 1, 4, 0)], 1));
     assert.equal(line, 't=1s ok 10/10 (100.0%) deny 4/5 failed 0 unexpected e->f idle c->d');
+  });
+});
+
+describe('lab summary without demo traffic', () => {
+  it('does not flag idle routes under --no-traffic, and does with traffic', () => {
+    const idle = route('a->b', 'allow', 0, 0, 0, 0);
+    assert.doesNotMatch(renderSummary({ ...report([idle]), traffic: false }), /unexpected/);
+    assert.match(renderSummary(report([idle])), /unexpected/);
   });
 });

@@ -12,7 +12,7 @@ export function renderSummary(report: LabReport): string {
   ];
   for (const r of report.routes) {
     // Exactly the routes that fail the run (Lab.report's expectationsMet).
-    const good = routeMet(r);
+    const good = !report.traffic || routeMet(r);
     lines.push(
       `${r.id.padEnd(22)} ${`${r.from.region}/${r.from.service}`.padEnd(14)} ${`${r.to.region}/${r.to.service}`.padEnd(14)} ${r.expect.padEnd(6)} ${pad(r.requests, 8)} ${pad(r.ok, 7)} ${pad(r.denied, 7)} ${pad(r.failed, 7)} ${pad(r.p50Ms ?? '-', 8)} ${pad(r.p99Ms ?? '-', 8)}${good ? '' : '  <-- unexpected'}`,
     );
