@@ -81,7 +81,7 @@ export interface RegionState {
   readonly anycast?: readonly AnycastSummary[];
   /** Digest of each policy resource this region enforces, keyed "Kind namespace/name" (policy kinds only: no Services or Workloads). */
   readonly policyDigests?: Readonly<Record<string, string>>;
-  /** The Git commit of the resource directory, when it is a Git checkout (suffixed "-dirty" when the worktree differs). */
+  /** The Git commit of the resource directory, when it is a Git checkout (suffixed "-dirty" when files under it differ from the commit, untracked ones included). */
   readonly policyCommit?: string;
 }
 

@@ -1,22 +1,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resourceCommit } from './git-commit.js';
 
-test('resourceCommit: undefined outside a checkout, the HEAD commit inside one, "-dirty" after an uncommitted edit', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'entente-git-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  assert.equal(await resourceCommit(dir), undefined);
-  const run = (...args: string[]): string => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { encoding: 'utf8' });
+test('resourceCommit: undefined outside a checkout or with nothing tracked there; HEAD inside one; "-dirty" after an edit or an untracked file', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'entente-git-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'policy');
+  mkdirSync(dir);
+  mkdirSync(join(root, 'other'));
+  assert.equal(await resourceCommit(dir), undefined, 'not a checkout');
+  const run = (...args: string[]): string => execFileSync('git', ['-C', root, '-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], { encoding: 'utf8' });
   run('init', '-q');
+  writeFileSync(join(root, 'other', 'x.yaml'), 'x: 1\n');
+  run('add', 'other');
+  run('commit', '-qm', 'unrelated');
   writeFileSync(join(dir, 'policy.yaml'), 'a: 1\n');
-  run('add', '.');
+  assert.equal(await resourceCommit(dir), undefined, 'nothing tracked under the directory: it merely sits inside a checkout');
+  run('add', 'policy');
   run('commit', '-qm', 'policy');
   const head = run('rev-parse', 'HEAD').trim();
   assert.equal(await resourceCommit(dir), head);
+  writeFileSync(join(root, 'other', 'x.yaml'), 'x: 2\n');
+  assert.equal(await resourceCommit(dir), head, 'changes outside the directory do not count');
   writeFileSync(join(dir, 'policy.yaml'), 'a: 2\n');
-  assert.equal(await resourceCommit(dir), `${head}-dirty`);
+  assert.equal(await resourceCommit(dir), `${head}-dirty`, 'a modified file');
+  run('checkout', '-q', '--', 'policy/policy.yaml');
+  writeFileSync(join(dir, 'new.yaml'), 'b: 1\n');
+  assert.equal(await resourceCommit(dir), `${head}-dirty`, 'an untracked file is enforced but in no commit');
 });

@@ -13,11 +13,18 @@ function git(dir: string, args: readonly string[]): Promise<string | undefined> 
   });
 }
 
-/** "<commit>" or "<commit>-dirty" when tracked files under `dir` differ from it; undefined when unknown. */
+/**
+ * "<commit>" or "<commit>-dirty" when files under `dir` differ from it
+ * (modified, deleted, or untracked: an untracked policy file is enforced but
+ * in no commit); undefined when unknown, or when git tracks nothing under
+ * `dir` (a directory that merely sits inside some other checkout).
+ */
 export async function resourceCommit(dir: string): Promise<string | undefined> {
   const head = (await git(dir, ['rev-parse', '--verify', 'HEAD']))?.trim();
   if (head === undefined || !/^[0-9a-f]{40,64}$/.test(head)) return undefined;
+  const tracked = await git(dir, ['ls-files', '--', '.']);
+  if (tracked === undefined || tracked.trim().length === 0) return undefined;
   // Only this directory's files count: the checkout may hold much more than policy.
-  const changes = await git(dir, ['status', '--porcelain', '--untracked-files=no', '--', '.']);
+  const changes = await git(dir, ['status', '--porcelain', '--untracked-files=normal', '--', '.']);
   return changes !== undefined && changes.trim().length > 0 ? `${head}-dirty` : head;
 }
