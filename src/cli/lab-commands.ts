@@ -2,7 +2,11 @@
 // process of its demo application).
 import type { Command } from 'commander';
 import { Lab, type LabReport } from '../lab/lab.js';
-import { DEFAULT_REGIONS, DEFAULT_RTT_MS } from '../lab/lab-topology.js';
+import { DEFAULT_REGIONS, DEFAULT_RTT_MS, PORTS } from '../lab/lab-topology.js';
+import { pickFreePrefix, prefixFree } from '../lab/free-prefix.js';
+
+/** Where `entente lab` starts looking for a free loopback range (the README's addresses are in it). */
+export const DEFAULT_IP_PREFIX = '127.77';
 import { renderCompactLine, renderSummary } from '../lab/lab-summary.js';
 import { labAttest } from '../lab/lab-resources.js';
 import { EntenteError } from '../core/errors.js';
@@ -17,7 +21,8 @@ import { runUntilSignal } from './run-until-signal.js';
 export interface LabCliInput {
   regions: string;
   duration?: string;
-  ipPrefix: string;
+  /** Undefined: the first free range from DEFAULT_IP_PREFIX up. */
+  ipPrefix?: string;
   rtt?: string;
   jitter: string;
   rate: string;
@@ -30,7 +35,8 @@ export interface LabCliOptions {
   regions: string[];
   /** Undefined: run until Ctrl-C. */
   durationMs?: number;
-  ipPrefix: string;
+  /** Undefined: pick the first free range from DEFAULT_IP_PREFIX up. */
+  ipPrefix?: string;
   rttMs: Record<string, number>;
   jitterMs: number;
   rate: number;
@@ -76,7 +82,7 @@ export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
   if (regions.length < 2 || new Set(regions).size !== regions.length || !regions.every((r) => /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(r))) {
     throw new LabOptionError('--regions', input.regions, regionsExpected);
   }
-  if (!/^127\.\d{1,3}$/.test(input.ipPrefix) || Number(input.ipPrefix.split('.')[1]) > 255) {
+  if (input.ipPrefix !== undefined && (!/^127\.\d{1,3}$/.test(input.ipPrefix) || Number(input.ipPrefix.split('.')[1]) > 255)) {
     throw new LabOptionError('--ip-prefix', input.ipPrefix, '127.N with N from 0 to 255, e.g. 127.77');
   }
   let svidTtlMs: number | undefined;
@@ -92,7 +98,7 @@ export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
   return {
     regions,
     ...(durationS === undefined ? {} : { durationMs: Math.round(durationS * 1000) }),
-    ipPrefix: input.ipPrefix,
+    ...(input.ipPrefix !== undefined ? { ipPrefix: input.ipPrefix } : {}),
     rttMs: parseRtt(input.rtt ?? '', regions),
     jitterMs: number('--jitter', input.jitter, 'a number of milliseconds, 0 or more, e.g. 2', (n) => n >= 0 && n <= 10_000),
     rate: number('--rate', input.rate, `a number of requests per second per route above 0 and at most ${MAX_LAB_RATE}, e.g. 20`, (n) => n > 0 && n <= MAX_LAB_RATE),
@@ -109,7 +115,7 @@ export function registerLabCommands(program: Command): void {
     .option('--duration <seconds>', 'stop by itself after this many seconds of traffic')
     .option('--json', 'print the final report as JSON on stdout (the live summary goes to stderr)')
     .option('--workdir <dir>', 'keep generated configs, data and logs here')
-    .option('--ip-prefix <127.N>', 'loopback range to use: 127.N.<region>.<host>', '127.77')
+    .option('--ip-prefix <127.N>', `loopback range to use: 127.N.<region>.<host> (default: the first free one from ${DEFAULT_IP_PREFIX} up)`)
     .option('--rtt <pairs>', 'round-trip times, e.g. eu-us=90,eu-ap=160,us-ap=220')
     .option('--jitter <ms>', 'per-chunk jitter on WAN links', '2')
     .option('--rate <n>', 'requests per second per route', '20')
@@ -130,9 +136,24 @@ export function registerLabCommands(program: Command): void {
       const attest = labAttest();
       const out = opts.json ? process.stderr : process.stdout;
       const tty = out.isTTY === true;
+      let ipPrefix = parsed.ipPrefix;
+      if (ipPrefix === undefined) {
+        const first = Number(DEFAULT_IP_PREFIX.split('.')[1]);
+        ipPrefix = await pickFreePrefix(first, parsed.regions.length);
+        if (ipPrefix === undefined) {
+          process.stderr.write(`entente lab: no free loopback range from ${DEFAULT_IP_PREFIX} up (other labs hold them); stop one, or pass --ip-prefix 127.N\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (ipPrefix !== DEFAULT_IP_PREFIX) out.write(`lab: ${DEFAULT_IP_PREFIX} is in use (another lab?); using ${ipPrefix}\n`);
+      } else if (!(await prefixFree(ipPrefix, parsed.regions.length))) {
+        process.stderr.write(`entente lab: --ip-prefix ${ipPrefix} is in use: a controller address of that range (${ipPrefix}.N.1:${PORTS.controllerAdmin}) is bound, by another lab perhaps; omit --ip-prefix to pick a free range\n`);
+        process.exitCode = 1;
+        return;
+      }
       const lab = new Lab({
         regions: parsed.regions,
-        ipPrefix: parsed.ipPrefix,
+        ipPrefix,
         rttMs: parsed.rttMs,
         jitterMs: parsed.jitterMs,
         rate: parsed.rate,
