@@ -2,11 +2,8 @@
 // process of its demo application).
 import type { Command } from 'commander';
 import { Lab, type LabReport } from '../lab/lab.js';
-import { DEFAULT_REGIONS, DEFAULT_RTT_MS, PORTS } from '../lab/lab-topology.js';
+import { DEFAULT_REGIONS, DEFAULT_RTT_MS, PORTS, isLabIpPrefix } from '../lab/lab-topology.js';
 import { pickFreePrefix, prefixFree } from '../lab/free-prefix.js';
-
-/** Where `entente lab` starts looking for a free loopback range (the README's addresses are in it). */
-export const DEFAULT_IP_PREFIX = '127.77';
 import { renderCompactLine, renderSummary } from '../lab/lab-summary.js';
 import { labAttest } from '../lab/lab-resources.js';
 import { EntenteError } from '../core/errors.js';
@@ -16,6 +13,9 @@ import { MIN_SVID_TTL_MS } from '../identity/local-ca.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from './run-until-signal.js';
+
+/** Where `entente lab` starts looking for a free loopback range (the README's addresses are in it). */
+export const DEFAULT_IP_PREFIX = '127.77';
 
 /** What `entente lab` was given on its command line, as commander hands it over. */
 export interface LabCliInput {
@@ -82,7 +82,7 @@ export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
   if (regions.length < 2 || new Set(regions).size !== regions.length || !regions.every((r) => /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/.test(r))) {
     throw new LabOptionError('--regions', input.regions, regionsExpected);
   }
-  if (input.ipPrefix !== undefined && (!/^127\.\d{1,3}$/.test(input.ipPrefix) || Number(input.ipPrefix.split('.')[1]) > 255)) {
+  if (input.ipPrefix !== undefined && !isLabIpPrefix(input.ipPrefix)) {
     throw new LabOptionError('--ip-prefix', input.ipPrefix, '127.N with N from 0 to 255, e.g. 127.77');
   }
   let svidTtlMs: number | undefined;

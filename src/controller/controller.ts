@@ -79,6 +79,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
   let recompute: () => void = () => undefined;
+  // Bound once the resource store exists; its onChange may fire during start(), before then.
   let refreshCommit: () => Promise<void> = async () => undefined;
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
   const advertiseRefused = new Counter({
@@ -145,6 +146,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const policyOf = (set: ResourceSet, digest: string): PolicyDigests => {
     if (policyMemo?.digest !== digest) policyMemo = { digest, value: policyDigests(set) };
     return policyMemo.value;
+  };
+  const policyOfSnapshot = (): PolicyDigests => {
+    const snap = resources.snapshot();
+    return policyOf(snap.resources, snap.digest);
   };
 
   const serving = new ServingIdentity(ca, Math.min(config.svidTtl, 3_600_000));
@@ -338,7 +343,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const policyView = (rs: ResourceStoreStatus) => ({
     digest: rs.inForce.digest,
     // What peers compare for drift (policy resources only), and the checkout's commit when the directory is one.
-    policyDigest: policyMemo?.value.digest,
+    policyDigest: policyOfSnapshot().digest,
     commit: policyCommit,
     generation: rs.inForce.generation,
     source: rs.inForce.source,
@@ -355,8 +360,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   /** Policy drift between this region and every configured peer, from the signed states we hold. */
   const drift = () => {
-    const snap = resources.snapshot();
-    const own = policyOf(snap.resources, snap.digest);
+    const own = policyOfSnapshot();
     const remotes = federation.remoteRegions();
     return computeDrift([
       { region: config.region, resources: own.resources, digest: own.digest, commit: policyCommit },

@@ -21,7 +21,6 @@ export function renderSummary(report: LabReport): string {
   return lines.join('\n');
 }
 
-
 /** A share as a percentage with one decimal, rounded down (so a route under the threshold never shows as reaching it). */
 export function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${(Math.floor((part * 1000) / whole) / 10).toFixed(1)}%`;

@@ -84,9 +84,14 @@ const SERVICES: readonly (readonly [string, string])[] = [
   ['payments', 'shipping'],
 ];
 
+/** "127.N" with N from 0 to 255: the loopback range a lab takes. */
+export function isLabIpPrefix(prefix: string): boolean {
+  return /^127\.\d{1,3}$/.test(prefix) && Number(prefix.split('.')[1]) <= 255;
+}
+
 export function buildTopology(options: LabOptions): LabTopology {
   if (options.regions.length < 2) throw new EntenteError('LAB_REGIONS', 'the lab needs at least two regions');
-  if (!/^127\.\d{1,3}$/.test(options.ipPrefix) || Number(options.ipPrefix.split('.')[1]) > 255) {
+  if (!isLabIpPrefix(options.ipPrefix)) {
     throw new EntenteError('LAB_IP_PREFIX', `ip prefix "${options.ipPrefix}" is not of the form 127.N`, { hint: 'e.g. 127.77' });
   }
   const regions: LabRegion[] = options.regions.map((name, index) => {
