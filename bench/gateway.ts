@@ -125,7 +125,7 @@ async function startGatewayChild(routes: Record<string, number>): Promise<{ chil
 async function serveGatewayChild(routesJson: string): Promise<void> {
   const routes = new AgentRouteTable(TRUST_DOMAIN);
   routes.replace(new Map(Object.entries(JSON.parse(routesJson) as Record<string, number>).map(([node, port]) => [node, { host: '127.0.0.1', port }])));
-  const gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, routes, log: silentLogger(), registry: new Registry() });
+  const gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, region: 'test', routes, log: silentLogger(), registry: new Registry() });
   process.on('message', () => process.send?.({ cpu: process.cpuUsage() }));
   process.send?.({ port: gw.address.port });
   process.on('disconnect', () => { void gw.close().then(() => process.exit(0)); });

@@ -25,12 +25,16 @@ export interface SnapshotContext {
   readonly accounts?: NodeAccounts;
 }
 
+/** Gateways of a relaying region used per relayed path (each is one more endpoint per workload). */
+const MAX_RELAY_GATEWAYS = 2;
+
 function endpointsFor(
   ports: readonly WireServicePort[],
   workloads: readonly WireWorkload[],
   dialOf: (w: WireWorkload) => string | undefined,
   trustDomain: TrustDomain,
   region: string,
+  via?: string,
 ): Map<number, Endpoint[]> {
   const out = new Map<number, Endpoint[]>();
   for (const p of ports) {
@@ -46,6 +50,7 @@ function endpointsFor(
         region,
         ...(w.zone !== undefined ? { zone: w.zone } : {}),
         weight: w.weight ?? 1,
+        ...(via !== undefined ? { via } : {}),
       });
     }
     out.set(p.port, eps);
@@ -91,13 +96,24 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   }
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
+  const byRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));
   for (const r of remotes) {
     const gateways = r.gateways && r.gateways.length > 0 ? r.gateways : r.gateway ? [r.gateway] : [];
     const rtd = parseTrustDomain(r.trustDomain);
     // One endpoint per (workload, gateway): the balancer spreads over every gateway and ejects a dead one's paths.
-    for (const gateway of gateways) {
+    // Relayed paths too, through the gateways of each region that relays to this one: the
+    // balancer ranks them after a reachable direct path, and fails over to them when it is cut.
+    const paths = [
+      ...gateways.map((g) => ({ gateway: g, via: undefined as string | undefined })),
+      ...(r.relays ?? []).flatMap((relay) => {
+        const through = byRegion.get(relay.via);
+        const gws = through?.gateways && through.gateways.length > 0 ? through.gateways : through?.gateway ? [through.gateway] : [];
+        return gws.slice(0, MAX_RELAY_GATEWAYS).map((g) => ({ gateway: g, via: relay.via as string | undefined }));
+      }),
+    ];
+    for (const { gateway, via } of paths) {
       for (const s of r.exportedServices) {
-        const ports = endpointsFor(s.ports, s.endpoints, () => gateway, rtd, r.region);
+        const ports = endpointsFor(s.ports, s.endpoints, () => gateway, rtd, r.region, via);
         mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
         mergeRoute(routes, `${s.name}.${s.namespace}.${r.region}.mesh`, s.namespace, s.name, ports, s.ports);
       }
@@ -161,6 +177,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     authoritiesFor: (d: TrustDomain) => authorities.get(d),
     allAuthoritiesPem: [...authorities.values()].flat().map((c) => c.toString()),
     staleRegions: new Set(config.remoteRegions.filter((r) => r.stale).map((r) => r.region)),
+    unreachableRegions: new Set(config.remoteRegions.filter((r) => r.reachable === false).map((r) => r.region)),
     regionOf: (d: TrustDomain) => regionByTd.get(d),
   };
 }

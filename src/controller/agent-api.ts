@@ -22,6 +22,7 @@ import type { NodeRegistry } from './node-registry.js';
 import type { ServingIdentity } from './serving-identity.js';
 import type { ResourceSet } from '../policy/resource-set.js';
 import { checkAdvertise, type AdvertiseRefusal } from './advertise-check.js';
+import { checkLinkReport, type LinkReport } from './link-reports.js';
 
 export interface AgentApiDeps {
   readonly region: string;
@@ -40,6 +41,8 @@ export interface AgentApiDeps {
   readonly log: Logger;
   readonly count: (event: string) => void;
   readonly countAdvertiseRefused: (reason: AdvertiseRefusal) => void;
+  /** A gateway's checked link probe report (gateways only). */
+  readonly reportLinks: (gateway: string, report: LinkReport) => void;
 }
 
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -142,6 +145,22 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     sendJson(res, 200, { svids: results });
   }
 
+  async function linkReport(req: IncomingMessage, res: ServerResponse, who: { node: string; kind: NodeKind }): Promise<void> {
+    if (who.kind !== 'gateway') {
+      deps.count('link_report_refused');
+      refusals.warn('link_report_not_gateway', { node: who.node }, 'link report from a node that is not a gateway: refused');
+      return sendError(res, 403, 'NOT_A_GATEWAY', `${who.node} is enrolled as ${who.kind}; only gateways report links`);
+    }
+    const c = checkLinkReport(await readJsonObject(req, 512 * 1024));
+    if (c.kind === 'invalid') {
+      deps.count('link_report_refused');
+      refusals.warn('link_report_invalid', { node: who.node, problem: c.message }, 'malformed link report: refused, the last good one is kept');
+      return sendError(res, 400, 'BAD_LINK_REPORT', c.message);
+    }
+    deps.reportLinks(who.node, c.report);
+    sendJson(res, 200, { ok: true });
+  }
+
   function configStream(req: IncomingMessage, res: ServerResponse, node: string): void {
     const claimed = new URL(req.url ?? '/', 'https://x').searchParams.get('advertise') ?? undefined;
     let advertise: string | undefined;
@@ -191,6 +210,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
       if (req.method === 'POST' && path === '/v1/svids') return workloadSvids(req, res, who.node);
       if (req.method === 'POST' && path === '/v1/node/svid') return renewNode(req, res, who.node);
       if (req.method === 'GET' && path === '/v1/config/stream') return configStream(req, res, who.node);
+      if (req.method === 'POST' && path === '/v1/gateway/links') return linkReport(req, res, who);
       sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${path}`);
     };
     handle().catch((err: unknown) => {

@@ -2,6 +2,8 @@
 import * as z from 'zod';
 import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
 
+const zRelayEntry = z.union([z.literal('*'), zDnsLabel]);
+
 const peerSchema = z.strictObject({
   region: zDnsLabel,
   trustDomain: zTrustDomainName,
@@ -62,8 +64,22 @@ export const controllerConfigSchema = z.strictObject({
       resignInterval: zDurationMs.optional(),
       /** How often to poll peers' bundle endpoints; default: each bundle's refresh hint (SPIFFE Federation 4.1). */
       bundlePollInterval: zDurationMs.optional(),
+      /**
+       * Relay of traffic through a third region when a region cannot be reached
+       * directly (docs/operations.md "Relay"). Lists of peer region names, "*"
+       * for every peer, [] for none. Default both "*": the mTLS stays end to end
+       * between the two agents, so a relaying gateway sees only encrypted bytes.
+       */
+      relay: z
+        .strictObject({
+          /** Regions this region's gateways relay connections to, for any peer that asks. */
+          serve: z.array(zRelayEntry).default(['*']),
+          /** Peer regions this region may send its traffic through. */
+          via: z.array(zRelayEntry).default(['*']),
+        })
+        .default({ serve: ['*'], via: ['*'] }),
     })
-    .default({ pullInterval: 2000, staleAfter: 30_000, expireAfter: 3_600_000 })
+    .default({ pullInterval: 2000, staleAfter: 30_000, expireAfter: 3_600_000, relay: { serve: ['*'], via: ['*'] } })
     .refine((f) => f.expireAfter > f.staleAfter, { message: 'expireAfter must be longer than staleAfter (an item is demoted before it is removed)', path: ['expireAfter'] }),
   peers: z.array(peerSchema).default([]),
   /** The region's anycast announcers (`entente anycast`): their state is carried in the region state. */

@@ -37,6 +37,8 @@ import { policyDigests, type PolicyDigests } from '../policy/policy-digests.js';
 import { resourceCommit } from '../policy/git-commit.js';
 import type { ResourceSet } from '../policy/resource-set.js';
 import { computeDrift } from '../federation/drift.js';
+import { listed, withPaths } from '../federation/region-paths.js';
+import { LinkReports } from './link-reports.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -164,6 +166,14 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     }
     return out;
   };
+  // What this region's gateways measure of the paths to peers; relays are chosen from it and from the peers' own.
+  const linkReports = new LinkReports();
+  const peerRegions = new Set(config.peers.map((p) => p.region));
+  const relayFor = config.peers.map((p) => p.region).filter((r) => listed(config.federation.relay.serve, r));
+  const remoteRegions = () => {
+    const links = linkReports.summary();
+    return withPaths(federation.remoteRegions(), links, (region) => federation.stateOf(region), config.federation.relay.via);
+  };
   const anycastWatch = new AnycastWatch(config.anycast?.statusUrls ?? [], config.anycast?.pollInterval ?? 2000, () => recompute());
   const inputs = (): ViewInputs => {
     const snap = resources.snapshot();
@@ -180,9 +190,11 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       connectedGateways: all.filter((n) => n.kind === 'gateway' && nodes.isConnected(n.node)),
       ownBundle,
       peerBundles: peerBundles(),
-      remoteRegions: federation.remoteRegions(),
+      remoteRegions: remoteRegions(),
       anycast: anycastWatch.current(),
       controllerAddresses: listeners.filter((l) => l.port !== 0).map(formatSocketAddress),
+      links: linkReports.summary(),
+      relayFor,
     };
   };
 
@@ -248,6 +260,9 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       log: log.child({ part: 'agent-api' }),
       count,
       countAdvertiseRefused: (reason) => advertiseRefused.inc({ reason }),
+      reportLinks: (gateway, report) => {
+        if (linkReports.put(gateway, report, peerRegions)) recompute();
+      },
     },
     config.listen.agents,
   );
@@ -374,6 +389,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
 
   const status = () => {
     const rs = resources.status();
+    const paths = remoteRegions();
     return {
       region: config.region,
       trustDomain: td,
@@ -383,10 +399,11 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       health: health(),
       policy: policyView(rs),
       nodes: nodes.all().map((n) => ({ ...n, connected: nodes.isConnected(n.node) })),
+      links: { summary: linkReports.summary(), gateways: linkReports.gateways(), relayFor },
       services: meshConfig?.services ?? [],
       workloads: meshConfig?.workloads ?? [],
       peers: peerSync.status().map((p) => {
-        const remote = federation.remoteRegions().find((r) => r.region === p.region);
+        const remote = paths.find((r) => r.region === p.region);
         const held = federation.heldOf(p.region);
         const st = held?.state;
         return {
@@ -402,6 +419,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           policyDigest: st?.policyDigest,
           policyCommit: st?.policyCommit,
           expired: remote?.expired ?? false,
+          // This region's gateways' probes of the direct path, and the regions that could relay to it.
+          link: remote?.reachable === undefined ? undefined : { reachable: remote.reachable, rttMs: remote.rttMs, loss: remote.loss },
+          relays: remote?.relays ?? [],
+          relayFor: st?.relayFor,
           anycast: st?.anycast,
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };

@@ -2,7 +2,7 @@
 // agents and the region state published to peers. No I/O here.
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import type { AnycastSummary, ExportedService, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
+import type { AnycastSummary, ExportedService, LinkSummary, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
 import type { PolicyDigests } from '../policy/policy-digests.js';
 
@@ -24,6 +24,10 @@ export interface ViewInputs {
   readonly anycast: readonly AnycastSummary[];
   /** The controller's own listen addresses, published so that nodes never route to them. */
   readonly controllerAddresses?: readonly string[];
+  /** What this region's gateways measure of each peer region (link-reports.ts). */
+  readonly links?: readonly LinkSummary[];
+  /** Peer regions this region's gateways relay to (federation.relay.serve, resolved). */
+  readonly relayFor?: readonly string[];
 }
 
 export function wireServices(resources: ResourceSet): WireService[] {
@@ -67,6 +71,7 @@ export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> 
     trafficPolicies: v.resources.trafficPolicies,
     policyDigest: v.policyDigest,
     ...(v.controllerAddresses && v.controllerAddresses.length > 0 ? { controllerAddresses: [...v.controllerAddresses] } : {}),
+    ...(v.relayFor && v.relayFor.length > 0 ? { relayTo: [...v.relayFor] } : {}),
   };
 }
 
@@ -102,5 +107,7 @@ export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version'
     ...(v.policyCommit !== undefined ? { policyCommit: v.policyCommit } : {}),
     healthy: v.connectedGateways.length > 0,
     ...(v.anycast.length > 0 ? { anycast: v.anycast } : {}),
+    ...(v.links && v.links.length > 0 ? { links: v.links } : {}),
+    ...(v.relayFor && v.relayFor.length > 0 ? { relayFor: v.relayFor } : {}),
   };
 }

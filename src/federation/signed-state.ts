@@ -71,6 +71,12 @@ const regionStateSchema = z.object({
     .refine((r) => Object.keys(r).length <= 10_000, 'at most 10000 policy resources')
     .optional(),
   policyCommit: z.string().regex(/^[0-9a-f]{7,64}(-dirty)?$/, 'a Git commit id').optional(),
+  // A region's own measurements: other regions choose relays by them, so they are bounded and checked like the rest.
+  links: z
+    .array(z.object({ region: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/), reachable: z.boolean(), rttMs: z.number().min(0).max(600_000).optional(), loss: z.number().min(0).max(1) }))
+    .max(1024)
+    .optional(),
+  relayFor: z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)).max(1024).optional(),
   healthy: z.boolean(),
   anycast: z
     .array(

@@ -8,6 +8,7 @@ import { describeError } from '../core/errors.js';
 import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 import { parseClientHello, type ClientHelloParse } from './client-hello.js';
 import { decideRoute, tlsAlertRecord, type GatewayResult, type GatewayRoutes, type Refusal } from './route-decision.js';
+import { parsePreamble, probeAnswer, relayLine } from './preamble.js';
 import type { GatewayMetrics, Direction } from './gateway-metrics.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
 
@@ -20,6 +21,8 @@ export interface ConnectionLimits {
 }
 
 export interface ConnectionContext {
+  /** This gateway's region: the answer to a probe, and the marker on what it relays. */
+  readonly region: string;
   readonly routes: GatewayRoutes;
   readonly limits: ConnectionLimits;
   readonly metrics: GatewayMetrics;
@@ -33,7 +36,10 @@ export interface ConnectionContext {
 }
 
 type HelloOutcome =
-  | { kind: 'hello'; parse: Exclude<ClientHelloParse, { kind: 'incomplete' }>; bytes: Buffer }
+  /** `relayedFrom`: the connection came with a relay marker from that region's gateway (stripped from `bytes`). */
+  | { kind: 'hello'; parse: Exclude<ClientHelloParse, { kind: 'incomplete' }>; bytes: Buffer; relayedFrom?: string }
+  | { kind: 'probe'; nonce: string }
+  | { kind: 'bad_preamble'; reason: string }
   | { kind: 'timeout'; received: number }
   | { kind: 'aborted'; reason: string };
 
@@ -47,27 +53,37 @@ export async function serveConnection(client: Socket, ctx: ConnectionContext): P
   try {
     const hello = await readClientHello(client, ctx.limits);
     if (hello.kind === 'aborted') return aborted(client, ctx, peer, hello.reason);
+    if (hello.kind === 'probe') return answerProbe(client, ctx, hello.nonce);
+    if (hello.kind === 'bad_preamble') return refuse(client, ctx, peer, { kind: 'refuse', result: 'not_tls', reason: hello.reason });
     if (hello.kind === 'timeout') {
       return refuse(client, ctx, peer, {
         kind: 'refuse', result: 'timeout', reason: `no complete ClientHello within ${ctx.limits.clientHelloTimeoutMs} ms (${hello.received} bytes received)`,
       });
     }
-    const decision = decideRoute(hello.parse, ctx.routes);
+    const decision = decideRoute(hello.parse, ctx.routes, hello.relayedFrom);
     if (decision.kind === 'refuse') return refuse(client, ctx, peer, decision);
 
     const up = await connectUpstream(decision.target, ctx);
     if (up.kind === 'failed') {
+      const what = decision.kind === 'relay' ? `gateway ${formatSocketAddress(decision.target)} of ${decision.region}` : `agent ${formatSocketAddress(decision.target)}`;
       return refuse(client, ctx, peer, {
         kind: 'refuse', result: 'upstream_unreachable', serverName: decision.serverName, alert: 'internal_error',
-        reason: `agent ${formatSocketAddress(decision.target)} for "${decision.serverName}" unreachable: ${up.reason}`,
+        reason: `${what} for "${decision.serverName}" unreachable: ${up.reason}`,
       });
     }
     if (client.destroyed) {
       up.socket.destroy();
       return aborted(client, ctx, peer, 'client went away while the gateway connected upstream');
     }
+    if (decision.kind === 'relay') {
+      ctx.count('relayed');
+      ctx.log.debug({ peer, serverName: decision.serverName, region: decision.region, upstream: formatSocketAddress(decision.target) }, 'gateway: relayed');
+      // The next gateway must know this was relayed, so that it routes to its own agents only.
+      splice(client, up.socket, Buffer.concat([Buffer.from(relayLine(ctx.region), 'latin1'), hello.bytes]), ctx);
+      return;
+    }
     ctx.count('routed');
-    ctx.log.debug({ peer, serverName: decision.serverName, upstream: formatSocketAddress(decision.target) }, 'gateway: routed');
+    ctx.log.debug({ peer, serverName: decision.serverName, upstream: formatSocketAddress(decision.target), ...(hello.relayedFrom ? { relayedFrom: hello.relayedFrom } : {}) }, 'gateway: routed');
     splice(client, up.socket, hello.bytes, ctx);
   } catch (err) {
     // Unreachable by design; if it happens, lose this one connection, never the process.
@@ -82,6 +98,9 @@ function readClientHello(client: Socket, limits: ConnectionLimits): Promise<Hell
     const chunks: Buffer[] = [];
     let received = 0;
     let needAtLeast = 1;
+    // Until the first bytes say otherwise, they may be a probe or a relay marker (preamble.ts).
+    let preambleRead = false;
+    let relayedFrom: string | undefined;
     const finish = (outcome: HelloOutcome): void => {
       clearTimeout(timer);
       client.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onError);
@@ -93,12 +112,30 @@ function readClientHello(client: Socket, limits: ConnectionLimits): Promise<Hell
       received += chunk.length;
       // Re-parse only when the parser said the answer could change: no quadratic work on 1-byte segments.
       if (received < needAtLeast) return;
-      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      let bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
       chunks.length = 0;
+      if (!preambleRead) {
+        const p = parsePreamble(bytes);
+        if (p.kind === 'incomplete') {
+          chunks.push(bytes);
+          needAtLeast = received + 1;
+          return;
+        }
+        if (p.kind === 'probe') return finish({ kind: 'probe', nonce: p.nonce });
+        if (p.kind === 'invalid') return finish({ kind: 'bad_preamble', reason: p.reason });
+        preambleRead = true;
+        if (p.kind === 'relay') {
+          relayedFrom = p.from;
+          bytes = bytes.subarray(p.length);
+          received = bytes.length;
+          needAtLeast = 1;
+          if (received === 0) return;
+        }
+      }
       chunks.push(bytes);
       const parse = parseClientHello(bytes, { maxBytes: limits.maxClientHelloBytes });
       if (parse.kind === 'incomplete') needAtLeast = parse.needAtLeast;
-      else finish({ kind: 'hello', parse, bytes });
+      else finish({ kind: 'hello', parse, bytes, ...(relayedFrom !== undefined ? { relayedFrom } : {}) });
     };
     const onEnd = (): void => finish({ kind: 'aborted', reason: `client closed after ${received} bytes, before completing a ClientHello` });
     const onClose = (): void => finish({ kind: 'aborted', reason: 'connection closed before a ClientHello' });
@@ -170,6 +207,17 @@ function refuse(client: Socket, ctx: ConnectionContext, peer: string, r: Refusal
   client.once('close', () => clearTimeout(linger));
   if (r.alert) client.end(tlsAlertRecord(r.alert));
   else client.end();
+}
+
+/** A peer gateway's probe: this region's name, at once, then close. No route is looked up, nothing is dialled. */
+function answerProbe(client: Socket, ctx: ConnectionContext, nonce: string): void {
+  ctx.count('probe');
+  client.on('data', () => undefined);
+  client.resume();
+  const linger = setTimeout(() => client.destroy(), ctx.limits.refusalLingerMs);
+  linger.unref();
+  client.once('close', () => clearTimeout(linger));
+  client.end(probeAnswer(nonce, ctx.region));
 }
 
 function aborted(client: Socket, ctx: ConnectionContext, peer: string, reason: string): void {

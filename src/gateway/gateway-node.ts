@@ -13,6 +13,9 @@ import { ConfigIntake } from '../node/config-intake.js';
 import { AgentRouteTable } from './agent-route-table.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { startGateway } from './gateway-server.js';
+import { GatewayRouter, probeTargets, relayTargets, type RelayTarget } from './relay-routes.js';
+import { LinkProber, type LinkTarget } from './link-prober.js';
+import { LinkReporter } from './link-reporter.js';
 import type { GatewayConfig } from './gateway-config.js';
 
 export async function startGatewayNode(config: GatewayConfig, log: Logger): Promise<{ close(): Promise<void> }> {
@@ -39,19 +42,69 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
     own: [config.listen, ...(config.advertise ? [config.advertise] : [])] as SocketAddress[],
     isLocal: isLocalAddress,
   };
+  // Peer regions' gateways, probed from here; the results choose relay targets and go to the controller.
+  const reporter = new LinkReporter({ post: (body) => identity.client.post('/v1/gateway/links', body, 5000), log: log.child({ part: 'links' }) });
+  const prober = new LinkProber({ onChange: () => reporter.changed() });
+  reporter.source = () => prober.status();
+  const router = new GatewayRouter(routes, (region, address) => prober.reachable(region, address));
+  interface Built {
+    nodes: ReadonlyMap<string, SocketAddress>;
+    relays: RelayTarget[];
+    probes: LinkTarget[];
+  }
+  const apply = (b: Built): void => {
+    routes.replace(b.nodes);
+    router.replaceRelays(b.relays);
+    prober.setTargets(b.probes);
+  };
   // Every config, from the stream or the cache: validate -> build route table -> swap -> persist.
-  const intake = new ConfigIntake<ReadonlyMap<string, SocketAddress>>({
+  const intake = new ConfigIntake<Built>({
     component: 'gateway',
     registry,
     log,
-    build: (c) => gatewayRoutes(c, routeContext),
-    swap: (nodes) => routes.replace(nodes),
+    build: (c) => {
+      const d = gatewayRoutes(c, routeContext);
+      return d.kind === 'ok' ? { kind: 'ok', value: { nodes: d.value, relays: relayTargets(c, routeContext), probes: probeTargets(c, routeContext) } } : d;
+    },
+    swap: apply,
     persist: (c) => state.saveConfig(c),
   });
   const cached = intake.cached(state.cachedConfigText());
-  if (cached) routes.replace(cached.value);
-  const gateway = await startGateway({ listen: config.listen, routes, log: log.child({ part: 'splice' }), registry, caps: config.limits });
+  if (cached) apply(cached.value);
+  const gateway = await startGateway({ listen: config.listen, region: enrollment.region, routes: router, log: log.child({ part: 'splice' }), registry, caps: config.limits });
   routeContext.own.push(gateway.address); // the bound port, when the config said 0
+  prober.start();
+  reporter.start();
+  new Gauge({
+    name: 'entente_gateway_link_reachable',
+    help: '1 while probes to a peer region gateway are answered, 0 when they fail (absent until the first probe)',
+    labelNames: ['peer', 'address'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of prober.status()) if (l.reachable !== undefined) this.set({ peer: l.region, address: l.address }, l.reachable ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'entente_gateway_link_rtt_seconds',
+    help: 'Smoothed round trip of probes to a peer region gateway',
+    labelNames: ['peer', 'address'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of prober.status()) if (l.rttMs !== undefined) this.set({ peer: l.region, address: l.address }, l.rttMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'entente_gateway_link_loss_ratio',
+    help: 'Share of the last probes to a peer region gateway that went unanswered',
+    labelNames: ['peer', 'address'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of prober.status()) this.set({ peer: l.region, address: l.address }, l.loss);
+    },
+  });
 
   const stream = identity.client.followConfig(
     formatSocketAddress(config.advertise ?? gateway.address),
@@ -75,6 +128,8 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   log.info({ listen: gateway.address, region: enrollment.region }, 'gateway serving');
   return {
     async close() {
+      prober.stop();
+      reporter.stop();
       stream.stop();
       identity.stop();
       metrics?.closeAllConnections();

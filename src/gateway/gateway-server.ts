@@ -17,6 +17,8 @@ export type { GatewayRoutes } from './route-decision.js';
 
 export interface GatewayOptions {
   readonly listen: SocketAddress;
+  /** The gateway's region: what it answers to peer gateways' probes and marks on connections it relays. */
+  readonly region: string;
   readonly routes: GatewayRoutes;
   readonly log: Logger;
   readonly registry: Registry;
@@ -61,6 +63,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     s.once('close', () => sockets.delete(s));
   };
   const context = {
+    region: opts.region,
     routes: opts.routes,
     limits,
     metrics,

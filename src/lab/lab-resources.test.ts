@@ -14,6 +14,6 @@ test('lab resources: each region\'s tree loads whole, with the catalog TrafficPo
       parseResourceText(`${r.name}.yaml`, regionResourcesYaml(topo, r.name, { uid: 1000 })),
     ]);
     assert.deepEqual(errors.map((e) => e.message), [], r.name);
-    assert.deepEqual(resources.trafficPolicies.map((p) => [p.metadata.name, p.spec.service, p.spec.retries.attempts, p.spec.timeouts.request]), [['catalog-callers', 'catalog', 2, '10s']]);
+    assert.deepEqual(resources.trafficPolicies.map((p) => [p.metadata.name, p.spec.service, p.spec.retries.attempts, p.spec.timeouts.request]), [['catalog-callers', 'catalog', 2, '10s'], ['payments-callers', 'payments', 2, '10s']]);
   }
 });

@@ -94,6 +94,18 @@ export function policiesYaml(topo: LabTopology): string {
       retries: { attempts: 2, perTryTimeout: '3s', retryOn: ['connect-failure', 'refused-stream', 'reset', 'gateway-error'], backoff: { base: '25ms', max: '250ms' } },
       outlierDetection: { consecutiveFailures: 3, baseEjection: '5s', maxEjection: '1m' },
     }),
+    // frontend -> payments is a POST: retried only because the route is marked so. A real
+    // charge API makes that safe with an idempotency key; a stream cut with a path (a
+    // partition before the probes see it) is then sent again on the next path, not lost.
+    ...(!topo.workloads.some((w) => w.service === 'payments') ? [] : [doc('TrafficPolicy', 'payments-callers', {
+      service: 'payments',
+      timeouts: { connect: '2s', request: '10s' },
+      retries: {
+        attempts: 2, perTryTimeout: '3s', retryOn: ['connect-failure', 'refused-stream', 'reset', 'gateway-error'], backoff: { base: '25ms', max: '250ms' },
+        retryableRoutes: [{ methods: ['POST'], paths: ['/charge'] }],
+      },
+      outlierDetection: { consecutiveFailures: 3, baseEjection: '5s', maxEjection: '1m' },
+    })]),
   ];
   return `# Shared by every region: the same file in each.\n${[...services, ...policies, ...traffic].map((d) => stringify(d)).join('---\n')}`;
 }

@@ -61,6 +61,10 @@ const remoteRegion = z.looseObject({
   exportedServices: z.array(exported),
   ageMs: z.number(),
   stale: z.boolean(),
+  reachable: z.boolean().optional(),
+  rttMs: z.number().min(0).max(600_000).optional(),
+  loss: z.number().min(0).max(1).optional(),
+  relays: z.array(z.looseObject({ via: label, rttMs: z.number().min(0).max(600_000).optional() })).max(64).optional(),
 });
 
 export const meshConfigSchema = z.looseObject({
@@ -78,6 +82,7 @@ export const meshConfigSchema = z.looseObject({
   trafficPolicies: z.array(TrafficPolicySchema).optional(),
   policyDigest: z.string(),
   controllerAddresses: z.array(socketAddress(false)).optional(),
+  relayTo: z.array(label).max(1024).optional(),
 });
 
 export type MeshConfigCheck = { readonly kind: 'ok'; readonly config: MeshConfig } | { readonly kind: 'invalid'; readonly problems: readonly string[] };

@@ -83,6 +83,28 @@ export interface RegionState {
   readonly policyDigests?: Readonly<Record<string, string>>;
   /** The Git commit of the resource directory, when it is a Git checkout (suffixed "-dirty" when files under it differ from the commit, untracked ones included). */
   readonly policyCommit?: string;
+  /** What this region's gateways measure of the path to each peer region (absent from older controllers, and until a gateway reports). */
+  readonly links?: readonly LinkSummary[];
+  /** Regions this region's gateways relay traffic to, for any peer that cannot reach them directly (federation.relay.serve). */
+  readonly relayFor?: readonly string[];
+}
+
+/** One region-to-region path as the source region's gateways probe it (quantized: small jitter changes nothing). */
+export interface LinkSummary {
+  readonly region: string;
+  readonly reachable: boolean;
+  /** Probe round trip, ms, rounded to 5 ms; absent while unreachable. */
+  readonly rttMs?: number;
+  /** Share of probes lost recently, 0..1 in steps of 0.05. */
+  readonly loss: number;
+}
+
+/** A way to a region through a third one's gateway, when the direct path is cut. */
+export interface RelayPath {
+  /** The relaying region: dial its gateways with the destination's server names. */
+  readonly via: string;
+  /** Our RTT to `via` plus its RTT to the destination, ms, when both are known. */
+  readonly rttMs?: number;
 }
 
 /** One anycast announcer's state, as carried in the region state. */
@@ -116,6 +138,16 @@ export interface RemoteRegion {
    * withheld (nothing routes there) until a fresh state arrives. Absent: false.
    */
   readonly expired?: boolean;
+  /**
+   * What this region's gateways measure of the direct path (probes every
+   * 250 ms): false when every gateway's probes to every address of the
+   * region failed; absent while unknown (no gateway has reported yet).
+   */
+  readonly reachable?: boolean;
+  readonly rttMs?: number;
+  readonly loss?: number;
+  /** Regions that can relay to this one, best first; absent or empty: none. */
+  readonly relays?: readonly RelayPath[];
 }
 
 /** The config stream payload: everything an agent (or gateway) needs, as one snapshot. */
@@ -146,4 +178,6 @@ export interface MeshConfig {
   readonly policyDigest: string;
   /** The controller's own listen addresses (agent API, federation, admin, bundle endpoint): never a route. */
   readonly controllerAddresses?: readonly string[];
+  /** For gateways: the remote regions they may relay connections to (federation.relay.serve); absent: none. */
+  readonly relayTo?: readonly string[];
 }

@@ -27,7 +27,7 @@ let scratch: string;
 
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'entente-e2e-'));
-  lab = await startTestMesh(['eu', 'us'], randomIpPrefix(175, 250));
+  lab = await startTestMesh(['eu', 'us'], randomIpPrefix(175, 230));
 });
 after(async () => {
   await lab?.stop();

@@ -96,7 +96,7 @@ describe('gateway end to end', () => {
     backend = await startEchoBackend(pki);
     const table = new AgentRouteTable('eu.example');
     table.replace(new Map([['node-a', { host: '127.0.0.1', port: backend.port }], ['node-dead', { host: '127.0.0.1', port: await closedPort() }]]));
-    gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, routes: table, log: silentLogger(), registry, clientHelloTimeoutMs: HELLO_TIMEOUT_MS });
+    gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, region: 'test', routes: table, log: silentLogger(), registry, clientHelloTimeoutMs: HELLO_TIMEOUT_MS });
   });
   after(async () => {
     await gw?.close();
@@ -232,7 +232,7 @@ describe('gateway lifecycle', () => {
     const backend = await startEchoBackend(pki);
     const table = new AgentRouteTable('eu.example');
     table.replace(new Map([['node-a', { host: '127.0.0.1', port: backend.port }]]));
-    const gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, routes: table, log: silentLogger(), registry: new Registry() });
+    const gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, region: 'test', routes: table, log: silentLogger(), registry: new Registry() });
     try {
       const s = tlsConnect({ host: '127.0.0.1', port: gw.address.port, servername: SNI, ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem });
       s.on('error', () => undefined);
@@ -258,7 +258,7 @@ describe('gateway lifecycle', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const base = { routes: { lookup: () => undefined }, log: silentLogger(), registry: new Registry() };
+      const base = { region: 'test', routes: { lookup: () => undefined }, log: silentLogger(), registry: new Registry() };
       await assert.rejects(startGateway({ ...base, listen: { host: '127.0.0.1', port } }), /GATEWAY_LISTEN|cannot listen/);
       await assert.rejects(startGateway({ ...base, listen: { host: '127.0.0.1', port: 0 }, clientHelloTimeoutMs: 0 }), /clientHelloTimeoutMs=0/);
     } finally {

@@ -35,7 +35,7 @@ describe('gateway connection caps', () => {
     const table = new AgentRouteTable('eu.example');
     table.replace(new Map([['node-a', { host: '127.0.0.1', port: backend.port }]]));
     // A long ClientHello timeout: held connections stay open for the whole test.
-    gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, routes: table, log: silentLogger(), registry, clientHelloTimeoutMs: 120_000,
+    gw = await startGateway({ listen: { host: '127.0.0.1', port: 0 }, region: 'test', routes: table, log: silentLogger(), registry, clientHelloTimeoutMs: 120_000,
       caps: { maxConnections: GLOBAL, maxConnectionsPerSource: PER_SOURCE } });
   });
   after(async () => {

@@ -48,6 +48,8 @@ export interface Endpoint {
   readonly zone?: string;
   /** Relative share of traffic among the endpoints of its (service, port): Workload spec.weight, 1-1000, default 1. */
   readonly weight: number;
+  /** Relayed: `dial` is a gateway of this third region, which passes the connection on to `region`'s gateway. */
+  readonly via?: string;
 }
 
 /** A mesh service as the caller sees it, with endpoints in preference order (local region first). */
@@ -99,6 +101,8 @@ export interface DataplaneSnapshot {
   readonly authorizer: Authorizer;
   /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */
   readonly staleRegions?: ReadonlySet<string>;
+  /** Regions whose direct path this region's gateways find unreachable (probes): direct endpoints there rank last. */
+  readonly unreachableRegions?: ReadonlySet<string>;
   /** Client-side failure handling per (service, port) this node's apps call: TrafficPolicy, compiled (src/policy/traffic-policy.ts). */
   readonly traffic: TrafficTable;
   /** Trust: authorities per trust domain (verification) and region per trust domain (policy). */

@@ -14,6 +14,7 @@ import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { TlsContexts } from './tls-contexts.js';
 import { WorkloadBulkhead } from './inbound/workload-bulkhead.js';
 import { ConnectPool } from './outbound/pool/connect-pool.js';
+import { newlyCutDials } from './outbound/pool/cut-paths.js';
 import { buildOutbound } from './outbound/index.js';
 import { buildInbound } from './inbound/index.js';
 import { servicePortEntry } from './outbound/entry/service-port.js';
@@ -126,6 +127,11 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
       ctx.state.current = next;
       inboundServer.snapshotChanged(prev, next);
       contexts.prune(next);
+      const cut = newlyCutDials(prev, next);
+      if (cut.size > 0) {
+        const n = pool.dropDials(cut);
+        if (n > 0) ctx.log.info({ dials: [...cut], sessions: n }, 'direct paths found unreachable by gateway probes: sessions closed, traffic fails over');
+      }
       return outbound.reconcile(next.outboundPorts);
     },
     outboundAddresses: () => outbound.addresses(),

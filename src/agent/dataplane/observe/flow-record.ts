@@ -30,6 +30,8 @@ export interface FlowRecord {
   readonly port?: number;
   readonly sourceRegion?: string;
   readonly destinationRegion?: string;
+  /** Outbound: the regions the stream crossed, e.g. "eu>ap" direct, "eu>us>ap" relayed through us, "eu" within the region. */
+  readonly regionPath?: string;
   readonly verdict: FlowVerdict;
   readonly policy?: string;
   readonly rule?: number;

@@ -12,6 +12,8 @@ import { Balancer, type CallHandle } from './balance/balancer.js';
 import type { BalancedEndpoint, Picker } from './balance/picker.js';
 import type { CallResult } from './balance/outlier-detector.js';
 import { CircuitBreaker } from './balance/circuit-breaker.js';
+import { PathClass } from './balance/picker.js';
+import { PathRecovery } from './balance/path-recovery.js';
 import type { TrafficSettings } from '../../../policy/traffic-policy.js';
 
 export type Pick =
@@ -30,6 +32,9 @@ interface Destination {
   /** The snapshot's endpoint list the balancer was fed (identity compare: snapshots are immutable). */
   source: readonly Endpoint[];
   rttCheckedAt: number;
+  /** The snapshot sets its order was last checked against. */
+  regionsSeen?: ReadonlySet<string> | undefined;
+  staleSeen?: ReadonlySet<string> | undefined;
 }
 
 export function endpointKey(e: Endpoint): string {
@@ -79,6 +84,8 @@ export interface BalancersOptions {
   readonly rttMs: (region: string) => number | undefined;
   /** Regions held stale right now (the current snapshot's): ranked after every fresh one. */
   readonly staleRegions?: () => ReadonlySet<string> | undefined;
+  /** Regions whose direct path the gateways find unreachable right now (the current snapshot's): ranked last. */
+  readonly unreachableRegions?: () => ReadonlySet<string> | undefined;
   readonly random?: () => number;
 }
 
@@ -86,9 +93,39 @@ export class Balancers {
   private readonly destinations = new Map<string, Destination>();
   private readonly breakers = new Map<string, { options: TrafficSettings['breaker']; breaker: CircuitBreaker }>();
   private readonly random: () => number;
+  private readonly recovery = new PathRecovery();
+  private seenStale: ReadonlySet<string> | undefined;
+  private seenUnreachable: ReadonlySet<string> | undefined;
+  private readonly regions = new Set<string>();
 
   constructor(private readonly opts: BalancersOptions) {
     this.random = opts.random ?? Math.random;
+  }
+
+  private stale(region: string): boolean {
+    return this.opts.staleRegions?.()?.has(region) ?? false;
+  }
+
+  private unreachable(region: string): boolean {
+    return this.opts.unreachableRegions?.()?.has(region) ?? false;
+  }
+
+  /** A path's class: relayed or direct, demoted when the region is stale, last when its direct path is cut. */
+  pathClass(region: string, via: string | undefined): number {
+    if (this.stale(region)) return PathClass.stale;
+    if (via !== undefined) return PathClass.relayed;
+    return this.unreachable(region) ? PathClass.unreachable : PathClass.direct;
+  }
+
+  /** Follows the snapshot's stale and unreachable sets (identity compare: each snapshot has its own) for slow start. */
+  private observeRegions(): void {
+    const stale = this.opts.staleRegions?.();
+    const unreachable = this.opts.unreachableRegions?.();
+    if (stale === this.seenStale && unreachable === this.seenUnreachable) return;
+    this.seenStale = stale;
+    this.seenUnreachable = unreachable;
+    const now = this.opts.now();
+    for (const r of this.regions) this.recovery.observe(r, !this.stale(r) && !this.unreachable(r), now);
   }
 
   private destination(call: OutboundCall): Destination {
@@ -109,7 +146,9 @@ export class Balancers {
           },
           now: this.opts.now,
           rttMs: this.opts.rttMs,
-          demoted: (region) => this.opts.staleRegions?.()?.has(region) ?? false,
+          demoted: (region) => this.stale(region),
+          pathClass: (region, via) => this.pathClass(region, via),
+          share: (region, via) => (via === undefined ? this.recovery.share(region, this.opts.now()) : 1),
         },
         { region, ...(zone !== undefined ? { zone } : {}), outlier: t.outlier, onEjection: () => this.opts.onEjection?.(call.service ?? '') },
       );
@@ -118,11 +157,20 @@ export class Balancers {
     }
     if (d.source !== endpoints) {
       d.source = endpoints;
-      d.balancer.setEndpoints(endpoints.map((e) => ({ key: endpointKey(e), region: e.region, ...(e.zone !== undefined ? { zone: e.zone } : {}), weight: e.weight, endpoint: e })));
+      for (const e of endpoints) {
+        if (e.region === call.snapshot.region || this.regions.has(e.region)) continue;
+        this.regions.add(e.region);
+        this.recovery.observe(e.region, !this.stale(e.region) && !this.unreachable(e.region), this.opts.now());
+      }
+      d.balancer.setEndpoints(endpoints.map((e) => ({ key: endpointKey(e), region: e.region, ...(e.zone !== undefined ? { zone: e.zone } : {}), ...(e.via !== undefined ? { via: e.via } : {}), weight: e.weight, endpoint: e })));
     }
+    this.observeRegions();
     const now = this.opts.now();
     d.balancer.tick();
-    if (now - d.rttCheckedAt >= RTT_CHECK_MS) {
+    // Every second, and at once when a region's reachability or staleness changed: the order may have moved.
+    if (now - d.rttCheckedAt >= RTT_CHECK_MS || d.regionsSeen !== this.seenUnreachable || d.staleSeen !== this.seenStale) {
+      d.regionsSeen = this.seenUnreachable;
+      d.staleSeen = this.seenStale;
       d.rttCheckedAt = now;
       d.balancer.rttChanged();
     }

@@ -23,6 +23,7 @@ export function outboundRecord(call: OutboundCall, o: Outcome, now: number): Flo
     port: refusedCaller ? undefined : call.port,
     sourceRegion: call.snapshot.region,
     destinationRegion: endpoint?.region,
+    regionPath: endpoint === undefined ? undefined : endpoint.via !== undefined ? `${call.snapshot.region}>${endpoint.via}>${endpoint.region}` : endpoint.region === call.snapshot.region ? endpoint.region : `${call.snapshot.region}>${endpoint.region}`,
     verdict: verdictOf(o),
     reason: o.kind === 'fail' ? o.reason : undefined,
     method: call.http?.method,

@@ -4,7 +4,7 @@
 // No I/O and no timers: the owner calls tick() at nextTick() (or any report does).
 import { DEFAULT_LOAD, EndpointLoad, type LoadHandle, type LoadOptions } from './endpoint-load.js';
 import { DEFAULT_OUTLIER, OutlierDetector, type CallResult, type OutlierOptions } from './outlier-detector.js';
-import { buildPicker, rankRegions, type BalancedEndpoint, type Picker } from './picker.js';
+import { buildPicker, pathKey, rankPaths, type BalancedEndpoint, type Picker } from './picker.js';
 
 /** What the balancer needs of its owner; a fake one records pickers in tests. */
 export interface BalancerHelper<E extends BalancedEndpoint> {
@@ -15,6 +15,10 @@ export interface BalancerHelper<E extends BalancedEndpoint> {
   rttMs(region: string): number | undefined;
   /** Regions to rank after every other (stale state); default none. */
   demoted?(region: string): boolean;
+  /** A remote path's class (picker.ts PathClass); default from demoted() and the path being relayed. */
+  pathClass?(region: string, via: string | undefined): number;
+  /** Slow start share of a remote path, 0..1 (default 1). */
+  share?(region: string, via: string | undefined): number;
 }
 
 export interface BalancerOptions {
@@ -123,6 +127,8 @@ export class Balancer<E extends BalancedEndpoint> {
       ...(zone !== undefined ? { zone } : {}),
       rttMs: (r) => this.helper.rttMs(r),
       demoted: (r) => this.helper.demoted?.(r) ?? false,
+      ...(this.helper.pathClass ? { pathClass: (r: string, via: string | undefined) => this.helper.pathClass!(r, via) } : {}),
+      ...(this.helper.share ? { share: (r: string, via: string | undefined) => this.helper.share!(r, via) } : {}),
       ejected: (key) => this.detector.isEjected(key, now),
       // An endpoint a later set removed reads as fully loaded, so a picker
       // still in use until the owner swaps it avoids it.
@@ -134,11 +140,16 @@ export class Balancer<E extends BalancedEndpoint> {
     this.helper.updatePicker(picker);
   }
 
-  /** Remote regions in RTT order, as a string to compare (the picker's rule). */
+  /** Remote paths in the picker's order with their slow start shares (to a tenth), as a string to compare. */
   private rankRegions(): string {
-    const remote = new Set<string>();
-    for (const e of this.endpoints) if (e.region !== this.options.region) remote.add(e.region);
-    return JSON.stringify(rankRegions(remote, (r) => this.helper.rttMs(r), (r) => this.helper.demoted?.(r) ?? false));
+    const remote = new Map<string, { region: string; via: string | undefined }>();
+    for (const e of this.endpoints) if (e.region !== this.options.region) remote.set(pathKey(e.region, e.via), { region: e.region, via: e.via });
+    const ranked = rankPaths([...remote.values()], {
+      rttMs: (k) => this.helper.rttMs(k),
+      demoted: (r) => this.helper.demoted?.(r) ?? false,
+      ...(this.helper.pathClass ? { pathClass: (r: string, via: string | undefined) => this.helper.pathClass!(r, via) } : {}),
+    });
+    return JSON.stringify(ranked.map((p) => `${pathKey(p.region, p.via)}@${Math.round((this.helper.share?.(p.region, p.via) ?? 1) * 10)}`));
   }
 
   /**

@@ -14,10 +14,13 @@ import { formatSocketAddress } from '../../../../core/address.js';
 import { verifyX509SvidChain } from '../../../../identity/verify-svid.js';
 import type { DataplaneSnapshot, Endpoint, WorkloadCredentials } from '../../dataplane-snapshot.js';
 import { h2Settings, type DataplaneContext } from '../../dataplane-context.js';
+import { pathKey } from '../balance/picker.js';
 import { MESH_ALPN, chainFromPeerCertificate, handshakeFailureReason, type TlsContexts } from '../../tls-contexts.js';
 
 export interface PoolEntry {
   readonly key: string;
+  /** The address the session was dialled to ("host:port"). */
+  readonly dial: string;
   readonly session: ClientHttp2Session;
   readonly creds: WorkloadCredentials;
   readonly trustKey: string;
@@ -86,7 +89,22 @@ export class ConnectPool {
     entry.lastUsedMs = this.ctx.now();
   }
 
-  /** Measured round trip to a region's agents or gateway, ms; undefined before the first answered ping. */
+  /**
+   * Closes every session dialled to one of these addresses (streams on them
+   * fail, connects waiting on them fail over at once): used when probes say
+   * the path behind them is cut, instead of waiting for a ping to go unanswered.
+   */
+  dropDials(dials: ReadonlySet<string>): number {
+    let n = 0;
+    for (const entry of [...this.entries.values()].flat()) {
+      if (!dials.has(entry.dial)) continue;
+      entry.session.destroy(new EntenteError('PATH_UNREACHABLE', `the path through ${entry.dial} is unreachable (gateway probes)`));
+      n++;
+    }
+    return n;
+  }
+
+  /** Measured round trip to a path ("region", or "region>via" when relayed), ms; undefined before the first answered ping. */
   rttMs(region: string): number | undefined {
     return this.rtt.get(region);
   }
@@ -169,7 +187,7 @@ export class ConnectPool {
         return socket;
       },
     });
-    const entry: PoolEntry = { key, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
+    const entry: PoolEntry = { key, dial, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
     this.all.add(session);
     let pinger: NodeJS.Timeout | undefined;
     // Connected means: handshake done AND the peer's SETTINGS known, so the
@@ -190,11 +208,11 @@ export class ConnectPool {
       socket?.setTimeout(0);
       entry.connected = true;
       entry.peerNotAfterMs = peerNotAfterMs;
-      pinger = this.keepalive(entry, dial, endpoint.region);
+      pinger = this.keepalive(entry, dial, pathKey(endpoint.region, endpoint.via));
       // One ping at once, so a region's RTT is known from its first session rather than after keepaliveMs.
       try {
         session.ping((err, ms) => {
-          if (!err) this.recordRtt(endpoint.region, ms);
+          if (!err) this.recordRtt(pathKey(endpoint.region, endpoint.via), ms);
         });
       } catch {
         /* closing */
