@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { failoverResult, percentile, type RequestRecord } from './recovery.js';
+
+/** One request every 20 ms from 0 to `until`, shaped by `at(t)`. */
+function run(until: number, at: (t: number) => { ok: boolean; latencyMs: number }): RequestRecord[] {
+  const out: RequestRecord[] = [];
+  for (let t = 0; t < until; t += 20) out.push({ start: t, ...at(t) });
+  return out;
+}
+
+test('percentile: nearest rank', () => {
+  assert.equal(percentile([], 99), 0);
+  assert.equal(percentile([5, 1, 3], 50), 3);
+  assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10);
+});
+
+test('no dip after the fault: recoverMs 0, nothing failed', () => {
+  const r = failoverResult(run(20_000, () => ({ ok: true, latencyMs: 10 })), 10_000, 20_000);
+  assert.equal(r.recoverMs, 0);
+  assert.equal(r.failed, 0);
+  assert.equal(r.slowBoundMs, 500);
+});
+
+test('failures for 5 s after the fault: recovery at about 5 s, every failure counted', () => {
+  const r = failoverResult(run(30_000, (t) => (t >= 10_000 && t < 15_000 ? { ok: false, latencyMs: 5000 } : { ok: true, latencyMs: 10 })), 10_000, 30_000);
+  assert.equal(r.failed, 250);
+  assert.ok(r.recoverMs >= 5000 && r.recoverMs <= 5100, String(r.recoverMs));
+});
+
+test('requests that succeed only after a long wait are not recovered yet', () => {
+  const r = failoverResult(run(30_000, (t) => (t >= 10_000 && t < 12_000 ? { ok: true, latencyMs: 1500 } : { ok: true, latencyMs: 10 })), 10_000, 30_000);
+  assert.equal(r.failed, 0);
+  assert.equal(r.slow, 100);
+  assert.ok(r.recoverMs >= 2000 && r.recoverMs <= 2100, String(r.recoverMs));
+});
+
+test('a lone late failure counts: recovery is only when every window from then on is good', () => {
+  const r = failoverResult(run(30_000, (t) => ({ ok: t !== 15_000, latencyMs: 10 })), 10_000, 30_000);
+  assert.equal(r.failed, 1);
+  assert.equal(r.recoverMs, 5100);
+});

@@ -1,0 +1,64 @@
+// What a failover run measured, from one record per request: how many failed
+// and how long from the fault until requests were served normally again.
+// Pure, so the definition is tested (recovery.test.ts) and the same for both
+// sides of the comparison.
+
+export interface RequestRecord {
+  /** Start, ms on the run's clock. */
+  readonly start: number;
+  readonly latencyMs: number;
+  readonly ok: boolean;
+}
+
+export interface FailoverResult {
+  readonly requests: number;
+  /** Requests started after the fault that failed. */
+  readonly failed: number;
+  /**
+   * From the fault to the start of the first 1 s window (on a 100 ms grid)
+   * from which on every window has ≥ 99% of its requests ok *and* under the
+   * slow bound: a request that succeeds after waiting out a dead path is not
+   * "served normally". 0 when no window after the fault falls short.
+   */
+  readonly recoverMs: number;
+  /** Requests started after the fault that took longer than the slow bound (ok or not). */
+  readonly slow: number;
+  readonly slowBoundMs: number;
+  readonly p50BeforeMs: number;
+  readonly p99BeforeMs: number;
+}
+
+const WINDOW_MS = 1000;
+const STEP_MS = 100;
+export const OK_SHARE = 0.99;
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** `faultAt` and `end` on the records' clock; records started after `end` are ignored. */
+export function failoverResult(records: readonly RequestRecord[], faultAt: number, end: number): FailoverResult {
+  const before = records.filter((r) => r.start < faultAt && r.ok).map((r) => r.latencyMs);
+  const p99Before = percentile(before, 99);
+  // Three times the steady p99, and never under 500 ms: slower than that, a caller notices.
+  const slowBoundMs = Math.max(500, 3 * p99Before);
+  const after = records.filter((r) => r.start >= faultAt && r.start <= end);
+  const good = (r: RequestRecord): boolean => r.ok && r.latencyMs <= slowBoundMs;
+  let lastBad = -1;
+  for (let t = faultAt; t + WINDOW_MS <= end; t += STEP_MS) {
+    const w = after.filter((r) => r.start >= t && r.start < t + WINDOW_MS);
+    if (w.length === 0) continue;
+    if (w.filter(good).length / w.length < OK_SHARE) lastBad = t;
+  }
+  return {
+    requests: after.length,
+    failed: after.filter((r) => !r.ok).length,
+    recoverMs: lastBad < 0 ? 0 : lastBad + STEP_MS - faultAt,
+    slow: after.filter((r) => r.latencyMs > slowBoundMs).length,
+    slowBoundMs,
+    p50BeforeMs: percentile(before, 50),
+    p99BeforeMs: p99Before,
+  };
+}
