@@ -15,8 +15,23 @@ export const PROBE_INTERVAL_MS = 250;
 /** Deadline bounds, ms: the deadline is 3 × smoothed RTT + 100, within these. */
 export const MIN_PROBE_DEADLINE_MS = 500;
 export const MAX_PROBE_DEADLINE_MS = 2000;
-/** Misses in a row that mark a link unreachable (one lost probe is not an outage). */
+/** Misses in a row that mark a clean link unreachable (one lost probe is not an outage). */
 export const MISSES_TO_DOWN = 2;
+/** On a lossy link, more: enough that loss alone makes a false "down" rarer than this per probe. */
+const FALSE_DOWN_PER_PROBE = 1e-4;
+const MAX_MISSES_TO_DOWN = 6;
+
+/**
+ * Misses in a row that mark a link down, given the share of probes it lost
+ * before the current streak: 2 on a clean link (a cut is seen in about 0.5 to
+ * 1 s), up to 6 on a lossy one (5% packet loss loses about one fresh-connection
+ * probe in seven), so that loss is not taken for a cut.
+ */
+export function missesToDown(priorLoss: number): number {
+  if (!(priorLoss > 0.01)) return MISSES_TO_DOWN;
+  if (priorLoss >= 0.9) return MAX_MISSES_TO_DOWN;
+  return Math.min(MAX_MISSES_TO_DOWN, Math.max(MISSES_TO_DOWN, Math.ceil(Math.log(FALSE_DOWN_PER_PROBE) / Math.log(priorLoss))));
+}
 /** Loss is the share of misses among the last this many probes. */
 export const LOSS_WINDOW = 40;
 
@@ -171,7 +186,10 @@ export class LinkProber {
     } else {
       s.misses++;
       s.lastError = r.reason;
-      if (s.misses >= MISSES_TO_DOWN || s.reachable === undefined) s.reachable = false;
+      // The loss the link showed before this streak of misses (the streak itself is what is being judged).
+      const prior = s.window.slice(0, Math.max(0, s.window.length - s.misses));
+      const priorLoss = prior.length === 0 ? 0 : prior.filter((ok) => !ok).length / prior.length;
+      if (s.misses >= missesToDown(priorLoss) || s.reachable === undefined) s.reachable = false;
     }
     if (s.reachable !== before) {
       s.since = this.now();
