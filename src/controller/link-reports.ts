@@ -36,7 +36,12 @@ export function checkLinkReport(body: unknown): ReportCheck {
   return { kind: 'invalid', message: `${i.path.join('.') || '(body)'}: expected ${i.message}` };
 }
 
-/** RTT rounded to 5 ms and loss to 0.05: what is published changes with the path, not with its jitter. */
+/**
+ * RTT rounded to 5 ms and loss to 0.05: what is published changes with the
+ * path, not with its jitter (LinkReports also holds an RTT until it moves by
+ * more than 10% or 5 ms). Every change is a new config for every agent and a
+ * new signed state for every peer.
+ */
 export function quantize(l: { region: string; reachable: boolean; rttMs?: number; loss: number }): LinkSummary {
   return {
     region: l.region,
@@ -48,6 +53,8 @@ export function quantize(l: { region: string; reachable: boolean; rttMs?: number
 
 export class LinkReports {
   private readonly byGateway = new Map<string, { at: number; report: LinkReport }>();
+  /** The RTT last published per region: a new one replaces it only past RTT_HYSTERESIS (jitter around a rounding edge does not flip it). */
+  private readonly publishedRtt = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -81,7 +88,14 @@ export class LinkReports {
     }
     return [...per.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([region, s]) => quantize({ region, reachable: s.reachable, ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}), loss: s.loss }));
+      .map(([region, s]) => {
+        const q = quantize({ region, reachable: s.reachable, ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}), loss: s.loss });
+        if (q.rttMs === undefined) return q;
+        const last = this.publishedRtt.get(region);
+        if (last !== undefined && Math.abs(q.rttMs - last) <= Math.max(5, last * 0.1)) return { ...q, rttMs: last };
+        this.publishedRtt.set(region, q.rttMs);
+        return q;
+      });
   }
 
   /** The raw reports, for /v1/status. */
