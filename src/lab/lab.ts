@@ -391,6 +391,22 @@ export class Lab {
     if (!opts.quiet) this.say(`fault: restarted ${name}`);
   }
 
+  /** Epoch ms when the demo apps were told to start their traffic. */
+  get trafficStartedAt(): number {
+    return this.startedAt;
+  }
+
+  /** Asks a region's controller to read its resource directory again now (a drill that edits a policy file). */
+  async reloadResources(region: string): Promise<void> {
+    const r = this.topology.regions.find((x) => x.name === region)!;
+    const credential = readFileSync(join(regionDir(this.workdir, r), 'controller-data', 'admin.token'), 'utf8').trim();
+    await httpJson(`${this.adminUrl(region)}/v1/resources/reload`, { method: 'POST', headers: { authorization: `Bearer ${credential}` }, timeoutMs: 5000 }).catch(() => undefined);
+  }
+
+  assertComponent(name: string): void {
+    this.component(name);
+  }
+
   private component(name: string): void {
     if (!this.supervisor.latest(name)) throw new EntenteError('LAB_COMPONENT', `no component ${name} in this lab`, { hint: 'e.g. eu-controller, ap-gateway, us-node-1-agent, app-frontend-1' });
   }
