@@ -158,3 +158,18 @@ export function drillReport(input: DrillReportInput): DrillReport {
     expectations,
   };
 }
+
+/** The report as an operator reads it: one line per phase, then each expectation. */
+export function renderDrillReport(r: DrillReport): string {
+  const pct = (p: PhaseCounts): string => (p.requests === 0 ? '-' : `${(Math.floor((p.ok * 1000) / p.requests) / 10).toFixed(1)}%`);
+  const line = (label: string, p: PhaseCounts): string =>
+    `${label.padEnd(20)} ${String(p.requests).padStart(7)} req ${String(p.ok).padStart(7)} ok (${pct(p)}) ${String(p.failed).padStart(6)} failed  p50 ${p.p50Ms} ms  p99 ${p.p99Ms} ms`;
+  const ms = (v: number | null): string => (v === null ? 'never' : `${v} ms`);
+  return [
+    `drill ${r.drill}: ${r.expectationsMet ? 'every expectation met' : 'EXPECTATIONS NOT MET'}`,
+    ...r.phases.map((p) => line(p.name, p)),
+    line('unservable (during)', r.unservable),
+    `recover ${ms(r.recoverMs)}, heal converge ${ms(r.healConvergeMs)}`,
+    ...r.expectations.map((e) => `${e.met ? 'ok  ' : 'FAIL'} ${e.what}: ${e.detail}`),
+  ].join('\n');
+}
