@@ -12,18 +12,40 @@ const zName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region or component na
 const zLink = z.strictObject({ from: zName, to: zName, both: z.boolean().optional() });
 const zTarget = z.union([z.strictObject({ region: zName }), z.strictObject({ component: zName })], { error: 'exactly one of { region: NAME } or { component: NAME }' });
 
-const zStep = z.union(
-  [
-    z.strictObject({ at: zDurationMs, cut: zLink }),
-    z.strictObject({ at: zDurationMs, heal: zLink }),
-    z.strictObject({ at: zDurationMs, kill: zTarget }),
-    z.strictObject({ at: zDurationMs, restart: zTarget }),
-    z.strictObject({ at: zDurationMs, degrade: z.strictObject({ latencyMs: z.number().min(0).max(10_000).optional(), loss: z.number().min(0).max(1).optional() }) }),
-    z.strictObject({ at: zDurationMs, restore: z.union([z.literal(true), z.strictObject({}), z.null()]) }),
-    z.strictObject({ at: zDurationMs, editPolicy: z.strictObject({ region: zName, revert: z.boolean().optional() }) }),
-  ],
-  { error: 'a step: { at: DURATION } and one of cut, heal, kill, restart, degrade, restore, editPolicy' },
+type Link = { from: string; to: string; both?: boolean | undefined };
+type Target = { region: string } | { component: string };
+/** One step: its time (ms from traffic start) and exactly one action. */
+export type ScenarioStep = { at: number } & (
+  | { cut: Link }
+  | { heal: Link }
+  | { kill: Target }
+  | { restart: Target }
+  | { degrade: { latencyMs?: number | undefined; loss?: number | undefined } }
+  | { restore: true | Record<string, never> | null }
+  | { editPolicy: { region: string; revert?: boolean | undefined } }
 );
+const KINDS = ['cut', 'heal', 'kill', 'restart', 'degrade', 'restore', 'editPolicy'] as const;
+
+// Every kind an optional key, then "exactly one": a bad value is reported at its own key, not as "no union member matched".
+const zStep = z
+  .strictObject({
+    at: zDurationMs,
+    cut: zLink.optional(),
+    heal: zLink.optional(),
+    kill: zTarget.optional(),
+    restart: zTarget.optional(),
+    degrade: z.strictObject({ latencyMs: z.number().min(0).max(10_000).optional(), loss: z.number().min(0).max(1).optional() }).optional(),
+    restore: z.union([z.literal(true), z.strictObject({}), z.null()], { error: 'true' }).optional(),
+    editPolicy: z.strictObject({ region: zName, revert: z.boolean().optional() }).optional(),
+  })
+  .transform((st, ctx): ScenarioStep => {
+    const kinds = KINDS.filter((k) => k in st);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: `exactly one action of ${KINDS.join(', ')} (got ${kinds.length === 0 ? 'none' : kinds.join(', ')})` });
+      return z.NEVER;
+    }
+    return st as ScenarioStep;
+  });
 
 export const scenarioSchema = z
   .strictObject({
@@ -38,7 +60,6 @@ export const scenarioSchema = z
     });
   });
 
-export type ScenarioStep = z.output<typeof zStep>;
 
 export interface Scenario {
   readonly name: string;
