@@ -20,7 +20,7 @@ exitWatchdog();
 let lab: Lab;
 before(async () => {
   // The lab's own selectors (its uid and node executable), as `entente lab` declares them.
-  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(60, 79), { traffic: true, attest: labAttest() });
+  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(63, 79), { traffic: true, attest: labAttest() });
 });
 after(async () => {
   await lab?.stop();

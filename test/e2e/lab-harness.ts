@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 /**
  * A 127.N prefix in [lo, hi], so concurrently running test files do not
  * collide. Each file that starts a lab has a range of its own: outage-expiry
- * 10-29, outage 30-59, attestation 60-79, rogue-node 80-83, lab 100-129,
+ * 10-29, outage 30-59, lab drills 61-62, attestation 63-79, rogue-node 80-83, lab 100-129,
  * lab-stop 130-149, attack-lab 150-174, mesh 175-250, protocols 251-254, failure-handling 84-99
  * (3-8: src/lab/free-prefix.test.ts; 9: test/controller/startup-failure.test.ts). A lab uses
  * 127.N.<region 1-3>.*; files that take a random /24 of a fixed 127.N use
