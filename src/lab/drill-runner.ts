@@ -115,7 +115,7 @@ export function duplicateRule(text: string): string {
   for (const d of docs) {
     const js = d.toJS() as { kind?: string; metadata?: { name?: string }; spec?: { rules?: unknown[] } } | null;
     if (js?.kind === 'AuthorizationPolicy' && js.metadata?.name === 'catalog-readers' && js.spec?.rules?.[0]) {
-      d.setIn(['spec', 'rules'], [...js.spec.rules, js.spec.rules[0]]);
+      d.setIn(['spec', 'rules'], [...js.spec.rules, structuredClone(js.spec.rules[0])]);
     }
   }
   return docs.map((d) => d.toString()).join('');
