@@ -13,6 +13,9 @@ import { MIN_SVID_TTL_MS } from '../identity/local-ca.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
 import { createLogger } from '../core/log.js';
 import { runUntilSignal } from './run-until-signal.js';
+import { DRILLS, loadScenario, namedDrill, type Scenario } from '../lab/scenario.js';
+import { renderDrillReport, type DrillReport } from '../lab/drill-report.js';
+import { runDrill } from '../lab/drill-runner.js';
 
 /** Where `entente lab` starts looking for a free loopback range (the README's addresses are in it). */
 export const DEFAULT_IP_PREFIX = '127.77';
@@ -119,15 +122,22 @@ export function registerLabCommands(program: Command): void {
     .option('--rtt <pairs>', 'round-trip times, e.g. eu-us=90,eu-ap=160,us-ap=220')
     .option('--jitter <ms>', 'per-chunk jitter on WAN links', '2')
     .option('--rate <n>', 'requests per second per route', '20')
+    .option('--drill <name>', `run a named drill and report on it (exit 3 if an expectation fails): ${Object.keys(DRILLS).join(', ')}`)
+    .option('--scenario <file>', 'run a drill from a YAML timeline (docs/operations.md "Lab drills")')
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
     .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
     .option('--attest <what>', 'what each Workload attests: "process" (the lab\'s uid and node executable) or "uid" (the lab\'s uid only, so your own curl may call as a workload)', 'process')
-    .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean }) => {
+    .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean; drill?: string; scenario?: string }) => {
       let parsed: LabCliOptions;
+      let scenario: Scenario | undefined;
       try {
         parsed = parseLabCliOptions(opts);
+        if (opts.drill !== undefined && opts.scenario !== undefined) throw new LabOptionError('--drill', opts.drill, 'either --drill or --scenario, not both');
+        if ((opts.drill !== undefined || opts.scenario !== undefined) && opts.traffic === false) throw new LabOptionError('--no-traffic', 'set', 'demo traffic for a drill (drop --no-traffic)');
+        if (opts.drill !== undefined) scenario = namedDrill(opts.drill);
+        if (opts.scenario !== undefined) scenario = loadScenario(opts.scenario);
       } catch (err) {
-        if (!(err instanceof LabOptionError)) throw err;
+        if (!(err instanceof EntenteError)) throw err;
         // A usage error: nothing started, exit 2 (as commander does for an unknown option).
         process.stderr.write(`entente lab: ${err.message}\n`);
         process.exitCode = 2;
@@ -165,17 +175,23 @@ export function registerLabCommands(program: Command): void {
       });
       let finished = false;
       const timers: { ticker?: NodeJS.Timeout } = {};
-      const finish = async (why: string): Promise<void> => {
+      const finish = async (why: string, drill?: DrillReport): Promise<void> => {
         if (finished) return;
         finished = true;
         if (timers.ticker) clearInterval(timers.ticker);
         out.write(`lab: stopping (${why})\n`);
         await lab.stop();
         const report: LabReport = lab.report();
-        if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (drill) {
+          // A drill's report replaces the lab's: --json prints it alone on stdout.
+          if (opts.json) process.stdout.write(`${JSON.stringify(drill, null, 2)}\n`);
+          else out.write(`${renderSummary(report)}\n${renderDrillReport(drill)}\n`);
+          const failed = drill.expectations.filter((e) => !e.met);
+          if (failed.length > 0) process.stderr.write(`lab: drill ${drill.drill}: ${failed.length} expectation(s) not met: ${failed.map((e) => e.what).join('; ')}\n`);
+        } else if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else out.write(`${renderSummary(report)}\n`);
         if (opts.workdir) out.write(`lab: configs, data and logs kept in ${lab.workdir}\n`);
-        process.exitCode = report.expectationsMet ? 0 : 3;
+        process.exitCode = (drill ? drill.expectationsMet : report.expectationsMet) ? 0 : 3;
         // Everything the lab started is stopped and the report is out (stdout and
         // stderr are synchronous on Linux). A handle that something outside the lab
         // still holds open (a component restarted by hand keeps WAN-link sockets
@@ -214,7 +230,18 @@ export function registerLabCommands(program: Command): void {
           out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report)}\n` : `lab: ${renderCompactLine(report)}\n`);
         });
       }, 1000);
-      if (durationMs !== undefined) setTimeout(() => void finish(`--duration ${opts.duration}`), durationMs);
+      if (scenario) {
+        const name = scenario.name;
+        out.write(`lab: drill ${name}: ${DRILLS[name]?.expect ?? `scenario ${opts.scenario}`}\n`);
+        runDrill(lab, scenario, { onEvent: (line) => out.write(`lab: ${line}\n`) }).then(
+          (drill) => finish(`drill ${name} done`, drill),
+          async (err: unknown) => {
+            out.write(`lab: drill ${name} failed: ${(err as Error).message}\n`);
+            await finish(`drill ${name} failed`);
+            process.exitCode = err instanceof EntenteError ? 2 : 1;
+          },
+        );
+      } else if (durationMs !== undefined) setTimeout(() => void finish(`--duration ${opts.duration}`), durationMs);
     });
 
   program

@@ -6,6 +6,7 @@
 import { Agent, createServer, request, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { RouteCounters } from './latency-stats.js';
+import { RouteBuckets } from './route-buckets.js';
 
 export interface DemoAppConfig {
   readonly workload: string;
@@ -23,6 +24,7 @@ export interface DemoAppConfig {
 interface RouteState extends RouteCounters {
   samples: number[];
   inFlight: number;
+  buckets: RouteBuckets;
   lastError?: string;
 }
 
@@ -51,7 +53,7 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
   await new Promise<void>((r) => server.listen(config.listen.port, config.listen.host, r));
 
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-  const states = new Map<string, RouteState>(config.routes.map((r) => [r.id, { requests: 0, ok: 0, denied: 0, failed: 0, samples: [], inFlight: 0 }]));
+  const states = new Map<string, RouteState>(config.routes.map((r) => [r.id, { requests: 0, ok: 0, denied: 0, failed: 0, samples: [], inFlight: 0, buckets: new RouteBuckets() }]));
 
   const fire = (route: DemoAppConfig['routes'][number]): void => {
     const st = states.get(route.id)!;
@@ -67,7 +69,9 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
       st.requests++;
       st[outcome]++;
       if (err) st.lastError = err;
-      if (outcome !== 'failed') st.samples.push(performance.now() - start);
+      const latency = outcome !== 'failed' ? performance.now() - start : undefined;
+      if (latency !== undefined) st.samples.push(latency);
+      st.buckets.record(outcome, latency);
     };
     const req = request(
       {
@@ -109,6 +113,8 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
   // Traffic starts when the lab says so (POST /start on the stats port), once
   // every app of the demo listens: otherwise the first calls race app start-up.
   const timers: NodeJS.Timeout[] = [];
+  // Tells one run of this app from the next (a drill restarts it): the lab keeps each run's buckets apart.
+  const startedAt = Date.now();
   let started = false;
   const startTraffic = (): void => {
     if (started) return;
@@ -127,6 +133,15 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
       startTraffic();
       res.writeHead(204);
       res.end();
+      return;
+    }
+    // GET /buckets?since=EPOCH_SECOND: per-second counts (not destructive; the lab overwrites what it holds).
+    const url = new URL(req.url ?? '/', 'http://stats');
+    if (url.pathname === '/buckets') {
+      const since = Number(url.searchParams.get('since') ?? 0) || 0;
+      const body = JSON.stringify({ workload: config.workload, startedAt, routes: [...states].map(([id, s]) => ({ id, buckets: s.buckets.since(since) })) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
       return;
     }
     // Destructive read of samples: the lab is the only reader and keeps them.

@@ -110,8 +110,10 @@ export function demoAppConfig(topo: LabTopology, workload: LabTopology['workload
     timeoutMs: 5000,
     routes: withTraffic
       ? topo.routes
-          .filter((rt) => rt.from.region === workload.region && rt.from.service === workload.service)
-          .map((rt) => ({ id: rt.id, method: rt.method, url: `http://${rt.to.service}.shop.${rt.to.region}.mesh${rt.path}`, expectService: rt.to.service }))
+          // Only the first replica drives a route (a second replica of the caller's service in the same region would count it twice).
+          .filter((rt) => rt.from.region === workload.region && rt.from.service === workload.service && workload.name.endsWith('-1'))
+          // Unpinned hosts (<service>.shop.mesh): the caller's agent picks the nearest healthy region, so a drill sees failover.
+          .map((rt) => ({ id: rt.id, method: rt.method, url: `http://${rt.to.service}.shop.mesh${rt.path}`, expectService: rt.to.service }))
       : [],
   };
 }

@@ -84,6 +84,15 @@ export function policiesYaml(topo: LabTopology): string {
       }),
     );
   }
+  if (has('shipping') && has('frontend')) {
+    policies.push(
+      doc('AuthorizationPolicy', 'shipping-quotes', {
+        selector: { services: ['shipping'] },
+        action: 'ALLOW',
+        rules: [{ from: [{ principals: [id('frontend')] }], to: [{ methods: ['GET'], paths: ['/quote'] }] }],
+      }),
+    );
+  }
   // Client side: how every region's agents call catalog (frontend -> catalog and
   // shipping -> catalog cross a WAN link). GETs only, so retries are safe; a
   // per-try bound well above the lab's widest RTT, under the whole-call bound.

@@ -115,9 +115,28 @@ export function buildTopology(options: LabOptions): LabTopology {
       address: `${options.ipPrefix}.${r.index + 1}.${101 + i}`,
     })),
   );
+  // Second replicas (three regions or more), so that one region's outage leaves
+  // most routes servable elsewhere. Agents prefer the nearest region by RTT:
+  // eu's frontend reaches payments in us (90 ms) before ap (160 ms), catalog and
+  // reviews in us before ap; us's catalog reaches ledger in eu before ap.
+  if (regions.length >= 3) {
+    const replicas: [number, string, number][] = [
+      [1, 'payments', 0],
+      [2, 'catalog', 0],
+      [2, 'ledger', 1],
+      [2, 'reviews', 1],
+    ];
+    const used = new Map<number, number>();
+    for (const [ri, service, agent] of replicas) {
+      const r = regions[ri]!;
+      const octet = 103 + (used.get(ri) ?? 0);
+      used.set(ri, (used.get(ri) ?? 0) + 1);
+      workloads.push({ region: r.name, service, name: `${service}-2`, node: r.agents[agent]!.node, address: `${options.ipPrefix}.${ri + 1}.${octet}` });
+    }
+  }
   const svc = (regionIndex: number, i: number): { region: string; service: string } => {
     const r = regions[regionIndex % regions.length]!;
-    return { region: r.name, service: workloads.find((w) => w.region === r.name && w.node === r.agents[i]!.node)!.service };
+    return { region: r.name, service: workloads.find((w) => w.region === r.name && w.node === r.agents[i]!.node && w.name.endsWith('-1'))!.service };
   };
   const routes: LabRoute[] = [
     { id: 'frontend->catalog', from: svc(0, 0), to: svc(1, 0), method: 'GET', path: '/items', expect: 'allow', note: 'catalog-readers allows frontend' },
@@ -131,6 +150,8 @@ export function buildTopology(options: LabOptions): LabTopology {
       { id: 'shipping->catalog', from: svc(2, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'allow', note: 'catalog-readers allows shipping' },
       { id: 'shipping->payments', from: svc(2, 1), to: svc(2, 0), method: 'POST', path: '/charge', expect: 'deny', note: 'payments-charge allows only frontend (default deny, 403 from payments\' agent)' },
       { id: 'catalog->payments', from: svc(1, 0), to: svc(2, 0), method: 'POST', path: '/refund', expect: 'deny', note: 'payments-charge allows only POST /charge' },
+      // Only ap hosts shipping: with eu -> ap cut, eu reaches it only by relay through us.
+      { id: 'frontend->shipping', from: svc(0, 0), to: svc(2, 1), method: 'GET', path: '/quote', expect: 'allow', note: 'shipping-quotes allows frontend GET /quote' },
     );
   }
   return {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventually } from '../core/eventually.js';
+import { EntenteError } from '../core/errors.js';
 import { httpJson } from '../core/http-get-json.js';
 import { startWanLink, type WanLink } from './wan-link.js';
 import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
@@ -14,6 +15,7 @@ import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
 import type { LabExtraResources } from './lab-resources.js';
+import type { RouteBucket } from './route-buckets.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -122,6 +124,11 @@ export class Lab {
   private readonly counters = new Map<string, RouteCounters & { lastError?: string }>();
   private readonly latencies = new Map<string, LatencySamples>();
   private readonly unexpectedExits: string[] = [];
+  /** Route id -> app run ("workload@startedAt") -> epoch second -> bucket. */
+  private readonly buckets = new Map<string, Map<string, Map<number, RouteBucket>>>();
+  private bucketsSince = 0;
+  /** Each link's one-way latency as started (restore() goes back to it). */
+  private readonly baseLatencyMs = new Map<string, number>();
   private startedAt = 0;
   private stopped = false;
 
@@ -166,6 +173,7 @@ export class Lab {
         ] as const) {
           const link = await startWanLink({ listen: { host: a.linkIp(b), port }, target: { host: targetIp, port }, latencyMs: oneWay, jitterMs: this.opts.jitterMs });
           this.links.set(`${a.name}->${b.name}:${port}`, link);
+          this.baseLatencyMs.set(`${a.name}->${b.name}:${port}`, oneWay);
         }
       }
     }
@@ -282,6 +290,147 @@ export class Lab {
         }
       }),
     );
+  }
+
+  /** Pulls every app's per-second buckets of the last few seconds (a bucket read again replaces the copy held). */
+  async collectBuckets(): Promise<void> {
+    const since = this.bucketsSince;
+    this.bucketsSince = Math.floor(Date.now() / 1000) - 3;
+    await Promise.all(
+      this.topology.workloads.map(async (w) => {
+        try {
+          const got = (await httpJson<{ startedAt: number; routes: { id: string; buckets: RouteBucket[] }[] }>(`http://${w.address}:${PORTS.appStats}/buckets?since=${since}`, { timeoutMs: 5000 })).body;
+          for (const r of got.routes) {
+            const runs = this.buckets.get(r.id) ?? new Map<string, Map<number, RouteBucket>>();
+            this.buckets.set(r.id, runs);
+            const run = runs.get(`${w.name}@${got.startedAt}`) ?? new Map<number, RouteBucket>();
+            runs.set(`${w.name}@${got.startedAt}`, run);
+            for (const b of r.buckets) run.set(b.second, b);
+          }
+        } catch {
+          /* a killed app: its last unread seconds are lost, which the report shows as a gap */
+        }
+      }),
+    );
+  }
+
+  /** Every route's buckets, runs of a restarted app summed, oldest second first. */
+  routeBuckets(): Map<string, RouteBucket[]> {
+    const out = new Map<string, RouteBucket[]>();
+    for (const [id, runs] of this.buckets) {
+      const sum = new Map<number, RouteBucket>();
+      for (const run of runs.values()) {
+        for (const b of run.values()) {
+          const s = sum.get(b.second) ?? { second: b.second, requests: 0, ok: 0, denied: 0, failed: 0, samples: [] };
+          s.requests += b.requests;
+          s.ok += b.ok;
+          s.denied += b.denied;
+          s.failed += b.failed;
+          s.samples = s.samples.concat(b.samples);
+          sum.set(b.second, s);
+        }
+      }
+      out.set(id, [...sum.values()].sort((a, b) => a.second - b.second));
+    }
+    return out;
+  }
+
+  // --- Fault hooks (drills). Components are named as the supervisor names them:
+  // "eu-controller", "eu-gateway", "eu-node-1-agent", "app-frontend-1".
+
+  /** One-way: connections `from` opens toward `to` (federation and data) hang; `to`'s own connections to `from` keep working. */
+  cut(from: string, to: string): void {
+    for (const l of this.linksBetween(from, to)) l.setPartitioned('blackhole');
+    this.say(`fault: cut ${from} -> ${to}`);
+  }
+
+  heal(from: string, to: string): void {
+    for (const l of this.linksBetween(from, to)) l.setPartitioned(false);
+    this.say(`fault: healed ${from} -> ${to}`);
+  }
+
+  private linksBetween(from: string, to: string): WanLink[] {
+    const out = [PORTS.controllerPeers, PORTS.gateway].map((port) => this.links.get(`${from}->${to}:${port}`));
+    if (out.some((l) => !l)) throw new EntenteError('LAB_LINK', `no WAN link ${from} -> ${to}`, { hint: `regions: ${this.topology.regions.map((r) => r.name).join(', ')}` });
+    return out as WanLink[];
+  }
+
+  /** Every process of a region, in start order: controller, gateway, agents, demo apps. */
+  regionComponents(region: string): string[] {
+    const r = this.topology.regions.find((x) => x.name === region);
+    if (!r) throw new EntenteError('LAB_REGION', `no region ${region} in this lab`, { hint: `regions: ${this.topology.regions.map((x) => x.name).join(', ')}` });
+    return [`${r.name}-controller`, `${r.name}-gateway`, ...r.agents.map((a) => `${a.node}-agent`), ...this.topology.workloads.filter((w) => w.region === region).map((w) => `app-${w.name}`)];
+  }
+
+  async killRegion(region: string): Promise<void> {
+    await this.supervisor.kill(this.regionComponents(region));
+    this.say(`fault: killed every process of ${region}`);
+  }
+
+  async restartRegion(region: string): Promise<void> {
+    for (const name of this.regionComponents(region)) await this.restartComponent(name, { quiet: true });
+    this.say(`fault: restarted every process of ${region}`);
+  }
+
+  async killComponent(name: string): Promise<void> {
+    this.component(name);
+    await this.supervisor.kill([name]);
+    this.say(`fault: killed ${name}`);
+  }
+
+  /** Starts a killed component again with its first command line; a demo app is told to drive its traffic again once it listens. */
+  async restartComponent(name: string, opts: { quiet?: boolean } = {}): Promise<void> {
+    this.component(name);
+    this.supervisor.restart(name);
+    const w = this.topology.workloads.find((x) => `app-${x.name}` === name);
+    if (w) {
+      const stats = `http://${w.address}:${PORTS.appStats}`;
+      await eventually(async () => (await httpJson(`${stats}/`, { timeoutMs: 2000 })).status === 200, { timeoutMs: 30_000, what: `${name} to listen again` });
+      if (this.opts.traffic !== false) await httpJson(`${stats}/start`, { method: 'POST' });
+    }
+    if (!opts.quiet) this.say(`fault: restarted ${name}`);
+  }
+
+  /** Epoch ms when the demo apps were told to start their traffic. */
+  get trafficStartedAt(): number {
+    return this.startedAt;
+  }
+
+  /** Asks a region's controller to read its resource directory again now (a drill that edits a policy file). */
+  async reloadResources(region: string): Promise<void> {
+    const r = this.topology.regions.find((x) => x.name === region)!;
+    const credential = readFileSync(join(regionDir(this.workdir, r), 'controller-data', 'admin.token'), 'utf8').trim();
+    await httpJson(`${this.adminUrl(region)}/v1/resources/reload`, { method: 'POST', headers: { authorization: `Bearer ${credential}` }, timeoutMs: 5000 }).catch(() => undefined);
+  }
+
+  assertComponent(name: string): void {
+    this.component(name);
+  }
+
+  private component(name: string): void {
+    if (!this.supervisor.latest(name)) throw new EntenteError('LAB_COMPONENT', `no component ${name} in this lab`, { hint: 'e.g. eu-controller, ap-gateway, us-node-1-agent, app-frontend-1' });
+  }
+
+  /** Every link: `latencyMs` more round-trip time (half each way) on top of its own, and `loss` (0..1) of chunks lost. */
+  degrade(d: { latencyMs?: number; loss?: number }): void {
+    for (const [key, l] of this.links) {
+      if (d.latencyMs !== undefined) l.setLatency(this.baseLatencyMs.get(key)! + d.latencyMs / 2, this.opts.jitterMs);
+      if (d.loss !== undefined) l.setLoss(d.loss);
+    }
+    this.say(`fault: degraded every link (${d.latencyMs !== undefined ? `+${d.latencyMs} ms RTT` : ''}${d.loss !== undefined ? ` ${d.loss * 100}% loss` : ''})`);
+  }
+
+  restore(): void {
+    for (const [key, l] of this.links) {
+      l.setLatency(this.baseLatencyMs.get(key)!, this.opts.jitterMs);
+      l.setLoss(0);
+    }
+    this.say('fault: every link restored');
+  }
+
+  /** The components that run now, by name. */
+  alive(): Set<string> {
+    return new Set(this.supervisor.running().map((p) => p.name));
   }
 
   report(): LabReport {

@@ -27,6 +27,9 @@ export interface Supervised {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logPath: string;
+  /** What it was started with, so that restart() runs it again the same way. */
+  readonly args: readonly string[];
+  readonly nodeFlags: readonly string[];
   exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Set when the supervisor itself asked it to stop: its exit is then expected. */
   stopRequested: boolean;
@@ -55,7 +58,7 @@ export class ProcessSupervisor {
       env: { ...process.env, ENTENTE_PARENT_PID: String(process.pid) },
     });
     closeSync(fd);
-    const p: Supervised = { name, child, logPath, exited: undefined, stopRequested: false };
+    const p: Supervised = { name, child, logPath, args, nodeFlags, exited: undefined, stopRequested: false };
     child.on('exit', (code, signal) => {
       p.exited = { code, signal };
       if (!this.stopping && !p.stopRequested) this.onUnexpectedExit(p);
@@ -87,6 +90,38 @@ export class ProcessSupervisor {
           }),
       ),
     );
+  }
+
+  /** The latest process started under `name`. */
+  latest(name: string): Supervised | undefined {
+    return this.procs.findLast((p) => p.name === name);
+  }
+
+  /** A drill's crash: SIGKILL the named processes (an expected exit, not reported) and wait until they are gone. */
+  async kill(names: readonly string[]): Promise<void> {
+    const targets = this.procs.filter((p) => !p.exited && names.includes(p.name));
+    await Promise.all(
+      targets.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            p.stopRequested = true;
+            p.child.once('exit', () => resolve());
+            p.child.kill('SIGKILL');
+          }),
+      ),
+    );
+  }
+
+  /**
+   * Starts `name` again with the arguments and node flags it was first started
+   * with (an agent or a gateway then re-uses the enrollment saved in its data
+   * dir: its config's join token is spent). Refused while it still runs.
+   */
+  restart(name: string): Supervised {
+    const last = this.latest(name);
+    if (!last) throw new Error(`no process named ${name} was started`);
+    if (!last.exited) throw new Error(`${name} still runs (pid ${last.child.pid}); kill it first`);
+    return this.start(name, last.args, last.nodeFlags);
   }
 
   /** Last resort from an exit handler: synchronous SIGKILL of everything still running. */

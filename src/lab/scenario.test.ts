@@ -1,0 +1,43 @@
+// scenario: named drills and YAML timelines parse into one Scenario; a bad file names the key, the value and what was expected.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DRILLS, namedDrill, parseScenario } from './scenario.js';
+import { EntenteError } from '../core/errors.js';
+
+describe('scenarios', () => {
+  it('parses the example of docs/operations.md', () => {
+    const s = parseScenario('name: us-outage\nsteps:\n  - at: 15s\n    kill: { region: us }\n  - at: 35s\n    restart: { region: us }\n', 'f.yaml');
+    assert.deepEqual(s, { name: 'us-outage', warmupMs: 5000, durationMs: 50_000, steps: [{ at: 15_000, kill: { region: 'us' } }, { at: 35_000, restart: { region: 'us' } }] });
+  });
+
+  it('every named drill parses, fault at 15 s, heal at 35 s', () => {
+    for (const name of Object.keys(DRILLS)) {
+      const s = namedDrill(name);
+      assert.equal(s.steps[0]!.at, 15_000, name);
+      assert.equal(s.steps[s.steps.length - 1]!.at, 35_000, name);
+    }
+    assert.throws(() => namedDrill('nope'), /no drill named "nope"/);
+  });
+
+  const bad: [string, string, string[]][] = [
+    ['a bad duration', 'name: x\nsteps:\n  - at: 15x\n    kill: { region: us }\n  - at: 35s\n    restart: { region: us }\n', ['steps[0].at', '15x', 'duration']],
+    ['an unknown step kind', 'name: x\nsteps:\n  - at: 15s\n    explode: { region: us }\n  - at: 35s\n    restore: true\n', ['steps[0].explode', 'no such key']],
+    ['loss above 1', 'name: x\nsteps:\n  - at: 15s\n    degrade: { loss: 5 }\n  - at: 35s\n    restore: true\n', ['steps[0].degrade.loss', '5']],
+    ['steps out of order', 'name: x\nsteps:\n  - at: 30s\n    cut: { from: eu, to: us }\n  - at: 20s\n    heal: { from: eu, to: us }\n', ['steps[1].at', 'no earlier']],
+    ['one step', 'name: x\nsteps:\n  - at: 30s\n    cut: { from: eu, to: us }\n', ['steps', 'at least two']],
+    ['a fault in the warm-up', 'name: x\nsteps:\n  - at: 2s\n    cut: { from: eu, to: us }\n  - at: 20s\n    heal: { from: eu, to: us }\n', ['warm-up']],
+    ['a misspelt key', 'name: x\nstep: []\n', ['step', 'no such key']],
+  ];
+  for (const [what, text, parts] of bad) {
+    it(`refuses ${what}`, () => {
+      assert.throws(
+        () => parseScenario(text, 'f.yaml'),
+        (err: unknown) => {
+          assert.ok(err instanceof EntenteError);
+          for (const p of parts) assert.ok(err.message.includes(p), `"${err.message}" lacks "${p}"`);
+          return true;
+        },
+      );
+    });
+  }
+});
