@@ -177,6 +177,12 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     authoritiesFor: (d: TrustDomain) => authorities.get(d),
     allAuthoritiesPem: [...authorities.values()].flat().map((c) => c.toString()),
     staleRegions: new Set(config.remoteRegions.filter((r) => r.stale).map((r) => r.region)),
+    pathRttMs: new Map(
+      config.remoteRegions.flatMap((r) => [
+        ...(r.rttMs !== undefined ? [[r.region, r.rttMs] as [string, number]] : []),
+        ...(r.relays ?? []).flatMap((x) => (x.rttMs !== undefined ? [[`${r.region}>${x.via}`, x.rttMs] as [string, number]] : [])),
+      ]),
+    ),
     unreachableRegions: new Set(config.remoteRegions.filter((r) => r.reachable === false).map((r) => r.region)),
     regionOf: (d: TrustDomain) => regionByTd.get(d),
   };

@@ -101,6 +101,13 @@ export interface DataplaneSnapshot {
   readonly authorizer: Authorizer;
   /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */
   readonly staleRegions?: ReadonlySet<string>;
+  /**
+   * RTT per remote path (picker.ts pathKey: "region", or "region>via"), ms, as
+   * this region's gateways probe it: the order until the agent's own pings on
+   * a session to that path measure it (a path never tried would otherwise
+   * never be measured, and a farther one already in use would keep winning).
+   */
+  readonly pathRttMs?: ReadonlyMap<string, number>;
   /** Regions whose direct path this region's gateways find unreachable (probes): direct endpoints there rank last. */
   readonly unreachableRegions?: ReadonlySet<string>;
   /** Client-side failure handling per (service, port) this node's apps call: TrafficPolicy, compiled (src/policy/traffic-policy.ts). */

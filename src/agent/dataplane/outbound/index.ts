@@ -24,7 +24,7 @@ export interface OutboundStack {
 }
 
 export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: ConnectPool): OutboundStack {
-  const balancers = new Balancers({ now: ctx.now, rttMs: (region) => pool.rttMs(region), staleRegions: () => ctx.state.current.staleRegions, unreachableRegions: () => ctx.state.current.unreachableRegions, onEjection: (service) => ctx.metrics.ejections.inc({ service }) });
+  const balancers = new Balancers({ now: ctx.now, rttMs: (path) => pool.rttMs(path) ?? ctx.state.current.pathRttMs?.get(path), staleRegions: () => ctx.state.current.staleRegions, unreachableRegions: () => ctx.state.current.unreachableRegions, onEjection: (service) => ctx.metrics.ejections.inc({ service }) });
   const service = stack<OutboundCall>()
     // Every call, refused or not, becomes one flow event (metrics, logs and /flows subscribe).
     .push(observeOutbound(tag, ctx.now))
