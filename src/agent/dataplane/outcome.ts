@@ -22,6 +22,7 @@ export type FailureCode =
   | 'stream_refused' // the session refused the stream before processing it (safe to retry)
   | 'timeout' // connect, per-try or request timeout, or the caller's deadline
   | 'reset' // the stream or the app connection broke mid-exchange
+  | 'path_cut' // the agent closed the session itself: gateway probes found its path cut (no answer came; retried like a connect failure for idempotent requests)
   // The destination's answer.
   | 'denied' // the destination agent's policy refused the call (403)
   | 'refused' // the destination agent answered another non-2xx status (its reason says why)

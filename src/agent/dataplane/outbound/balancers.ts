@@ -48,6 +48,7 @@ export function callResult(o: Outcome): CallResult {
     case 'connect_failed':
       return 'connect';
     case 'reset':
+    case 'path_cut':
     case 'stream_refused':
     case 'timeout':
       return 'reset';

@@ -18,6 +18,7 @@ const STATUS: Partial<Record<FailureCode, number>> = {
   connect_failed: 502,
   stream_refused: 502,
   reset: 502,
+  path_cut: 502,
   refused: 502,
   upstream_5xx: 502,
   breaker_open: 503,

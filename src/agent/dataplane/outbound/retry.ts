@@ -26,6 +26,11 @@ export function retryableFailure(f: Failure, on: ReadonlySet<RetryOn>): boolean 
       return on.has('refused-stream');
     case 'reset':
       return on.has('reset');
+    case 'path_cut':
+      // No answer came and none will: the agent closed the session because the path is cut.
+      // Whether the request reached the app is unknown, so only requests that may be repeated
+      // (idempotent, or on a route marked retryable: mayRetryRequest) get here; by default.
+      return on.has('connect-failure') || on.has('reset');
     case 'timeout':
       return on.has('gateway-error') || on.has('5xx');
     case 'upstream_5xx': {

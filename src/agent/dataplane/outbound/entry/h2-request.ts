@@ -7,7 +7,7 @@
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { describeError } from '../../../../core/errors.js';
+import { EntenteError, describeError } from '../../../../core/errors.js';
 import { DENY_REASON_HEADER, REFUSAL_CODE_HEADER } from '../../../../mesh/wire-headers.js';
 import type { Endpoint } from '../../dataplane-snapshot.js';
 import type { Attempt, OpenedStream } from '../call.js';
@@ -129,7 +129,12 @@ export function exchangeH2(opened: OpenedStream, attempt: Attempt, res: ServerRe
       else res.once('finish', () => settle(o));
     });
     stream.on('error', (err) => {
-      if (status === 0) settle(fail('reset', `${endpoint.authority}: ${describeError(err)}`, { endpoint }));
+      if (status === 0) settle(fail(isPathCut(err) ? 'path_cut' : 'reset', `${endpoint.authority}: ${describeError(err)}`, { endpoint }));
     });
   });
+}
+
+/** The session was closed by this agent because gateway probes found its path cut (ConnectPool.dropDials). */
+function isPathCut(err: unknown): boolean {
+  return err instanceof EntenteError && err.code === 'PATH_UNREACHABLE';
 }
