@@ -180,6 +180,16 @@ describe('relay through two real gateways', () => {
     assert.equal(b.stats().results.not_tls, notTls + 1);
   });
 
+  it('a second relay marker after the first is not a ClientHello: refused as not TLS, nothing routed', async () => {
+    const notTls = b.stats().results.not_tls;
+    const routedB = b.stats().results.routed;
+    const line = Buffer.from(relayLine('eu'), 'latin1');
+    const reply = await rawExchange(b.address.port, [Buffer.concat([line, line, frameRecords(buildClientHelloMessage({ serverName: SNI_US }))])]);
+    assert.equal(reply.length, 0);
+    assert.equal(b.stats().results.not_tls, notTls + 1);
+    assert.equal(b.stats().results.routed, routedB);
+  });
+
   it('A tells the client when the relay target is down (upstream_unreachable, internal_error)', async () => {
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
