@@ -110,3 +110,42 @@ describe('buildDataplaneSnapshot: traffic', () => {
     assert.deepEqual(snap.routes.get('catalog.shop.mesh')!.ports.get(80)!.map((e) => e.weight), [1, 1]);
   });
 });
+
+describe('buildDataplaneSnapshot: relayed paths', () => {
+  const remote = (region: string, gateways: string[], over: Record<string, unknown> = {}) =>
+    ({ region, trustDomain: `${region}.test`, gateway: gateways[0], gateways, exportedServices: exportedServices(load()), ageMs: 0, stale: false, ...over });
+  const dials = (eps: readonly { dial: { host: string; port: number }; via?: string }[]): string[] =>
+    [...new Set(eps.map((e) => `${e.dial.host}:${e.dial.port}${e.via ? ` via ${e.via}` : ''}`))];
+
+  it('a region with relays gets endpoints that dial the relay region\'s gateways, marked via, after its direct ones', () => {
+    const config = configFor((c) => ({ ...c, services: [], workloads: [], remoteRegions: [
+      remote('us', ['10.1.0.2:15443'], { reachable: false, relays: [{ via: 'ap', rttMs: 90 }, { via: 'sa' }] }),
+      remote('ap', ['10.2.0.2:15443', '10.2.0.3:15443', '10.2.0.4:15443']),
+      remote('sa', [], { gateway: '10.3.0.2:15443', gateways: undefined }),
+    ] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    const us = snap.routes.get('catalog.shop.us.mesh')!.ports.get(80)!;
+    // At most two gateways of a relaying region; a region known by one gateway (older controller) too.
+    assert.deepEqual(dials(us), ['10.1.0.2:15443', '10.2.0.2:15443 via ap', '10.2.0.3:15443 via ap', '10.3.0.2:15443 via sa']);
+    assert.ok(us.every((e) => e.region === 'us'), 'a relayed endpoint is still of the destination region');
+    assert.equal(us.length, 2 * 4, 'two workloads per path');
+    assert.deepEqual([...new Set(us.filter((e) => e.via === 'ap').map((e) => e.authority))], [...new Set(us.filter((e) => e.via === undefined).map((e) => e.authority))],
+      'the relayed endpoints are the same workloads');
+    const ap = snap.routes.get('catalog.shop.ap.mesh')!.ports.get(80)!;
+    assert.ok(ap.every((e) => e.via === undefined), 'a region without relays has direct endpoints only');
+    assert.deepEqual([...(snap.unreachableRegions ?? [])], ['us']);
+  });
+
+  it('a relay through a region we hold nothing of adds no endpoint', () => {
+    const config = configFor((c) => ({ ...c, services: [], workloads: [], remoteRegions: [remote('us', ['10.1.0.2:15443'], { relays: [{ via: 'zz' }] })] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    assert.deepEqual(dials(snap.routes.get('catalog.shop.us.mesh')!.ports.get(80)!), ['10.1.0.2:15443']);
+  });
+
+  it('unreachableRegions holds only regions measured unreachable (not unknown, not reachable)', () => {
+    const config = configFor((c) => ({ ...c, services: [], workloads: [], remoteRegions: [
+      remote('us', ['10.1.0.2:15443'], { reachable: true }), remote('ap', ['10.2.0.2:15443']), remote('sa', ['10.3.0.2:15443'], { reachable: false }),
+    ] }));
+    assert.deepEqual([...(buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] }).unreachableRegions ?? [])], ['sa']);
+  });
+});

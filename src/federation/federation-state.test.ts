@@ -255,3 +255,28 @@ test('per-resource policy digests and the commit travel in the signed state; a m
   assert.match(kind(a.offer(await sign(c, stateOf(c, 'c', 8, { policyDigests: { x: 'not-a-digest' } })), 'b')), /^reject: .*policyDigests/);
   assert.equal(a.stateOf('c')?.version, 7, 'the bad state changed nothing');
 });
+
+test('a signed state with malformed links or relayFor is refused; well-formed ones are kept', async () => {
+  const a = receiver();
+  const link = { region: 'b', reachable: true, rttMs: 20, loss: 0 };
+  const bad: Array<[string, Partial<RegionState>]> = [
+    ['a link to a bad region name', { links: [{ ...link, region: 'B_1' }] }],
+    ['loss above 1', { links: [{ ...link, loss: 2 }] }],
+    ['a negative RTT', { links: [{ ...link, rttMs: -5 }] }],
+    ['reachable missing', { links: [{ region: 'b', loss: 0 } as never] }],
+    ['too many links', { links: Array.from({ length: 1025 }, () => link) }],
+    ['links not a list', { links: 'b' as never }],
+    ['relayFor naming a bad region', { relayFor: ['b', 'Not A Region'] }],
+    ['relayFor not a list', { relayFor: 'b' as never }],
+    ['too many relayFor', { relayFor: Array.from({ length: 1025 }, (_, i) => `r${i}`) }],
+  ];
+  let v = 200;
+  for (const [what, over] of bad) {
+    const d = a.offer(await sign(c, stateOf(c, 'c', v++, over)), 'c');
+    assert.equal(d.kind, 'reject', `${what}: ${kind(d)}`);
+    assert.equal(a.stateOf('c'), undefined, `${what}: nothing kept`);
+  }
+  assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', v, { links: [link, { region: 'd', reachable: false, loss: 1 }], relayFor: ['b'] })), 'c')), 'accept');
+  assert.deepEqual(a.stateOf('c')?.links, [link, { region: 'd', reachable: false, loss: 1 }]);
+  assert.deepEqual(a.stateOf('c')?.relayFor, ['b']);
+});

@@ -37,3 +37,57 @@ describe('decideRoute', () => {
     assert.deepEqual([...tlsAlertRecord('decode_error')], [21, 3, 3, 0, 2, 2, 50]);
   });
 });
+
+describe('decideRoute with relays', () => {
+  const US = { host: '127.0.0.2', port: 15443 };
+  const asked: string[] = [];
+  const relaying: GatewayRoutes = {
+    lookup: (name) => (name.endsWith('.eu.example') && name.includes('node-a') ? { host: '127.0.0.1', port: 15008 } : undefined),
+    relay: (name) => {
+      asked.push(name);
+      return name.endsWith('.us.example') || name.includes('node-a') ? { region: 'us', target: US } : undefined;
+    },
+  };
+
+  it('a local route wins over a relay for the same name, and relay() is not even asked', () => {
+    asked.length = 0;
+    const d = decideRoute(ok('web.default.node-a.eu.example'), relaying);
+    assert.equal(d.kind, 'route');
+    assert.deepEqual(asked, []);
+  });
+
+  it('a name with no local route is relayed to the region relay() names', () => {
+    assert.deepEqual(decideRoute(ok('web.default.node-b.us.example'), relaying),
+      { kind: 'relay', serverName: 'web.default.node-b.us.example', region: 'us', target: US });
+  });
+
+  it('a name neither local nor relayed is unknown', () => {
+    const d = decideRoute(ok('web.default.node-b.ap.example'), relaying);
+    assert.equal(d.kind === 'refuse' && d.result, 'unknown_sni');
+  });
+
+  it('a relayed connection is never relayed again: unknown_sni, saying so, and relay() is not asked', () => {
+    asked.length = 0;
+    const d = decideRoute(ok('web.default.node-b.us.example'), relaying, 'ap');
+    assert.equal(d.kind, 'refuse');
+    assert.equal(d.kind === 'refuse' && d.result, 'unknown_sni');
+    assert.equal(d.kind === 'refuse' && d.alert, 'unrecognized_name');
+    assert.match(d.kind === 'refuse' ? d.reason : '', /relayed from ap: a relayed connection is never relayed again/);
+    assert.deepEqual(asked, []);
+  });
+
+  it('a relayed connection still routes to this region\'s own agents', () => {
+    assert.equal(decideRoute(ok('web.default.node-a.eu.example'), relaying, 'ap').kind, 'route');
+  });
+
+  it('a throwing relay() refuses the connection, naming the error', () => {
+    const d = decideRoute(ok('web.default.node-b.us.example'), { lookup: () => undefined, relay: () => { throw new Error('relay table broken'); } });
+    assert.equal(d.kind === 'refuse' && d.result, 'unknown_sni');
+    assert.equal(d.kind === 'refuse' && d.reason, 'route lookup failed: relay table broken');
+  });
+
+  it('routes without relay() (a plain route table) never relay', () => {
+    const d = decideRoute(ok('web.default.node-b.us.example'), routes);
+    assert.equal(d.kind, 'refuse');
+  });
+});
