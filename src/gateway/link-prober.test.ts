@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as flush } from 'node:timers/promises';
 import {
-  LOSS_WINDOW, MAX_PROBE_DEADLINE_MS, MIN_PROBE_DEADLINE_MS, MISSES_TO_DOWN, LinkProber, deadlineMs, type LinkTarget, type ProbeResult,
+  LOSS_WINDOW, MAX_PROBE_DEADLINE_MS, MIN_PROBE_DEADLINE_MS, MISSES_TO_DOWN, missesToDown, LinkProber, deadlineMs, type LinkTarget, type ProbeResult,
 } from './link-prober.js';
 
 const US: LinkTarget = { region: 'us', address: { host: '10.1.0.2', port: 15443 } };
@@ -49,12 +49,30 @@ describe('LinkProber', () => {
     assert.equal(h.changes(), 1);
   });
 
-  it('a first probe that fails makes an unknown link unreachable at once (a change)', async () => {
+  it('an unknown link needs MISSES_TO_DOWN misses too before it is unreachable (one lost first probe is not an outage)', async () => {
     const h = harness();
     await h.round(MISS);
-    assert.equal(h.prober.reachable('us', US.address), false);
+    assert.equal(h.prober.reachable('us', US.address), undefined);
     assert.equal(h.status().lastError, MISS.ok ? '' : MISS.reason);
+    assert.equal(h.changes(), 0);
+    await h.round(MISS);
+    assert.equal(h.prober.reachable('us', US.address), false);
     assert.equal(h.changes(), 1);
+  });
+
+  it('a lossy link needs more misses in a row before it is unreachable', async () => {
+    const h = harness();
+    // 40 probes, one in four lost: loss 0.25 before the streak.
+    for (let i = 0; i < 40; i++) await h.round(i % 4 === 0 ? MISS : OK());
+    assert.equal(h.prober.reachable('us', US.address), true);
+    for (let i = 0; i < missesToDown(0.25) - 1; i++) await h.round(MISS);
+    assert.equal(h.prober.reachable('us', US.address), true, `${missesToDown(0.25) - 1} misses on a lossy link are not a cut`);
+    await h.round(MISS);
+    assert.equal(h.prober.reachable('us', US.address), false);
+  });
+
+  it('missesToDown: 2 on a clean link, more with loss, at most 6', () => {
+    assert.deepEqual([0, 0.01, 0.02, 0.05, 0.14, 0.5, 1].map(missesToDown), [2, 2, 3, 4, 5, 6, 6]);
   });
 
   it('one miss keeps a reachable link up; MISSES_TO_DOWN in a row bring it down; one answer brings it back', async () => {

@@ -20,6 +20,8 @@ export const MISSES_TO_DOWN = 2;
 /** On a lossy link, more: enough that loss alone makes a false "down" rarer than this per probe. */
 const FALSE_DOWN_PER_PROBE = 1e-4;
 const MAX_MISSES_TO_DOWN = 6;
+/** Probes before the streak needed to call a link lossy. */
+const MIN_LOSS_SAMPLE = 20;
 
 /**
  * Misses in a row that mark a link down, given the share of probes it lost
@@ -159,7 +161,7 @@ export class LinkProber {
   round(): void {
     for (const s of this.links.values()) {
       const deadline = deadlineMs(s.srtt);
-      if (s.inFlight * this.intervalMs > deadline) continue;
+      if (s.inFlight * this.intervalMs >= deadline) continue;
       const n = ++s.sent;
       s.inFlight++;
       void this.probe(s.target, deadline).then((r) => {
@@ -188,8 +190,9 @@ export class LinkProber {
       s.lastError = r.reason;
       // The loss the link showed before this streak of misses (the streak itself is what is being judged).
       const prior = s.window.slice(0, Math.max(0, s.window.length - s.misses));
-      const priorLoss = prior.length === 0 ? 0 : prior.filter((ok) => !ok).length / prior.length;
-      if (s.misses >= missesToDown(priorLoss) || s.reachable === undefined) s.reachable = false;
+      // Judged only over enough probes (5 s): one early miss is not a lossy link.
+      const priorLoss = prior.length < MIN_LOSS_SAMPLE ? 0 : prior.filter((ok) => !ok).length / prior.length;
+      if (s.misses >= missesToDown(priorLoss)) s.reachable = false;
     }
     if (s.reachable !== before) {
       s.since = this.now();
