@@ -45,10 +45,10 @@ function doc(kind: string, name: string, s: unknown): string {
   return stringify({ apiVersion: API_VERSION, kind, metadata: { name, namespace: 'shop' }, spec: s });
 }
 
-function serviceYaml(region: string, name: string): string {
+function serviceYaml(region: string, name: string, address: string): string {
   return [
     doc('Service', name, { ports: [{ port: 80, targetPort: 8080, protocol: 'http' }], export: true }),
-    doc('Workload', `${name}-1`, { service: name, serviceAccount: name, node: `${region}-node-1`, address: '10.9.9.9' }),
+    doc('Workload', `${name}-1`, { service: name, serviceAccount: name, node: `${region}-node-1`, address }),
   ].join('---\n');
 }
 
@@ -58,6 +58,7 @@ function acceptLogger(h: () => Hosted | undefined) {
     { level: 'info' },
     {
       write(line: string) {
+        if (process.env.FEDBENCH_LOG && /"level":[45]0/.test(line)) process.stderr.write(line);
         if (!line.includes('"region state accepted"')) return;
         const o = JSON.parse(line) as { region: string; version: number };
         const me = h();
@@ -76,7 +77,7 @@ async function startOne(i: number): Promise<void> {
   const dir = join(spec.root, region);
   const resourcesDir = join(dir, 'resources');
   mkdirSync(resourcesDir, { recursive: true });
-  writeFileSync(join(resourcesDir, 'app.yaml'), serviceYaml(region, `${region}-app`));
+  writeFileSync(join(resourcesDir, 'app.yaml'), serviceYaml(region, `${region}-app`, '10.9.9.9'));
   const ip = addressOf(i);
   const peers = [];
   for (let j = 0; j < spec.regions; j++) {
@@ -113,7 +114,7 @@ async function change(region: number, n: number): Promise<number> {
   const h = hosted.find((x) => x.index === region);
   if (!h) throw new Error(`region ${region} is not hosted here`);
   const t0 = Date.now();
-  writeFileSync(join(h.resourcesDir, 'change.yaml'), serviceYaml(regionName(region), `change-${n}`));
+  writeFileSync(join(h.resourcesDir, 'change.yaml'), serviceYaml(regionName(region), `change-${n}`, '10.9.9.10'));
   const admin = h.running.addresses.admin;
   const res = await httpJson(`http://${admin.host}:${admin.port}/v1/resources/reload`, {
     method: 'POST',
