@@ -100,10 +100,10 @@ async function startOne(i: number): Promise<void> {
     },
     peers,
   });
-  let me: Hosted | undefined;
-  const running = await startController(config, acceptLogger(() => me));
-  me = { index: i, running, resourcesDir, held: new Map() };
-  hosted.push(me);
+  const box: { me?: Hosted } = {};
+  const running = await startController(config, acceptLogger(() => box.me));
+  box.me = { index: i, running, resourcesDir, held: new Map() };
+  hosted.push(box.me);
 }
 
 function complete(h: Hosted): boolean {

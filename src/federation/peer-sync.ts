@@ -19,8 +19,11 @@ export interface PeerSyncOptions {
   /** Our client credentials (controller SVID). */
   readonly credentials: () => { key: string; cert: string };
   readonly log: Logger;
-  /** A newer version of `region`'s state was accepted (bundle, services or gateways may have changed). */
-  readonly onAccepted: (region: string) => void;
+  /**
+   * Newer versions of these regions' states were accepted (bundles, services or gateways may have changed):
+   * once per answer, after all its states were offered, so a first answer of N states costs one recompute, not N.
+   */
+  readonly onAccepted: (regions: string[]) => void;
   /** Per state: accepted, refreshed, unchanged, ignored or rejected. */
   readonly count?: (event: string) => void;
   readonly timeoutMs?: number;
@@ -132,6 +135,7 @@ export class PeerSync {
     st.reachable = true;
     st.lastSuccessAt = new Date().toISOString();
     delete st.lastError;
+    const accepted: string[] = [];
     for (const jws of states) {
       let d: OfferDecision;
       try {
@@ -143,7 +147,7 @@ export class PeerSync {
       this.opts.count?.(`federation_state_${d.kind}`);
       if (d.kind === 'accept') {
         this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
-        this.opts.onAccepted(d.held.state.region);
+        accepted.push(d.held.state.region);
       } else if (d.kind === 'reject') {
         st.rejected++;
         const what = `${d.region ?? 'unknown region'}: ${d.reason}`;
@@ -151,6 +155,7 @@ export class PeerSync {
         st.lastRejected = what;
       }
     }
+    if (accepted.length > 0) this.opts.onAccepted(accepted);
   }
 
   private fetchStates(peer: PeerConfig): Promise<string[]> {
