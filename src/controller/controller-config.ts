@@ -78,6 +78,11 @@ export const controllerConfigSchema = z.strictObject({
           via: z.array(zRelayEntry).default(['*']),
         })
         .default({ serve: ['*'], via: ['*'] }),
+      /**
+       * Pull only this many peers per interval (sparse peering) and learn the
+       * others' signed states by relay; default: every peer (docs/configuration.md).
+       */
+      fanout: z.number().int().min(1, 'at least 1 peer per interval').optional(),
     })
     .default({ pullInterval: 2000, staleAfter: 30_000, expireAfter: 3_600_000, relay: { serve: ['*'], via: ['*'] } })
     .refine((f) => f.expireAfter > f.staleAfter, { message: 'expireAfter must be longer than staleAfter (an item is demoted before it is removed)', path: ['expireAfter'] }),

@@ -288,6 +288,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     peers: config.peers,
     state: federation,
     intervalMs: config.federation.pullInterval,
+    ownRegion: config.region,
+    fanout: config.federation.fanout,
     credentials,
     log: log.child({ part: 'peer-sync' }),
     onAccepted: () => recompute(),

@@ -36,6 +36,8 @@ export class FederationState {
   private readonly endpointBundles = new Map<string, TrustBundle>();
   private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
   private readonly now: () => number;
+  /** Wire form per bundle object: converting parses every X.509 authority, and the controller asks for every peer's on each recompute. */
+  private readonly wireCache = new WeakMap<TrustBundle, WireBundle>();
 
   constructor(private readonly opts: FederationStateOptions) {
     this.now = opts.now ?? Date.now;
@@ -124,7 +126,13 @@ export class FederationState {
 
   anchorDocument(region: string): WireBundle | undefined {
     const b = this.anchor(region);
-    return b ? toWireBundle(b) : undefined;
+    if (!b) return undefined;
+    let w = this.wireCache.get(b);
+    if (!w) {
+      w = toWireBundle(b);
+      this.wireCache.set(b, w);
+    }
+    return w;
   }
 
   /** Offers a signed state received from peer region `via`; keeps it only if it verifies and is newer (or fresher). */

@@ -36,7 +36,9 @@ function authorities(docs: Readonly<Record<string, WireBundle>>): Map<string, X5
 }
 
 export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: number }): Promise<Server & { refreshTrust(): void }> {
-  let trust = authorities(deps.peerBundles());
+  let docs = deps.peerBundles();
+  let docsKey = JSON.stringify(docs);
+  let trust = authorities(docs);
   const contextOptions = () => {
     const c = deps.credentials();
     const ca = [...trust.values()].flat().map((x) => x.toString());
@@ -46,8 +48,16 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
   const server = createServer({ ...contextOptions(), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }) as Server & {
     refreshTrust(): void;
   };
+  let credentialsSeen = deps.credentials();
   server.refreshTrust = () => {
-    trust = authorities(deps.peerBundles());
+    // Called on every config change: rebuilding the TLS context (every peer's roots) only when a bundle or our SVID changed.
+    docs = deps.peerBundles();
+    const key = JSON.stringify(docs);
+    const creds = deps.credentials();
+    if (key === docsKey && creds.cert === credentialsSeen.cert) return;
+    docsKey = key;
+    credentialsSeen = creds;
+    trust = authorities(docs);
     server.setSecureContext(contextOptions());
   };
 

@@ -3,13 +3,14 @@
 // the others). A peer answers with every state it holds, so states of regions
 // we cannot reach arrive through the ones we can (relay); each is verified
 // against its own region's bundle by FederationState, never trusted for the relay's sake.
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import type { FederationState } from './federation-state.js';
 import type { OfferDecision } from './signed-state.js';
+import { spreadPeers } from './peer-spread.js';
 
 export interface PeerSyncOptions {
   readonly peers: readonly PeerConfig[];
@@ -18,11 +19,23 @@ export interface PeerSyncOptions {
   /** Our client credentials (controller SVID). */
   readonly credentials: () => { key: string; cert: string };
   readonly log: Logger;
-  /** A newer version of `region`'s state was accepted (bundle, services or gateways may have changed). */
-  readonly onAccepted: (region: string) => void;
+  /**
+   * Newer versions of these regions' states were accepted (bundles, services or gateways may have changed):
+   * once per answer, after all its states were offered, so a first answer of N states costs one recompute, not N.
+   */
+  readonly onAccepted: (regions: string[]) => void;
   /** Per state: accepted, refreshed, unchanged, ignored or rejected. */
   readonly count?: (event: string) => void;
   readonly timeoutMs?: number;
+  /**
+   * Pull only this many peers per interval (sparse peering, for large meshes):
+   * the peers spreadPeers picks for `ownRegion`, each over a kept-alive
+   * connection; a slot whose peer failed pulls a random other peer next time.
+   * Undefined: every peer with a URL, each on its own loop (the default).
+   */
+  readonly fanout?: number;
+  readonly ownRegion?: string;
+  readonly random?: () => number;
 }
 
 export interface PeerStatus {
@@ -38,7 +51,10 @@ export interface PeerStatus {
   rejected: number;
 }
 
-/** At most this many states per answer, and this many bytes: a peer cannot make us verify without bound. */
+/**
+ * At most this many states per answer (or one per configured region, when more), and this many bytes:
+ * a peer cannot make us verify without bound.
+ */
 const MAX_STATES = 256;
 const MAX_BYTES = 8 << 20;
 
@@ -46,26 +62,51 @@ export class PeerSync {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly statuses = new Map<string, PeerStatus>();
   private stopped = false;
+  private readonly maxStates: number;
+  /** Kept-alive connections, for sparse peering only (the same few peers every interval). */
+  private readonly agent: Agent | undefined;
 
   constructor(private readonly opts: PeerSyncOptions) {
     for (const p of opts.peers) this.statuses.set(p.region, { region: p.region, reachable: false, relayOnly: !p.url, rejected: 0 });
+    this.maxStates = Math.max(MAX_STATES, opts.peers.length + 1);
+    this.agent = this.sparse() ? new Agent({ keepAlive: true, maxSockets: 1 }) : undefined;
+  }
+
+  private sparse(): boolean {
+    return this.opts.fanout !== undefined && this.opts.fanout < this.opts.peers.filter((p) => p.url).length;
   }
 
   start(): void {
-    for (const peer of this.opts.peers) if (peer.url) void this.loop(peer);
+    const pullable = this.opts.peers.filter((p) => p.url);
+    if (!this.sparse()) {
+      for (const peer of pullable) void this.loop(() => peer);
+      return;
+    }
+    const byRegion = new Map(pullable.map((p) => [p.region, p]));
+    const random = this.opts.random ?? Math.random;
+    for (const region of spreadPeers(this.opts.ownRegion ?? '', [...byRegion.keys()], this.opts.fanout!)) {
+      const primary = byRegion.get(region)!;
+      // Healthy: always the same peer (kept-alive). After a failure, one pull from a random peer, so a cut link costs half a slot.
+      void this.loop(() => (this.statuses.get(region)!.reachable || this.statuses.get(region)!.lastAttemptAt === undefined ? primary : pullable[Math.floor(random() * pullable.length)]!), primary);
+    }
   }
 
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
+    this.agent?.destroy();
   }
 
   status(): PeerStatus[] {
     return [...this.statuses.values()].map((s) => ({ ...s }));
   }
 
-  private async loop(peer: PeerConfig): Promise<void> {
+  /** Pulls next() every interval; with `primary`, a pull of another peer is followed by one of primary. */
+  private async loop(next: () => PeerConfig, primary?: PeerConfig): Promise<void> {
+    let last: PeerConfig | undefined;
     while (!this.stopped) {
+      const peer = primary && last && last !== primary ? primary : next();
+      last = peer;
       await this.pullOnce(peer).catch((err: unknown) => this.opts.log.error({ peer: peer.region, err: describeError(err) }, 'federation loop step failed; retrying next interval'));
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
@@ -94,6 +135,7 @@ export class PeerSync {
     st.reachable = true;
     st.lastSuccessAt = new Date().toISOString();
     delete st.lastError;
+    const accepted: string[] = [];
     for (const jws of states) {
       let d: OfferDecision;
       try {
@@ -105,7 +147,7 @@ export class PeerSync {
       this.opts.count?.(`federation_state_${d.kind}`);
       if (d.kind === 'accept') {
         this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
-        this.opts.onAccepted(d.held.state.region);
+        accepted.push(d.held.state.region);
       } else if (d.kind === 'reject') {
         st.rejected++;
         const what = `${d.region ?? 'unknown region'}: ${d.reason}`;
@@ -113,6 +155,7 @@ export class PeerSync {
         st.lastRejected = what;
       }
     }
+    if (accepted.length > 0) this.opts.onAccepted(accepted);
   }
 
   private fetchStates(peer: PeerConfig): Promise<string[]> {
@@ -129,7 +172,7 @@ export class PeerSync {
           cert: creds.cert,
           ca: [...anchor.x509Authorities],
           minVersion: 'TLSv1.3',
-          agent: false,
+          agent: this.agent ?? false,
           timeout: this.opts.timeoutMs ?? 5000,
           // The peer is named by its SPIFFE ID, not by the host name in the URL.
           checkServerIdentity: (_host: string, cert: PeerCertificate) =>
@@ -148,7 +191,7 @@ export class PeerSync {
             try {
               const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { states?: unknown };
               if (!Array.isArray(body.states) || !body.states.every((s) => typeof s === 'string')) throw new Error('no "states" list');
-              resolve((body.states as string[]).slice(0, MAX_STATES));
+              resolve((body.states as string[]).slice(0, this.maxStates));
             } catch (err) {
               reject(new Error(`peer answered with an invalid states document (${(err as Error).message})`));
             }
