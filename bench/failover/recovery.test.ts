@@ -40,3 +40,9 @@ test('a lone late failure counts: recovery is only when every window from then o
   assert.equal(r.failed, 1);
   assert.equal(r.recoverMs, 5100);
 });
+
+test('the baseline is the last 3 s before the fault: a slow start of the run does not loosen the slow bound', () => {
+  const r = failoverResult(run(30_000, (t) => ({ ok: true, latencyMs: t < 2000 ? 4000 : 10 })), 10_000, 30_000);
+  assert.equal(r.p99BeforeMs, 10);
+  assert.equal(r.slowBoundMs, 500);
+});

@@ -24,11 +24,13 @@ export interface FailoverResult {
   /** Requests started after the fault that took longer than the slow bound (ok or not). */
   readonly slow: number;
   readonly slowBoundMs: number;
+  /** Latency of the ok requests of the last BASELINE_MS before the fault. */
   readonly p50BeforeMs: number;
   readonly p99BeforeMs: number;
 }
 
 const WINDOW_MS = 1000;
+export const BASELINE_MS = 3000;
 const STEP_MS = 100;
 export const OK_SHARE = 0.99;
 
@@ -40,7 +42,8 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** `faultAt` and `end` on the records' clock; records started after `end` are ignored. */
 export function failoverResult(records: readonly RequestRecord[], faultAt: number, end: number): FailoverResult {
-  const before = records.filter((r) => r.start < faultAt && r.ok).map((r) => r.latencyMs);
+  // The steady state: the last BASELINE_MS before the fault (the first requests of a run open sessions).
+  const before = records.filter((r) => r.start < faultAt && r.start >= faultAt - BASELINE_MS && r.ok).map((r) => r.latencyMs);
   const p99Before = percentile(before, 99);
   // Three times the steady p99, and never under 500 ms: slower than that, a caller notices.
   const slowBoundMs = Math.max(500, 3 * p99Before);
