@@ -1,7 +1,7 @@
 // A drill as a user runs it: `entente lab --drill gateway-outage --json`. ap's
 // gateway is killed and restarted with its saved enrollment; the report's
 // fields are checked, and the routes into ap that fail over keep working.
-// Loopback: 127.61-127.62 (test/e2e/lab-harness.ts).
+// Loopback: 127.241-127.250 (test/e2e/lab-harness.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
