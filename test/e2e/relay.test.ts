@@ -1,8 +1,10 @@
 // End to end, real processes: gateways probe each other, a one-way cut
 // (eu cannot reach ap; ap still reaches eu, us reaches both) is seen by eu's
 // gateway, eu's controller picks us as the relay, and frontend (eu) ->
-// payments (ap) keeps working through us's gateway with the mTLS still end
+// shipping (ap) keeps working through us's gateway with the mTLS still end
 // to end between the two agents. Healed, traffic goes back to the direct path.
+// frontend -> shipping is the route: only ap hosts shipping (payments has a
+// replica in us too, which eu would simply prefer).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -38,12 +40,12 @@ interface FlowView {
 
 const peersOf = async (region: string): Promise<PeerView[]> => (await httpJson<{ peers: PeerView[] }>(`${lab.adminUrl(region)}/v1/status`)).body.peers;
 
-/** POST /charge (empty body, Content-Length: 0, as the demo app sends it) as frontend, through its agent: the HTTP status (0 when curl failed). */
-async function charge(): Promise<number> {
+/** GET /quote from shipping (only in ap) as frontend, through its agent: the HTTP status (0 when curl failed). */
+async function quote(): Promise<number> {
   const w = lab.topology.workloads.find((x) => x.service === 'frontend')!;
   const agent = lab.topology.regions.flatMap((r) => r.agents).find((a) => a.node === w.node)!;
   try {
-    const { stdout } = await run('curl', ['-s', '-m', '30', '-X', 'POST', '--data', '', '-o', '/dev/null', '-w', '%{http_code}', '--interface', w.address, '-x', `http://${agent.ip}:${PORTS.agentProxy}`, 'http://payments.shop.mesh/charge']);
+    const { stdout } = await run('curl', ['-s', '-m', '30', '-o', '/dev/null', '-w', '%{http_code}', '--interface', w.address, '-x', `http://${agent.ip}:${PORTS.agentProxy}`, 'http://shipping.shop.mesh/quote']);
     return Number(stdout);
   } catch (err) {
     return Number((err as { stdout?: string }).stdout ?? 0) || 0;
@@ -72,26 +74,26 @@ test('gateways probe their peers: every region sees every link reachable, and re
   assert.equal(eu.find((p) => p.region === 'us')!.relays[0]!.via, 'ap');
 });
 
-test('a one-way cut eu -> ap: eu sees ap unreachable, frontend -> payments goes on through us, and back once healed', async () => {
+test('a one-way cut eu -> ap: eu sees ap unreachable, frontend -> shipping goes on through us, and back once healed', async () => {
   // Warm: the direct path carries the calls.
-  for (let i = 0; i < 3; i++) assert.equal(await charge(), 200);
+  for (let i = 0; i < 3; i++) assert.equal(await quote(), 200);
   const warm = await frontendFlows();
-  assert.ok(warm.some((f) => f.service === 'shop/payments' && f.regionPath === 'eu>ap'), `direct path expected, got ${JSON.stringify(warm.map((f) => f.regionPath))}`);
+  assert.ok(warm.some((f) => f.service === 'shop/shipping' && f.regionPath === 'eu>ap'), `direct path expected, got ${JSON.stringify(warm.map((f) => f.regionPath))}`);
 
   const cutAt = Date.now();
   cut('eu', 'ap', 'blackhole');
   try {
-    // Calls go on while the probes find out and after: every one must succeed (POST /charge is marked retryable in the lab).
+    // Calls go on while the probes find out and after: every one must succeed (a GET cut with its path is sent again on the next one).
     const statuses: number[] = [];
     const seen = await eventually(async () => {
-      statuses.push(await charge());
+      statuses.push(await quote());
       const peers = await peersOf('eu');
       const ap = peers.find((p) => p.region === 'ap')!;
       return ap.link?.reachable === false && ap.relays.some((r) => r.via === 'us') ? ap : undefined;
     }, { timeoutMs: 60_000, what: "eu's gateway to find ap unreachable" });
     assert.ok(seen);
-    for (let i = 0; i < 20; i++) statuses.push(await charge());
-    const flows = (await frontendFlows()).filter((f) => f.service === 'shop/payments' && f.time > cutAt);
+    for (let i = 0; i < 20; i++) statuses.push(await quote());
+    const flows = (await frontendFlows()).filter((f) => f.service === 'shop/shipping' && f.time > cutAt);
     assert.deepEqual(statuses.filter((s) => s !== 200), [], `every call during the cut succeeds (${statuses.length} calls); flows: ${JSON.stringify(flows.filter((f) => f.verdict !== 'allow'))}`);
     assert.ok(flows.some((f) => f.regionPath === 'eu>us>ap'), `relayed path expected in the flow records, got ${JSON.stringify(flows.map((f) => f.regionPath))}`);
     // us's gateway counted what it relayed.
@@ -106,8 +108,8 @@ test('a one-way cut eu -> ap: eu sees ap unreachable, frontend -> payments goes 
   // Slow start: the direct path takes a growing share; within its window every call keeps succeeding.
   const after: number[] = [];
   await eventually(async () => {
-    after.push(await charge());
-    return (await frontendFlows()).some((f) => f.service === 'shop/payments' && f.time > healedAt && f.regionPath === 'eu>ap');
-  }, { timeoutMs: 60_000, what: 'frontend -> payments back on the direct path' });
+    after.push(await quote());
+    return (await frontendFlows()).some((f) => f.service === 'shop/shipping' && f.time > healedAt && f.regionPath === 'eu>ap');
+  }, { timeoutMs: 60_000, what: 'frontend -> shipping back on the direct path' });
   assert.deepEqual(after.filter((s) => s !== 200), [], `every call after the heal succeeds (${after.length} calls)`);
 });
