@@ -130,7 +130,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
       const cut = newlyCutDials(prev, next);
       if (cut.size > 0) {
         const n = pool.dropDials(cut);
-        if (n > 0) ctx.log.info({ dials: [...cut], sessions: n }, 'direct paths found unreachable by gateway probes: sessions closed, traffic fails over');
+        if (n > 0) ctx.log.info({ dials: [...cut], sessions: n }, 'direct paths found unreachable by gateway probes: their sessions must answer a ping or are closed, and traffic fails over');
       }
       return outbound.reconcile(next.outboundPorts);
     },

@@ -21,6 +21,8 @@ export interface PoolEntry {
   readonly key: string;
   /** The address the session was dialled to ("host:port"). */
   readonly dial: string;
+  /** The remote path it serves (picker.ts pathKey), whose RTT bounds a liveness ping. */
+  readonly path: string;
   readonly session: ClientHttp2Session;
   readonly creds: WorkloadCredentials;
   readonly trustKey: string;
@@ -90,16 +92,39 @@ export class ConnectPool {
   }
 
   /**
-   * Closes every session dialled to one of these addresses (streams on them
-   * fail, connects waiting on them fail over at once): used when probes say
-   * the path behind them is cut, instead of waiting for a ping to go unanswered.
+   * Sessions dialled to one of these addresses, whose path the gateway probes
+   * have just found cut: a session still connecting is closed at once (its
+   * waiting calls fail over); a connected one must answer a PING within
+   * 3 × its path's RTT + 100 ms (300 ms to 1 s) or is closed, so its streams
+   * fail and go to the next path instead of waiting out a 15 s keepalive. A
+   * session that answers stays: the probes' verdict can be wrong (a gateway
+   * too busy to answer in time), and closing a working session would break
+   * requests that cannot be retried. Returns how many sessions were checked.
    */
   dropDials(dials: ReadonlySet<string>): number {
     let n = 0;
     for (const entry of [...this.entries.values()].flat()) {
       if (!dials.has(entry.dial)) continue;
-      entry.session.destroy(new EntenteError('PATH_UNREACHABLE', `the path through ${entry.dial} is unreachable (gateway probes)`));
       n++;
+      const cut = (): void => {
+        entry.session.destroy(new EntenteError('PATH_UNREACHABLE', `the path through ${entry.dial} is unreachable (gateway probes; no answer to a ping)`));
+      };
+      if (!entry.connected) {
+        cut();
+        continue;
+      }
+      const bound = Math.min(1000, Math.max(300, 3 * (this.rtt.get(entry.path) ?? 300) + 100));
+      const timer = setTimeout(cut, bound);
+      timer.unref();
+      try {
+        const sent = entry.session.ping((err) => {
+          if (!err) clearTimeout(timer);
+        });
+        if (!sent) cut();
+      } catch {
+        clearTimeout(timer);
+        cut();
+      }
     }
     return n;
   }
@@ -187,7 +212,7 @@ export class ConnectPool {
         return socket;
       },
     });
-    const entry: PoolEntry = { key, dial, session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
+    const entry: PoolEntry = { key, dial, path: pathKey(endpoint.region, endpoint.via), session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
     this.all.add(session);
     let pinger: NodeJS.Timeout | undefined;
     // Connected means: handshake done AND the peer's SETTINGS known, so the
