@@ -170,14 +170,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const linkReports = new LinkReports();
   const peerRegions = new Set(config.peers.map((p) => p.region));
   const relayFor = config.peers.map((p) => p.region).filter((r) => listed(config.federation.relay.serve, r));
-  const remoteRegions = () => {
-    const links = linkReports.summary();
-    return withPaths(federation.remoteRegions(), links, (region) => federation.stateOf(region), config.federation.relay.via);
-  };
+  const remoteRegions = (links = linkReports.summary()) => withPaths(federation.remoteRegions(), links, (region) => federation.stateOf(region), config.federation.relay.via);
   const anycastWatch = new AnycastWatch(config.anycast?.statusUrls ?? [], config.anycast?.pollInterval ?? 2000, () => recompute());
   const inputs = (): ViewInputs => {
     const snap = resources.snapshot();
     const all = nodes.all();
+    const links = linkReports.summary();
     return {
       region: config.region,
       trustDomain: td,
@@ -190,10 +188,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       connectedGateways: all.filter((n) => n.kind === 'gateway' && nodes.isConnected(n.node)),
       ownBundle,
       peerBundles: peerBundles(),
-      remoteRegions: remoteRegions(),
+      remoteRegions: remoteRegions(links),
       anycast: anycastWatch.current(),
       controllerAddresses: listeners.filter((l) => l.port !== 0).map(formatSocketAddress),
-      links: linkReports.summary(),
+      links,
       relayFor,
     };
   };

@@ -1,5 +1,6 @@
-// A tiny seeded PRNG (mulberry32) for tests that draw at random: the same seed
-// gives the same sequence on every run, so a statistical assertion never flakes.
+// A tiny seeded PRNG (mulberry32): the same seed gives the same sequence on
+// every run and every host, so a statistical test assertion never flakes and
+// every controller computes the same sparse-peering permutations (peer-spread.ts).
 
 /** Uniform in [0, 1), reproducible from `seed`. */
 export function mulberry32(seed: number): () => number {

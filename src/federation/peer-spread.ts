@@ -3,18 +3,7 @@
 // ring of region names, so each region is pulled by about k others (exactly k
 // when every controller is configured with the same set), and the union of k
 // permutations is a random-looking graph whose diameter grows like log_k(N).
-
-/** A small deterministic PRNG (mulberry32): the same on every controller. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+import { mulberry32 } from '../core/seeded-random.js';
 
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
@@ -33,7 +22,7 @@ export function spreadPeers(self: string, peers: readonly string[], fanout: numb
   const ring = [...others, self].sort();
   const n = ring.length;
   const x = ring.indexOf(self);
-  const rand = prng(n * 7919 + 17);
+  const rand = mulberry32(n * 7919 + 17);
   const chosen: string[] = [];
   for (let j = 0; chosen.length < fanout; j++) {
     let a = 1 + Math.floor(rand() * (n - 1));

@@ -16,13 +16,16 @@ export interface RelayTarget {
   readonly gateways: readonly SocketAddress[];
 }
 
-/** `config` has passed checkMeshConfig. Addresses that are the controller's or the gateway's own are left out. */
-export function relayTargets(config: MeshConfig, ctx: GatewayRouteContext): RelayTarget[] {
-  const allowed = new Set(config.relayTo ?? []);
+/**
+ * Every live remote region of another trust domain with the gateway addresses
+ * this region dials for it, less the controller's and the gateway's own
+ * addresses. `config` has passed checkMeshConfig.
+ */
+function remoteGateways(config: MeshConfig, ctx: GatewayRouteContext): RelayTarget[] {
   const controllers = [ctx.controller, ...(config.controllerAddresses ?? []).map((a) => parseSocketAddress(a))];
   const out: RelayTarget[] = [];
   for (const r of config.remoteRegions) {
-    if (!allowed.has(r.region) || r.expired || r.trustDomain.toLowerCase() === config.trustDomain.toLowerCase()) continue;
+    if (r.expired || r.trustDomain.toLowerCase() === config.trustDomain.toLowerCase()) continue;
     const gateways = (r.gateways ?? (r.gateway ? [r.gateway] : []))
       .map((g) => parseSocketAddress(g))
       .filter((a) => !controllers.some((c) => sameListener(c, a, ctx.isLocal)) && !ctx.own.some((o) => sameListener(o, a, ctx.isLocal)));
@@ -31,10 +34,15 @@ export function relayTargets(config: MeshConfig, ctx: GatewayRouteContext): Rela
   return out;
 }
 
+/** The regions this gateway relays to: those of remoteGateways() the config lists in relayTo. */
+export function relayTargets(config: MeshConfig, ctx: GatewayRouteContext): RelayTarget[] {
+  const allowed = new Set(config.relayTo ?? []);
+  return remoteGateways(config, ctx).filter((t) => allowed.has(t.region));
+}
+
 /** Every remote gateway address in the config, for the prober (relayed to or not, each is a link to measure). */
 export function probeTargets(config: MeshConfig, ctx: GatewayRouteContext): { region: string; address: SocketAddress }[] {
-  const all = relayTargets({ ...config, relayTo: config.remoteRegions.map((r) => r.region) }, ctx);
-  return all.flatMap((t) => t.gateways.map((address) => ({ region: t.region, address })));
+  return remoteGateways(config, ctx).flatMap((t) => t.gateways.map((address) => ({ region: t.region, address })));
 }
 
 /**

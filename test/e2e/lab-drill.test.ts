@@ -4,24 +4,11 @@
 // Loopback: 127.241-127.250 (test/e2e/lab-harness.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { CLI_PATH } from '../../src/lab/process-supervisor.js';
 import type { DrillReport } from '../../src/lab/drill-report.js';
-import { randomIpPrefix } from './lab-harness.js';
+import { randomIpPrefix, runCli } from './lab-harness.js';
 
 test('entente lab --drill gateway-outage --json: the report, and traffic recovers after the heal', { timeout: 300_000 }, async () => {
-  const child = spawn(process.execPath, [CLI_PATH, 'lab', '--drill', 'gateway-outage', '--json', '--rate', '5', '--ip-prefix', randomIpPrefix(241, 250)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const guard = setTimeout(() => child.kill('SIGINT'), 260_000);
-    child.on('exit', (c) => {
-      clearTimeout(guard);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await runCli(['lab', '--drill', 'gateway-outage', '--json', '--rate', '5', '--ip-prefix', randomIpPrefix(241, 250)], 260_000);
   assert.ok(code === 0 || code === 3, `lab exited ${code}\n${stderr.slice(-3000)}`);
   // --json: the report alone on stdout.
   const report = JSON.parse(stdout) as DrillReport;

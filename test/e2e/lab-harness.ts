@@ -1,7 +1,8 @@
 // Starts a real multi-region mesh (every component its own process) for an
 // end-to-end test, on a loopback range of its own, and tears it down.
 import { after } from 'node:test';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { CLI_PATH } from '../../src/lab/process-supervisor.js';
 import { promisify } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,25 @@ export function randomIpPrefix(lo: number, hi: number): string {
 }
 
 const run = promisify(execFile);
+
+/**
+ * Runs the real CLI (dist/entente.mjs) to its exit, collecting its output; a
+ * run still going after `guardMs` gets SIGINT (the lab then stops and reports).
+ */
+export function runCli(args: readonly string[], guardMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => {
+    const guard = setTimeout(() => child.kill('SIGINT'), guardMs);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 /** curl as a lab workload: from its address, through its node agent's proxy. The HTTP status (0 when curl failed). */
 export async function curlAs(lab: Lab, service: string, url: string): Promise<number> {

@@ -5,24 +5,11 @@
 // throughput is measured by `npm run bench`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { CLI_PATH } from '../../src/lab/process-supervisor.js';
 import type { LabReport } from '../../src/lab/lab.js';
-import { randomIpPrefix } from './lab-harness.js';
+import { randomIpPrefix, runCli } from './lab-harness.js';
 
 test('entente lab --duration 20 --json: allowed routes >= 99% ok, denied routes fully denied', { timeout: 240_000 }, async () => {
-  const child = spawn(process.execPath, [CLI_PATH, 'lab', '--duration', '20', '--json', '--rate', '5', '--ip-prefix', randomIpPrefix(100, 129)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const guard = setTimeout(() => child.kill('SIGINT'), 200_000);
-    child.on('exit', (c) => {
-      clearTimeout(guard);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await runCli(['lab', '--duration', '20', '--json', '--rate', '5', '--ip-prefix', randomIpPrefix(100, 129)], 200_000);
   assert.equal(code, 0, `lab exited ${code}\n${stderr.slice(-3000)}\n${stdout.slice(-3000)}`);
   const report = JSON.parse(stdout) as LabReport;
   assert.deepEqual(report.regions.map((r) => r.name), ['eu', 'us', 'ap']);

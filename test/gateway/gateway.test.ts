@@ -3,7 +3,7 @@
 // via curl, garbage, slowloris, dead agent) are counted and never hurt others.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
@@ -12,33 +12,14 @@ import { startGateway, type RunningGateway } from '../../src/gateway/gateway-ser
 import { AgentRouteTable } from '../../src/gateway/agent-route-table.js';
 import { buildClientHelloMessage, frameRecords } from '../../src/gateway/client-hello-builder.js';
 import { silentLogger } from '../../src/core/log.js';
-import { makeTestPki, startEchoBackend, type TestPki, type EchoBackend } from './tls-fixture.js';
+import { closedPort, makeTestPki, startEchoBackend, tlsExchange as fixtureExchange, type Exchange, type TestPki, type EchoBackend } from './tls-fixture.js';
 import { eventually } from '../../src/core/eventually.js';
 
 const SNI = 'web.default.node-a.eu.example';
 const HELLO_TIMEOUT_MS = 1500;
 
-interface Exchange { data: Buffer; cert: PeerCertificate }
-
-function tlsExchange(pki: TestPki, port: number, payload: Buffer, servername: string | null = SNI): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem,
-      ...(servername ? { servername } : {}) });
-    const chunks: Buffer[] = [];
-    let cert: PeerCertificate | undefined;
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('exchange timed out')); }, 15_000);
-    s.on('secureConnect', () => { cert = s.getPeerCertificate(); s.end(payload); });
-    let error: Error | undefined;
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', (err) => { error ??= err; });
-    s.on('close', () => {
-      clearTimeout(timer);
-      if (error) reject(error);
-      else if (!cert) reject(new Error('connection closed before the TLS handshake completed'));
-      else resolve({ data: Buffer.concat(chunks), cert });
-    });
-  });
-}
+/** With this file's SNI unless told otherwise. */
+const tlsExchange = (pki: TestPki, port: number, payload: Buffer, servername: string | null = SNI): Promise<Exchange> => fixtureExchange(pki, port, payload, servername);
 
 function runProcess(cmd: string, args: string[], stdin = '', timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -74,14 +55,6 @@ async function counter(registry: Registry, name: string, label: string, value: s
   if (!metric) return 0;
   const found = (await metric.get()).values.find((v) => v.labels[label] === value);
   return found?.value ?? 0;
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 describe('gateway end to end', () => {

@@ -9,14 +9,7 @@ import { AgentRouteTable } from '../../src/gateway/agent-route-table.js';
 import { LinkProber, probeGateway } from '../../src/gateway/link-prober.js';
 import { silentLogger } from '../../src/core/log.js';
 import { eventually } from '../../src/core/eventually.js';
-
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
+import { closedPort } from './tls-fixture.js';
 
 /** A TCP server that does `onConnection` with every client. */
 async function startServer(onConnection: (s: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {

@@ -4,7 +4,6 @@
 // handshake completes end to end), and B never relays a relayed connection on.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { Registry } from 'prom-client';
@@ -15,31 +14,12 @@ import { buildClientHelloMessage, frameRecords } from '../../src/gateway/client-
 import { relayLine } from '../../src/gateway/preamble.js';
 import { silentLogger } from '../../src/core/log.js';
 import { eventually, passes } from '../../src/core/eventually.js';
-import { makeTestPki, startEchoBackend, type TestPki, type EchoBackend } from './tls-fixture.js';
+import { makeTestPki, startEchoBackend, tlsExchange, type TestPki, type EchoBackend } from './tls-fixture.js';
 
 /** A workload on node-b of us: B's agent table routes it to the echo backend. */
 const SNI_US = 'web.default.node-b.us.example';
 /** A name of ap's trust domain, which B relays to (to the recorder below). */
 const SNI_AP = 'web.default.node-c.ap.example';
-
-function tlsExchange(pki: TestPki, port: number, payload: Buffer, servername: string): Promise<{ data: Buffer; cert: PeerCertificate }> {
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem, servername });
-    const chunks: Buffer[] = [];
-    let cert: PeerCertificate | undefined;
-    let error: Error | undefined;
-    const timer = setTimeout(() => { s.destroy(); reject(new Error('exchange timed out')); }, 15_000);
-    s.on('secureConnect', () => { cert = s.getPeerCertificate(); s.end(payload); });
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', (err) => { error ??= err; });
-    s.on('close', () => {
-      clearTimeout(timer);
-      if (error) reject(error);
-      else if (!cert) reject(new Error('connection closed before the TLS handshake completed'));
-      else resolve({ data: Buffer.concat(chunks), cert });
-    });
-  });
-}
 
 /** Writes `parts` one after the other (a pause between), collects the reply until the peer closes. */
 function rawExchange(port: number, parts: Buffer[]): Promise<Buffer> {

@@ -1,12 +1,12 @@
 // Test fixtures for the gateway: a throwaway PKI made with the openssl CLI and a
-// real mTLS echo backend standing in for a destination agent.
+// real mTLS echo backend standing in for a destination agent; a TLS client exchange and a closed port.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createServer, type TLSSocket, type Server } from 'node:tls';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect as tlsConnect, createServer, type PeerCertificate, type TLSSocket, type Server } from 'node:tls';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 
 const run = promisify(execFile);
 
@@ -99,3 +99,34 @@ export async function startEchoBackend(pki: TestPki): Promise<EchoBackend> {
   };
 }
 
+export interface Exchange { data: Buffer; cert: PeerCertificate }
+
+/** A TLS client with the fixture's client certificate: sends `payload`, half-closes, collects the reply until close. `servername` null: no SNI. */
+export function tlsExchange(pki: TestPki, port: number, payload: Buffer, servername: string | null): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, cert: pki.clientCertPem, key: pki.clientKeyPem,
+      ...(servername ? { servername } : {}) });
+    const chunks: Buffer[] = [];
+    let cert: PeerCertificate | undefined;
+    const timer = setTimeout(() => { s.destroy(); reject(new Error('exchange timed out')); }, 15_000);
+    s.on('secureConnect', () => { cert = s.getPeerCertificate(); s.end(payload); });
+    let error: Error | undefined;
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', (err) => { error ??= err; });
+    s.on('close', () => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else if (!cert) reject(new Error('connection closed before the TLS handshake completed'));
+      else resolve({ data: Buffer.concat(chunks), cert });
+    });
+  });
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
