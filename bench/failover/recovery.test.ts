@@ -46,3 +46,13 @@ test('the baseline is the last 3 s before the fault: a slow start of the run doe
   assert.equal(r.p99BeforeMs, 10);
   assert.equal(r.slowBoundMs, 500);
 });
+
+test('requests in flight when the fault hits are affected: out of the baseline, counted after it', () => {
+  // Steady 10 ms, but the five requests started in the last 100 ms before the fault wait 1.5 s on the dead path.
+  const r = failoverResult(run(30_000, (t) => (t >= 9_900 && t < 10_000 ? { ok: true, latencyMs: 1500 } : { ok: true, latencyMs: 10 })), 10_000, 30_000);
+  assert.equal(r.p99BeforeMs, 10);
+  assert.equal(r.slowBoundMs, 500);
+  assert.equal(r.slow, 5);
+  assert.equal(r.requests, 1005);
+  assert.ok(r.recoverMs > 0 && r.recoverMs <= 100, String(r.recoverMs));
+});

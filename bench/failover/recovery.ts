@@ -12,7 +12,7 @@ export interface RequestRecord {
 
 export interface FailoverResult {
   readonly requests: number;
-  /** Requests started after the fault that failed. */
+  /** Requests affected by the fault (started after it, or still in flight when it hit) that failed. */
   readonly failed: number;
   /**
    * From the fault to the start of the first 1 s window (on a 100 ms grid)
@@ -21,10 +21,10 @@ export interface FailoverResult {
    * "served normally". 0 when no window after the fault falls short.
    */
   readonly recoverMs: number;
-  /** Requests started after the fault that took longer than the slow bound (ok or not). */
+  /** Affected requests that took longer than the slow bound (ok or not). */
   readonly slow: number;
   readonly slowBoundMs: number;
-  /** Latency of the ok requests of the last BASELINE_MS before the fault. */
+  /** Latency of the ok requests that started in the last BASELINE_MS before the fault and ended before it. */
   readonly p50BeforeMs: number;
   readonly p99BeforeMs: number;
 }
@@ -40,18 +40,25 @@ export function percentile(values: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-/** `faultAt` and `end` on the records' clock; records started after `end` are ignored. */
+/**
+ * `faultAt` and `end` on the records' clock; records started after `end` are ignored.
+ * A request still in flight when the fault hits is affected by it: it counts
+ * with the requests after the fault (in the first window), never in the
+ * baseline, where its wait for a dead path would loosen the slow bound.
+ */
 export function failoverResult(records: readonly RequestRecord[], faultAt: number, end: number): FailoverResult {
+  const endsBefore = (r: RequestRecord): boolean => r.start + r.latencyMs < faultAt;
   // The steady state: the last BASELINE_MS before the fault (the first requests of a run open sessions).
-  const before = records.filter((r) => r.start < faultAt && r.start >= faultAt - BASELINE_MS && r.ok).map((r) => r.latencyMs);
+  const before = records.filter((r) => r.start >= faultAt - BASELINE_MS && endsBefore(r) && r.ok).map((r) => r.latencyMs);
   const p99Before = percentile(before, 99);
   // Three times the steady p99, and never under 500 ms: slower than that, a caller notices.
   const slowBoundMs = Math.max(500, 3 * p99Before);
-  const after = records.filter((r) => r.start >= faultAt && r.start <= end);
+  const after = records.filter((r) => r.start <= end && !endsBefore(r));
+  const windowStart = (r: RequestRecord): number => Math.max(r.start, faultAt);
   const good = (r: RequestRecord): boolean => r.ok && r.latencyMs <= slowBoundMs;
   let lastBad = -1;
   for (let t = faultAt; t + WINDOW_MS <= end; t += STEP_MS) {
-    const w = after.filter((r) => r.start >= t && r.start < t + WINDOW_MS);
+    const w = after.filter((r) => windowStart(r) >= t && windowStart(r) < t + WINDOW_MS);
     if (w.length === 0) continue;
     if (w.filter(good).length / w.length < OK_SHARE) lastBad = t;
   }

@@ -138,9 +138,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
                 svidSecondsLeft: svids.secondsLeft(),
                 workloads: localWorkloads(meshConfig).map((w) => ({ ...w, svidNotAfter: svids.credentialsFor(w)?.notAfter })),
               }
-            : undefined;
+            : req.url === '/balancers'
+              ? dataplane.balancing()
+              : undefined;
       res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body ?? { error: 'try /status, /flows or /metrics' }));
+      res.end(JSON.stringify(body ?? { error: 'try /status, /flows, /balancers or /metrics' }));
     });
     await new Promise<void>((resolve, reject) => {
       admin!.once('error', reject);

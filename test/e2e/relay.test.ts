@@ -58,6 +58,12 @@ async function frontendFlows(): Promise<FlowView[]> {
   return (await httpJson<FlowView[]>(`http://${agent.ip}:${PORTS.agentMetrics}/flows`)).body ?? [];
 }
 
+async function frontendBalancers(): Promise<{ destination: string; levels: { path?: string }[] }[]> {
+  const w = lab.topology.workloads.find((x) => x.service === 'frontend')!;
+  const agent = lab.topology.regions.flatMap((r) => r.agents).find((a) => a.node === w.node)!;
+  return (await httpJson<{ destination: string; levels: { path?: string }[] }[]>(`http://${agent.ip}:${PORTS.agentMetrics}/balancers`)).body ?? [];
+}
+
 function cut(from: string, to: string, mode: 'blackhole' | false): void {
   for (const port of [PORTS.gateway, PORTS.controllerPeers]) lab.links.get(`${from}->${to}:${port}`)!.setPartitioned(mode);
 }
@@ -96,6 +102,13 @@ test('a one-way cut eu -> ap: eu sees ap unreachable, frontend -> shipping goes 
     const flows = (await frontendFlows()).filter((f) => f.service === 'shop/shipping' && f.time > cutAt);
     assert.deepEqual(statuses.filter((s) => s !== 200), [], `every call during the cut succeeds (${statuses.length} calls); flows: ${JSON.stringify(flows.filter((f) => f.verdict !== 'allow'))}`);
     assert.ok(flows.some((f) => f.regionPath === 'eu>us>ap'), `relayed path expected in the flow records, got ${JSON.stringify(flows.map((f) => f.regionPath))}`);
+    // The agent's /balancers shows why: the relay through us heads shipping's pick order, the cut direct path is behind it.
+    const balancing = await frontendBalancers();
+    const shipping = balancing.find((d) => d.destination.startsWith('shipping.shop.mesh'));
+    assert.ok(shipping, `a balancer for shipping expected, got ${JSON.stringify(balancing.map((d) => d.destination))}`);
+    const paths = shipping.levels.map((l) => l.path).filter((p) => p !== undefined);
+    assert.equal(paths[0], 'ap>us', `pick order during the cut: ${JSON.stringify(paths)}`);
+    assert.ok(paths.indexOf('ap') > 0, `the cut direct path ranks after the relay: ${JSON.stringify(paths)}`);
     // us's gateway counted what it relayed.
     const metrics = await (await fetch(`http://${lab.topology.regions[1]!.gatewayIp}:${PORTS.gatewayMetrics}/metrics`)).text();
     assert.match(metrics, /entente_gateway_connections_total\{[^}]*result="relayed"[^}]*\} [1-9]/);

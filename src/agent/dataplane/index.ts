@@ -16,6 +16,7 @@ import { WorkloadBulkhead } from './inbound/workload-bulkhead.js';
 import { ConnectPool } from './outbound/pool/connect-pool.js';
 import { newlyCutDials } from './outbound/pool/cut-paths.js';
 import { buildOutbound } from './outbound/index.js';
+import type { BalancerView } from './outbound/balance/balancer.js';
 import { buildInbound } from './inbound/index.js';
 import { servicePortEntry } from './outbound/entry/service-port.js';
 import { startInboundServer, type InboundServer } from './inbound/server.js';
@@ -54,6 +55,9 @@ export interface DataplaneOptions {
   readonly label?: string;
 }
 
+/** One outbound destination's balancing, as the agent's /balancers shows it. */
+export type DestinationBalance = { readonly destination: string } & BalancerView;
+
 export interface Dataplane {
   /** Its flow events carry this tag (subscribeFlows). */
   readonly tag: DataplaneTag;
@@ -65,6 +69,8 @@ export interface Dataplane {
   outboundAddresses(): Map<string, SocketAddress>;
   /** Pooled outbound sessions right now (connected or connecting). */
   poolSize(): number;
+  /** Each outbound destination's pick order, ejections and slow start shares (the agent's /balancers). */
+  balancing(): readonly DestinationBalance[];
   close(): Promise<void>;
 }
 
@@ -127,6 +133,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
       ctx.state.current = next;
       inboundServer.snapshotChanged(prev, next);
       contexts.prune(next);
+      outboundStack.balancers.observeRegions();
       const cut = newlyCutDials(prev, next);
       if (cut.size > 0) {
         const n = pool.dropDials(cut);
@@ -136,6 +143,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     },
     outboundAddresses: () => outbound.addresses(),
     poolSize: () => pool.size(),
+    balancing: () => outboundStack.balancers.describe(),
     close() {
       closing ??= closeAll().finally(() => ctx.refusals.flush());
       return closing;

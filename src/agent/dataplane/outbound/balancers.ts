@@ -8,7 +8,7 @@ import type { Endpoint } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { OutboundCall } from './call.js';
 import { formatSocketAddress } from '../../../core/address.js';
-import { Balancer, type CallHandle } from './balance/balancer.js';
+import { Balancer, type BalancerView, type CallHandle } from './balance/balancer.js';
 import type { BalancedEndpoint, Picker } from './balance/picker.js';
 import type { CallResult } from './balance/outlier-detector.js';
 import { CircuitBreaker } from './balance/circuit-breaker.js';
@@ -118,8 +118,14 @@ export class Balancers {
     return this.unreachable(region) ? PathClass.unreachable : PathClass.direct;
   }
 
-  /** Follows the snapshot's stale and unreachable sets (identity compare: each snapshot has its own) for slow start. */
-  private observeRegions(): void {
+  /**
+   * Follows the snapshot's stale and unreachable sets (identity compare: each
+   * snapshot has its own) for slow start. The data plane calls it when it
+   * swaps a snapshot in, so a path's slow start runs from when it came back,
+   * not from the next pick (after an idle spell that would ramp a path long
+   * healed); picks call it too, which costs one compare.
+   */
+  observeRegions(): void {
     const stale = this.opts.staleRegions?.();
     const unreachable = this.opts.unreachableRegions?.();
     if (stale === this.seenStale && unreachable === this.seenUnreachable) return;
@@ -186,6 +192,11 @@ export class Balancers {
     if (r.kind === 'none') return { kind: 'none', reason: r.reason };
     const key = r.endpoint.key;
     return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key) };
+  }
+
+  /** Every destination's pick order, ejections and slow start, for the agent's /balancers (sorted by destination). */
+  describe(): ({ destination: string } & BalancerView)[] {
+    return [...this.destinations.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([destination, d]) => ({ destination, ...d.balancer.describe(d.picker) }));
   }
 
   /** The breaker of one destination service (bounded by the number of services); a changed limit starts a new one. */

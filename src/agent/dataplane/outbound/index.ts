@@ -21,6 +21,8 @@ import { connectService } from './connect.js';
 
 export interface OutboundStack {
   readonly service: Service<OutboundCall>;
+  /** Diagnostics (the agent's /balancers), and told of each new snapshot (slow start runs from then). */
+  readonly balancers: Pick<Balancers, 'describe' | 'observeRegions'>;
 }
 
 export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: ConnectPool): OutboundStack {
@@ -46,5 +48,5 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     .push(pickLayer(balancers))
     // A CONNECT stream on a pooled mTLS session, handed to the entry's exchange.
     .end(connectService(pool));
-  return { service };
+  return { service, balancers };
 }

@@ -109,6 +109,26 @@ export class Balancer<E extends BalancedEndpoint> {
     return this.validUntil;
   }
 
+  /**
+   * What the current picker does, for operators (the agent's /balancers):
+   * each level in pick order with its endpoints, their load and whether
+   * outlier detection holds them out, and the slow start share of its path.
+   */
+  describe(picker: Picker<E>): BalancerView {
+    const now = this.helper.now();
+    const levels = picker.order().map((endpoints, level) => {
+      const first = endpoints[0];
+      const path = first === undefined || level < 2 ? undefined : pathKey(first.region, first.via);
+      return {
+        level,
+        ...(path !== undefined ? { path, rttMs: roundMs(this.helper.rttMs(path)), share: this.helper.share?.(first!.region, first!.via) ?? 1 } : {}),
+        endpoints: endpoints.map((e) => ({ key: e.key, region: e.region, ...(e.via !== undefined ? { via: e.via } : {}), latencyMs: roundMs(this.loads.get(e.key)?.latencyMs(now)), inFlight: this.loads.get(e.key)?.inFlight ?? 0 })),
+      };
+    });
+    const ejected = this.endpoints.filter((e) => this.detector.isEjected(e.key, now)).map((e) => ({ key: e.key, region: e.region, forMs: Math.round((this.detector.ejectedUntil(e.key) ?? now) - now) }));
+    return { levels: levels.filter((l) => l.endpoints.length > 0), ejected };
+  }
+
   /** Live load of an endpoint, for diagnostics. */
   load(key: string): EndpointLoad | undefined {
     return this.loads.get(key);
@@ -168,3 +188,19 @@ export class Balancer<E extends BalancedEndpoint> {
 }
 
 const GONE = { cost: () => Infinity };
+
+function roundMs(ms: number | undefined): number | undefined {
+  return ms === undefined || !Number.isFinite(ms) ? undefined : Math.round(ms * 10) / 10;
+}
+
+/** Balancer.describe(): the pick order of one destination, for diagnostics. */
+export interface BalancerView {
+  readonly levels: readonly {
+    readonly level: number;
+    readonly path?: string;
+    readonly rttMs?: number | undefined;
+    readonly share?: number;
+    readonly endpoints: readonly { key: string; region: string; via?: string; latencyMs: number | undefined; inFlight: number }[];
+  }[];
+  readonly ejected: readonly { key: string; region: string; forMs: number }[];
+}

@@ -71,6 +71,11 @@ export class OutlierDetector {
     return s !== undefined && s.until > now;
   }
 
+  /** When the key's current or last ejection ends (0 if never ejected), or undefined for an unknown key. */
+  ejectedUntil(key: string): number | undefined {
+    return this.states.get(key)?.until;
+  }
+
   /** When the earliest ejection running at `now` ends (the owner rebuilds then), or undefined if none. */
   nextExpiry(now: number): number | undefined {
     let next: number | undefined;
