@@ -112,4 +112,19 @@ describe('LinkReports', () => {
     assert.equal(r.put('gw-1', { links: [link('us', false, undefined, 1)] }, PEERS), true, 'now every gateway fails');
     assert.equal(r.put('gw-1', { links: [link('zz', true, 10)] }, PEERS), false, 'a non-peer link is dropped: us still from gw-2');
   });
+
+  it('loss near a rounding edge does not flip what is published; a real move, or a return to 0, does', () => {
+    const r = new LinkReports(clock().now);
+    const loss = (l: number): number => {
+      r.put('gw-1', { links: [link('us', true, 40, l)] }, PEERS);
+      return r.summary()[0]!.loss;
+    };
+    assert.equal(loss(0.024), 0);
+    assert.equal(loss(0.026), 0, '2.6% rounds to 0.05, but one step from 0 is held');
+    assert.equal(loss(0.024), 0);
+    assert.equal(loss(0.11), 0.1, 'two steps: published');
+    assert.equal(loss(0.074), 0.1, '0.05 is one step back: held');
+    assert.equal(loss(0.001), 0, 'back to no loss: published at once');
+    assert.equal(loss(1), 1);
+  });
 });

@@ -36,6 +36,9 @@ export function checkLinkReport(body: unknown): ReportCheck {
   return { kind: 'invalid', message: `${i.path.join('.') || '(body)'}: expected ${i.message}` };
 }
 
+/** The loss quantum (quantize rounds to 1/20) and its hysteresis. */
+const LOSS_STEP = 0.05;
+
 /**
  * RTT rounded to 5 ms and loss to 0.05: what is published changes with the
  * path, not with its jitter (LinkReports also holds an RTT until it moves by
@@ -55,6 +58,8 @@ export class LinkReports {
   private readonly byGateway = new Map<string, { at: number; report: LinkReport }>();
   /** The RTT last published per region: a new one replaces it only past RTT_HYSTERESIS (jitter around a rounding edge does not flip it). */
   private readonly publishedRtt = new Map<string, number>();
+  /** The loss last published per region (holdLoss). */
+  private readonly publishedLoss = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -89,13 +94,26 @@ export class LinkReports {
     return [...per.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([region, s]) => {
-        const q = quantize({ region, reachable: s.reachable, ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}), loss: s.loss });
+        let q = quantize({ region, reachable: s.reachable, ...(s.rttMs !== undefined ? { rttMs: s.rttMs } : {}), loss: s.loss });
+        q = { ...q, loss: this.holdLoss(region, q.loss) };
         if (q.rttMs === undefined) return q;
         const last = this.publishedRtt.get(region);
         if (last !== undefined && Math.abs(q.rttMs - last) <= Math.max(5, last * 0.1)) return { ...q, rttMs: last };
         this.publishedRtt.set(region, q.rttMs);
         return q;
       });
+  }
+
+  /**
+   * Loss as published: a new value replaces the last one only when it moved
+   * by more than one step (0.05), or reached 0 or 1, so a loss near a
+   * rounding edge (2.5%, 7.5%, ...) does not flip the config every report.
+   */
+  private holdLoss(region: string, loss: number): number {
+    const last = this.publishedLoss.get(region);
+    if (last !== undefined && loss !== last && Math.abs(loss - last) <= LOSS_STEP + 1e-9 && loss !== 0 && loss !== 1) return last;
+    this.publishedLoss.set(region, loss);
+    return loss;
   }
 
   /** The raw reports, for /v1/status. */

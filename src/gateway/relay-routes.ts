@@ -75,8 +75,4 @@ export class GatewayRouter implements GatewayRoutes {
     }
     return undefined;
   }
-
-  relayRegions(): string[] {
-    return [...this.targets.values()].map((t) => t.region);
-  }
 }

@@ -31,9 +31,4 @@ export class PathRecovery {
     }
     return SLOW_START_FIRST_SHARE + (1 - SLOW_START_FIRST_SHARE) * Math.max(0, t);
   }
-
-  /** Whether some region is in slow start (its share still grows). */
-  ramping(): boolean {
-    return this.since.size > 0;
-  }
 }
