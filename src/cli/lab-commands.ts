@@ -15,7 +15,7 @@ import { createLogger } from '../core/log.js';
 import { runUntilSignal } from './run-until-signal.js';
 import { DRILLS, loadScenario, namedDrill, type Scenario } from '../lab/scenario.js';
 import { renderDrillReport, type DrillReport } from '../lab/drill-report.js';
-import { runDrill } from '../lab/drill-runner.js';
+import { runDrill, unservableRoutes } from '../lab/drill-runner.js';
 
 /** Where `entente lab` starts looking for a free loopback range (the README's addresses are in it). */
 export const DEFAULT_IP_PREFIX = '127.77';
@@ -134,6 +134,8 @@ export function registerLabCommands(program: Command): void {
         parsed = parseLabCliOptions(opts);
         if (opts.drill !== undefined && opts.scenario !== undefined) throw new LabOptionError('--drill', opts.drill, 'either --drill or --scenario, not both');
         if ((opts.drill !== undefined || opts.scenario !== undefined) && opts.traffic === false) throw new LabOptionError('--no-traffic', 'set', 'demo traffic for a drill (drop --no-traffic)');
+        // A drill's timeline sets its length (the scenario's "duration"): a second length would contradict it.
+        if ((opts.drill !== undefined || opts.scenario !== undefined) && opts.duration !== undefined) throw new LabOptionError('--duration', opts.duration, "no --duration with a drill: its timeline sets its length (write a --scenario file with its own \"duration\" to change it)");
         if (opts.drill !== undefined) scenario = namedDrill(opts.drill);
         if (opts.scenario !== undefined) scenario = loadScenario(opts.scenario);
       } catch (err) {
@@ -174,6 +176,8 @@ export function registerLabCommands(program: Command): void {
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;
+      // During a drill, the routes its fault leaves without a replica are expected to fail: the live view names them apart.
+      let unservable: ReadonlySet<string> = new Set();
       const timers: { ticker?: NodeJS.Timeout } = {};
       const finish = async (why: string, drill?: DrillReport): Promise<void> => {
         if (finished) return;
@@ -185,7 +189,7 @@ export function registerLabCommands(program: Command): void {
         if (drill) {
           // A drill's report replaces the lab's: --json prints it alone on stdout.
           if (opts.json) process.stdout.write(`${JSON.stringify(drill, null, 2)}\n`);
-          else out.write(`${renderSummary(report)}\n${renderDrillReport(drill)}\n`);
+          else out.write(`${renderSummary(report, { unservable })}\n${renderDrillReport(drill)}\n`);
           const failed = drill.expectations.filter((e) => !e.met);
           if (failed.length > 0) process.stderr.write(`lab: drill ${drill.drill}: ${failed.length} expectation(s) not met: ${failed.map((e) => e.what).join('; ')}\n`);
         } else if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -221,13 +225,20 @@ export function registerLabCommands(program: Command): void {
         return;
       }
       const durationMs = parsed.durationMs;
+      if (scenario) {
+        try {
+          unservable = unservableRoutes(lab, scenario);
+        } catch {
+          /* a bad name in the scenario: runDrill reports it */
+        }
+      }
       // --no-traffic: no route moves, so there is nothing to redraw; the final report still lists unexpected exits.
       if (opts.traffic !== false) timers.ticker = setInterval(() => {
         void lab.collect().then(() => {
           if (finished) return;
           // A terminal redraws the table; a log or a pipe gets one line a second (the table comes at the end).
           const report = lab.report();
-          out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report)}\n` : `lab: ${renderCompactLine(report)}\n`);
+          out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report, { unservable })}\n` : `lab: ${renderCompactLine(report, { unservable })}\n`);
         });
       }, 1000);
       if (scenario) {

@@ -30,6 +30,23 @@ export function applyToState(lab: Pick<Lab, 'regionComponents'>, state: FaultSta
   return { alive, cut };
 }
 
+/** The fault states a scenario passes through between its first and its last step (pure). */
+function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): FaultState[] {
+  const states: FaultState[] = [];
+  let state = healthyState(lab.topology);
+  for (const [i, step] of scenario.steps.entries()) {
+    state = applyToState(lab, state, step);
+    if (i < scenario.steps.length - 1) states.push(state);
+  }
+  return states;
+}
+
+/** Ids of the routes some state of the drill leaves without a reachable replica (reported apart, under unservable). */
+export function unservableRoutes(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): Set<string> {
+  const states = faultStates(lab, scenario);
+  return new Set(lab.topology.routes.filter((r) => !states.every((s) => servable(lab.topology, r, s))).map((r) => r.id));
+}
+
 export interface DrillRunOptions {
   readonly onEvent?: (line: string) => void;
 }
@@ -53,16 +70,12 @@ export async function runDrill(lab: Lab, scenario: Scenario, opts: DrillRunOptio
   }
   const ticker = setInterval(() => void lab.collectBuckets(), 1000);
   const checks: Promise<Expectation>[] = [];
-  const states: FaultState[] = [];
-  let state = healthyState(topo);
   const original = new Map<string, string>();
   try {
-    for (const [i, step] of scenario.steps.entries()) {
+    for (const step of scenario.steps) {
       await sleepUntil(t0 + step.at);
       say(`drill ${scenario.name}: t=${Math.round(step.at / 1000)}s ${JSON.stringify(step)}`);
       await applyStep(lab, step, original, checks);
-      state = applyToState(lab, state, step);
-      if (i < scenario.steps.length - 1) states.push(state);
     }
     await sleepUntil(t0 + scenario.durationMs + 1500);
   } finally {
@@ -72,9 +85,10 @@ export async function runDrill(lab: Lab, scenario: Scenario, opts: DrillRunOptio
   const extra = await Promise.all(checks);
   const exits = lab.report().unexpectedExits;
   extra.push({ what: 'no component exited unexpectedly', met: exits.length === 0, detail: exits.join('; ') || 'none' });
+  const unservable = unservableRoutes(lab, scenario);
   return drillReport({
     drill: scenario.name,
-    routes: topo.routes.map((r) => ({ id: r.id, expect: r.expect, servable: states.every((s) => servable(topo, r, s)) })),
+    routes: topo.routes.map((r) => ({ id: r.id, expect: r.expect, servable: !unservable.has(r.id) })),
     buckets: lab.routeBuckets(),
     timeline: { warmupEndMs: t0 + scenario.warmupMs, faultMs: t0 + scenario.steps[0]!.at, healMs: t0 + scenario.steps[scenario.steps.length - 1]!.at, endMs: t0 + scenario.durationMs },
     extra,

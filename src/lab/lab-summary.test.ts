@@ -66,3 +66,17 @@ describe('lab summary without demo traffic', () => {
     assert.match(renderSummary(report([idle])), /unexpected/);
   });
 });
+
+describe('a drill\'s unservable routes', () => {
+  it('are named apart, not flagged unexpected, in the live line and the table', () => {
+    const r = report([route('a->b', 'allow', 100, 60, 0, 40), route('c->d', 'allow', 100, 97, 0, 3)]);
+    const ctx = { unservable: new Set(['a->b']) };
+    const line = renderCompactLine(r, ctx);
+    assert.match(line, /unservable a->b/);
+    assert.match(line, /unexpected c->d/);
+    assert.doesNotMatch(line, /unexpected a->b/);
+    const table = renderSummary(r, ctx);
+    assert.match(table, /a->b.*\(unservable during the drill\)/);
+    assert.match(table, /c->d.*<-- unexpected/);
+  });
+});

@@ -5,7 +5,12 @@ import { routeMet, type LabReport } from './lab.js';
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
-export function renderSummary(report: LabReport): string {
+/** Routes a running drill leaves without a reachable replica while its fault lasts: their failures are expected, not flagged. */
+export interface SummaryContext {
+  readonly unservable?: ReadonlySet<string>;
+}
+
+export function renderSummary(report: LabReport, ctx: SummaryContext = {}): string {
   const lines = [
     `entente lab — ${report.regions.map((r) => r.name).join(', ')} — ${report.durationS.toFixed(0)} s — workdir ${report.workdir}`,
     `${'route'.padEnd(22)} ${'from'.padEnd(14)} ${'to'.padEnd(14)} ${'expect'.padEnd(6)} ${pad('requests', 8)} ${pad('ok', 7)} ${pad('denied', 7)} ${pad('failed', 7)} ${pad('p50 ms', 8)} ${pad('p99 ms', 8)}`,
@@ -13,8 +18,9 @@ export function renderSummary(report: LabReport): string {
   for (const r of report.routes) {
     // Exactly the routes that fail the run (Lab.report's expectationsMet).
     const good = !report.traffic || routeMet(r);
+    const mark = good ? '' : ctx.unservable?.has(r.id) ? '  (unservable during the drill)' : '  <-- unexpected';
     lines.push(
-      `${r.id.padEnd(22)} ${`${r.from.region}/${r.from.service}`.padEnd(14)} ${`${r.to.region}/${r.to.service}`.padEnd(14)} ${r.expect.padEnd(6)} ${pad(r.requests, 8)} ${pad(r.ok, 7)} ${pad(r.denied, 7)} ${pad(r.failed, 7)} ${pad(r.p50Ms ?? '-', 8)} ${pad(r.p99Ms ?? '-', 8)}${good ? '' : '  <-- unexpected'}`,
+      `${r.id.padEnd(22)} ${`${r.from.region}/${r.from.service}`.padEnd(14)} ${`${r.to.region}/${r.to.service}`.padEnd(14)} ${r.expect.padEnd(6)} ${pad(r.requests, 8)} ${pad(r.ok, 7)} ${pad(r.denied, 7)} ${pad(r.failed, 7)} ${pad(r.p50Ms ?? '-', 8)} ${pad(r.p99Ms ?? '-', 8)}${mark}`,
     );
   }
   for (const e of report.unexpectedExits) lines.push(`! ${e}`);
@@ -31,10 +37,10 @@ export function percent(part: number, whole: number): string {
  * `t=12s ok 412/413 (99.7%) deny 40/40 failed 1 worst frontend->payments 97.1%`:
  * allowed routes' ok requests, denied routes' denied requests, failures, the
  * allowed route with the lowest share ok (when under 100%), the routes that
- * would fail the run (unexpected counts, or idle: no requests yet) and
- * components that exited.
+ * would fail the run (unexpected counts, or idle: no requests yet; those a
+ * running drill leaves unservable are named apart) and components that exited.
  */
-export function renderCompactLine(report: LabReport): string {
+export function renderCompactLine(report: LabReport, ctx: SummaryContext = {}): string {
   const sum = (rs: LabReport['routes'], f: (r: LabReport['routes'][number]) => number): number => rs.reduce((n, r) => n + f(r), 0);
   const allow = report.routes.filter((r) => r.expect === 'allow');
   const deny = report.routes.filter((r) => r.expect === 'deny');
@@ -55,8 +61,10 @@ export function renderCompactLine(report: LabReport): string {
   // Routes that would fail the run: with requests, their counts say why; without, they are idle (so far).
   const unmet = report.routes.filter((r) => !routeMet(r));
   const idle = unmet.filter((r) => r.requests === 0);
-  const wrong = unmet.filter((r) => r.requests > 0);
+  const wrong = unmet.filter((r) => r.requests > 0 && !ctx.unservable?.has(r.id));
+  const unservable = unmet.filter((r) => r.requests > 0 && ctx.unservable?.has(r.id));
   if (wrong.length > 0) parts.push(`unexpected ${wrong.map((r) => r.id).join(',')}`);
+  if (unservable.length > 0) parts.push(`unservable ${unservable.map((r) => r.id).join(',')}`);
   if (idle.length > 0) parts.push(`idle ${idle.map((r) => r.id).join(',')}`);
   if (report.unexpectedExits.length > 0) parts.push(`exits ${report.unexpectedExits.length}`);
   return parts.join(' ');

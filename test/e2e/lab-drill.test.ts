@@ -24,3 +24,17 @@ test('entente lab --drill gateway-outage --json: the report, and traffic recover
   assert.notEqual(report.healConvergeMs, null, JSON.stringify(report.expectations, null, 1));
   assert.ok(report.expectationsMet, JSON.stringify(report.expectations.filter((e) => !e.met), null, 1));
 });
+
+test('drill options that contradict each other are usage errors (exit 2) before anything starts', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--drill', 'partition', '--duration', '10'], /--duration.*timeline sets its length/],
+    [['--drill', 'partition', '--scenario', 'x.yaml'], /either --drill or --scenario/],
+    [['--drill', 'partition', '--no-traffic'], /drop --no-traffic/],
+    [['--drill', 'no-such-drill'], /no-such-drill/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await runCli(['lab', ...args, '--ip-prefix', randomIpPrefix(241, 250)], 60_000);
+    assert.equal(code, 2, `${args.join(' ')}: exit ${code}, stderr ${stderr}`);
+    assert.match(stderr, message, args.join(' '));
+  }
+});
