@@ -20,6 +20,13 @@ export interface DataplaneTuning {
   readonly idleSessionMs: number;
   /** Interval of HTTP/2 PINGs on pooled sessions; an unanswered one drops the session. 0 disables pings and idle reaping. */
   readonly keepaliveMs: number;
+  /**
+   * While a pooled session carries streams, a PING every this many ms (one
+   * outstanding at a time): when gateway probes say its path is cut, a
+   * session whose ping has gone unanswered past the bound is closed at once
+   * instead of being pinged again. 0 disables.
+   */
+  readonly busyPingMs: number;
   /** HTTP/2 per-stream receive window (initial window size setting). */
   readonly streamWindowBytes: number;
   /** HTTP/2 connection-level receive window. */
@@ -36,6 +43,7 @@ export const DEFAULT_TUNING: DataplaneTuning = {
   connectTimeoutMs: 5000,
   idleSessionMs: 300_000,
   keepaliveMs: 15_000,
+  busyPingMs: 200,
   streamWindowBytes: 4 << 20,
   sessionWindowBytes: 64 << 20,
   handshakeTimeoutMs: 10_000,

@@ -15,6 +15,7 @@ import { verifyX509SvidChain } from '../../../../identity/verify-svid.js';
 import type { DataplaneSnapshot, Endpoint, WorkloadCredentials } from '../../dataplane-snapshot.js';
 import { h2Settings, type DataplaneContext } from '../../dataplane-context.js';
 import { pathKey } from '../balance/picker.js';
+import { cutPingBoundMs, cutVerdict } from './cut-paths.js';
 import { MESH_ALPN, chainFromPeerCertificate, handshakeFailureReason, type TlsContexts } from '../../tls-contexts.js';
 
 export interface PoolEntry {
@@ -35,6 +36,10 @@ export interface PoolEntry {
   /** Streams actually opened on the session (track()). */
   open: number;
   lastUsedMs: number;
+  /** When the busy ping now outstanding was sent (undefined: none outstanding). */
+  busyPingSentAt: number | undefined;
+  /** Pings while the session carries streams (busyPingMs), stopped when it carries none. */
+  busyPinger: NodeJS.Timeout | undefined;
   /** Settles when the session connects (or fails to). Never rejects unhandled. */
   readonly ready: Promise<void>;
 }
@@ -96,7 +101,9 @@ export class ConnectPool {
    * have just found cut: a session still connecting is closed at once (its
    * waiting calls fail over); a connected one must answer a PING within
    * 3 × its path's RTT + 100 ms (300 ms to 1 s) or is closed, so its streams
-   * fail and go to the next path instead of waiting out a 15 s keepalive. A
+   * fail and go to the next path instead of waiting out a 15 s keepalive; one
+   * whose busy ping (sent while it carries streams) has already gone
+   * unanswered that long is closed at once. A
    * session that answers stays: the probes' verdict can be wrong (a gateway
    * too busy to answer in time), and closing a working session would break
    * requests that cannot be retried. Returns how many sessions were checked.
@@ -109,11 +116,11 @@ export class ConnectPool {
       const cut = (): void => {
         entry.session.destroy(new EntenteError('PATH_UNREACHABLE', `the path through ${entry.dial} is unreachable (gateway probes; no answer to a ping)`));
       };
-      if (!entry.connected) {
+      const bound = cutPingBoundMs(this.rtt.get(entry.path));
+      if (cutVerdict(entry, this.ctx.now(), bound) === 'close') {
         cut();
         continue;
       }
-      const bound = Math.min(1000, Math.max(300, 3 * (this.rtt.get(entry.path) ?? 300) + 100));
       const timer = setTimeout(cut, bound);
       timer.unref();
       try {
@@ -212,7 +219,7 @@ export class ConnectPool {
         return socket;
       },
     });
-    const entry: PoolEntry = { key, dial, path: pathKey(endpoint.region, endpoint.via), session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), ready };
+    const entry: PoolEntry = { key, dial, path: pathKey(endpoint.region, endpoint.via), session, creds, trustKey, connected: false, peerNotAfterMs: Number.POSITIVE_INFINITY, streams: 0, open: 0, lastUsedMs: ctx.now(), busyPingSentAt: undefined, busyPinger: undefined, ready };
     this.all.add(session);
     let pinger: NodeJS.Timeout | undefined;
     // Connected means: handshake done AND the peer's SETTINGS known, so the
@@ -269,6 +276,7 @@ export class ConnectPool {
     session.on('goaway', () => this.forget(entry));
     session.on('close', () => {
       clearInterval(pinger);
+      clearInterval(entry.busyPinger);
       this.forget(entry);
       this.all.delete(session);
       if (entry.connected) ctx.metrics.poolSessions.dec();
@@ -288,10 +296,43 @@ export class ConnectPool {
   /** Holds the slot acquire() reserved until the stream opened on it closes. */
   track(entry: PoolEntry, stream: { once(event: 'close', fn: () => void): unknown }): void {
     entry.open++;
+    if (entry.open === 1) this.startBusyPings(entry);
     stream.once('close', () => {
       entry.open--;
       this.release(entry);
     });
+  }
+
+  /**
+   * While the session carries streams: a PING every busyPingMs, one
+   * outstanding at a time, so dropDials knows at once whether the session
+   * still answers, and the path's RTT stays current under load. Stops by
+   * itself at the first tick without streams.
+   */
+  private startBusyPings(entry: PoolEntry): void {
+    const every = this.ctx.tuning.busyPingMs;
+    if (!(every > 0) || entry.busyPinger !== undefined || !entry.connected) return;
+    const tick = (): void => {
+      const { session } = entry;
+      if (entry.open === 0 || session.destroyed || session.closed) {
+        clearInterval(entry.busyPinger);
+        entry.busyPinger = undefined;
+        return;
+      }
+      if (entry.busyPingSentAt !== undefined) return;
+      const sentAt = this.ctx.now();
+      try {
+        const sent = session.ping((err, ms) => {
+          if (entry.busyPingSentAt === sentAt) entry.busyPingSentAt = undefined;
+          if (!err) this.recordRtt(entry.path, ms);
+        });
+        if (sent) entry.busyPingSentAt = sentAt;
+      } catch {
+        /* session closing */
+      }
+    };
+    entry.busyPinger = setInterval(tick, every);
+    entry.busyPinger.unref();
   }
 
   /**

@@ -1,8 +1,9 @@
 // newlyCutDials: only regions that have just become unreachable, only their
-// direct endpoints (relayed paths to them stay).
+// direct endpoints (relayed paths to them stay). cutVerdict: which of their
+// sessions close at once, which must answer a ping first.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newlyCutDials } from './cut-paths.js';
+import { cutPingBoundMs, cutVerdict, newlyCutDials } from './cut-paths.js';
 import type { DataplaneSnapshot, Endpoint } from '../../dataplane-snapshot.js';
 
 const ep = (region: string, dial: string, via?: string): Endpoint => {
@@ -39,4 +40,21 @@ describe('newlyCutDials', () => {
       assert.deepEqual([...cut].sort(), want);
     });
   }
+});
+
+describe('cutVerdict', () => {
+  const bound = cutPingBoundMs(100);
+  it('the bound: 3 x RTT + 100 ms within 300 ms to 1 s', () => {
+    assert.equal(bound, 400);
+    assert.equal(cutPingBoundMs(10), 300);
+    assert.equal(cutPingBoundMs(5000), 1000);
+    assert.equal(cutPingBoundMs(undefined), 1000);
+  });
+  const cases: Array<[string, { connected: boolean; busyPingSentAt: number | undefined }, 'close' | 'ping']> = [
+    ['still connecting: closed at once', { connected: false, busyPingSentAt: undefined }, 'close'],
+    ['idle (no busy ping): must answer a ping', { connected: true, busyPingSentAt: undefined }, 'ping'],
+    ['busy ping outstanding for less than the bound: must answer', { connected: true, busyPingSentAt: 10_000 - bound + 1 }, 'ping'],
+    ['busy ping unanswered for the bound already: closed at once', { connected: true, busyPingSentAt: 10_000 - bound }, 'close'],
+  ];
+  for (const [what, entry, want] of cases) it(what, () => assert.equal(cutVerdict(entry, 10_000, bound), want));
 });

@@ -19,3 +19,20 @@ export function newlyCutDials(prev: DataplaneSnapshot | undefined, next: Datapla
   }
   return cut;
 }
+
+/** How long a session on a cut path has to answer a PING: 3 × its RTT + 100 ms, 300 ms to 1 s (300 ms RTT assumed when unknown). */
+export function cutPingBoundMs(rttMs: number | undefined): number {
+  return Math.min(1000, Math.max(300, 3 * (rttMs ?? 300) + 100));
+}
+
+/**
+ * What to do with a pooled session whose path the probes found cut: close a
+ * session still connecting at once (nothing was sent on it yet), and one whose
+ * busy ping has been unanswered for the bound already; ping any other and
+ * close it only if that ping goes unanswered for the bound.
+ */
+export function cutVerdict(entry: { readonly connected: boolean; readonly busyPingSentAt: number | undefined }, now: number, boundMs: number): 'close' | 'ping' {
+  if (!entry.connected) return 'close';
+  if (entry.busyPingSentAt !== undefined && now - entry.busyPingSentAt >= boundMs) return 'close';
+  return 'ping';
+}
