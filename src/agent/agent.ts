@@ -11,6 +11,7 @@ import { NodeState } from '../node/node-state.js';
 import { establishNodeIdentity } from '../node/node-identity.js';
 import { SvidManager } from '../node/svid-manager.js';
 import { startDataplane } from './dataplane/index.js';
+import { healthAnswer } from '../core/health-endpoints.js';
 import { FlowHistory } from './flow-history.js';
 import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     log,
     build: (c) => ({ kind: 'ok', value: buildDataplaneSnapshot(c, snapshotContext()) }),
     swap: async (snapshot, c) => {
+      configured = true;
       meshConfig = c;
       svids.setWorkloads(localWorkloads(c));
       await dataplane.setSnapshot(snapshot);
@@ -66,6 +68,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     persist: (c) => state.saveConfig(c),
   });
   const cached = intake.cached(state.cachedConfigText());
+  // Ready once a config is in force (the cached one counts: it serves through a controller outage).
+  let configured = cached !== undefined;
   let meshConfig: MeshConfig = cached?.config ?? emptyConfig(enrollment.region, enrollment.trustDomain, ownBundle ? { [enrollment.trustDomain]: ownBundle } : {});
   if (cached) log.info({ version: meshConfig.version }, 'starting from the config cached on disk');
   svids.setWorkloads(localWorkloads(meshConfig));
@@ -119,6 +123,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   let admin: Server | undefined;
   if (config.listen.metrics) {
     admin = createServer((req, res) => {
+      const health = healthAnswer(req.url, () => {
+        const missing = localWorkloads(meshConfig).filter((w) => svids.credentialsFor(w) === undefined);
+        return { notReady: [...(configured ? [] : ['no config received yet']), ...(missing.length > 0 ? [`no SVID yet for ${missing.map((w) => `${w.namespace}/${w.name}`).join(', ')}`] : [])] };
+      });
+      if (health) {
+        res.writeHead(health.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(health.body));
+        return;
+      }
       if (req.url === '/metrics') {
         void registry.metrics().then((m) => {
           res.writeHead(200, { 'content-type': registry.contentType });
@@ -142,7 +155,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
               ? dataplane.balancing()
               : undefined;
       res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body ?? { error: 'try /status, /flows, /balancers or /metrics' }));
+      res.end(JSON.stringify(body ?? { error: 'try /status, /flows, /balancers, /metrics, /healthz or /readyz' }));
     });
     await new Promise<void>((resolve, reject) => {
       admin!.once('error', reject);

@@ -3,6 +3,7 @@
 // and splices ClientHello-routed TLS to the destination agent. Holds no keys
 // for the traffic it carries.
 import { createServer, type Server } from 'node:http';
+import { healthAnswer } from '../core/health-endpoints.js';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { formatSocketAddress, type SocketAddress } from '../core/address.js';
@@ -52,7 +53,10 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
     relays: RelayTarget[];
     probes: LinkTarget[];
   }
+  // Ready once a route table is in force (from the stream or the cache).
+  let routed = false;
   const apply = (b: Built): void => {
+    routed = true;
     routes.replace(b.nodes);
     router.replaceRelays(b.relays);
     prober.setTargets(b.probes);
@@ -118,6 +122,17 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   let metrics: Server | undefined;
   if (config.metrics) {
     metrics = createServer((req, res) => {
+      const health = healthAnswer(req.url, () => ({ notReady: routed ? [] : ['no config received yet (no route table)'] }));
+      if (health) {
+        res.writeHead(health.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(health.body));
+        return;
+      }
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'try /metrics, /healthz or /readyz' }));
+        return;
+      }
       void registry.metrics().then((m) => {
         res.writeHead(200, { 'content-type': registry.contentType });
         res.end(m);

@@ -190,6 +190,19 @@ test('the gateway refuses an unknown SNI and counts it', async () => {
   assert.match(metrics.stdout, /entente_gateway_connections_total\{[^}]*result="unknown_sni"[^}]*\} [1-9]/);
 });
 
+test('agents and gateways answer /healthz and /readyz; the gateway answers only its own paths', async () => {
+  const code = async (url: string): Promise<string> => (await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', url])).stdout;
+  const a = region('eu').agents[0]!;
+  const gw = region('eu').gatewayIp;
+  for (const base of [`http://${a.ip}:${PORTS.agentMetrics}`, `http://${gw}:${PORTS.gatewayMetrics}`]) {
+    assert.equal(await code(`${base}/healthz`), '200', `${base}/healthz`);
+    await eventually(async () => (await code(`${base}/readyz`)) === '200', { timeoutMs: 60_000, what: `${base}/readyz to be 200` });
+    assert.equal(JSON.parse((await run('curl', ['-s', `${base}/readyz`])).stdout).status, 'ok');
+    assert.equal(await code(`${base}/no-such-path`), '404', `${base}/no-such-path`);
+  }
+  assert.equal(await code(`http://${gw}:${PORTS.gatewayMetrics}/metrics`), '200');
+});
+
 test('a broken policy file leaves the last good policy in force and reports the error', async () => {
   const file = join(lab.workdir, 'eu', 'resources', 'policies.yaml');
   const good = await readFile(file, 'utf8');
