@@ -46,6 +46,7 @@ function fixture() {
   };
   return {
     picks,
+    pick: () => balancers.pick(call),
     advance: (ms: number) => void (now += ms),
     /** A new snapshot: the data plane tells the balancers at once. */
     swap: (cut: string[]) => {
@@ -78,5 +79,18 @@ describe('Balancers: slow start follows the snapshot', () => {
     const by = f.picks(200);
     assert.ok((by.us ?? 0) > 0 && (by.us ?? 0) < 60, `us took ${by.us} of 200 picks right after it came back`);
     assert.ok((by.ap ?? 0) > 140);
+  });
+});
+
+describe('Balancers: standby endpoints', () => {
+  it('a pick in another region names the next region\'s endpoint as standby; none past it when that one is cut', () => {
+    const f = fixture();
+    const p = f.pick();
+    assert.equal(p.kind === 'pick' && p.endpoint.region, 'us');
+    assert.deepEqual(p.kind === 'pick' && p.standby.map((e) => e.region), ['ap']);
+    f.swap(['us']);
+    const q = f.pick();
+    assert.equal(q.kind === 'pick' && q.endpoint.region, 'ap');
+    assert.deepEqual(q.kind === 'pick' && q.standby.map((e) => e.region), [], 'the cut direct path to us is no standby');
   });
 });

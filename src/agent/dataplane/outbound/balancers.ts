@@ -17,7 +17,18 @@ import { PathRecovery } from './balance/path-recovery.js';
 import type { TrafficSettings } from '../../../policy/traffic-policy.js';
 
 export type Pick =
-  | { kind: 'pick'; endpoint: Endpoint; key: string; start(): CallHandle }
+  | {
+      kind: 'pick';
+      endpoint: Endpoint;
+      key: string;
+      start(): CallHandle;
+      /**
+       * When the pick went to another region: endpoints of the next level the
+       * picker would fail over to (at most STANDBY_ENDPOINTS), whose sessions
+       * the pool keeps warm so a failover does not pay a cold WAN handshake.
+       */
+      standby: readonly Endpoint[];
+    }
   | { kind: 'none'; reason: string };
 
 interface Balanced extends BalancedEndpoint {
@@ -73,6 +84,28 @@ function balancingKey(t: TrafficSettings): string {
     keys.set(t, k);
   }
   return k;
+}
+
+/** Endpoints of the next level kept warm (standby) per destination. */
+export const STANDBY_ENDPOINTS = 2;
+
+/** The standby of each level of a picker, computed once per picker (pickers are immutable). */
+const standbys = new WeakMap<Picker<Balanced>, (readonly Endpoint[])[]>();
+
+function standbyAfter(picker: Picker<Balanced>, level: number, cut: (e: Balanced) => boolean): readonly Endpoint[] {
+  let byLevel = standbys.get(picker);
+  if (!byLevel) {
+    const order = picker.order();
+    byLevel = order.map((_, i) => {
+      // Only a pick that already crosses regions (level 2 on) keeps a standby: the next remote path
+      // the probes do not find cut (dialling a dead path would only hang until the connect timeout).
+      if (i < 2) return [];
+      const next = order.slice(i + 1).find((l) => l.length > 0 && !cut(l[0]!));
+      return (next ?? []).slice(0, STANDBY_ENDPOINTS).map((e) => e.endpoint);
+    });
+    standbys.set(picker, byLevel);
+  }
+  return byLevel[level] ?? [];
 }
 
 /** How often a destination re-reads region RTTs (a reorder builds a new picker). */
@@ -191,7 +224,7 @@ export class Balancers {
     if (r.kind === 'none' && call.tried && call.tried.size > 0) r = d.picker.pick({ random: this.random });
     if (r.kind === 'none') return { kind: 'none', reason: r.reason };
     const key = r.endpoint.key;
-    return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key) };
+    return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key), standby: standbyAfter(d.picker, r.level, (e) => this.pathClass(e.region, e.via) === PathClass.unreachable) };
   }
 
   /** Every destination's pick order, ejections and slow start, for the agent's /balancers (sorted by destination). */

@@ -45,7 +45,7 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     // Each attempt is bounded on its own.
     .push(timeoutLayer('try'))
     // Which endpoint this attempt goes to (the balancer seam).
-    .push(pickLayer(balancers))
+    .push(pickLayer(balancers, pool))
     // A CONNECT stream on a pooled mTLS session, handed to the entry's exchange.
     .end(connectService(pool));
   return { service, balancers };

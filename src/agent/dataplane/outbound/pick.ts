@@ -8,11 +8,14 @@ import type { Layer } from '../stack.js';
 import type { OutboundCall } from './call.js';
 import { fail } from '../outcome.js';
 import { callResult, type Balancers } from './balancers.js';
+import type { ConnectPool } from './pool/connect-pool.js';
 
-export function pickLayer(balancers: Balancers): Layer<OutboundCall> {
+export function pickLayer(balancers: Balancers, pool: Pick<ConnectPool, 'warm'>): Layer<OutboundCall> {
   return (next) => async (call) => {
     const picked = balancers.pick(call);
     if (picked.kind === 'none') return fail('no_endpoint', `${call.service} port ${call.port}: ${picked.reason}`);
+    // The path a failover would take gets a warm session now, not a cold WAN handshake then.
+    if (call.creds) for (const e of picked.standby) pool.warm(call.snapshot, call.creds, e);
     call.endpoint = picked.endpoint;
     (call.tried ??= new Set()).add(picked.key);
     const handle = picked.start();

@@ -53,6 +53,10 @@ export function sessionCapacity(entry: Pick<PoolEntry, 'connected' | 'session'>,
   return typeof peer === 'number' && peer > 0 ? peer : ownLimit;
 }
 
+/** A standby key is dialled at most this often (a dead one is not redialled on every call). */
+const WARM_RETRY_MS = 5000;
+const MAX_WARM_KEYS = 4096;
+
 export class ConnectPool {
   /** Per peer key, its sessions; new streams go to the first one with a free slot. */
   private readonly entries = new Map<string, PoolEntry[]>();
@@ -60,6 +64,8 @@ export class ConnectPool {
   /** HTTP/2 PING round trips per destination region (EWMA, ms): the balancer orders other regions by it. */
   private readonly rtt = new Map<string, number>();
   private closed = false;
+  /** When warm() last tried each key (bounded: oldest forgotten first). */
+  private readonly warmedAt = new Map<string, number>();
 
   constructor(private readonly ctx: DataplaneContext, private readonly contexts: TlsContexts) {}
 
@@ -73,7 +79,7 @@ export class ConnectPool {
     const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
     if (tls.kind === 'refuse') return { kind: 'refuse', code: 'connect_failed', reason: tls.reason };
     // The expected identity is part of the key: a session verified one identity, never another.
-    const key = `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
+    const key = this.keyOf(creds, endpoint);
     // retire() replaces the key's list instead of changing it, so iterating this one stays safe.
     for (const existing of this.entries.get(key) ?? []) {
       const usable = !existing.session.closed && !existing.session.destroyed && this.ctx.now() < existing.peerNotAfterMs;
@@ -88,6 +94,32 @@ export class ConnectPool {
     const entry = this.open(key, snapshot, creds, endpoint, tls.context, tls.trustKey);
     this.entries.set(key, [...(this.entries.get(key) ?? []), entry]);
     return this.reserve(entry);
+  }
+
+  /**
+   * Keeps a session to (source, endpoint) open without reserving a stream
+   * (a standby for failover): opens one when the key has no usable session,
+   * at most once per WARM_RETRY_MS per key, so a dead standby is not redialled
+   * on every call. An unused standby is reaped like any idle session.
+   */
+  warm(snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint): void {
+    if (this.closed) return;
+    const key = this.keyOf(creds, endpoint);
+    const now = this.ctx.now();
+    const last = this.warmedAt.get(key);
+    if (last !== undefined && now - last < WARM_RETRY_MS) return;
+    this.warmedAt.set(key, now);
+    if (this.warmedAt.size > MAX_WARM_KEYS) this.warmedAt.delete(this.warmedAt.keys().next().value!);
+    const usable = (this.entries.get(key) ?? []).some((e) => !e.session.closed && !e.session.destroyed && now < e.peerNotAfterMs && (e.creds === creds || e.creds.certChainPem === creds.certChainPem));
+    if (usable) return;
+    const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
+    if (tls.kind === 'refuse') return;
+    const entry = this.open(key, snapshot, creds, endpoint, tls.context, tls.trustKey);
+    this.entries.set(key, [...(this.entries.get(key) ?? []), entry]);
+  }
+
+  private keyOf(creds: WorkloadCredentials, endpoint: Endpoint): string {
+    return `${creds.spiffeId.toString()}|${endpoint.spiffeId.toString()}|${endpoint.sni}|${formatSocketAddress(endpoint.dial)}`;
   }
 
   /** Gives back a slot acquire() reserved when no stream was opened on it. */
