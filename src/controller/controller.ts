@@ -212,6 +212,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     sign: (s) => signRegionState(s, ca),
     resignIntervalMs: config.federation.resignInterval ?? Math.max(1000, Math.min(config.federation.staleAfter / 3, 10_000)),
     log: log.child({ part: 'state-signer' }),
+    // Into the peers' change feed: each new signature of ours is one change, pulled as a delta.
+    onSigned: (jws) => federation.putOwn(jws),
   });
   let signing = false;
   const startSigning = async (): Promise<void> => {
@@ -270,8 +272,9 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     {
       peerBundles,
       credentials,
-      // Ours, then every verified state we hold: peers that cannot reach a region still hear from it (relay).
-      signedStates: () => [signer.latest(), ...federation.signedStates()].filter((j): j is string => j !== undefined),
+      // Ours and every verified state we hold: peers that cannot reach a region still hear from it (relay).
+      // A peer that sends its last cursor gets only the states that changed since.
+      states: (cursor, epoch) => federation.changesSince(cursor, epoch),
       log: log.child({ part: 'peer-api' }),
       count,
     },

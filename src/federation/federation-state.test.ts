@@ -80,6 +80,28 @@ test('the first state of a relay-only region verifies against its bootstrap bund
   assert.equal(restarted.remoteRegions().find((r) => r.region === 'c')?.exportedServices[0]?.name, 'ledger');
 });
 
+test('the change feed served to peers holds states loaded from disk, accepted, refreshed and our own; the rest does not move it', async () => {
+  let t = Date.now();
+  const stateDir = join(dir, 'a-feed');
+  const v1 = await sign(c, stateOf(c, 'c', 1));
+  assert.equal(kind(receiver(() => t, stateDir).offer(v1, 'b')), 'accept');
+  const a = new FederationState({ dir: stateDir, ownRegion: 'a', peers: peers(), staleAfterMs: 10_000, now: () => t, feedEpoch: 'e' });
+  assert.deepEqual(a.changesSince(undefined, undefined), { states: [v1], cursor: 1, epoch: 'e' }, 'loaded from disk');
+  a.putOwn('own-jws');
+  assert.deepEqual(a.changesSince(undefined, undefined).states, ['own-jws', v1], 'our own first in a full answer');
+  t += 1000;
+  const cLater = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  const refreshed = await sign(cLater, stateOf(c, 'c', 1));
+  assert.equal(kind(a.offer(refreshed, 'b')), 'refresh');
+  assert.deepEqual(a.changesSince(2, 'e').states, [refreshed], 'a refresh is a change: peers age the region from it');
+  assert.equal(kind(a.offer(v1, 'b')), 'unchanged');
+  assert.match(kind(a.offer(await sign(fakeC, stateOf(fakeC, 'c', 9)), 'b')), /^reject/);
+  assert.deepEqual(a.changesSince(3, 'e'), { states: [], cursor: 3, epoch: 'e' }, 'unchanged and rejected states are no change');
+  const b2 = await sign(b, stateOf(b, 'b', 2));
+  assert.equal(kind(a.offer(b2, 'b')), 'accept');
+  assert.deepEqual(a.changesSince(3, 'e').states, [b2]);
+});
+
 test('highest version per origin; a later signature of the same version only refreshes; one version never has two contents', async () => {
   let t = Date.now();
   const a = receiver(() => t);
