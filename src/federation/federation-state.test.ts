@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { LocalCa } from '../identity/local-ca.js';
 import { parseTrustDomain } from '../identity/spiffe-id.js';
-import { signRegionState } from '../identity/region-state.js';
+import { regionStateSigner, signRegionState } from '../identity/region-state.js';
 import { bundleToJson } from '../identity/trust-bundle.js';
 import { toWireBundle } from '../mesh/wire-bundle.js';
 import type { RegionState } from '../mesh/mesh-config.js';
@@ -100,6 +100,23 @@ test('the change feed served to peers holds states loaded from disk, accepted, r
   const b2 = await sign(b, stateOf(b, 'b', 2));
   assert.equal(kind(a.offer(b2, 'b')), 'accept');
   assert.deepEqual(a.changesSince(3, 'e').states, [b2]);
+});
+
+test("a region's re-signs (one signer key, same payload) verify from the signer cache, new versions under the same bundle too", async () => {
+  let t = Date.now();
+  const a = receiver(() => t);
+  const cNow = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  const signC = regionStateSigner(cNow);
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 1)), 'c')), 'accept');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 1)), 'c')), 'refresh');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 2)), 'c')), 'accept');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 2)), 'c')), 'refresh');
+  assert.equal(a.signers.misses, 1, 'only the first state checked the chain in full');
+  assert.equal(a.signers.hits, 3);
+  assert.equal(a.ageMs('c'), 0);
 });
 
 test('highest version per origin; a later signature of the same version only refreshes; one version never has two contents', async () => {

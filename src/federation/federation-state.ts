@@ -9,6 +9,7 @@ import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { RegionState, RemoteRegion } from '../mesh/mesh-config.js';
 import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
+import { SignerCache } from '../identity/region-state.js';
 import { acceptBundleUpdate, bundleFromDocument, bundleToJson, parseBundleJson, type BundleUpdateDecision, type TrustBundle } from '../identity/trust-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import { chooseAnchor, decideOffer, newerBundle, parseRegionStatePayload, type HeldRegionState, type OfferDecision } from './signed-state.js';
@@ -45,6 +46,8 @@ export class FederationState {
   private readonly peers: ReadonlyMap<string, PeerConfig>;
   /** What we serve to peers (our own state and every one we hold), as a change feed for delta pulls. */
   private readonly feed: StateFeed;
+  /** Signer chains that verified: a region's re-signs then cost one signature check. */
+  readonly signers = new SignerCache();
 
   constructor(private readonly opts: FederationStateOptions) {
     this.now = opts.now ?? Date.now;
@@ -157,6 +160,7 @@ export class FederationState {
       held: (r) => this.held.get(r),
       anchor: (r) => this.anchor(r),
       now: this.now(),
+      signers: this.signers,
     });
     if (d.kind === 'accept' || d.kind === 'refresh') {
       this.held.set(d.held.state.region, d.held);
