@@ -57,6 +57,8 @@ export interface PeerApiDeps {
   readonly states: (cursor: number | undefined, epoch: string | undefined) => FeedAnswer;
   readonly log: Logger;
   readonly count: (event: string) => void;
+  /** The clock client certificates are checked against (default Date.now). */
+  readonly now?: () => number;
 }
 
 function authorities(docs: Readonly<Record<string, WireBundle>>): Map<string, X509Certificate[]> {
@@ -97,15 +99,32 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
     server.setSecureContext(contextOptions());
   };
 
-  server.on('request', (req, res) => {
-    const chain = peerCertificateChain(req.socket as TLSSocket);
+  // A peer's certificate cannot change within a TLS connection: verified once per socket, against the
+  // trust it was verified with (refreshTrust replaces that object, so new trust re-verifies), and only
+  // while the clock is inside the chain's validity; refusals are not kept, so they are decided afresh.
+  const verified = new WeakMap<TLSSocket, { trust: typeof trust; v: SvidVerification & { kind: 'valid' }; notBeforeMs: number }>();
+  const authenticate = (socket: TLSSocket): SvidVerification => {
+    const now = (deps.now ?? Date.now)();
+    const hit = verified.get(socket);
+    if (hit && hit.trust === trust && now >= hit.notBeforeMs && now <= hit.v.pathNotAfter.getTime()) return hit.v;
+    deps.count('peer_auth_checked');
     let v: SvidVerification;
+    let notBeforeMs = now;
     try {
-      v = verifyX509SvidChain(chain, { authoritiesFor: (td) => trust.get(td) }, Date.now());
+      const chain = peerCertificateChain(socket);
+      v = verifyX509SvidChain(chain, { authoritiesFor: (td) => trust.get(td) }, now);
+      notBeforeMs = chain[0] ? Date.parse(chain[0].validFrom) : now;
     } catch (err) {
       // A certificate the X.509 library cannot parse is a refusal, never a crash of the controller.
       v = { kind: 'invalid', code: 'MALFORMED_CERTIFICATE', reason: `client certificate cannot be checked: ${(err as Error).message}` };
     }
+    if (v.kind === 'valid') verified.set(socket, { trust, v, notBeforeMs });
+    else verified.delete(socket);
+    return v;
+  };
+
+  server.on('request', (req, res) => {
+    const v = authenticate(req.socket as TLSSocket);
     if (v.kind === 'invalid' || v.spiffeId.path !== '/controller') {
       deps.count('peer_auth_refused');
       const why = v.kind === 'invalid' ? v.reason : `${v.spiffeId} is not a controller`;
