@@ -99,7 +99,7 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
     server.setSecureContext(contextOptions());
   };
 
-  // A peer's certificate cannot change within a TLS connection: verified once per socket, against the
+  // A peer's certificate cannot change within a TLS connection (TLS 1.3 only: no renegotiation): verified once per socket, against the
   // trust it was verified with (refreshTrust replaces that object, so new trust re-verifies), and only
   // while the clock is inside the chain's validity; refusals are not kept, so they are decided afresh.
   const verified = new WeakMap<TLSSocket, { trust: typeof trust; v: SvidVerification & { kind: 'valid' }; notBeforeMs: number }>();

@@ -8,7 +8,7 @@
 import { Agent, request } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../core/log.js';
-import { describeError } from '../core/errors.js';
+import { EntenteError, describeError } from '../core/errors.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import type { FederationState } from './federation-state.js';
 import type { OfferDecision } from './signed-state.js';
@@ -84,6 +84,13 @@ export function feedPosition(body: { cursor?: unknown; epoch?: unknown }): FeedP
   return { epoch, cursor };
 }
 
+/** The peer answered, with an HTTP status other than 200. */
+class PeerHttpError extends EntenteError {
+  constructor(readonly status: number) {
+    super('PEER_HTTP_STATUS', `peer answered HTTP ${status}`, { hint: status === 401 ? 'does the peer hold our bundle?' : 'is the URL a peer API of an Entente controller?' });
+  }
+}
+
 export class PeerSync {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly statuses = new Map<string, PeerStatus>();
@@ -154,6 +161,9 @@ export class PeerSync {
     try {
       answer = await this.fetchStates(peer, from);
     } catch (err) {
+      // A peer that answers a delta request with an error (downgraded to a version that 404s on a query,
+      // or it refuses our cursor) gets a full pull next time; a network failure keeps the position.
+      if (from && err instanceof PeerHttpError) this.positions.delete(peer.region);
       const msg = describeError(err);
       if (st.reachable || st.lastError !== msg) this.opts.log.warn({ peer: peer.region, err: msg }, 'peer region unreachable; serving from the last states we hold');
       st.reachable = false;
@@ -223,7 +233,7 @@ export class PeerSync {
             else chunks.push(c);
           });
           res.on('end', () => {
-            if (res.statusCode !== 200) return reject(new Error(`peer answered HTTP ${res.statusCode}`));
+            if (res.statusCode !== 200) return reject(new PeerHttpError(res.statusCode ?? 0));
             try {
               const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { states?: unknown; cursor?: unknown; epoch?: unknown };
               if (!Array.isArray(body.states) || !body.states.every((s) => typeof s === 'string')) throw new Error('no "states" list');

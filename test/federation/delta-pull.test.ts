@@ -2,7 +2,7 @@
 // relays C: the first pull is full, later ones carry since/epoch and get only
 // what changed; a rejected state is asked for again (the cursor stays); a bad
 // query is a 400 naming the parameter; and a peer of the old format (no cursor,
-// no epoch) still syncs with full pulls.
+// no epoch, or one downgraded to it) still syncs with full pulls.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,6 +40,8 @@ const asked: { cursor: number | undefined; epoch: string | undefined; sent: numb
 /** What the old-format server answers, and the URLs it was asked for. */
 let oldBody: unknown = { states: [] };
 const oldUrls: string[] = [];
+/** The old server compared the URL strictly: a query got a 404. */
+let oldStrict = false;
 let n = 0;
 
 async function controllerCreds(ca: LocalCa): Promise<{ key: string; cert: string }> {
@@ -75,6 +77,7 @@ before(async () => {
   );
   oldServer = createServer({ key: bCreds.key, cert: bCreds.cert, minVersion: 'TLSv1.3' }, (req, res) => {
     oldUrls.push(req.url ?? '');
+    if (oldStrict && req.url !== '/v1/federation/states') return void res.writeHead(404).end('{}');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(oldBody));
   });
   await new Promise<void>((resolve) => oldServer.listen(0, `${prefix}.2`, resolve));
@@ -195,6 +198,15 @@ test('a peer of the old format (no cursor, no epoch) keeps getting full pulls, a
   await sync.pullOnce(peer);
   await sync.pullOnce(peer);
   assert.equal(oldUrls.at(-1), '/v1/federation/states?since=7&epoch=e', 'a valid position is used');
+  assert.equal(sync.status()[0]?.reachable, true);
+
+  // The peer is downgraded to a version that 404s on a query: one failed pull, then full pulls again.
+  oldStrict = true;
+  oldBody = { states: [] };
+  await sync.pullOnce(peer);
+  assert.match(sync.status()[0]?.lastError ?? '', /HTTP 404/);
+  await sync.pullOnce(peer);
+  assert.equal(oldUrls.at(-1), '/v1/federation/states');
   assert.equal(sync.status()[0]?.reachable, true);
   sync.stop();
 });
