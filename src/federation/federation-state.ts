@@ -36,6 +36,8 @@ export interface FederationStateOptions {
 
 export class FederationState {
   private readonly held = new Map<string, HeldRegionState>();
+  /** The JWS of each held state -> its region: the same state relayed again by another peer is known without parsing it. */
+  private readonly heldJws = new Map<string, string>();
   /** Bundles fetched from peers' SPIFFE bundle endpoints (authenticated by the bundle held before). */
   private readonly endpointBundles = new Map<string, TrustBundle>();
   private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
@@ -56,10 +58,7 @@ export class FederationState {
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     for (const f of readdirSync(opts.dir).filter((n) => n.endsWith('.json'))) {
       const h = this.load(join(opts.dir, f));
-      if (h) {
-        this.held.set(h.state.region, h);
-        this.feed.put(h.state.region, h.jws);
-      }
+      if (h) this.hold(h);
     }
     mkdirSync(this.endpointDir, { recursive: true, mode: 0o700 });
     for (const p of opts.peers) {
@@ -150,8 +149,21 @@ export class FederationState {
     return w;
   }
 
+  private hold(h: HeldRegionState): void {
+    const region = h.state.region;
+    const prev = this.held.get(region);
+    if (prev) this.heldJws.delete(prev.jws);
+    this.held.set(region, h);
+    this.heldJws.set(h.jws, region);
+    // A refresh is a change too: peers measure the region's age from the newest signature.
+    this.feed.put(region, h.jws);
+  }
+
   /** Offers a signed state received from peer region `via`; keeps it only if it verifies and is newer (or fresher). */
   offer(jws: string, via: string): OfferDecision {
+    // With fan-out k, each new signature arrives from up to k peers; all but the first are this lookup.
+    const known = this.heldJws.get(jws);
+    if (known !== undefined) return { kind: 'unchanged', region: known };
     const d = decideOffer({
       jws,
       via,
@@ -163,9 +175,7 @@ export class FederationState {
       signers: this.signers,
     });
     if (d.kind === 'accept' || d.kind === 'refresh') {
-      this.held.set(d.held.state.region, d.held);
-      // A refresh is a change too: peers measure the region's age from the newest signature.
-      this.feed.put(d.held.state.region, d.held.jws);
+      this.hold(d.held);
       // Persist new versions; a fresher signature of the same version only matters while we run.
       if (d.kind === 'accept') {
         const stored: StoredState = { jws: d.held.jws, signedAt: d.held.signedAt, via: d.held.via, receivedAt: d.held.receivedAt };
