@@ -23,7 +23,7 @@ import { startPeerApi } from '../federation/peer-api.js';
 import { StateSigner } from '../federation/state-signer.js';
 import { BundlePoller } from '../federation/bundle-poller.js';
 import { startBundleEndpointServer } from '../federation/bundle-endpoint-server.js';
-import { signRegionState } from '../identity/region-state.js';
+import { regionStateSigner } from '../identity/region-state.js';
 import type { ControllerConfig } from './controller-config.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { NodeRegistry } from './node-registry.js';
@@ -207,11 +207,15 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const configListeners = new Set<(c: MeshConfig) => void>();
   let peerApiRefresh: () => void = () => undefined;
   // Peers get our state only as signed by our CA: relays cannot alter it, and its signing time is its age.
+  // One signing key serves a few minutes of re-signs, so peers verify its chain once (SignerCache).
+  const signState = regionStateSigner(ca);
   const signer = new StateSigner({
     current: () => regionState,
-    sign: (s) => signRegionState(s, ca),
+    sign: (s) => signState(s),
     resignIntervalMs: config.federation.resignInterval ?? Math.max(1000, Math.min(config.federation.staleAfter / 3, 10_000)),
     log: log.child({ part: 'state-signer' }),
+    // Into the peers' change feed: each new signature of ours is one change, pulled as a delta.
+    onSigned: (jws) => federation.putOwn(jws),
   });
   let signing = false;
   const startSigning = async (): Promise<void> => {
@@ -270,8 +274,9 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     {
       peerBundles,
       credentials,
-      // Ours, then every verified state we hold: peers that cannot reach a region still hear from it (relay).
-      signedStates: () => [signer.latest(), ...federation.signedStates()].filter((j): j is string => j !== undefined),
+      // Ours and every verified state we hold: peers that cannot reach a region still hear from it (relay).
+      // A peer that sends its last cursor gets only the states that changed since.
+      states: (cursor, epoch) => federation.changesSince(cursor, epoch),
       log: log.child({ part: 'peer-api' }),
       count,
     },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { LocalCa } from '../identity/local-ca.js';
 import { parseTrustDomain } from '../identity/spiffe-id.js';
-import { signRegionState } from '../identity/region-state.js';
+import { regionStateSigner, signRegionState } from '../identity/region-state.js';
 import { bundleToJson } from '../identity/trust-bundle.js';
 import { toWireBundle } from '../mesh/wire-bundle.js';
 import type { RegionState } from '../mesh/mesh-config.js';
@@ -78,6 +78,45 @@ test('the first state of a relay-only region verifies against its bootstrap bund
   assert.equal(restarted.stateOf('c')?.version, 100, 'a restarted controller still knows C (partition-proof)');
   assert.deepEqual(restarted.signedStates(), [jws], 'and can still relay it');
   assert.equal(restarted.remoteRegions().find((r) => r.region === 'c')?.exportedServices[0]?.name, 'ledger');
+});
+
+test('the change feed served to peers holds states loaded from disk, accepted, refreshed and our own; the rest does not move it', async () => {
+  let t = Date.now();
+  const stateDir = join(dir, 'a-feed');
+  const v1 = await sign(c, stateOf(c, 'c', 1));
+  assert.equal(kind(receiver(() => t, stateDir).offer(v1, 'b')), 'accept');
+  const a = new FederationState({ dir: stateDir, ownRegion: 'a', peers: peers(), staleAfterMs: 10_000, now: () => t, feedEpoch: 'e' });
+  assert.deepEqual(a.changesSince(undefined, undefined), { states: [v1], cursor: 1, epoch: 'e' }, 'loaded from disk');
+  a.putOwn('own-jws');
+  assert.deepEqual(a.changesSince(undefined, undefined).states, ['own-jws', v1], 'our own first in a full answer');
+  t += 1000;
+  const cLater = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  const refreshed = await sign(cLater, stateOf(c, 'c', 1));
+  assert.equal(kind(a.offer(refreshed, 'b')), 'refresh');
+  assert.deepEqual(a.changesSince(2, 'e').states, [refreshed], 'a refresh is a change: peers age the region from it');
+  assert.equal(kind(a.offer(v1, 'b')), 'unchanged');
+  assert.match(kind(a.offer(await sign(fakeC, stateOf(fakeC, 'c', 9)), 'b')), /^reject/);
+  assert.deepEqual(a.changesSince(3, 'e'), { states: [], cursor: 3, epoch: 'e' }, 'unchanged and rejected states are no change');
+  const b2 = await sign(b, stateOf(b, 'b', 2));
+  assert.equal(kind(a.offer(b2, 'b')), 'accept');
+  assert.deepEqual(a.changesSince(3, 'e').states, [b2]);
+});
+
+test("a region's re-signs (one signer key, same payload) verify from the signer cache, new versions under the same bundle too", async () => {
+  let t = Date.now();
+  const a = receiver(() => t);
+  const cNow = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
+  const signC = regionStateSigner(cNow);
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 1)), 'c')), 'accept');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 1)), 'c')), 'refresh');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 2)), 'c')), 'accept');
+  t += 1000;
+  assert.equal(kind(a.offer(await signC(stateOf(c, 'c', 2)), 'c')), 'refresh');
+  assert.equal(a.signers.misses, 1, 'only the first state checked the chain in full');
+  assert.equal(a.signers.hits, 3);
+  assert.equal(a.ageMs('c'), 0);
 });
 
 test('highest version per origin; a later signature of the same version only refreshes; one version never has two contents', async () => {

@@ -9,9 +9,11 @@ import { writeFileAtomicSync } from '../core/atomic-file.js';
 import { formatSocketAddress } from '../core/address.js';
 import type { RegionState, RemoteRegion } from '../mesh/mesh-config.js';
 import { toWireBundle, type WireBundle } from '../mesh/wire-bundle.js';
+import { SignerCache } from '../identity/region-state.js';
 import { acceptBundleUpdate, bundleFromDocument, bundleToJson, parseBundleJson, type BundleUpdateDecision, type TrustBundle } from '../identity/trust-bundle.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import { chooseAnchor, decideOffer, newerBundle, parseRegionStatePayload, type HeldRegionState, type OfferDecision } from './signed-state.js';
+import { StateFeed, type FeedAnswer } from './state-feed.js';
 
 interface StoredState {
   readonly jws: string;
@@ -28,23 +30,35 @@ export interface FederationStateOptions {
   /** Past this age a region's services and gateways are withheld (default: never). */
   readonly expireAfterMs?: number;
   readonly now?: () => number;
+  /** The state feed's epoch (default: random per process, which is what peers' cursors rely on); for tests. */
+  readonly feedEpoch?: string;
 }
 
 export class FederationState {
   private readonly held = new Map<string, HeldRegionState>();
+  /** The JWS of each held state -> its region: the same state relayed again by another peer is known without parsing it. */
+  private readonly heldJws = new Map<string, string>();
   /** Bundles fetched from peers' SPIFFE bundle endpoints (authenticated by the bundle held before). */
   private readonly endpointBundles = new Map<string, TrustBundle>();
   private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
   private readonly now: () => number;
   /** Wire form per bundle object: converting parses every X.509 authority, and the controller asks for every peer's on each recompute. */
   private readonly wireCache = new WeakMap<TrustBundle, WireBundle>();
+  /** Looked up for every offered state: a Map, not a scan of the peer list. */
+  private readonly peers: ReadonlyMap<string, PeerConfig>;
+  /** What we serve to peers (our own state and every one we hold), as a change feed for delta pulls. */
+  private readonly feed: StateFeed;
+  /** Signer chains that verified: a region's re-signs then cost one signature check. */
+  readonly signers = new SignerCache();
 
   constructor(private readonly opts: FederationStateOptions) {
     this.now = opts.now ?? Date.now;
+    this.peers = new Map(opts.peers.map((p) => [p.region, p]));
+    this.feed = new StateFeed(opts.feedEpoch);
     mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
     for (const f of readdirSync(opts.dir).filter((n) => n.endsWith('.json'))) {
       const h = this.load(join(opts.dir, f));
-      if (h) this.held.set(h.state.region, h);
+      if (h) this.hold(h);
     }
     mkdirSync(this.endpointDir, { recursive: true, mode: 0o700 });
     for (const p of opts.peers) {
@@ -77,7 +91,7 @@ export class FederationState {
   }
 
   private peer(region: string): PeerConfig | undefined {
-    return this.opts.peers.find((p) => p.region === region);
+    return this.peers.get(region);
   }
 
   /** The operator's bootstrap bundle file for `region`, parsed strictly; re-read so an operator can replace it. */
@@ -135,8 +149,21 @@ export class FederationState {
     return w;
   }
 
+  private hold(h: HeldRegionState): void {
+    const region = h.state.region;
+    const prev = this.held.get(region);
+    if (prev) this.heldJws.delete(prev.jws);
+    this.held.set(region, h);
+    this.heldJws.set(h.jws, region);
+    // A refresh is a change too: peers measure the region's age from the newest signature.
+    this.feed.put(region, h.jws);
+  }
+
   /** Offers a signed state received from peer region `via`; keeps it only if it verifies and is newer (or fresher). */
   offer(jws: string, via: string): OfferDecision {
+    // With fan-out k, each new signature arrives from up to k peers; all but the first are this lookup.
+    const known = this.heldJws.get(jws);
+    if (known !== undefined) return { kind: 'unchanged', region: known };
     const d = decideOffer({
       jws,
       via,
@@ -145,9 +172,10 @@ export class FederationState {
       held: (r) => this.held.get(r),
       anchor: (r) => this.anchor(r),
       now: this.now(),
+      signers: this.signers,
     });
     if (d.kind === 'accept' || d.kind === 'refresh') {
-      this.held.set(d.held.state.region, d.held);
+      this.hold(d.held);
       // Persist new versions; a fresher signature of the same version only matters while we run.
       if (d.kind === 'accept') {
         const stored: StoredState = { jws: d.held.jws, signedAt: d.held.signedAt, via: d.held.via, receivedAt: d.held.receivedAt };
@@ -168,6 +196,16 @@ export class FederationState {
   /** Every state we hold, as signed by its origin: what we relay to our peers. */
   signedStates(): string[] {
     return [...this.held.values()].map((h) => h.jws);
+  }
+
+  /** Our own region's newest signed state (from the StateSigner): served to peers with the others. */
+  putOwn(jws: string): void {
+    this.feed.put(this.opts.ownRegion, jws);
+  }
+
+  /** What a peer pulling with `cursor`/`epoch` is sent: the changes since, or everything (ours first). */
+  changesSince(cursor: number | undefined, epoch: string | undefined): FeedAnswer {
+    return this.feed.since(cursor, epoch, this.opts.ownRegion);
   }
 
   /** Age of a region's newest state, from its origin's signing time (our clock; never negative). */

@@ -1,12 +1,14 @@
 // Pulls signed region states over mTLS from every peer that has a URL, every
 // pull interval, each peer independently (one unreachable peer never delays
-// the others). A peer answers with every state it holds, so states of regions
+// the others). A peer answers with the states it holds, so states of regions
 // we cannot reach arrive through the ones we can (relay); each is verified
 // against its own region's bundle by FederationState, never trusted for the relay's sake.
+// After a first full answer we ask only for what changed since its cursor (a
+// delta pull), so an idle mesh costs one small answer per peer, not N states.
 import { Agent, request } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from '../core/log.js';
-import { describeError } from '../core/errors.js';
+import { EntenteError, describeError } from '../core/errors.js';
 import type { PeerConfig } from '../controller/controller-config.js';
 import type { FederationState } from './federation-state.js';
 import type { OfferDecision } from './signed-state.js';
@@ -57,6 +59,37 @@ export interface PeerStatus {
  */
 const MAX_STATES = 256;
 const MAX_BYTES = 8 << 20;
+/** Epochs we accept from a peer: what its StateFeed makes, with room to spare; anything else is a full-pull peer. */
+const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Where our last complete answer from a peer left off: the `since`/`epoch` of the next pull. */
+interface FeedPosition {
+  readonly epoch: string;
+  readonly cursor: number;
+}
+
+interface PeerAnswer {
+  readonly states: string[];
+  /** Undefined for a peer that does not serve the feed (older version), or sent a position we cannot use. */
+  readonly position: FeedPosition | undefined;
+  /** More states than we take per answer: the rest comes only with a full pull, so the position must not advance. */
+  readonly truncated: boolean;
+}
+
+/** The answer's cursor and epoch, when both are usable; a peer sending neither, or nonsense, keeps getting full pulls. */
+export function feedPosition(body: { cursor?: unknown; epoch?: unknown }): FeedPosition | undefined {
+  const { cursor, epoch } = body;
+  if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) return undefined;
+  if (typeof epoch !== 'string' || !EPOCH.test(epoch)) return undefined;
+  return { epoch, cursor };
+}
+
+/** The peer answered, with an HTTP status other than 200. */
+class PeerHttpError extends EntenteError {
+  constructor(readonly status: number) {
+    super('PEER_HTTP_STATUS', `peer answered HTTP ${status}`, { hint: status === 401 ? 'does the peer hold our bundle?' : 'is the URL a peer API of an Entente controller?' });
+  }
+}
 
 export class PeerSync {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -65,6 +98,8 @@ export class PeerSync {
   private readonly maxStates: number;
   /** Kept-alive connections, for sparse peering only (the same few peers every interval). */
   private readonly agent: Agent | undefined;
+  /** Per peer region, where its last fully accepted answer ended; absent: the next pull is a full one. */
+  private readonly positions = new Map<string, FeedPosition>();
 
   constructor(private readonly opts: PeerSyncOptions) {
     for (const p of opts.peers) this.statuses.set(p.region, { region: p.region, reachable: false, relayOnly: !p.url, rejected: 0 });
@@ -121,10 +156,14 @@ export class PeerSync {
   async pullOnce(peer: PeerConfig): Promise<void> {
     const st = this.statuses.get(peer.region)!;
     st.lastAttemptAt = new Date().toISOString();
-    let states: string[];
+    let answer: PeerAnswer;
+    const from = this.positions.get(peer.region);
     try {
-      states = await this.fetchStates(peer);
+      answer = await this.fetchStates(peer, from);
     } catch (err) {
+      // A peer that answers a delta request with an error (downgraded to a version that 404s on a query,
+      // or it refuses our cursor) gets a full pull next time; a network failure keeps the position.
+      if (from && err instanceof PeerHttpError) this.positions.delete(peer.region);
       const msg = describeError(err);
       if (st.reachable || st.lastError !== msg) this.opts.log.warn({ peer: peer.region, err: msg }, 'peer region unreachable; serving from the last states we hold');
       st.reachable = false;
@@ -135,8 +174,10 @@ export class PeerSync {
     st.reachable = true;
     st.lastSuccessAt = new Date().toISOString();
     delete st.lastError;
+    this.opts.count?.(from ? 'federation_pull_delta' : 'federation_pull_full');
     const accepted: string[] = [];
-    for (const jws of states) {
+    let rejected = 0;
+    for (const jws of answer.states) {
       let d: OfferDecision;
       try {
         d = this.opts.state.offer(jws, peer.region);
@@ -149,23 +190,28 @@ export class PeerSync {
         this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
         accepted.push(d.held.state.region);
       } else if (d.kind === 'reject') {
+        rejected++;
         st.rejected++;
         const what = `${d.region ?? 'unknown region'}: ${d.reason}`;
         if (st.lastRejected !== what) this.opts.log.warn({ via: peer.region, region: d.region, reason: d.reason }, 'region state refused');
         st.lastRejected = what;
       }
     }
+    // A rejection may be transient (a bundle we do not hold yet, a full disk): keeping the old
+    // position gets us the same states again next time, where advancing would skip them for good.
+    if (answer.position && rejected === 0 && !answer.truncated) this.positions.set(peer.region, answer.position);
+    else if (!answer.position) this.positions.delete(peer.region);
     if (accepted.length > 0) this.opts.onAccepted(accepted);
   }
 
-  private fetchStates(peer: PeerConfig): Promise<string[]> {
+  private fetchStates(peer: PeerConfig, from: FeedPosition | undefined): Promise<PeerAnswer> {
     const anchor = this.opts.state.anchor(peer.region);
     if (!anchor) return Promise.reject(new Error(`no bundle for ${peer.trustDomain} yet (bootstrap file ${peer.bundle} unreadable)`));
     const expected = `spiffe://${peer.trustDomain}/controller`;
     const creds = this.opts.credentials();
     return new Promise((resolve, reject) => {
       const req = request(
-        `${peer.url!.replace(/\/$/, '')}/v1/federation/states`,
+        `${peer.url!.replace(/\/$/, '')}/v1/federation/states${from ? `?since=${from.cursor}&epoch=${encodeURIComponent(from.epoch)}` : ''}`,
         {
           method: 'GET',
           key: creds.key,
@@ -187,11 +233,12 @@ export class PeerSync {
             else chunks.push(c);
           });
           res.on('end', () => {
-            if (res.statusCode !== 200) return reject(new Error(`peer answered HTTP ${res.statusCode}`));
+            if (res.statusCode !== 200) return reject(new PeerHttpError(res.statusCode ?? 0));
             try {
-              const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { states?: unknown };
+              const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { states?: unknown; cursor?: unknown; epoch?: unknown };
               if (!Array.isArray(body.states) || !body.states.every((s) => typeof s === 'string')) throw new Error('no "states" list');
-              resolve((body.states as string[]).slice(0, this.maxStates));
+              const states = body.states as string[];
+              resolve({ states: states.slice(0, this.maxStates), position: feedPosition(body), truncated: states.length > this.maxStates });
             } catch (err) {
               reject(new Error(`peer answered with an invalid states document (${(err as Error).message})`));
             }

@@ -3,8 +3,8 @@
 // verified against the bundle we hold for ITS region (never the relay's), and
 // may carry a new bundle only if that bundle's sequence grows.
 import * as z from 'zod';
-import { verifyRegionState } from '../identity/region-state.js';
-import { acceptBundleUpdate, bundleFromDocument, type TrustBundle } from '../identity/trust-bundle.js';
+import { verifyRegionState, verifyRegionStateSignature, type SignerCache } from '../identity/region-state.js';
+import { acceptBundleUpdate, bundleFromDocument, sameBundleContent, type TrustBundle } from '../identity/trust-bundle.js';
 import { describeError } from '../core/errors.js';
 import { SERVICE_PROTOCOLS, type RegionState } from '../mesh/mesh-config.js';
 
@@ -127,7 +127,12 @@ export interface OfferInput {
   readonly held: (region: string) => HeldRegionState | undefined;
   readonly anchor: (region: string) => TrustBundle | undefined;
   readonly now: number;
+  /** Signer chains verified before (a region's re-signs share one): only the signature is checked again. */
+  readonly signers?: SignerCache;
 }
+
+/** The payload segment of a compact JWS (what the signature covers besides the header). */
+const payloadSegment = (jws: string): string => jws.slice(jws.indexOf('.') + 1, jws.lastIndexOf('.'));
 
 export type OfferDecision =
   /** A newer version: keep it (and its bundle, if `bundleChanged`). */
@@ -155,9 +160,10 @@ export function decideOffer(i: OfferInput): OfferDecision {
   const anchor = i.anchor(region);
   const no = (reason: string): OfferDecision => ({ kind: 'reject', region, reason });
   if (!anchor) return no(`no bundle of ${peer.trustDomain} to verify with (bootstrap file unreadable)`);
+  if (cur && claims.version === cur.state.version && payloadSegment(i.jws) === payloadSegment(cur.jws)) return refreshOf(i, cur, anchor);
   let v: ReturnType<typeof verifyRegionState>;
   try {
-    v = verifyRegionState(i.jws, anchor, i.now);
+    v = verifyRegionState(i.jws, anchor, i.now, i.signers);
   } catch (err) {
     // The signer chain is attacker-controlled input; a certificate the X.509 library cannot parse must be a refusal, not a crash.
     return no(`signer certificate cannot be checked: ${describeError(err)}`);
@@ -174,6 +180,9 @@ export function decideOffer(i: OfferInput): OfferDecision {
   } catch (err) {
     return no(`its bundle cannot be read: ${describeError(err)}`);
   }
+  // An unchanged bundle keeps the object we verify with: the signer cache is keyed by it, so a
+  // new version under the same bundle does not cost the next re-sign a full chain check.
+  bundle = [cur?.bundle, anchor].find((b) => b !== undefined && b.sequence === bundle.sequence && sameBundleContent(b, bundle)) ?? bundle;
   const held: HeldRegionState = { jws: i.jws, state, bundle, signedAt: v.signedAt.getTime(), via: i.via, receivedAt: i.now };
   if (cur && state.version === cur.state.version) {
     // A single writer never publishes two contents under one version.
@@ -187,4 +196,22 @@ export function decideOffer(i: OfferInput): OfferDecision {
     if (b.kind === 'reject' && b.code !== 'UNCHANGED') return no(`its bundle is refused: ${b.code}: ${b.reason}`);
   }
   return { kind: 'accept', held, bundleChanged: acceptBundleUpdate(anchor, bundle).kind === 'accept' };
+}
+
+/**
+ * A re-sign: the same payload bytes as the state we hold (so the same, already
+ * checked content), under a later iat. Header, signer chain and signature are
+ * checked exactly as for any state (the chain from the cache when it verified
+ * against this very anchor); what the payload says is taken from the held state.
+ */
+function refreshOf(i: OfferInput, cur: HeldRegionState, anchor: TrustBundle): OfferDecision {
+  const region = cur.state.region;
+  let v: ReturnType<typeof verifyRegionStateSignature>;
+  try {
+    v = verifyRegionStateSignature(i.jws, anchor, i.now, i.signers);
+  } catch (err) {
+    return { kind: 'reject', region, reason: `signer certificate cannot be checked: ${describeError(err)}` };
+  }
+  if (v.kind === 'invalid') return { kind: 'reject', region, reason: v.reason };
+  return { kind: 'refresh', held: { jws: i.jws, state: cur.state, bundle: cur.bundle, signedAt: v.signedAt.getTime(), via: i.via, receivedAt: i.now } };
 }

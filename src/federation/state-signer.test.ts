@@ -11,6 +11,7 @@ const state = (version: number): RegionState => ({ region: 'eu', trustDomain: 'e
 test('changes during a signature coalesce into one more signature of the newest state', async () => {
   let current = state(1);
   const signed: number[] = [];
+  const fed: string[] = [];
   const signer = new StateSigner({
     current: () => current,
     sign: async (s) => {
@@ -20,6 +21,7 @@ test('changes during a signature coalesce into one more signature of the newest 
     },
     resignIntervalMs: 60_000,
     log: silentLogger(),
+    onSigned: (j) => fed.push(j),
   });
   const first = signer.changed();
   current = state(2);
@@ -29,6 +31,7 @@ test('changes during a signature coalesce into one more signature of the newest 
   await first;
   assert.deepEqual(signed, [1, 3], 'version 2 was never current when a signature started');
   assert.equal(signer.latest(), 'jws-3');
+  assert.deepEqual(fed, ['jws-1', 'jws-3'], 'onSigned hears every signature that became latest()');
   signer.stop();
 });
 

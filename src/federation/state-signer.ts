@@ -12,6 +12,8 @@ export interface StateSignerOptions {
   readonly sign: (s: RegionState) => Promise<string>;
   readonly resignIntervalMs: number;
   readonly log: Logger;
+  /** Called with every new signature that became latest(): the controller feeds it to the peers' change feed. */
+  readonly onSigned?: (jws: string) => void;
 }
 
 export class StateSigner {
@@ -68,6 +70,7 @@ export class StateSigner {
           this.latestJws = jws;
           this.signedVersion = state.version;
           this.signedAt = Date.now();
+          this.opts.onSigned?.(jws);
         }
       } catch (err) {
         this.opts.log.error({ err: describeError(err) }, 'region state could not be signed; peers keep the previous one');
