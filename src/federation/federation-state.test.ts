@@ -15,7 +15,7 @@ import { bundleToJson } from '../identity/trust-bundle.js';
 import { toWireBundle } from '../mesh/wire-bundle.js';
 import type { RegionState } from '../mesh/mesh-config.js';
 import type { PeerConfig } from '../controller/controller-config.js';
-import { FederationState } from './federation-state.js';
+import { BOOTSTRAP_REREAD_MS, FederationState } from './federation-state.js';
 import { decideOffer, peekClaims } from './signed-state.js';
 
 const MIN = 60_000;
@@ -211,12 +211,16 @@ test('CA rotation at C is followed through relayed states: each new bundle arriv
 test('the operator may override a bundle with a newer bootstrap file (Federation 4.2), never with an older one', async () => {
   const bootstrap = join(dir, 'c-override.bundle.json');
   await writeFile(bootstrap, bundleToJson(c.bundle()));
-  const a = new FederationState({ dir: join(dir, 'a-override'), ownRegion: 'a', peers: [{ region: 'c', trustDomain: 'c.test', bundle: bootstrap }], staleAfterMs: 10_000 });
+  let t = Date.now();
+  const a = new FederationState({ dir: join(dir, 'a-override'), ownRegion: 'a', peers: [{ region: 'c', trustDomain: 'c.test', bundle: bootstrap }], staleAfterMs: 10_000, now: () => t });
   assert.equal(kind(a.offer(await sign(c, stateOf(c, 'c', 1)), 'b')), 'accept');
   const replacement = { ...fakeC.bundle(), sequence: c.bundle().sequence! + 10n };
   await writeFile(bootstrap, bundleToJson(replacement));
-  assert.deepEqual(a.anchor('c')?.x509Authorities, fakeC.bundle().x509Authorities, 'a newer file wins');
+  assert.deepEqual(a.anchor('c')?.x509Authorities, c.bundle().x509Authorities, 'the file is not read again on every call');
+  t += BOOTSTRAP_REREAD_MS;
+  assert.deepEqual(a.anchor('c')?.x509Authorities, fakeC.bundle().x509Authorities, 'a newer file wins once read again');
   await writeFile(bootstrap, bundleToJson({ ...fakeC.bundle(), sequence: 1n }));
+  t += BOOTSTRAP_REREAD_MS;
   assert.deepEqual(a.anchor('c')?.x509Authorities, c.bundle().x509Authorities, 'an older file does not');
 });
 

@@ -34,13 +34,16 @@ export interface FederationStateOptions {
   readonly feedEpoch?: string;
 }
 
+/** An operator's replaced bootstrap bundle file is read within this long. */
+export const BOOTSTRAP_REREAD_MS = 2000;
+
 export class FederationState {
   private readonly held = new Map<string, HeldRegionState>();
   /** The JWS of each held state -> its region: the same state relayed again by another peer is known without parsing it. */
   private readonly heldJws = new Map<string, string>();
   /** Bundles fetched from peers' SPIFFE bundle endpoints (authenticated by the bundle held before). */
   private readonly endpointBundles = new Map<string, TrustBundle>();
-  private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined }>();
+  private readonly bootstrapCache = new Map<string, { text: string; bundle: TrustBundle | undefined; readAt: number }>();
   private readonly now: () => number;
   /** Wire form per bundle object: converting parses every X.509 authority, and the controller asks for every peer's on each recompute. */
   private readonly wireCache = new WeakMap<TrustBundle, WireBundle>();
@@ -98,21 +101,28 @@ export class FederationState {
   bootstrapBundle(region: string): TrustBundle | undefined {
     const p = this.peer(region);
     if (!p) return undefined;
+    const cached = this.bootstrapCache.get(region);
+    const now = this.now();
+    // Every recompute asks for every peer's anchor: the file is read again at most every BOOTSTRAP_REREAD_MS.
+    if (cached && now - cached.readAt < BOOTSTRAP_REREAD_MS && now >= cached.readAt) return cached.bundle;
     let text: string;
     try {
       text = readFileSync(p.bundle, 'utf8');
     } catch {
+      this.bootstrapCache.delete(region);
       return undefined;
     }
-    const cached = this.bootstrapCache.get(region);
-    if (cached?.text === text) return cached.bundle;
+    if (cached?.text === text) {
+      cached.readAt = now;
+      return cached.bundle;
+    }
     let bundle: TrustBundle | undefined;
     try {
       bundle = parseBundleJson(text, p.trustDomain);
     } catch {
       bundle = undefined;
     }
-    this.bootstrapCache.set(region, { text, bundle });
+    this.bootstrapCache.set(region, { text, bundle, readAt: now });
     return bundle;
   }
 

@@ -96,15 +96,19 @@ export class PeerSync {
   private readonly statuses = new Map<string, PeerStatus>();
   private stopped = false;
   private readonly maxStates: number;
-  /** Kept-alive connections, for sparse peering only (the same few peers every interval). */
-  private readonly agent: Agent | undefined;
+  /**
+   * Kept-alive connections, one per peer: a pull every interval would
+   * otherwise pay a TLS handshake each time (and the peer a client
+   * certificate check). A cut link still shows: the request times out.
+   */
+  private readonly agent: Agent;
   /** Per peer region, where its last fully accepted answer ended; absent: the next pull is a full one. */
   private readonly positions = new Map<string, FeedPosition>();
 
   constructor(private readonly opts: PeerSyncOptions) {
     for (const p of opts.peers) this.statuses.set(p.region, { region: p.region, reachable: false, relayOnly: !p.url, rejected: 0 });
     this.maxStates = Math.max(MAX_STATES, opts.peers.length + 1);
-    this.agent = this.sparse() ? new Agent({ keepAlive: true, maxSockets: 1 }) : undefined;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   private sparse(): boolean {
@@ -204,7 +208,22 @@ export class PeerSync {
     if (accepted.length > 0) this.opts.onAccepted(accepted);
   }
 
-  private fetchStates(peer: PeerConfig, from: FeedPosition | undefined): Promise<PeerAnswer> {
+  /**
+   * One pull. A kept-alive connection the peer closed while idle (its keep-alive
+   * timeout raced our next pull) fails with a reset before any answer: that
+   * pull is sent again once on a fresh connection, rather than counted as the
+   * peer being unreachable.
+   */
+  private async fetchStates(peer: PeerConfig, from: FeedPosition | undefined): Promise<PeerAnswer> {
+    try {
+      return await this.fetchOnce(peer, from);
+    } catch (err) {
+      if (err instanceof StaleSocketError) return this.fetchOnce(peer, from);
+      throw err;
+    }
+  }
+
+  private fetchOnce(peer: PeerConfig, from: FeedPosition | undefined): Promise<PeerAnswer> {
     const anchor = this.opts.state.anchor(peer.region);
     if (!anchor) return Promise.reject(new Error(`no bundle for ${peer.trustDomain} yet (bootstrap file ${peer.bundle} unreadable)`));
     const expected = `spiffe://${peer.trustDomain}/controller`;
@@ -218,7 +237,7 @@ export class PeerSync {
           cert: creds.cert,
           ca: [...anchor.x509Authorities],
           minVersion: 'TLSv1.3',
-          agent: this.agent ?? false,
+          agent: this.agent,
           timeout: this.opts.timeoutMs ?? 5000,
           // The peer is named by its SPIFFE ID, not by the host name in the URL.
           checkServerIdentity: (_host: string, cert: PeerCertificate) =>
@@ -247,8 +266,15 @@ export class PeerSync {
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out')));
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') ? new StaleSocketError(err) : err));
       req.end();
     });
+  }
+}
+
+/** A request on a reused kept-alive socket that the peer had closed: safe to send again (it was never answered). */
+class StaleSocketError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
   }
 }

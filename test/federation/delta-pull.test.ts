@@ -42,6 +42,9 @@ let oldBody: unknown = { states: [] };
 const oldUrls: string[] = [];
 /** The old server compared the URL strictly: a query got a 404. */
 let oldStrict = false;
+/** The server closes a kept-alive connection when a second request arrives on it (the idle-close race, made certain). */
+let dropReused = false;
+const served = new WeakSet<object>();
 let n = 0;
 
 async function controllerCreds(ca: LocalCa): Promise<{ key: string; cert: string }> {
@@ -77,6 +80,8 @@ before(async () => {
   );
   oldServer = createServer({ key: bCreds.key, cert: bCreds.cert, minVersion: 'TLSv1.3' }, (req, res) => {
     oldUrls.push(req.url ?? '');
+    if (dropReused && served.has(req.socket)) return void req.socket.destroy();
+    served.add(req.socket);
     if (oldStrict && req.url !== '/v1/federation/states') return void res.writeHead(404).end('{}');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(oldBody));
   });
@@ -209,4 +214,24 @@ test('a peer of the old format (no cursor, no epoch) keeps getting full pulls, a
   assert.equal(oldUrls.at(-1), '/v1/federation/states');
   assert.equal(sync.status()[0]?.reachable, true);
   sync.stop();
+});
+
+test('a kept-alive connection the peer closed is not an outage: the pull is sent again on a fresh one', async () => {
+  oldStrict = false;
+  oldBody = { states: [await signRegionState(state(bCa, 'b', 1), bCa)] };
+  const { a, sync, peer } = receiver(urlOf(oldServer));
+  await sync.pullOnce(peer);
+  assert.equal(sync.status()[0]?.reachable, true);
+  dropReused = true;
+  try {
+    const before = oldUrls.length;
+    oldBody = { states: [await signRegionState(state(bCa, 'b', 2), bCa)] };
+    await sync.pullOnce(peer);
+    assert.equal(oldUrls.length - before, 2, 'the reused connection was dropped, then a fresh one served');
+    assert.equal(sync.status()[0]?.reachable, true, sync.status()[0]?.lastError);
+    assert.equal(a.stateOf('b')?.version, 2);
+  } finally {
+    dropReused = false;
+    sync.stop();
+  }
 });
