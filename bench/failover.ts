@@ -18,12 +18,13 @@ import { startWanLink, type PartitionMode, type WanLink } from '../src/lab/wan-l
 import { eventually } from '../src/core/eventually.js';
 import { httpJson } from '../src/core/http-get-json.js';
 import { EnvoyLikeClient } from './failover/envoy-like-client.js';
-import { failoverResult, type FailoverResult, type RequestRecord } from './failover/recovery.js';
+import { failbackResult, failoverResult, regionOf, type FailbackResult, type FailoverResult, type RequestRecord } from './failover/recovery.js';
 
 const LAB_PREFIX = '127.68';
 const STANDIN_NET = '127.69.1';
 const WARM_MS = 6000;
-const SETTLE_MS = 12_000;
+/** Load goes on this long after the heal: failback (slow start takes 10 s) is measured in it. */
+const AFTER_HEAL_MS = 20_000;
 const FIRST_WARM_MS = 15_000;
 
 interface Options {
@@ -47,7 +48,7 @@ function parse(args: string[]): Options {
 }
 
 /** Open loop: one request every 1000/rate ms for `ms`, whatever the answers; bounded in count. */
-async function load(send: () => Promise<boolean>, rate: number, ms: number, records: RequestRecord[], t0: number): Promise<void> {
+async function load(send: () => Promise<Answer>, rate: number, ms: number, records: RequestRecord[], t0: number): Promise<void> {
   const every = 1000 / rate;
   const count = Math.ceil(ms / every);
   const pending: Promise<void>[] = [];
@@ -57,30 +58,39 @@ async function load(send: () => Promise<boolean>, rate: number, ms: number, reco
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const start = performance.now();
-    pending.push(send().then((ok) => void records.push({ start: start - t0, latencyMs: performance.now() - start, ok })));
+    pending.push(send().then((a) => void records.push({ start: start - t0, latencyMs: performance.now() - start, ok: a.ok, servedBy: a.servedBy })));
   }
   await Promise.all(pending);
 }
 
+/** One request's answer: ok (2xx), and the region of the replica that served it. */
+export interface Answer {
+  readonly ok: boolean;
+  readonly servedBy?: string | undefined;
+}
+
 interface Side {
   readonly name: 'entente' | 'envoy-like';
-  send(): Promise<boolean>;
+  send(): Promise<Answer>;
   fault(mode: PartitionMode): void;
-  /** Resolves once traffic is back to steady (the nearest replica serves again). */
+  /** Resolves once the side is ready for the next cycle. */
   settle(): Promise<void>;
 }
 
-async function cycle(side: Side, fault: 'blackhole' | 'reset', o: Options): Promise<FailoverResult> {
+/** Steady load; the fault after WARM_MS, healed faultMs later; load goes on AFTER_HEAL_MS more (failback). */
+async function cycle(side: Side, fault: 'blackhole' | 'reset', o: Options): Promise<{ over: FailoverResult; back: FailbackResult }> {
   const records: RequestRecord[] = [];
   const t0 = performance.now();
-  const loading = load(() => side.send(), o.rate, WARM_MS + o.faultMs, records, t0);
+  const loading = load(() => side.send(), o.rate, WARM_MS + o.faultMs + AFTER_HEAL_MS, records, t0);
   await new Promise((r) => setTimeout(r, WARM_MS));
   const faultAt = performance.now() - t0;
   side.fault(fault);
-  await loading;
+  await new Promise((r) => setTimeout(r, o.faultMs));
+  const healAt = performance.now() - t0;
   side.fault(false);
+  await loading;
   await side.settle();
-  return failoverResult(records, faultAt, faultAt + o.faultMs);
+  return { over: failoverResult(records, faultAt, healAt), back: failbackResult(records, healAt, healAt + AFTER_HEAL_MS, 'us') };
 }
 
 async function standIn(host: string, region: string): Promise<Server> {
@@ -115,20 +125,22 @@ export async function run(args: string[]): Promise<void> {
       send: () =>
         new Promise((resolve) => {
           const req = request({ host: agentIp, port: PORTS.agentProxy, method: 'POST', path: 'http://payments.shop.mesh/charge', headers: { host: 'payments.shop.mesh', 'content-length': 0 }, localAddress: frontend.address, agent: keep, timeout: 15_000 }, (res) => {
-            res.resume();
-            res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
-            res.on('error', () => resolve(false));
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => resolve({ ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, servedBy: regionOf(body) }));
+            res.on('error', () => resolve({ ok: false }));
           });
           req.on('timeout', () => req.destroy(new Error('timeout')));
-          req.on('error', () => resolve(false));
+          req.on('error', () => resolve({ ok: false }));
           req.end();
         }),
       fault: (mode) => {
         for (const [key, link] of lab.links) if (key.includes('->us:')) link.setPartitioned(mode);
       },
       settle: async () => {
+        // Failback was measured under load; the next cycle starts from us again.
         await eventually(async () => (await httpJson<{ peers: { region: string; link?: { reachable: boolean }; stale: boolean }[] }>(`${lab.adminUrl('eu')}/v1/status`)).body.peers.some((p) => p.region === 'us' && p.link?.reachable && !p.stale), { timeoutMs: 60_000, what: 'eu to see us again' });
-        await new Promise((r) => setTimeout(r, SETTLE_MS)); // slow start's window
       },
     };
     // Stand-ins for the two replicas, behind links with the lab's one-way delays from eu.
@@ -152,24 +164,39 @@ export async function run(args: string[]): Promise<void> {
 
     // Not measured: the lab's first seconds of traffic open sessions and learn RTTs (the order can still move).
     await load(() => entente.send(), o.rate, FIRST_WARM_MS, [], performance.now());
-    const results: { round: number; fault: string; side: string; r: FailoverResult }[] = [];
+    const results: { round: number; fault: string; side: string; r: FailoverResult; b: FailbackResult }[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       for (const fault of ['blackhole', 'reset'] as const) {
         for (const side of [entente, envoySide]) {
-          const r = await cycle(side, fault, o);
-          results.push({ round, fault, side: side.name, r });
-          console.log(`round ${round} ${fault.padEnd(9)} ${side.name.padEnd(10)} recover ${String(Math.round(r.recoverMs)).padStart(6)} ms  failed ${String(r.failed).padStart(4)}/${r.requests}  slow ${r.slow} (> ${Math.round(r.slowBoundMs)} ms)  before p50/p99 ${Math.round(r.p50BeforeMs)}/${Math.round(r.p99BeforeMs)} ms`);
+          const { over: r, back: b } = await cycle(side, fault, o);
+          results.push({ round, fault, side: side.name, r, b });
+          const fb = b.failbackMs === undefined ? `not within ${AFTER_HEAL_MS / 1000} s` : `${Math.round(b.failbackMs)} ms`;
+          console.log(`round ${round} ${fault.padEnd(9)} ${side.name.padEnd(10)} recover ${String(Math.round(r.recoverMs)).padStart(6)} ms  failed ${String(r.failed).padStart(4)}/${r.requests}  slow ${r.slow} (> ${Math.round(r.slowBoundMs)} ms)  before p50/p99 ${Math.round(r.p50BeforeMs)}/${Math.round(r.p99BeforeMs)} ms  failback ${fb} (failed after heal ${b.failedAfterHeal}/${b.requestsAfterHeal})`);
         }
       }
     }
-    const summary: Record<string, unknown> = { rate: o.rate, faultMs: o.faultMs, rounds: o.rounds, definition: 'recoverMs: fault to the first 1 s window from which on >= 99% of requests are ok and under max(500 ms, 3 x pre-fault p99); ratios: Envoy-like / Entente per round (recover floored at 100 ms)' };
+    const summary: Record<string, unknown> = {
+      rate: o.rate,
+      faultMs: o.faultMs,
+      afterHealMs: AFTER_HEAL_MS,
+      rounds: o.rounds,
+      definition:
+        'recoverMs: fault to the first 1 s window from which on >= 99% of requests are ok and under max(500 ms, 3 x pre-fault p99), requests in flight at the fault counted; failbackMs: heal to the first 1 s window from which on >= 90% of ok requests are served by us (null: not within afterHealMs); ratios: Envoy-like / Entente per round (recover floored at 100 ms)',
+    };
+    // Failback that did not happen within the window counts as the window (a lower bound) in the median.
+    const failback = (xs: FailbackResult[]): { failbackMs: number | null; notWithinWindow: number; failedAfterHeal: number } => ({
+      failbackMs: xs.every((x) => x.failbackMs === undefined) ? null : median(xs.map((x) => x.failbackMs ?? AFTER_HEAL_MS)),
+      notWithinWindow: xs.filter((x) => x.failbackMs === undefined).length,
+      failedAfterHeal: median(xs.map((x) => x.failedAfterHeal)),
+    });
     for (const fault of ['blackhole', 'reset']) {
       const of = (side: string) => results.filter((x) => x.fault === fault && x.side === side).map((x) => x.r);
+      const backOf = (side: string) => results.filter((x) => x.fault === fault && x.side === side).map((x) => x.b);
       const e = of('entente');
       const v = of('envoy-like');
       summary[fault] = {
-        entente: { recoverMs: median(e.map((x) => x.recoverMs)), failed: median(e.map((x) => x.failed)), slow: median(e.map((x) => x.slow)), p99BeforeMs: median(e.map((x) => x.p99BeforeMs)), perRound: e.map((x) => Math.round(x.recoverMs)) },
-        envoyLike: { recoverMs: median(v.map((x) => x.recoverMs)), failed: median(v.map((x) => x.failed)), slow: median(v.map((x) => x.slow)), p99BeforeMs: median(v.map((x) => x.p99BeforeMs)), perRound: v.map((x) => Math.round(x.recoverMs)) },
+        entente: { recoverMs: median(e.map((x) => x.recoverMs)), failed: median(e.map((x) => x.failed)), slow: median(e.map((x) => x.slow)), p99BeforeMs: median(e.map((x) => x.p99BeforeMs)), perRound: e.map((x) => Math.round(x.recoverMs)), ...failback(backOf('entente')) },
+        envoyLike: { recoverMs: median(v.map((x) => x.recoverMs)), failed: median(v.map((x) => x.failed)), slow: median(v.map((x) => x.slow)), p99BeforeMs: median(v.map((x) => x.p99BeforeMs)), perRound: v.map((x) => Math.round(x.recoverMs)), ...failback(backOf('envoy-like')) },
         recoverRatio: median(e.map((x, i) => Math.max(100, v[i]!.recoverMs) / Math.max(100, x.recoverMs))),
       };
     }

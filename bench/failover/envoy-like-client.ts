@@ -12,6 +12,7 @@
 //    route default), HTTP/1.1 keep-alive connection pool.
 import { Agent, request } from 'node:http';
 import type { SocketAddress } from '../../src/core/address.js';
+import { regionOf } from './recovery.js';
 
 export const ENVOY_DEFAULTS = {
   consecutive5xx: 5,
@@ -60,21 +61,23 @@ export class EnvoyLikeClient {
     this.timer.unref();
   }
 
-  /** One POST /charge; resolves with whether it succeeded (2xx), never rejects. */
-  send(): Promise<boolean> {
+  /** One POST /charge; resolves with whether it succeeded (2xx) and the region that answered, never rejects. */
+  send(): Promise<{ ok: boolean; servedBy?: string | undefined }> {
     const host = this.hosts.find((h) => h.ejectedAt === undefined) ?? this.hosts[0]!;
     return new Promise((resolve) => {
       let settled = false;
-      const done = (ok: boolean): void => {
+      const done = (ok: boolean, body = ''): void => {
         if (settled) return;
         settled = true;
         clearTimeout(route);
         afterResult(host, ok, this.now());
-        resolve(ok);
+        resolve({ ok, servedBy: ok ? regionOf(body) : undefined });
       };
       const req = request({ host: host.address.host, port: host.address.port, method: 'POST', path: '/charge', agent: host.agent, headers: { 'content-length': 0 } }, (res) => {
-        res.resume();
-        res.on('end', () => done((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => done((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300, body));
         res.on('error', () => done(false));
       });
       const route = setTimeout(() => {

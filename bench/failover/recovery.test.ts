@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { failoverResult, percentile, type RequestRecord } from './recovery.js';
+import { failbackResult, failoverResult, percentile, type RequestRecord } from './recovery.js';
 
 /** One request every 20 ms from 0 to `until`, shaped by `at(t)`. */
 function run(until: number, at: (t: number) => { ok: boolean; latencyMs: number }): RequestRecord[] {
@@ -55,4 +55,20 @@ test('requests in flight when the fault hits are affected: out of the baseline, 
   assert.equal(r.slow, 5);
   assert.equal(r.requests, 1005);
   assert.ok(r.recoverMs > 0 && r.recoverMs <= 100, String(r.recoverMs));
+});
+
+test('failback: from the heal until >= 90% of ok requests are served by the nearest region, and stay so', () => {
+  // Healed at 10 s; the nearest region takes over linearly from 10 s to 15 s (slow start), then everything.
+  const recs = run(30_000, () => ({ ok: true, latencyMs: 10 })).map((r, i) => ({ ...r, servedBy: r.start < 10_000 ? 'ap' : r.start >= 15_000 || (i % 10) < ((r.start - 10_000) / 500) ? 'us' : 'ap' }));
+  const r = failbackResult(recs, 10_000, 30_000, 'us');
+  assert.ok(r.failbackMs !== undefined && r.failbackMs >= 3500 && r.failbackMs <= 5100, String(r.failbackMs));
+  assert.equal(r.failedAfterHeal, 0);
+});
+
+test('failback that never happens within the run is undefined, not the run length', () => {
+  const recs = run(30_000, () => ({ ok: true, latencyMs: 10, servedBy: 'ap' }));
+  assert.equal(failbackResult(recs, 10_000, 30_000, 'us').failbackMs, undefined);
+  const none = failbackResult(run(30_000, () => ({ ok: false, latencyMs: 10 })), 10_000, 30_000, 'us');
+  assert.equal(none.failbackMs, undefined);
+  assert.equal(none.failedAfterHeal, 1000);
 });

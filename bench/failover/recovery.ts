@@ -8,6 +8,8 @@ export interface RequestRecord {
   readonly start: number;
   readonly latencyMs: number;
   readonly ok: boolean;
+  /** Region of the replica that answered (from the response body), when known. */
+  readonly servedBy?: string | undefined;
 }
 
 export interface FailoverResult {
@@ -71,4 +73,47 @@ export function failoverResult(records: readonly RequestRecord[], faultAt: numbe
     p50BeforeMs: percentile(before, 50),
     p99BeforeMs: p99Before,
   };
+}
+
+export interface FailbackResult {
+  /**
+   * From the heal to the start of the first 1 s window (100 ms grid) from
+   * which on ≥ FAILBACK_SHARE of the ok requests are served by the nearest
+   * region; undefined when that did not happen before `end`.
+   */
+  readonly failbackMs: number | undefined;
+  /** Requests started after the heal that failed (a failback must lose none). */
+  readonly failedAfterHeal: number;
+  readonly requestsAfterHeal: number;
+}
+
+export const FAILBACK_SHARE = 0.9;
+
+export function failbackResult(records: readonly RequestRecord[], healAt: number, end: number, nearest: string): FailbackResult {
+  const after = records.filter((r) => r.start >= healAt && r.start <= end);
+  const ok = after.filter((r) => r.ok);
+  let lastBad = -1;
+  let lastWindow = -1;
+  for (let t = healAt; t + WINDOW_MS <= end; t += STEP_MS) {
+    lastWindow = t;
+    const w = ok.filter((r) => r.start >= t && r.start < t + WINDOW_MS);
+    if (w.length === 0 || w.filter((r) => r.servedBy === nearest).length / w.length < FAILBACK_SHARE) lastBad = t;
+  }
+  // Not back while even the last window falls short (or there was no window at all).
+  const back = lastWindow >= 0 && lastBad !== lastWindow;
+  return {
+    failbackMs: !back ? undefined : lastBad < 0 ? 0 : lastBad + STEP_MS - healAt,
+    failedAfterHeal: after.filter((r) => !r.ok).length,
+    requestsAfterHeal: after.length,
+  };
+}
+
+/** The stand-ins and the demo app answer JSON that names their region. */
+export function regionOf(body: string): string | undefined {
+  try {
+    const r = (JSON.parse(body) as { region?: unknown }).region;
+    return typeof r === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
