@@ -43,7 +43,7 @@ class Worker {
   readonly child: ChildProcess;
   constructor(readonly mine: number[]) {
     // stdio inherited: a worker's crash is on the console.
-    this.child = fork(join(here, 'federation', 'worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(join(here, 'federation', 'worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [] });
     this.child.on('message', (m: FromWorker) => {
       if (m.type === 'error') console.error(`bench federation: worker ${this.child.pid}: ${m.message}`);
       const i = this.waiting.findIndex((w) => w.match(m));

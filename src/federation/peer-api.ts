@@ -61,21 +61,35 @@ export interface PeerApiDeps {
   readonly now?: () => number;
 }
 
+/** Parsed roots per bundle document (anchorDocument memoizes documents per bundle, so an unchanged one is the same object). */
+const parsedRoots = new WeakMap<WireBundle, X509Certificate[] | null>();
+
 function authorities(docs: Readonly<Record<string, WireBundle>>): Map<string, X509Certificate[]> {
   const out = new Map<string, X509Certificate[]>();
   for (const [td, doc] of Object.entries(docs)) {
-    try {
-      out.set(td, bundleFromDocument(doc, td).x509Authorities.map((p) => new X509Certificate(p)));
-    } catch {
-      /* a malformed bundle authenticates nobody */
+    let roots = parsedRoots.get(doc);
+    if (roots === undefined) {
+      try {
+        roots = bundleFromDocument(doc, td).x509Authorities.map((p) => new X509Certificate(p));
+      } catch {
+        roots = null; // a malformed bundle authenticates nobody
+      }
+      parsedRoots.set(doc, roots);
     }
+    if (roots) out.set(td, roots);
   }
   return out;
 }
 
+/** Whether two sets of bundle documents are the same documents (identity: documents are immutable and memoized). */
+function sameDocs(a: Readonly<Record<string, WireBundle>>, b: Readonly<Record<string, WireBundle>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]) || JSON.stringify(a) === JSON.stringify(b);
+}
+
 export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: number }): Promise<Server & { refreshTrust(): void }> {
   let docs = deps.peerBundles();
-  let docsKey = JSON.stringify(docs);
   let trust = authorities(docs);
   const contextOptions = () => {
     const c = deps.credentials();
@@ -89,11 +103,10 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
   let credentialsSeen = deps.credentials();
   server.refreshTrust = () => {
     // Called on every config change: rebuilding the TLS context (every peer's roots) only when a bundle or our SVID changed.
-    docs = deps.peerBundles();
-    const key = JSON.stringify(docs);
+    const next = deps.peerBundles();
     const creds = deps.credentials();
-    if (key === docsKey && creds.cert === credentialsSeen.cert) return;
-    docsKey = key;
+    if (sameDocs(next, docs) && creds.cert === credentialsSeen.cert) return;
+    docs = next;
     credentialsSeen = creds;
     trust = authorities(docs);
     server.setSecureContext(contextOptions());
