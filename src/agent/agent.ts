@@ -1,6 +1,7 @@
 // Assembles an agent: node identity (cached or enrolled), workload SVIDs, the
 // config stream from the controller, and the data plane fed with snapshots.
 // Starts from its disk cache when the controller is down, and says so.
+import { registerBuildInfo } from '../core/build-info.js';
 import { createServer, type Server } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../core/log.js';
@@ -42,6 +43,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   const enrollment = state.enrollment()!;
   const registry = new Registry();
+  registerBuildInfo(registry);
   registry.setDefaultLabels({ region: enrollment.region, node: config.node, component: 'agent' });
   collectDefaultMetrics({ register: registry });
   const svidSeconds = new Gauge({ name: 'entente_agent_svid_seconds_remaining', help: 'Seconds until the workload SVID expires', labelNames: ['workload'], registers: [registry] });

@@ -4,6 +4,7 @@
 // starts without paying for the lab, the anycast speaker or the CLI tools.
 import { Command } from 'commander';
 import { describeError } from '../core/errors.js';
+import { ENTENTE_VERSION } from '../core/build-info.js';
 
 type Register = (program: Command) => void;
 
@@ -12,13 +13,13 @@ const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Registe
   { names: ['agent', 'gateway'], load: async () => (await import('./node-commands.js')).registerNodeCommands },
   { names: ['lab', 'demo-app', 'lab-attack'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
   { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
-  { names: ['drift'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
+  { names: ['drift', 'version'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
 ];
 
 async function main(): Promise<void> {
   const program = new Command();
-  program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').showHelpAfterError();
+  program.name('entente').description('Entente: a federated service mesh across regions, clouds and edge sites').version(ENTENTE_VERSION, '-V, --version', 'print the client version').showHelpAfterError();
   const first = process.argv[2];
   const chosen = FAMILIES.filter((f) => first !== undefined && f.names.includes(first));
   // Help, or an unknown command: load everything so that commander can list or suggest.

@@ -1,6 +1,7 @@
 // Assembles a region's controller: CA, registry of resources and nodes, the
 // agent API, the federation (peer API + peer sync) and the admin API. It
 // never needs another region to serve its own.
+import { ENTENTE_VERSION, registerBuildInfo } from '../core/build-info.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -74,6 +75,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   writeFileAtomicSync(adminCredentialPath, `${adminCredential}\n`, 0o600);
 
   const registry = new Registry();
+  registerBuildInfo(registry);
   registry.setDefaultLabels({ region: config.region, component: 'controller' });
   collectDefaultMetrics({ register: registry });
   const events = new Counter({ name: 'entente_controller_events_total', help: 'Controller events by kind', labelNames: ['event'], registers: [registry] });
@@ -398,6 +400,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     return {
       region: config.region,
       trustDomain: td,
+      version: ENTENTE_VERSION,
       configVersion: meshConfig?.version,
       anycast: anycastWatch.current(),
       regionStateVersion: regionState.version,

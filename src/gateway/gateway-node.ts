@@ -2,6 +2,7 @@
 // follows the controller's config stream for the node -> agent address table,
 // and splices ClientHello-routed TLS to the destination agent. Holds no keys
 // for the traffic it carries.
+import { registerBuildInfo } from '../core/build-info.js';
 import { createServer, type Server } from 'node:http';
 import { healthAnswer } from '../core/health-endpoints.js';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -32,6 +33,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   });
   const enrollment = state.enrollment()!;
   const registry = new Registry();
+  registerBuildInfo(registry);
   registry.setDefaultLabels({ region: enrollment.region, component: 'gateway', gateway: config.name });
   collectDefaultMetrics({ register: registry });
   const connectedGauge = new Gauge({ name: 'entente_gateway_controller_connected', help: '1 while the config stream is open', registers: [registry] });

@@ -17,7 +17,8 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
+import { exitWatchdog, randomIpPrefix, runCli, startTestMesh } from './lab-harness.js';
+import { ENTENTE_VERSION } from '../../src/core/build-info.js';
 
 exitWatchdog();
 
@@ -201,6 +202,32 @@ test('agents and gateways answer /healthz and /readyz; the gateway answers only 
     assert.equal(await code(`${base}/no-such-path`), '404', `${base}/no-such-path`);
   }
   assert.equal(await code(`http://${gw}:${PORTS.gatewayMetrics}/metrics`), '200');
+});
+
+test('entente version: the client, and the controller it is pointed at; every component exports entente_build_info', async () => {
+  const url = lab.adminUrl('eu');
+  const json = await runCli(['version', '--controller', url, '-o', 'json'], 60_000);
+  assert.equal(json.code, 0, json.stderr);
+  const r = JSON.parse(json.stdout) as { client: { version: string }; controller: { version: string; region: string } };
+  assert.equal(r.client.version, ENTENTE_VERSION);
+  assert.deepEqual([r.controller.version, r.controller.region], [ENTENTE_VERSION, 'eu']);
+  const text = await runCli(['version'], 60_000);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, new RegExp(`^client: +entente ${ENTENTE_VERSION.replace(/\./g, '\\.')} `));
+  // A controller that cannot be read: said, and exit 4.
+  const down = await runCli(['version', '--controller', `http://${region('eu').agents[0]!.ip}:9`], 60_000);
+  assert.equal(down.code, 4, down.stdout);
+  assert.match(down.stdout, /cannot read/);
+  assert.equal((await runCli(['version', '-o', 'yaml'], 60_000)).code, 2, 'an unknown output format is a usage error');
+  const metrics = await Promise.all([
+    `${url}/metrics`,
+    `http://${region('eu').agents[0]!.ip}:${PORTS.agentMetrics}/metrics`,
+    `http://${region('eu').gatewayIp}:${PORTS.gatewayMetrics}/metrics`,
+  ].map(async (m) => (await run('curl', ['-s', m])).stdout));
+  for (const [i, component] of ['controller', 'agent', 'gateway'].entries()) {
+    const line = metrics[i]!.split('\n').find((l) => l.startsWith('entente_build_info{'));
+    assert.ok(line?.includes(`version="${ENTENTE_VERSION}"`) && line.includes(`component="${component}"`) && line.endsWith(' 1'), `${component}: ${line}`);
+  }
 });
 
 test('a broken policy file leaves the last good policy in force and reports the error', async () => {
