@@ -73,10 +73,10 @@ test('the first state of a relay-only region verifies against its bootstrap bund
   assert.equal(kind(a.offer(jws, 'b')), 'accept');
   assert.equal(a.stateOf('c')?.version, 100);
   assert.equal(a.heldOf('c')?.via, 'b');
-  assert.deepEqual(a.signedStates(), [jws]);
+  assert.deepEqual(a.changesSince(undefined, undefined).states, [jws]);
   const restarted = receiver(Date.now, stateDir);
   assert.equal(restarted.stateOf('c')?.version, 100, 'a restarted controller still knows C (partition-proof)');
-  assert.deepEqual(restarted.signedStates(), [jws], 'and can still relay it');
+  assert.deepEqual(restarted.changesSince(undefined, undefined).states, [jws], 'and can still relay it');
   assert.equal(restarted.remoteRegions().find((r) => r.region === 'c')?.exportedServices[0]?.name, 'ledger');
 });
 
@@ -283,7 +283,7 @@ test('past staleAfter a region is demoted but kept; past expireAfter its service
   assert.deepEqual([view().stale, view().expired ?? false, view().exportedServices.length], [true, false, 1], 'stale: kept, demoted');
   t += 40_000;
   assert.deepEqual([view().stale, view().expired, view().exportedServices.length, view().gateways?.length, view().gateway], [true, true, 0, 0, undefined], 'expired: removed');
-  assert.equal(a.signedStates().length, 1, 'still held and relayed: it anchors the bundle and peers judge its age themselves');
+  assert.equal(a.changesSince(undefined, undefined).states.length, 1, 'still held and relayed: it anchors the bundle and peers judge its age themselves');
   const cNow = await LocalCa.loadOrCreate(join(dir, 'c-ca'), c.trustDomain, { now: () => t });
   assert.equal(kind(a.offer(await sign(cNow, stateOf(c, 'c', 6)), 'b')), 'accept');
   assert.deepEqual([view().stale, view().expired ?? false, view().exportedServices.length], [false, false, 1], 'fresh again');

@@ -203,11 +203,6 @@ export class FederationState {
     return this.held.get(region);
   }
 
-  /** Every state we hold, as signed by its origin: what we relay to our peers. */
-  signedStates(): string[] {
-    return [...this.held.values()].map((h) => h.jws);
-  }
-
   /** Our own region's newest signed state (from the StateSigner): served to peers with the others. */
   putOwn(jws: string): void {
     this.feed.put(this.opts.ownRegion, jws);

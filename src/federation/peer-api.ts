@@ -12,7 +12,7 @@ import { bundleFromDocument } from '../identity/trust-bundle.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
 import { verifyX509SvidChain, type SvidVerification } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
-import type { FeedAnswer } from './state-feed.js';
+import { EPOCH_PATTERN, type FeedAnswer } from './state-feed.js';
 
 export const STATES_PATH = '/v1/federation/states';
 
@@ -40,7 +40,7 @@ export function routeStatesRequest(method: string | undefined, rawUrl: string | 
     return { kind: 'bad-request', parameter: 'since', reason: `since must be a non-negative integer (the cursor of your last answer), got ${JSON.stringify(since.slice(0, 40))}` };
   }
   if (epoch === null) return { kind: 'bad-request', parameter: 'epoch', reason: 'epoch is required with since (the epoch of your last answer)' };
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(epoch)) {
+  if (!EPOCH_PATTERN.test(epoch)) {
     return { kind: 'bad-request', parameter: 'epoch', reason: `epoch must be 1-64 base64url characters (the epoch of your last answer), got ${JSON.stringify(epoch.slice(0, 70))}` };
   }
   return { kind: 'delta', since: Number(since), epoch };

@@ -13,6 +13,7 @@ import type { PeerConfig } from '../controller/controller-config.js';
 import type { FederationState } from './federation-state.js';
 import type { OfferDecision } from './signed-state.js';
 import { spreadPeers } from './peer-spread.js';
+import { EPOCH_PATTERN } from './state-feed.js';
 
 export interface PeerSyncOptions {
   readonly peers: readonly PeerConfig[];
@@ -59,8 +60,6 @@ export interface PeerStatus {
  */
 const MAX_STATES = 256;
 const MAX_BYTES = 8 << 20;
-/** Epochs we accept from a peer: what its StateFeed makes, with room to spare; anything else is a full-pull peer. */
-const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Where our last complete answer from a peer left off: the `since`/`epoch` of the next pull. */
 interface FeedPosition {
@@ -80,7 +79,7 @@ interface PeerAnswer {
 export function feedPosition(body: { cursor?: unknown; epoch?: unknown }): FeedPosition | undefined {
   const { cursor, epoch } = body;
   if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) return undefined;
-  if (typeof epoch !== 'string' || !EPOCH.test(epoch)) return undefined;
+  if (typeof epoch !== 'string' || !EPOCH_PATTERN.test(epoch)) return undefined;
   return { epoch, cursor };
 }
 

@@ -5,6 +5,9 @@
 // cursor of another epoch means nothing here and is answered in full.
 import { randomBytes } from 'node:crypto';
 
+/** What an epoch looks like on the wire (ours are 16 base64url characters; room to spare for other versions). */
+export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export interface FeedAnswer {
   /** Compact JWS states changed after the cursor asked for (all of them for a full answer). */
   readonly states: string[];

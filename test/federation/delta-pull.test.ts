@@ -13,8 +13,8 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../src/core/log.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
-import { generateKeyPair, privateKeyToPem } from '../../src/identity/keys.js';
-import { SpiffeId, parseTrustDomain } from '../../src/identity/spiffe-id.js';
+import { controllerCreds } from './controller-creds.js';
+import { parseTrustDomain } from '../../src/identity/spiffe-id.js';
 import { signRegionState } from '../../src/identity/region-state.js';
 import { bundleToJson } from '../../src/identity/trust-bundle.js';
 import { toWireBundle } from '../../src/mesh/wire-bundle.js';
@@ -47,11 +47,6 @@ let dropReused = false;
 const served = new WeakSet<object>();
 let n = 0;
 
-async function controllerCreds(ca: LocalCa): Promise<{ key: string; cert: string }> {
-  const keys = await generateKeyPair();
-  const svid = await ca.issue(SpiffeId.fromParts(ca.trustDomain, ['controller']), keys.publicKey);
-  return { key: await privateKeyToPem(keys.privateKey), cert: svid.chainPem };
-}
 
 const urlOf = (s: Server): string => `https://${prefix}.2:${(s.address() as AddressInfo).port}`;
 

@@ -11,8 +11,8 @@ import { Agent, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../src/core/log.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
-import { generateKeyPair, privateKeyToPem } from '../../src/identity/keys.js';
-import { SpiffeId, parseTrustDomain } from '../../src/identity/spiffe-id.js';
+import { controllerCreds } from './controller-creds.js';
+import { parseTrustDomain } from '../../src/identity/spiffe-id.js';
 import { toWireBundle, type WireBundle } from '../../src/mesh/wire-bundle.js';
 import { startPeerApi } from '../../src/federation/peer-api.js';
 import { StateFeed } from '../../src/federation/state-feed.js';
@@ -31,19 +31,14 @@ let clock = Date.now();
 const counted: string[] = [];
 const feed = new StateFeed();
 
-async function controllerCreds(ca: LocalCa): Promise<{ key: string; cert: string }> {
-  const keys = await generateKeyPair();
-  const svid = await ca.issue(SpiffeId.fromParts(ca.trustDomain, ['controller']), keys.publicKey, 10 * MIN);
-  return { key: await privateKeyToPem(keys.privateKey), cert: svid.chainPem };
-}
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'entente-peerauth-'));
   aCa = await LocalCa.loadOrCreate(join(root, 'a'), parseTrustDomain('a.auth.test'));
   bCa = await LocalCa.loadOrCreate(join(root, 'b'), parseTrustDomain('b.auth.test'));
   strangerA = await LocalCa.loadOrCreate(join(root, 'a2'), parseTrustDomain('a.auth.test'));
-  aCreds = await controllerCreds(aCa);
-  const bCreds = await controllerCreds(bCa);
+  aCreds = await controllerCreds(aCa, 10 * MIN);
+  const bCreds = await controllerCreds(bCa, 10 * MIN);
   bundles = { [aCa.trustDomain]: toWireBundle(aCa.bundle()) };
   server = await startPeerApi(
     { peerBundles: () => bundles, credentials: () => bCreds, states: (c, e) => feed.since(c, e), log: silentLogger(), count: (e) => counted.push(e), now: () => clock },

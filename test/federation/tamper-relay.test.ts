@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import { eventually } from '../../src/core/eventually.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
-import { generateKeyPair, privateKeyToPem } from '../../src/identity/keys.js';
-import { SpiffeId, parseTrustDomain } from '../../src/identity/spiffe-id.js';
+import { controllerCreds } from './controller-creds.js';
+import { parseTrustDomain } from '../../src/identity/spiffe-id.js';
 import { signRegionState } from '../../src/identity/region-state.js';
 import { bundleToJson } from '../../src/identity/trust-bundle.js';
 import { toWireBundle } from '../../src/mesh/wire-bundle.js';
@@ -33,9 +33,8 @@ before(async () => {
   await writeFile(join(root, 'b.bundle.json'), bundleToJson(bCa.bundle()));
   await writeFile(join(root, 'c.bundle.json'), bundleToJson(cCa.bundle()));
   // B's controller identity is genuine: B is a federated region, just a malicious one.
-  const keys = await generateKeyPair();
-  const svid = await bCa.issue(SpiffeId.fromParts(bCa.trustDomain, ['controller']), keys.publicKey);
-  evilB = createServer({ key: await privateKeyToPem(keys.privateKey), cert: svid.chainPem, minVersion: 'TLSv1.3' }, (req, res) => {
+  const creds = await controllerCreds(bCa);
+  evilB = createServer({ ...creds, minVersion: 'TLSv1.3' }, (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ states: relayed }));
   });
   await new Promise<void>((resolve) => evilB.listen(PEERS_PORT, `${prefix}.2`, resolve));

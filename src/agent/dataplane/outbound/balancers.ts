@@ -131,6 +131,8 @@ export class Balancers {
   private seenStale: ReadonlySet<string> | undefined;
   private seenUnreachable: ReadonlySet<string> | undefined;
   private readonly regions = new Set<string>();
+  /** A path the probes find cut is no standby (built once: picks pass it on every call). */
+  private readonly isCut = (e: BalancedEndpoint): boolean => this.pathClass(e.region, e.via) === PathClass.unreachable;
 
   constructor(private readonly opts: BalancersOptions) {
     this.random = opts.random ?? Math.random;
@@ -224,7 +226,7 @@ export class Balancers {
     if (r.kind === 'none' && call.tried && call.tried.size > 0) r = d.picker.pick({ random: this.random });
     if (r.kind === 'none') return { kind: 'none', reason: r.reason };
     const key = r.endpoint.key;
-    return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key), standby: standbyAfter(d.picker, r.level, (e) => this.pathClass(e.region, e.via) === PathClass.unreachable) };
+    return { kind: 'pick', endpoint: r.endpoint.endpoint, key, start: () => d.balancer.start(key), standby: standbyAfter(d.picker, r.level, this.isCut) };
   }
 
   /** Every destination's pick order, ejections and slow start, for the agent's /balancers (sorted by destination). */

@@ -55,7 +55,6 @@ export function sessionCapacity(entry: Pick<PoolEntry, 'connected' | 'session'>,
 
 /** A standby key is dialled at most this often (a dead one is not redialled on every call). */
 const WARM_RETRY_MS = 5000;
-const MAX_WARM_KEYS = 4096;
 
 export class ConnectPool {
   /** Per peer key, its sessions; new streams go to the first one with a free slot. */
@@ -64,8 +63,8 @@ export class ConnectPool {
   /** HTTP/2 PING round trips per destination region (EWMA, ms): the balancer orders other regions by it. */
   private readonly rtt = new Map<string, number>();
   private closed = false;
-  /** When warm() last tried each key (bounded: oldest forgotten first). */
-  private readonly warmedAt = new Map<string, number>();
+  /** When warm() last tried each (endpoint, source credentials); both are immutable snapshot objects, so entries go with them. */
+  private readonly warmedAt = new WeakMap<Endpoint, WeakMap<WorkloadCredentials, number>>();
 
   constructor(private readonly ctx: DataplaneContext, private readonly contexts: TlsContexts) {}
 
@@ -104,12 +103,14 @@ export class ConnectPool {
    */
   warm(snapshot: DataplaneSnapshot, creds: WorkloadCredentials, endpoint: Endpoint): void {
     if (this.closed) return;
-    const key = this.keyOf(creds, endpoint);
+    // Called on every cross-region call: two WeakMap lookups decide, before any key is built.
     const now = this.ctx.now();
-    const last = this.warmedAt.get(key);
+    let byCreds = this.warmedAt.get(endpoint);
+    if (!byCreds) this.warmedAt.set(endpoint, (byCreds = new WeakMap()));
+    const last = byCreds.get(creds);
     if (last !== undefined && now - last < WARM_RETRY_MS) return;
-    this.warmedAt.set(key, now);
-    if (this.warmedAt.size > MAX_WARM_KEYS) this.warmedAt.delete(this.warmedAt.keys().next().value!);
+    byCreds.set(creds, now);
+    const key = this.keyOf(creds, endpoint);
     const usable = (this.entries.get(key) ?? []).some((e) => !e.session.closed && !e.session.destroyed && now < e.peerNotAfterMs && (e.creds === creds || e.creds.certChainPem === creds.certChainPem));
     if (usable) return;
     const tls = this.contexts.clientContextFor(snapshot, creds, endpoint.spiffeId.trustDomain);
