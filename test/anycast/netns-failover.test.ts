@@ -88,7 +88,9 @@ describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
       servedBy(t0, 'b', 3);
     }), { what: 'the client on site b while site a drains', timeoutMs: 60_000 });
     await eventually(passes(async () => assert.deepEqual((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).map((r) => r.protocol), ['site_b'])), { what: 'site a withdrawn after the drain' });
-    assert.ok(lab.probes.filter((p) => p.t >= t0).every((p) => p.ok), 'no failed call during a planned drain');
+    const failed = lab.probes.filter((p) => p.t >= t0 && !p.ok);
+    // The failed calls themselves go in the message: a flaky failure must say whether it was a reset (route flip mid-connection) or a timeout.
+    assert.ok(failed.length === 0, `no failed call during a planned drain; failed: ${JSON.stringify(failed.slice(0, 5))}`);
     await unlink(file);
   });
 });
