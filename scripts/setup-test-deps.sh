@@ -3,10 +3,12 @@
 # (TLS and HTTP interop), BIRD 2 (BGP), iproute2 (network namespaces for the
 # anycast story), PostgreSQL server and psql (a real L4 protocol end to end:
 # test/e2e/protocols.test.ts runs its own cluster), and for the data plane
-# benchmark nginx (upstream), wrk (load) and HAProxy (the comparison).
+# benchmark nginx (upstream), wrk (load) and HAProxy (the comparison); for
+# observability Chromium (the dashboard test, driven by playwright-core) and
+# Prometheus with promtool (scrape and metric-format tests).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
@@ -14,9 +16,9 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# BIRD's, nginx's, HAProxy's and PostgreSQL's packages start system daemons; tests and benchmarks run their own instances.
+# BIRD's, nginx's, HAProxy's, PostgreSQL's and Prometheus's packages start system daemons; tests and benchmarks run their own instances.
 if command -v systemctl >/dev/null 2>&1; then
-  for svc in bird frr nginx haproxy postgresql; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in bird frr nginx haproxy postgresql prometheus prometheus-node-exporter; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
 # Without systemd (containers) Debian starts PostgreSQL's default cluster through its init script.
 if command -v pg_lsclusters >/dev/null 2>&1; then
