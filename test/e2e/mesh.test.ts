@@ -28,7 +28,7 @@ let scratch: string;
 
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'entente-e2e-'));
-  lab = await startTestMesh(['eu', 'us'], randomIpPrefix(175, 230));
+  lab = await startTestMesh(['eu', 'us'], randomIpPrefix(175, 210));
 });
 after(async () => {
   await lab?.stop();
