@@ -164,7 +164,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       admin!.listen(config.listen.metrics!.port, config.listen.metrics!.host, resolve);
     });
   }
-  log.info({ node: config.node, inbound: advertise, httpProxy: dataplane.httpProxyAddress }, 'agent serving');
+  log.info({ inbound: advertise, httpProxy: dataplane.httpProxyAddress }, 'agent serving');
 
   return {
     async close() {

@@ -2,16 +2,16 @@
 // `entente anycast status` reads a running announcer's status endpoint.
 import type { Command } from 'commander';
 import { EntenteError, describeError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { loggerFrom, withLogOptions } from '../cli/log-options.js';
 import { formatSocketAddress } from '../core/address.js';
 import { loadAnycastConfig } from './config.js';
 import { startAnycastDaemon } from './anycast-daemon.js';
 import { formatStatus } from './status-format.js';
 import type { StatusDocument } from './status-server.js';
 
-async function runAnycast(configPath: string): Promise<void> {
+async function runAnycast(configPath: string, logOpts: { logLevel?: string; logFormat?: string }): Promise<void> {
   const cfg = await loadAnycastConfig(configPath);
-  const log = createLogger('anycast');
+  const log = loggerFrom(logOpts, 'anycast');
   const daemon = await startAnycastDaemon(cfg, log);
   await new Promise<void>((resolve) => {
     let signalled = false;
@@ -61,12 +61,12 @@ function report(err: unknown): void {
 }
 
 export function registerAnycastCommands(program: Command): void {
-  const anycast = program
+  const anycast = withLogOptions(program
     .command('anycast')
     .description("announce the region's anycast prefixes over BGP while it is healthy; withdraw them when it is not")
-    .option('-c, --config <path>', 'announcer configuration (YAML)', 'anycast.yaml')
-    .action(async (opts: { config: string }) => {
-      await runAnycast(opts.config).catch(report);
+    .option('-c, --config <path>', 'announcer configuration (YAML)', 'anycast.yaml'))
+    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
+      await runAnycast(opts.config, opts).catch(report);
     });
   anycast
     .command('status')

@@ -2,20 +2,20 @@
 import type { Command } from 'commander';
 import { request } from 'node:http';
 import { loadConfigFile } from '../core/config-file.js';
-import { createLogger } from '../core/log.js';
+import { loggerFrom, withLogOptions } from './log-options.js';
 import { formatSocketAddress } from '../core/address.js';
 import { controllerConfigSchema } from '../controller/controller-config.js';
 import { readAdminCredential, startController } from '../controller/controller.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 export function registerControllerCommands(program: Command): void {
-  program
+  withLogOptions(program
     .command('controller')
     .description("run a region's controller (CA, registry, policy, federation)")
-    .requiredOption('-c, --config <file>', 'region.yaml')
-    .action(async (opts: { config: string }) => {
+    .requiredOption('-c, --config <file>', 'region.yaml'))
+    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
       const config = loadConfigFile(controllerConfigSchema, opts.config);
-      const log = createLogger('controller', { region: config.region });
+      const log = loggerFrom(opts, 'controller', { region: config.region });
       const running = await startController(config, log);
       runUntilSignal(log, () => running.close());
     });

@@ -11,7 +11,7 @@ import { zDurationMs } from '../core/config-types.js';
 import { formatDuration } from '../core/duration.js';
 import { MIN_SVID_TTL_MS } from '../identity/local-ca.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
-import { createLogger } from '../core/log.js';
+import { loggerFrom, withLogOptions } from './log-options.js';
 import { runUntilSignal } from './run-until-signal.js';
 import { DRILLS, loadScenario, namedDrill, type Scenario } from '../lab/scenario.js';
 import { renderDrillReport, type DrillReport } from '../lab/drill-report.js';
@@ -269,13 +269,13 @@ export function registerLabCommands(program: Command): void {
       process.exitCode = broken.length === 0 ? 0 : 4;
     });
 
-  program
+  withLogOptions(program
     .command('demo-app')
     .description("one process of the lab's demo application (started by the lab)")
-    .requiredOption('-c, --config <file>', 'app JSON written by the lab')
-    .action(async (opts: { config: string }) => {
+    .requiredOption('-c, --config <file>', 'app JSON written by the lab'))
+    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
       const config = loadDemoAppConfig(opts.config);
-      const log = createLogger('demo-app', { workload: config.workload });
+      const log = loggerFrom(opts, 'demo-app', { workload: config.workload });
       const app = await runDemoApp(config);
       runUntilSignal(log, () => app.close());
     });

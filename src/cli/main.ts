@@ -3,7 +3,7 @@
 // Only the command family being run is loaded: an agent on a small edge device
 // starts without paying for the lab, the anycast speaker or the CLI tools.
 import { Command } from 'commander';
-import { describeError } from '../core/errors.js';
+import { describeError, EntenteError } from '../core/errors.js';
 import { ENTENTE_VERSION } from '../core/build-info.js';
 
 type Register = (program: Command) => void;
@@ -30,5 +30,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // Exit, not just set the code: a component that failed half-way through start-up (a port taken,
   // say) may already hold listeners and timers that would keep a broken process running.
-  process.stderr.write(`entente: ${describeError(err)}\n`, () => process.exit(1));
+  // A usage error (an EntenteError coded CLI_*) exits 2, any other failure 1.
+  const code = err instanceof EntenteError && err.code.startsWith('CLI_') ? 2 : 1;
+  process.stderr.write(`entente: ${describeError(err)}\n`, () => process.exit(code));
 });

@@ -1,7 +1,7 @@
 // `entente agent` and `entente gateway`.
 import type { Command } from 'commander';
 import { loadConfigFile } from '../core/config-file.js';
-import { createLogger } from '../core/log.js';
+import { loggerFrom, withLogOptions } from './log-options.js';
 import { agentConfigSchema } from '../agent/agent-config.js';
 import { startAgent } from '../agent/agent.js';
 import { gatewayConfigSchema } from '../gateway/gateway-config.js';
@@ -9,23 +9,23 @@ import { startGatewayNode } from '../gateway/gateway-node.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 export function registerNodeCommands(program: Command): void {
-  program
+  withLogOptions(program
     .command('agent')
     .description('run the node agent (outbound proxy, inbound mTLS, authorization)')
-    .requiredOption('-c, --config <file>', 'agent.yaml')
-    .action(async (opts: { config: string }) => {
+    .requiredOption('-c, --config <file>', 'agent.yaml'))
+    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
       const config = loadConfigFile(agentConfigSchema, opts.config);
-      const log = createLogger('agent', { node: config.node });
+      const log = loggerFrom(opts, 'agent', { node: config.node });
       const running = await startAgent(config, log);
       runUntilSignal(log, () => running.close());
     });
-  program
+  withLogOptions(program
     .command('gateway')
     .description("run a region's east-west gateway (SNI passthrough)")
-    .requiredOption('-c, --config <file>', 'gateway.yaml')
-    .action(async (opts: { config: string }) => {
+    .requiredOption('-c, --config <file>', 'gateway.yaml'))
+    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
       const config = loadConfigFile(gatewayConfigSchema, opts.config);
-      const log = createLogger('gateway', { gateway: config.name });
+      const log = loggerFrom(opts, 'gateway', { gateway: config.name });
       const running = await startGatewayNode(config, log);
       runUntilSignal(log, () => running.close());
     });

@@ -453,7 +453,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   );
   for (const s of [agentApi, peerApi, adminApi, ...(bundleEndpoint ? [bundleEndpoint] : [])]) addListener(boundAddress(s));
   recompute();
-  log.info({ region: config.region, trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin, bundleEndpoint: config.listen.bundleEndpoint }, 'controller serving');
+  log.info({ trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin, bundleEndpoint: config.listen.bundleEndpoint }, 'controller serving');
 
   return {
     config,

@@ -190,13 +190,13 @@ export class PeerSync {
       }
       this.opts.count?.(`federation_state_${d.kind}`);
       if (d.kind === 'accept') {
-        this.opts.log.info({ region: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
+        this.opts.log.info({ stateOf: d.held.state.region, version: d.held.state.version, via: peer.region, bundleChanged: d.bundleChanged }, 'region state accepted');
         accepted.push(d.held.state.region);
       } else if (d.kind === 'reject') {
         rejected++;
         st.rejected++;
         const what = `${d.region ?? 'unknown region'}: ${d.reason}`;
-        if (st.lastRejected !== what) this.opts.log.warn({ via: peer.region, region: d.region, reason: d.reason }, 'region state refused');
+        if (st.lastRejected !== what) this.opts.log.warn({ via: peer.region, stateOf: d.region, reason: d.reason }, 'region state refused');
         st.lastRejected = what;
       }
     }

@@ -6,11 +6,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LabReport } from '../../src/lab/lab.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomIpPrefix, runCli } from './lab-harness.js';
+import { repeatedKeys } from './log-lines.js';
 
 test('entente lab --duration 20 --json: allowed routes >= 99% ok, denied routes fully denied', { timeout: 240_000 }, async () => {
-  const { code, stdout, stderr } = await runCli(['lab', '--duration', '20', '--json', '--rate', '5', '--ip-prefix', randomIpPrefix(100, 129)], 200_000);
+  const workdir = mkdtempSync(join(tmpdir(), 'entente-lab-test-'));
+  const { code, stdout, stderr } = await runCli(['lab', '--duration', '20', '--json', '--rate', '5', '--workdir', workdir, '--ip-prefix', randomIpPrefix(100, 129)], 200_000);
   assert.equal(code, 0, `lab exited ${code}\n${stderr.slice(-3000)}\n${stdout.slice(-3000)}`);
+  try {
+    checkLogs(join(workdir, 'logs'));
+  } finally {
+    rmSync(workdir, { recursive: true, force: true });
+  }
   const report = JSON.parse(stdout) as LabReport;
   assert.deepEqual(report.regions.map((r) => r.name), ['eu', 'us', 'ap']);
   assert.ok(report.routes.some((r) => r.expect === 'deny'));
@@ -29,3 +39,21 @@ test('entente lab --duration 20 --json: allowed routes >= 99% ok, denied routes 
   const euUs = report.routes.find((r) => r.from.region === 'eu' && r.to.region === 'us' && r.expect === 'allow')!;
   assert.ok(euUs.p50Ms! >= 90, `eu->us p50 ${euUs.p50Ms} ms is below the emulated RTT`);
 });
+
+/** Every component's log: JSON lines, no key twice on a line, and the lab's expected denials below warn. */
+function checkLogs(dir: string): void {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.log'));
+  assert.ok(files.some((f) => f.endsWith('-controller.log')) && files.some((f) => f.endsWith('-agent.log')), `component logs in ${dir}: ${files.join(', ')}`);
+  let denials = 0;
+  for (const f of files) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)) {
+      const o = JSON.parse(line) as { level: number; msg: string };
+      assert.deepEqual(repeatedKeys(line), [], `${f}: a key repeated on ${line}`);
+      if (/call denied/.test(o.msg)) {
+        denials++;
+        assert.ok(o.level < 40, `${f}: an expected denial logged at level ${o.level}: ${line}`);
+      }
+    }
+  }
+  assert.ok(denials > 0, 'the denied routes were logged');
+}
