@@ -106,6 +106,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     }
   };
   let connected = false;
+  // Our own close ends the stream too: that is no loss to warn about.
+  let closing = false;
   const advertise = formatSocketAddress(config.advertise ?? dataplane.inboundAddress);
   const stream = identity.client.followConfig(
     advertise,
@@ -114,7 +116,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       controllerConnected.set(isUp ? 1 : 0);
       if (isUp !== connected) {
         if (isUp) log.info('config stream connected');
-        else log.warn({ err, svidSecondsLeft: svids.secondsLeft() }, 'config stream lost; serving from the last config');
+        else if (!closing) log.warn({ err, svidSecondsLeft: svids.secondsLeft() }, 'config stream lost; serving from the last config');
       }
       connected = isUp;
     },
@@ -168,6 +170,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   return {
     async close() {
+      closing = true;
       stream.stop();
       svids.stop();
       identity.stop();

@@ -112,12 +112,14 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
     },
   });
 
+  // Our own close ends the stream too: that is no loss to warn about.
+  let closing = false;
   const stream = identity.client.followConfig(
     formatSocketAddress(config.advertise ?? gateway.address),
     (line) => void intake.offerLine(line),
     (up, err) => {
       connectedGauge.set(up ? 1 : 0);
-      if (!up) log.warn({ err }, 'config stream lost; routing with the last known table');
+      if (!up && !closing) log.warn({ err }, 'config stream lost; routing with the last known table');
     },
   );
 
@@ -145,6 +147,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   log.info({ listen: gateway.address, region: enrollment.region }, 'gateway serving');
   return {
     async close() {
+      closing = true;
       prober.stop();
       reporter.stop();
       stream.stop();

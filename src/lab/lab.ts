@@ -468,7 +468,7 @@ export class Lab {
   }
 
   /**
-   * Stops demo traffic first (so the last counts are final), then every process and link.
+   * Stops demo traffic first (so the last counts are final), then the nodes, then the controllers and links.
    * A temporary work directory is removed unless keepWorkdir (a failed start keeps its logs).
    */
   async stop(opts: { keepWorkdir?: boolean } = {}): Promise<void> {
@@ -477,6 +477,9 @@ export class Lab {
     const apps = this.topology.workloads.map((w) => `app-${w.name}`);
     await this.collect().catch(() => undefined);
     await this.supervisor.stop(apps);
+    // Nodes before controllers: a node whose controller went first would log a lost config stream at warn on every stop.
+    const nodes = this.topology.regions.flatMap((r) => [`${r.name}-gateway`, ...r.agents.map((x) => `${x.node}-agent`)]);
+    await this.supervisor.stop(nodes);
     await this.supervisor.stop();
     await Promise.all([...this.links.values()].map((l) => l.close()));
     if (this.ownsWorkdir && !opts.keepWorkdir) rmSync(this.workdir, { recursive: true, force: true });
