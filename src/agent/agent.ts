@@ -14,6 +14,7 @@ import { SvidManager } from '../node/svid-manager.js';
 import { startDataplane } from './dataplane/index.js';
 import { healthAnswer } from '../core/health-endpoints.js';
 import { FlowHistory } from './flow-history.js';
+import { FlowReporter } from './flow-reporter.js';
 import type { AgentConfig } from './agent-config.js';
 import { buildDataplaneSnapshot } from './build-dataplane-snapshot.js';
 import type { DataplaneSnapshot } from './dataplane/dataplane-snapshot.js';
@@ -78,6 +79,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   svids.start();
 
   const flows = new FlowHistory(FLOW_HISTORY);
+  const flowReporter = new FlowReporter({ post: (body) => identity.client.post('/v1/flows', body, 5000), log: log.child({ part: 'flow-reports' }), registry });
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
     ...(config.listen.httpProxy ? { httpProxy: config.listen.httpProxy } : {}),
@@ -92,6 +94,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
     onFlow: (f) => {
       flows.add(f);
+      flowReporter.add(f);
     },
     attestation: { requireSelectors: config.attestation.requireSelectors },
   });
@@ -166,11 +169,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       admin!.listen(config.listen.metrics!.port, config.listen.metrics!.host, resolve);
     });
   }
+  flowReporter.start();
   log.info({ inbound: advertise, httpProxy: dataplane.httpProxyAddress }, 'agent serving');
 
   return {
     async close() {
       closing = true;
+      flowReporter.stop();
       stream.stop();
       svids.stop();
       identity.stop();

@@ -14,6 +14,7 @@ const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Registe
   { names: ['lab', 'demo-app', 'lab-attack'], load: async () => (await import('./lab-commands.js')).registerLabCommands },
   { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
   { names: ['drift', 'version'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
+  { names: ['flows'], load: async () => (await import('./flows-command.js')).registerFlowsCommand },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
 ];
 
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // Exit, not just set the code: a component that failed half-way through start-up (a port taken,
   // say) may already hold listeners and timers that would keep a broken process running.
-  // A usage error (an EntenteError coded CLI_*) exits 2, any other failure 1.
-  const code = err instanceof EntenteError && err.code.startsWith('CLI_') ? 2 : 1;
+  // A usage error (an EntenteError coded CLI_*) exits 2, a controller that cannot be read 4, any other failure 1.
+  const code = !(err instanceof EntenteError) ? 1 : err.code === 'CLI_UNREACHABLE' ? 4 : err.code.startsWith('CLI_') ? 2 : 1;
   process.stderr.write(`entente: ${describeError(err)}\n`, () => process.exit(code));
 });

@@ -11,12 +11,15 @@ import { readJsonObject, sendError, sendJson } from '../core/http-json.js';
 import { canonicalIp, isUnspecifiedIp } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { NodeKind } from './join-tokens.js';
+import { FlowQueryError, parseFlowQuery, type FlowFilter } from './flow-query.js';
 
 export interface AdminApiDeps {
   readonly credential: string;
   readonly status: () => unknown;
   /** Policy drift between this region and its peers (docs/operations.md "Drift"). */
   readonly drift: () => unknown;
+  /** GET /v1/flows: this region's flows and its peers' (docs/observability.md "Flows"). */
+  readonly flows: (q: FlowFilter) => Promise<unknown>;
   readonly health: () => { healthy: boolean } & Record<string, unknown>;
   readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date };
   readonly reloadResources: () => Promise<unknown>;
@@ -49,6 +52,16 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
     const handle = async (): Promise<void> => {
       if (req.method === 'GET' && path === '/v1/status') return sendJson(res, 200, deps.status());
       if (req.method === 'GET' && path === '/v1/drift') return sendJson(res, 200, deps.drift());
+      if (req.method === 'GET' && path === '/v1/flows') {
+        let q: FlowFilter;
+        try {
+          q = parseFlowQuery(new URL(req.url ?? '/', 'http://admin.invalid').searchParams);
+        } catch (err) {
+          if (err instanceof FlowQueryError) return sendError(res, 400, 'BAD_REQUEST', err.message);
+          throw err;
+        }
+        return sendJson(res, 200, await deps.flows(q));
+      }
       if (req.method === 'GET' && path === '/v1/health') {
         const h = deps.health();
         return sendJson(res, h.healthy ? 200 : 503, h);

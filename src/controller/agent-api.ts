@@ -23,6 +23,10 @@ import type { ServingIdentity } from './serving-identity.js';
 import type { ResourceSet } from '../policy/resource-set.js';
 import { checkAdvertise, type AdvertiseRefusal } from './advertise-check.js';
 import { checkLinkReport, type LinkReport } from './link-reports.js';
+import { checkFlowBatch, type FlowBatchCheck } from '../mesh/flow-wire.js';
+
+/** Records taken from one agent batch (the agent sends at most 1000). */
+export const FLOW_BATCH_LIMIT = 1000;
 
 export interface AgentApiDeps {
   readonly region: string;
@@ -43,6 +47,8 @@ export interface AgentApiDeps {
   readonly countAdvertiseRefused: (reason: AdvertiseRefusal) => void;
   /** A gateway's checked link probe report (gateways only). */
   readonly reportLinks: (gateway: string, report: LinkReport) => void;
+  /** An agent's checked flow batch (agents only). */
+  readonly reportFlows: (node: string, batch: FlowBatchCheck) => void;
 }
 
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -161,6 +167,19 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     sendJson(res, 200, { ok: true });
   }
 
+  async function flowReport(req: IncomingMessage, res: ServerResponse, who: { node: string; kind: NodeKind }): Promise<void> {
+    if (who.kind !== 'agent') {
+      deps.count('flow_report_refused');
+      refusals.warn('flow_report_not_agent', { node: who.node }, 'flow report from a node that is not an agent: refused');
+      return sendError(res, 403, 'NOT_AN_AGENT', `${who.node} is enrolled as ${who.kind}; only agents report flows`);
+    }
+    const body = await readJsonObject(req, 8 * 1024 * 1024);
+    const batch = checkFlowBatch(body.flows, deps.region, FLOW_BATCH_LIMIT);
+    deps.reportFlows(who.node, batch);
+    if (batch.firstProblem !== undefined) refusals.warn('flow_record_refused', { node: who.node, refused: batch.refused, problem: batch.firstProblem }, 'flow records refused; the rest of the batch is kept');
+    sendJson(res, 200, { accepted: batch.accepted.length, refused: batch.refused });
+  }
+
   function configStream(req: IncomingMessage, res: ServerResponse, node: string): void {
     const claimed = new URL(req.url ?? '/', 'https://x').searchParams.get('advertise') ?? undefined;
     let advertise: string | undefined;
@@ -211,6 +230,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
       if (req.method === 'POST' && path === '/v1/node/svid') return renewNode(req, res, who.node);
       if (req.method === 'GET' && path === '/v1/config/stream') return configStream(req, res, who.node);
       if (req.method === 'POST' && path === '/v1/gateway/links') return linkReport(req, res, who);
+      if (req.method === 'POST' && path === '/v1/flows') return flowReport(req, res, who);
       sendError(res, 404, 'NOT_FOUND', `no route for ${req.method} ${path}`);
     };
     handle().catch((err: unknown) => {

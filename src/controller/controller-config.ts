@@ -87,6 +87,15 @@ export const controllerConfigSchema = z.strictObject({
     .default({ pullInterval: 2000, staleAfter: 30_000, expireAfter: 3_600_000, relay: { serve: ['*'], via: ['*'] } })
     .refine((f) => f.expireAfter > f.staleAfter, { message: 'expireAfter must be longer than staleAfter (an item is demoted before it is removed)', path: ['expireAfter'] }),
   peers: z.array(peerSchema).default([]),
+  /** The region's flow history, fed by its agents (docs/observability.md "Flows"). */
+  flows: z
+    .strictObject({
+      /** Flows kept (newest), for the whole region. */
+      capacity: z.number().int().min(100).max(1_000_000).default(10_000),
+      /** Answer peer controllers' requests for this region's flows (`entente flows` in another region). */
+      shareWithPeers: z.boolean().default(true),
+    })
+    .default({ capacity: 10_000, shareWithPeers: true }),
   /** The region's anycast announcers (`entente anycast`): their state is carried in the region state. */
   anycast: z
     .strictObject({

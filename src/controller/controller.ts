@@ -40,6 +40,8 @@ import type { ResourceSet } from '../policy/resource-set.js';
 import { computeDrift } from '../federation/drift.js';
 import { listed, withPaths } from '../federation/region-paths.js';
 import { LinkReports } from './link-reports.js';
+import { RegionFlows } from './region-flows.js';
+import type { FlowFilter } from './flow-query.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -264,6 +266,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       log: log.child({ part: 'agent-api' }),
       count,
       countAdvertiseRefused: (reason) => advertiseRefused.inc({ reason }),
+      reportFlows: (node, batch) => regionFlows.report(node, batch),
       reportLinks: (gateway, report) => {
         if (linkReports.put(gateway, report, peerRegions)) recompute();
       },
@@ -272,6 +275,15 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   );
 
   const credentials = (): { key: string; cert: string } => serving.current();
+  const regionFlows = new RegionFlows({
+    region: config.region,
+    capacity: config.flows.capacity,
+    peers: config.peers,
+    credentials,
+    authoritiesOf: (region) => federation.anchor(region)?.x509Authorities,
+    registry,
+    log: log.child({ part: 'flows' }),
+  });
   const peerApi = await startPeerApi(
     {
       peerBundles,
@@ -279,6 +291,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       // Ours and every verified state we hold: peers that cannot reach a region still hear from it (relay).
       // A peer that sends its last cursor gets only the states that changed since.
       states: (cursor, epoch) => federation.changesSince(cursor, epoch),
+      ...(config.flows.shareWithPeers ? { flows: (q: FlowFilter) => regionFlows.local(q) } : {}),
       log: log.child({ part: 'peer-api' }),
       count,
     },
@@ -443,6 +456,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       credential: adminCredential,
       status,
       drift,
+      flows: (q) => regionFlows.query(q),
       health,
       createToken: (node, kind, ttlMs, addresses) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem, addresses),
       reloadResources: async () => policyView(await resources.reload()),

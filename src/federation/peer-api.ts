@@ -13,6 +13,9 @@ import type { WireBundle } from '../mesh/wire-bundle.js';
 import { verifyX509SvidChain, type SvidVerification } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
 import { EPOCH_PATTERN, type FeedAnswer } from './state-feed.js';
+import { FLOWS_PATH } from './peer-flows.js';
+import { FlowQueryError, parseFlowQuery, type FlowFilter } from '../controller/flow-query.js';
+import type { StoredFlow } from '../mesh/flow-wire.js';
 
 export const STATES_PATH = '/v1/federation/states';
 
@@ -55,6 +58,8 @@ export interface PeerApiDeps {
    * cursor or another epoch; else only those changed after `cursor`.
    */
   readonly states: (cursor: number | undefined, epoch: string | undefined) => FeedAnswer;
+  /** This region's own flows for a peer's `entente flows`; undefined when flows.shareWithPeers is off. */
+  readonly flows?: (q: FlowFilter) => StoredFlow[];
   readonly log: Logger;
   readonly count: (event: string) => void;
   /** The clock client certificates are checked against (default Date.now). */
@@ -143,6 +148,16 @@ export function startPeerApi(deps: PeerApiDeps, listen: { host: string; port: nu
       const why = v.kind === 'invalid' ? v.reason : `${v.spiffeId} is not a controller`;
       deps.log.warn({ peer: req.socket.remoteAddress, why }, 'federation request refused');
       return sendError(res, 401, 'UNAUTHENTICATED', why);
+    }
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === FLOWS_PATH) {
+      if (!deps.flows) return sendError(res, 403, 'FLOWS_NOT_SHARED', 'this region does not share its flows with peers (flows.shareWithPeers)');
+      try {
+        const q = parseFlowQuery(new URL(req.url ?? '', 'https://peer.invalid').searchParams);
+        return sendJson(res, 200, { flows: deps.flows({ ...q, local: true }) });
+      } catch (err) {
+        if (err instanceof FlowQueryError) return sendError(res, 400, 'BAD_REQUEST', err.message);
+        throw err;
+      }
     }
     const route = routeStatesRequest(req.method, req.url);
     switch (route.kind) {
