@@ -15,6 +15,7 @@ const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Registe
   { names: ['identity'], load: async () => (await import('../identity/identity-cli.js')).registerIdentityCommands },
   { names: ['drift', 'version'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
   { names: ['flows'], load: async () => (await import('./flows-command.js')).registerFlowsCommand },
+  { names: ['status', 'check'], load: async () => (await import('./status-commands.js')).registerStatusCommands },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
 ];
 

@@ -41,6 +41,7 @@ import { computeDrift } from '../federation/drift.js';
 import { listed, withPaths } from '../federation/region-paths.js';
 import { LinkReports } from './link-reports.js';
 import { RegionFlows } from './region-flows.js';
+import { expiryReport } from './expiry.js';
 import type { FlowFilter } from './flow-query.js';
 
 export interface RunningController {
@@ -447,6 +448,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           anycast: st?.anycast,
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };
+      }),
+      expiry: expiryReport({
+        region: config.region,
+        caCerts: ca.bundle().x509Authorities,
+        servingCert: serving.current().cert,
+        peerBundles: config.peers.map((p) => ({ region: p.region, authorities: federation.anchor(p.region)?.x509Authorities ?? [] })),
       }),
     };
   };
