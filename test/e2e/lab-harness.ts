@@ -35,8 +35,8 @@ const run = promisify(execFile);
  * Runs the real CLI (dist/entente.mjs) to its exit, collecting its output; a
  * run still going after `guardMs` gets SIGINT (the lab then stops and reports).
  */
-export function runCli(args: readonly string[], guardMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: readonly string[], guardMs: number, env?: Readonly<Record<string, string>>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
