@@ -224,6 +224,10 @@ export function registerLabCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
+      // What an operator types next, as `kubectl` users get a context: printed once,
+      // and kept at the top of a terminal's redrawn table.
+      const operatorLines = [`lab: for entente status, check, flows and drift: export ENTENTE_CONTROLLER=${lab.adminUrl(parsed.regions[0]!)}`];
+      out.write(`${operatorLines.join('\n')}\n`);
       const durationMs = parsed.durationMs;
       if (scenario) {
         try {
@@ -238,7 +242,7 @@ export function registerLabCommands(program: Command): void {
           if (finished) return;
           // A terminal redraws the table; a log or a pipe gets one line a second (the table comes at the end).
           const report = lab.report();
-          out.write(tty ? `\x1b[2J\x1b[H${renderSummary(report, { unservable })}\n` : `lab: ${renderCompactLine(report, { unservable })}\n`);
+          out.write(tty ? `\x1b[2J\x1b[H${operatorLines.join('\n')}\n${renderSummary(report, { unservable })}\n` : `lab: ${renderCompactLine(report, { unservable })}\n`);
         });
       }, 1000);
       if (scenario) {
