@@ -5,10 +5,11 @@
 # test/e2e/protocols.test.ts runs its own cluster), and for the data plane
 # benchmark nginx (upstream), wrk (load) and HAProxy (the comparison); for
 # observability Chromium (the dashboard test, driven by playwright-core) and
-# Prometheus with promtool (scrape and metric-format tests).
+# Prometheus with promtool (scrape and metric-format tests); zsh and fish
+# (the shell completion test loads the scripts into each real shell).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
