@@ -1,9 +1,10 @@
 // Assembles an agent: node identity (cached or enrolled), workload SVIDs, the
 // config stream from the controller, and the data plane fed with snapshots.
 // Starts from its disk cache when the controller is down, and says so.
+import { registerProcessMetrics } from '../core/process-metrics.js';
 import { registerBuildInfo } from '../core/build-info.js';
 import { createServer, type Server } from 'node:http';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
 import { formatSocketAddress } from '../core/address.js';
@@ -46,7 +47,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const registry = new Registry();
   registerBuildInfo(registry);
   registry.setDefaultLabels({ region: enrollment.region, node: config.node, component: 'agent' });
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const svidSeconds = new Gauge({ name: 'entente_agent_svid_seconds_remaining', help: 'Seconds until the workload SVID expires', labelNames: ['workload'], registers: [registry] });
   const controllerConnected = new Gauge({ name: 'entente_agent_controller_connected', help: '1 while the config stream is open', registers: [registry] });
 

@@ -114,7 +114,7 @@ export class Announcer {
       this.lastResults.set(c.name, r);
       if (r.region) this.region = r.region;
       this.deps.metrics?.checks.inc({ check: c.name, result: r.ok ? 'pass' : 'fail' });
-      this.deps.metrics?.checkLatency.set({ check: c.name }, r.latencyMs);
+      this.deps.metrics?.checkDuration.observe({ check: c.name }, r.latencyMs / 1000);
     }
     const passed = results.every(([, r]) => r.ok);
     const h = observe(this.hysteresis, passed, this.cfg.health);

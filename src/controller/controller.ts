@@ -1,6 +1,7 @@
 // Assembles a region's controller: CA, registry of resources and nodes, the
 // agent API, the federation (peer API + peer sync) and the admin API. It
 // never needs another region to serve its own.
+import { registerProcessMetrics } from '../core/process-metrics.js';
 import { ENTENTE_VERSION, registerBuildInfo } from '../core/build-info.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatSocketAddress, sameListener, type SocketAddress } from '../core/address.js';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { writeFileAtomicSync } from '../core/atomic-file.js';
 import type { Logger } from '../core/log.js';
 import { LocalCa } from '../identity/local-ca.js';
@@ -80,7 +81,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const registry = new Registry();
   registerBuildInfo(registry);
   registry.setDefaultLabels({ region: config.region, component: 'controller' });
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const events = new Counter({ name: 'entente_controller_events_total', help: 'Controller events by kind', labelNames: ['event'], registers: [registry] });
   const count = (event: string): void => events.inc({ event });
 

@@ -2,10 +2,11 @@
 // follows the controller's config stream for the node -> agent address table,
 // and splices ClientHello-routed TLS to the destination agent. Holds no keys
 // for the traffic it carries.
+import { registerProcessMetrics } from '../core/process-metrics.js';
 import { registerBuildInfo } from '../core/build-info.js';
 import { createServer, type Server } from 'node:http';
 import { healthAnswer } from '../core/health-endpoints.js';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 import { isLocalAddress } from '../core/local-addresses.js';
@@ -35,7 +36,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   const registry = new Registry();
   registerBuildInfo(registry);
   registry.setDefaultLabels({ region: enrollment.region, component: 'gateway', gateway: config.name });
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const connectedGauge = new Gauge({ name: 'entente_gateway_controller_connected', help: '1 while the config stream is open', registers: [registry] });
 
   const routes = new AgentRouteTable(enrollment.trustDomain);

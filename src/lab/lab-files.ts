@@ -123,3 +123,30 @@ export function writeDemoAppFile(workdir: string, cfg: DemoAppConfig): string {
   writeFileSync(path, JSON.stringify(cfg, null, 1));
   return path;
 }
+
+/** Every component's metrics endpoint, labelled as a Prometheus scrape target. */
+export function metricsTargets(topo: LabTopology): { job: string; region: string; address: string }[] {
+  return topo.regions.flatMap((r) => [
+    { job: 'entente-controller', region: r.name, address: `${r.controllerIp}:${PORTS.controllerAdmin}` },
+    { job: 'entente-gateway', region: r.name, address: `${r.gatewayIp}:${PORTS.gatewayMetrics}` },
+    ...r.agents.map((a) => ({ job: 'entente-agent', region: r.name, address: `${a.ip}:${PORTS.agentMetrics}` })),
+  ]);
+}
+
+/**
+ * prometheus.yml scraping every component of the lab, one job per kind:
+ * `prometheus --config.file=<workdir>/prometheus.yml` shows the lab's golden
+ * signals, and deploy/grafana/ draws them. No target labels: every series
+ * already carries region, node and component.
+ */
+export function writePrometheusFile(workdir: string, topo: LabTopology, scrapeInterval = '5s'): string {
+  const jobs = new Map<string, string[]>();
+  for (const t of metricsTargets(topo)) jobs.set(t.job, [...(jobs.get(t.job) ?? []), t.address]);
+  const config = {
+    global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
+    scrape_configs: [...jobs].map(([job, targets]) => ({ job_name: job, static_configs: [{ targets }] })),
+  };
+  const path = join(workdir, 'prometheus.yml');
+  writeFileAtomicSync(path, `# Written by entente lab: every component's /metrics.\n${stringify(config)}`, 0o644);
+  return path;
+}

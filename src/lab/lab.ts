@@ -9,7 +9,7 @@ import { EntenteError } from '../core/errors.js';
 import { httpJson } from '../core/http-get-json.js';
 import { startWanLink, type WanLink } from './wan-link.js';
 import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
-import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile } from './lab-files.js';
+import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile, writePrometheusFile } from './lab-files.js';
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
@@ -161,6 +161,7 @@ export class Lab {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
     const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, this.opts.extra);
+    writePrometheusFile(this.workdir, topo);
 
     // The WAN: one emulated link per direction for federation and for data.
     for (const a of topo.regions) {

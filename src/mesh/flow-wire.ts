@@ -22,6 +22,8 @@ export const wireFlowSchema = z.object({
   port: z.number().int().min(1).max(65535).optional(),
   sourceRegion: z.string().regex(REGION).optional(),
   destinationRegion: z.string().regex(REGION).optional(),
+  sourceZone: short(63).optional(),
+  destinationZone: short(63).optional(),
   regionPath: short(256).optional(),
   verdict: z.enum(['allow', 'deny', 'error']),
   policy: short(254).optional(),

@@ -33,6 +33,7 @@ export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRec
     port: t?.port,
     sourceRegion: t?.callerRegion ?? f.snapshot.regionOf(f.peer.caller.trustDomain),
     destinationRegion: f.snapshot.region,
+    ...(t?.workload.zone !== undefined ? { destinationZone: t.workload.zone } : {}),
     verdict: verdictOf(o),
     policy: f.policy,
     rule: f.rule,

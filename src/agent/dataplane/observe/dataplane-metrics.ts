@@ -2,6 +2,7 @@
 // passes in. Metrics already on that registry (a second data plane in the same
 // process) are reused rather than registered twice.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createGoldenMetrics, type GoldenMetrics } from './golden-metrics.js';
 
 export interface DataplaneMetrics {
   readonly streams: Counter<'direction' | 'verdict'>;
@@ -20,6 +21,8 @@ export interface DataplaneMetrics {
   readonly attestationLookupPath: Gauge<'path'>;
   readonly retries: Counter<'service' | 'kind'>;
   readonly ejections: Counter<'service'>;
+  /** Requests, latency and bytes by source and destination (golden-metrics.ts). */
+  readonly golden: GoldenMetrics;
 }
 
 function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
@@ -42,6 +45,7 @@ function gauge<L extends string = string>(registry: Registry, name: string, help
 
 export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
   return {
+    golden: createGoldenMetrics(registry),
     streams: counter(registry, 'entente_agent_streams_total', 'Mesh streams (app connections) by direction and verdict', ['direction', 'verdict']),
     requests: counter(registry, 'entente_agent_l7_requests_total', 'HTTP requests authorized one by one on L7 services', ['verdict']),
     activeStreams: gauge(registry, 'entente_agent_active_streams', 'Mesh streams open now, both directions'),

@@ -30,6 +30,9 @@ export interface FlowRecord {
   readonly port?: number;
   readonly sourceRegion?: string;
   readonly destinationRegion?: string;
+  /** Zone of the caller's workload (outbound) and of the destination workload (Workload spec.zone), when declared. */
+  readonly sourceZone?: string;
+  readonly destinationZone?: string;
   /** Outbound: the regions the stream crossed, e.g. "eu>ap" direct, "eu>us>ap" relayed through us, "eu" within the region. */
   readonly regionPath?: string;
   readonly verdict: FlowVerdict;

@@ -30,6 +30,7 @@ export interface SubscriberDeps {
 function count(d: SubscriberDeps, e: FlowEndEvent): void {
   const r = e.record;
   const m = d.metrics;
+  m.golden.record(r);
   if (e.perRequest) m.requests.inc({ verdict: r.verdict });
   else m.streams.inc({ direction: r.direction, verdict: r.verdict });
   const bytes = r.bytesIn + r.bytesOut;

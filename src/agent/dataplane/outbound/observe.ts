@@ -23,6 +23,8 @@ export function outboundRecord(call: OutboundCall, o: Outcome, now: number): Flo
     port: refusedCaller ? undefined : call.port,
     sourceRegion: call.snapshot.region,
     destinationRegion: endpoint?.region,
+    ...(call.workload?.zone !== undefined && !refusedCaller ? { sourceZone: call.workload.zone } : {}),
+    ...(endpoint?.zone !== undefined ? { destinationZone: endpoint.zone } : {}),
     regionPath: endpoint === undefined ? undefined : endpoint.via !== undefined ? `${call.snapshot.region}>${endpoint.via}>${endpoint.region}` : endpoint.region === call.snapshot.region ? endpoint.region : `${call.snapshot.region}>${endpoint.region}`,
     verdict: verdictOf(o),
     reason: o.kind === 'fail' ? o.reason : undefined,
