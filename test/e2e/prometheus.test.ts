@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
@@ -94,4 +94,20 @@ test('a real Prometheus scrapes the lab and answers the eu→us request rate', {
   const seconds = Number(q.body.data.result[0]?.value[1]);
   // The test mesh's emulated WAN has 20 ms of RTT eu–us: a cross-region p99 in seconds is over 0.01 and far below 30.
   assert.ok(seconds > 0.01 && seconds < 30, `p99 ${seconds} s`);
+
+  // Every query of the shipped Grafana dashboard is valid PromQL over metrics the lab exposes
+  // (named in the scraped HELP and TYPE lines: a refusal counter has no series until something is refused).
+  const dashboard = JSON.parse(readFileSync(new URL('../../../deploy/grafana/entente-mesh.json', import.meta.url), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+  const names = new Set(Object.keys((await httpJson<{ data: Record<string, unknown> }>(`${api}/metadata`)).body.data));
+  let withData = 0;
+  for (const panel of dashboard.panels) {
+    for (const t of panel.targets ?? []) {
+      const expr = t.expr.replaceAll('$__rate_interval', '30s').replaceAll('$region', '.*');
+      for (const m of expr.match(/entente_[a-z_]+/g) ?? []) assert.ok(names.has(m.replace(/_bucket$/, '')), `panel "${panel.title}": no metric ${m} in the lab`);
+      const r = await httpJson<QueryResult>(`${api}/query?query=${encodeURIComponent(expr)}`);
+      assert.equal(r.body.status, 'success', `panel "${panel.title}": ${expr}`);
+      if (r.body.data.result.length > 0) withData++;
+    }
+  }
+  assert.ok(withData >= 10, `${withData} dashboard queries returned data`);
 });

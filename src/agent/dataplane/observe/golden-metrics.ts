@@ -126,6 +126,9 @@ export function createGoldenMetrics(registry: Registry): GoldenMetrics {
       requestBytes: requestBytes.labels(call),
       responseBytes: responseBytes.labels(call),
     };
+    // A series for each byte counter from the first call, 0 for a body-less GET, so rates and dashboards see it.
+    c.requestBytes.inc(0);
+    c.responseBytes.inc(0);
     cache.set(key, c);
     return c;
   };
