@@ -226,7 +226,10 @@ export function registerLabCommands(program: Command): void {
       }
       // What an operator types next, as `kubectl` users get a context: printed once,
       // and kept at the top of a terminal's redrawn table.
-      const operatorLines = [`lab: for entente status, check, flows and drift: export ENTENTE_CONTROLLER=${lab.adminUrl(parsed.regions[0]!)}`];
+      const operatorLines = [
+        `lab: dashboard: ${lab.adminUrl(parsed.regions[0]!)}/dashboard/ (every controller serves one)`,
+        `lab: for entente status, check, flows and drift: export ENTENTE_CONTROLLER=${lab.adminUrl(parsed.regions[0]!)}`,
+      ];
       out.write(`${operatorLines.join('\n')}\n`);
       const durationMs = parsed.durationMs;
       if (scenario) {

@@ -12,6 +12,7 @@ import { canonicalIp, isUnspecifiedIp } from '../core/address.js';
 import { parseDuration } from '../core/duration.js';
 import type { NodeKind } from './join-tokens.js';
 import { FlowQueryError, parseFlowQuery, type FlowFilter } from './flow-query.js';
+import type { DashboardAssets } from './dashboard-assets.js';
 
 export interface AdminApiDeps {
   readonly credential: string;
@@ -20,6 +21,9 @@ export interface AdminApiDeps {
   readonly drift: () => unknown;
   /** GET /v1/flows: this region's flows and its peers' (docs/observability.md "Flows"). */
   readonly flows: (q: FlowFilter) => Promise<unknown>;
+  /** GET /v1/servicemap: the region's and its peers' routes over a recent window, for the dashboard. */
+  readonly serviceMap: (windowMs: number) => Promise<unknown>;
+  readonly dashboard: DashboardAssets;
   readonly health: () => { healthy: boolean } & Record<string, unknown>;
   readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date };
   readonly reloadResources: () => Promise<unknown>;
@@ -62,6 +66,12 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
         }
         return sendJson(res, 200, await deps.flows(q));
       }
+      if (req.method === 'GET' && path === '/v1/servicemap') {
+        const w = new URL(req.url ?? '/', 'http://admin.invalid').searchParams.get('window') ?? '60';
+        if (!/^\d{1,3}$/.test(w) || Number(w) < 10 || Number(w) > 600) return sendError(res, 400, 'BAD_REQUEST', `query parameter window: ${JSON.stringify(w.slice(0, 40))} is not a number of seconds from 10 to 600`);
+        return sendJson(res, 200, await deps.serviceMap(Number(w) * 1000));
+      }
+      if (req.method === 'GET' && deps.dashboard.serve(path ?? '', res)) return;
       if (req.method === 'GET' && path === '/v1/health') {
         const h = deps.health();
         return sendJson(res, h.healthy ? 200 : 503, h);

@@ -96,6 +96,22 @@ export const controllerConfigSchema = z.strictObject({
       shareWithPeers: z.boolean().default(true),
     })
     .default({ capacity: 10_000, shareWithPeers: true }),
+  /** Service level objectives the dashboard judges each route against (docs/observability.md "Dashboard"). */
+  slo: z
+    .strictObject({
+      /** Share of calls that must not fail (verdict error); denials by policy do not count against it. */
+      availability: z.number().min(0, 'a share from 0 to 1, e.g. 0.999').max(1, 'a share from 0 to 1, e.g. 0.999').default(0.99),
+      /** p99 latency bound. */
+      latencyP99: zDurationMs.default(1000),
+      /** Per destination service, "namespace/name": either bound, the other from above. */
+      services: z
+        .record(
+          z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a service as "namespace/name"'),
+          z.strictObject({ availability: z.number().min(0).max(1).optional(), latencyP99: zDurationMs.optional() }),
+        )
+        .default({}),
+    })
+    .default({ availability: 0.99, latencyP99: 1000, services: {} }),
   /** The region's anycast announcers (`entente anycast`): their state is carried in the region state. */
   anycast: z
     .strictObject({

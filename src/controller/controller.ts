@@ -43,6 +43,9 @@ import { listed, withPaths } from '../federation/region-paths.js';
 import { LinkReports } from './link-reports.js';
 import { RegionFlows } from './region-flows.js';
 import { expiryReport } from './expiry.js';
+import { buildServiceMap, type SloConfig } from './service-map.js';
+import { loadDashboardAssets } from './dashboard-assets.js';
+import { FLOW_LIMIT_MAX } from './flow-query.js';
 import type { FlowFilter } from './flow-query.js';
 
 export interface RunningController {
@@ -459,12 +462,32 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     };
   };
 
+  const slo: SloConfig = {
+    availability: config.slo.availability,
+    latencyP99Ms: config.slo.latencyP99,
+    services: Object.fromEntries(Object.entries(config.slo.services).map(([k, v]) => [k, { ...(v.availability !== undefined ? { availability: v.availability } : {}), ...(v.latencyP99 !== undefined ? { latencyP99Ms: v.latencyP99 } : {}) }])),
+  };
+  // Dashboards poll every few seconds: one answer per window a second serves them all, and peers are asked once.
+  const serviceMaps = new Map<number, { at: number; answer: Promise<unknown> }>();
+  const serviceMap = (windowMs: number): Promise<unknown> => {
+    const now = Date.now();
+    const cached = serviceMaps.get(windowMs);
+    if (cached && now - cached.at < 1000) return cached.answer;
+    const answer = regionFlows.query({ since: now - windowMs, limit: FLOW_LIMIT_MAX, local: false }).then((a) => ({ region: config.region, generatedAt: a.generatedAt, regions: a.regions, ...buildServiceMap(a.flows, a.generatedAt, windowMs, slo) }));
+    serviceMaps.set(windowMs, { at: now, answer });
+    return answer;
+  };
+  const dashboard = loadDashboardAssets();
+  if (!dashboard.available) log.warn({}, 'dashboard files not found (dist/dashboard): /dashboard/ answers 404; run npm run build');
+
   const adminApi = await startAdminApi(
     {
       credential: adminCredential,
       status,
       drift,
       flows: (q) => regionFlows.query(q),
+      serviceMap,
+      dashboard,
       health,
       createToken: (node, kind, ttlMs, addresses) => tokens.create(node, kind, ttlMs ?? config.joinTokenTtl, ca.caCertPem, addresses),
       reloadResources: async () => policyView(await resources.reload()),

@@ -63,6 +63,17 @@ export function policiesYaml(topo: LabTopology): string {
       action: 'ALLOW',
       rules: [{ from: [{ principals: ['frontend', 'shipping'].filter(has).map(id) }] }],
     }),
+    // An explicit DENY, so that the lab shows both kinds of refusal: this one names its rule
+    // (flows, the dashboard), shipping -> payments is refused by default deny.
+    ...(has('ledger') && has('catalog')
+      ? [
+          doc('AuthorizationPolicy', 'catalog-deny-ledger', {
+            selector: { services: ['catalog'] },
+            action: 'DENY',
+            rules: [{ from: [{ principals: [id('ledger')] }] }],
+          }),
+        ]
+      : []),
     doc('AuthorizationPolicy', 'ledger-readers', {
       selector: { services: ['ledger'] },
       action: 'ALLOW',

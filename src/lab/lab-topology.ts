@@ -142,7 +142,7 @@ export function buildTopology(options: LabOptions): LabTopology {
     { id: 'frontend->catalog', from: svc(0, 0), to: svc(1, 0), method: 'GET', path: '/items', expect: 'allow', note: 'catalog-readers allows frontend' },
     { id: 'catalog->ledger', from: svc(1, 0), to: svc(0, 1), method: 'GET', path: '/balance', expect: 'allow', note: 'ledger-readers allows catalog GET (HTTP mode: ledger sees the caller)' },
     { id: 'ledger->reviews', from: svc(0, 1), to: svc(1, 1), method: 'GET', path: '/reviews', expect: 'allow', note: 'reviews-readers allows the shop namespace' },
-    { id: 'ledger->catalog', from: svc(0, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'deny', note: 'catalog-readers does not name ledger (default deny, 403 per request)' },
+    { id: 'ledger->catalog', from: svc(0, 1), to: svc(1, 0), method: 'GET', path: '/items', expect: 'deny', note: 'catalog-deny-ledger denies ledger (a DENY rule, 403 per request)' },
   ];
   if (regions.length >= 3) {
     routes.push(

@@ -89,7 +89,7 @@ test('a call with no ALLOW rule is denied: 403 with the reason over HTTP, also i
   // streams are accepted), and every request inside it is still authorized: 403 with the reason.
   const tunnel = await curlFrom('ledger', 'http://catalog.shop.us.mesh/items', ['-p']);
   assert.equal(tunnel.status, 403, tunnel.headers);
-  assert.match(tunnel.headers, /x-entente-deny-reason: .*default deny/i);
+  assert.match(tunnel.headers, /x-entente-deny-reason: DENY policy shop\/catalog-deny-ledger rules\[0\] matches/i);
 });
 
 test('a plaintext connection to the inbound port is refused', async () => {
