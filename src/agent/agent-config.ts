@@ -42,6 +42,34 @@ export const agentConfigSchema = z.strictObject({
       maxConnectionsPerWorkload: z.number().int().min(1).max(1_000_000).default(1024),
     })
     .default({ handshakeTimeout: 10_000, maxStreamsPerSession: 100, maxConnectionsPerWorkload: 1024 }),
+  /** Spans of proxied HTTP requests and flow records over OTLP/HTTP (docs/observability.md "Traces and flow export"). */
+  telemetry: z
+    .strictObject({
+      otlp: z.strictObject({
+        /** The collector's OTLP/HTTP base URL; /v1/traces and /v1/logs are appended. */
+        endpoint: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'an http:// or https:// URL such as "http://127.0.0.1:4318"'),
+        /** Sent with every export, e.g. an authorization header. */
+        headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name'), z.string().max(4096)).default({}),
+        /** The export queue on disk (default: <dataDir>/otlp). */
+        queueDir: z.string().min(1, 'a directory path').optional(),
+        /** Disk bound of the queue, per signal, bytes; over it the oldest batches are dropped and counted. */
+        maxQueueBytes: z.number().int().min(1_048_576, 'at least 1048576 (1 MiB)').default(268_435_456),
+        /** Longest an item waits in memory before it is written to the queue (and acknowledged). */
+        flushInterval: zDurationMs.default(1000),
+        timeout: zDurationMs.default(10_000),
+        /** Also export every flow record, as an OTLP log record. */
+        flows: z.boolean('true or false').default(false),
+      }),
+      sampling: z
+        .strictObject({
+          /** Traces this agent starts (requests without a traceparent) sampled per second at most. */
+          rootsPerSecond: z.number().min(0).max(1_000_000).default(10),
+          /** Spans recorded per second at most, sampled by the caller or not. */
+          maxSpansPerSecond: z.number().min(1).max(1_000_000).default(1000),
+        })
+        .default({ rootsPerSecond: 10, maxSpansPerSecond: 1000 }),
+    })
+    .optional(),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

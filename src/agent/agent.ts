@@ -13,6 +13,7 @@ import { NodeState } from '../node/node-state.js';
 import { establishNodeIdentity } from '../node/node-identity.js';
 import { SvidManager } from '../node/svid-manager.js';
 import { startDataplane } from './dataplane/index.js';
+import { createAgentTelemetry } from '../telemetry/agent-telemetry.js';
 import { healthAnswer } from '../core/health-endpoints.js';
 import { FlowHistory } from './flow-history.js';
 import { FlowReporter } from './flow-reporter.js';
@@ -80,6 +81,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   svids.start();
 
   const flows = new FlowHistory(FLOW_HISTORY);
+  const telemetry = config.telemetry ? createAgentTelemetry(config.telemetry, { region: enrollment.region, node: config.node, dataDir: config.dataDir, registry, log }) : undefined;
   const flowReporter = new FlowReporter({ post: (body) => identity.client.post('/v1/flows', body, 5000), log: log.child({ part: 'flow-reports' }), registry });
   const dataplane = await startDataplane({
     inbound: config.listen.inbound,
@@ -96,7 +98,9 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     onFlow: (f) => {
       flows.add(f);
       flowReporter.add(f);
+      telemetry?.onFlow(f);
     },
+    ...(telemetry ? { tracing: telemetry.tracing } : {}),
     attestation: { requireSelectors: config.attestation.requireSelectors },
   });
 
@@ -171,6 +175,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     });
   }
   flowReporter.start();
+  telemetry?.start();
   log.info({ inbound: advertise, httpProxy: dataplane.httpProxyAddress }, 'agent serving');
 
   return {
@@ -183,6 +188,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       admin?.closeAllConnections();
       admin?.close();
       await dataplane.close();
+      // After the data plane: the last requests' spans are written to the queue on disk before exit.
+      await telemetry?.stop();
     },
   };
 }

@@ -57,7 +57,7 @@ export interface AgentOutboundPort {
   readonly listen: string;
 }
 
-export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string, outboundPorts: readonly AgentOutboundPort[] = []): string {
+export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: string; ip: string }, token: string, outboundPorts: readonly AgentOutboundPort[] = [], telemetry?: Readonly<Record<string, unknown>>): string {
   const path = join(regionDir(workdir, r), `agent-${agent.node}.yaml`);
   writeFileAtomicSync(
     path,
@@ -72,6 +72,7 @@ export function writeAgentFile(workdir: string, r: LabRegion, agent: { node: str
         metrics: `${agent.ip}:${PORTS.agentMetrics}`,
       },
       ...(outboundPorts.length ? { outboundPorts: outboundPorts.map((p) => ({ ...p })) } : {}),
+      ...(telemetry ? { telemetry } : {}),
     }),
     0o600,
   );

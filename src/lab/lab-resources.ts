@@ -21,6 +21,8 @@ export interface LabExtraResources {
   readonly sharedYaml?: string;
   readonly regionYaml?: Readonly<Record<string, string>>;
   readonly outboundPorts?: Readonly<Record<string, readonly { host: string; port: number; listen: string }[]>>;
+  /** agent.yaml `telemetry` of every agent (e.g. an OTLP collector to export to). */
+  readonly agentTelemetry?: Readonly<Record<string, unknown>>;
 }
 
 /** A YAML stream with more documents after it (either may be empty). */

@@ -214,7 +214,7 @@ export class Lab {
         return got;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
-      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node])], AGENT_NODE_FLAGS);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node], this.opts.extra?.agentTelemetry)], AGENT_NODE_FLAGS);
     }
 
     // Ready when every region sees its nodes connected and fresh state from every peer,

@@ -36,6 +36,10 @@ export const wireFlowSchema = z.object({
   bytesOut: count,
   bytesIn: count,
   durationMs: z.number().nonnegative().max(365 * 86_400_000),
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  sampled: z.boolean().optional(),
 });
 
 export type WireFlow = z.infer<typeof wireFlowSchema>;

@@ -1,6 +1,7 @@
 // What every data plane layer shares: the current snapshot (swapped whole,
 // never mutated), credentials, logging, metrics and the flow sink. Passed in,
 // never global, so two data planes can live in one process (tests, bench).
+import type { Tracing } from './observe/tracing.js';
 import type { Logger } from '../../core/log.js';
 import type { CredentialProvider, DataplaneSnapshot } from './dataplane-snapshot.js';
 import type { DataplaneMetrics } from './observe/dataplane-metrics.js';
@@ -71,6 +72,8 @@ export interface DataplaneContext {
   readonly attestation: AttestationOptions;
   /** Names this data plane in the flow events it publishes. */
   readonly tag: DataplaneTag;
+  /** Spans for proxied HTTP requests; undefined: traceparent passes through untouched. */
+  readonly tracing?: Tracing;
 }
 
 /**

@@ -3,6 +3,7 @@
 // (outbound/index.ts, inbound/index.ts) and the ports that feed them.
 // Everything decides from the current snapshot, swapped whole by setSnapshot;
 // nothing here parses config or talks to the controller.
+import type { Tracing } from './observe/tracing.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/log.js';
 import type { SocketAddress } from '../../core/address.js';
@@ -53,6 +54,8 @@ export interface DataplaneOptions {
   readonly attestation?: Partial<AttestationOptions>;
   /** Names this data plane in the flow events it publishes (default "dataplane"). */
   readonly label?: string;
+  /** Spans for proxied HTTP requests (src/telemetry/agent-telemetry.ts). */
+  readonly tracing?: Tracing;
 }
 
 /** One outbound destination's balancing, as the agent's /balancers shows it. */
@@ -93,6 +96,7 @@ export async function startDataplane(opts: DataplaneOptions): Promise<Dataplane>
     // Callers whose Workload declares selectors: their process, looked up once per connection.
     attestations: new ConnectionAttestations(attestor, (need, outcome, seconds) => metrics.attestations.observe({ need, outcome: outcome.kind }, seconds)),
     attestation: { requireSelectors: opts.attestation?.requireSelectors ?? false },
+    ...(opts.tracing ? { tracing: opts.tracing } : {}),
   };
   // Metrics, refusal logs and the flow sink follow the flow events.
   const detach = attachSubscribers(tag, { metrics, refusals: ctx.refusals, log: opts.log, sink: opts.onFlow });

@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { describeError } from '../../../core/errors.js';
 import { headerSafe, type DataplaneContext } from '../dataplane-context.js';
 import type { InboundPeer } from './decide.js';
-import { recordInbound } from './observe.js';
+import { recordInbound, type RequestRecord } from './observe.js';
+import { continueTrace } from '../observe/tracing.js';
 import { DENY_REASON_HEADER, GRPC_TIMEOUT_HEADER, REFUSAL_CODE_HEADER } from '../../../mesh/wire-headers.js';
 import type { FailureCode } from '../outcome.js';
 import { gateL7Request, type L7Target } from './l7-gate.js';
@@ -111,6 +112,9 @@ export class InboundH2 {
    */
   serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, peer: InboundPeer, target: L7Target, start: number): void {
     const ctx = this.ctx;
+    // Our span becomes the parent the app sees; every record of this request carries it.
+    const trace = continueTrace(ctx.tracing, headers);
+    const record = (r: RequestRecord): void => recordInbound(ctx, peer, start, trace ? { ...r, trace } : r);
     const contentType = headers['content-type'];
     const grpc = isGrpcContentType(contentType);
     const method = String(headers[':method'] ?? '');
@@ -120,13 +124,13 @@ export class InboundH2 {
       const reason = method === 'CONNECT' ? 'CONNECT (also extended CONNECT, RFC 8441) is not served on an HTTP port; use WebSocket over HTTP/1.1' : 'request without :path';
       const status = method === 'CONNECT' ? 405 : 400;
       respondH2Refusal(stream, contentType, status, reason, undefined, 'bad_request_path');
-      recordInbound(ctx, peer, start, { verdict: 'deny', code: 'bad_request_path', target, reason, method, path: '', status, bytesOut: 0, bytesIn: 0 });
+      record({ verdict: 'deny', code: 'bad_request_path', target, reason, method, path: '', status, bytesOut: 0, bytesIn: 0 });
       return;
     }
     const gate = gateL7Request(ctx, peer, target, method, rawTarget);
     if (gate.kind === 'refuse') {
       respondH2Refusal(stream, contentType, gate.status, gate.reason, gate.body, gate.code);
-      recordInbound(ctx, peer, start, { verdict: gate.verdict, code: gate.code, target, policy: gate.policy, rule: gate.rule, reason: gate.reason, method, path: gate.path, status: gate.status, grpcStatus: grpc ? grpcCodeForAgentStatus(gate.status) : undefined, bytesOut: 0, bytesIn: 0 });
+      record({ verdict: gate.verdict, code: gate.code, target, policy: gate.policy, rule: gate.rule, reason: gate.reason, method, path: gate.path, status: gate.status, grpcStatus: grpc ? grpcCodeForAgentStatus(gate.status) : undefined, bytesOut: 0, bytesIn: 0 });
       return;
     }
     const call = {
@@ -155,12 +159,12 @@ export class InboundH2 {
       clearTimeout(deadline);
       gate.release();
       if (expired) {
-        recordInbound(ctx, peer, start, { verdict: 'error', code: 'timeout', target, policy: gate.policy, rule: gate.rule, reason: `deadline of ${deadlineMs} ms (grpc-timeout) exceeded`, method, path: gate.path, status: 504, grpcStatus: grpc ? 4 : undefined, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
+        record({ verdict: 'error', code: 'timeout', target, policy: gate.policy, rule: gate.rule, reason: `deadline of ${deadlineMs} ms (grpc-timeout) exceeded`, method, path: gate.path, status: 504, grpcStatus: grpc ? 4 : undefined, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
         return;
       }
       const grpcStatus = end.grpcStatus ?? (grpc && end.verdict === 'error' ? grpcCodeForAgentStatus(end.status) : undefined);
       const code = end.verdict !== 'error' ? undefined : end.cancelled ? 'client_closed' : end.status === 504 ? 'app_timeout' : end.status === 502 ? 'app_unreachable' : 'reset';
-      recordInbound(ctx, peer, start, { verdict: end.verdict, code, target, policy: gate.policy, rule: gate.rule, reason: end.reason, method, path: gate.path, status: end.status, grpcStatus, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
+      record({ verdict: end.verdict, code, target, policy: gate.policy, rule: gate.rule, reason: end.reason, method, path: gate.path, status: end.status, grpcStatus, bytesOut: end.bytesOut, bytesIn: end.bytesIn });
     };
     const fail = (status: number, reason: string): void => respondH2Refusal(stream, contentType, status, reason, undefined, status === 504 ? 'app_timeout' : 'app_unreachable');
     if (target.protocol === 'http2') forwardToH2App(call, () => this.apps.session(call.app.host, call.app.port), fail, done);

@@ -17,6 +17,7 @@ import type { InboundCall } from './call.js';
 import { DuplexView } from './duplex-view.js';
 import { fail, type Outcome } from '../outcome.js';
 import { publishInbound, type InboundFacts } from './observe.js';
+import { continueTrace } from '../observe/tracing.js';
 import { forwardL7, type L7Exchange } from './l7-forward.js';
 import type { DataplaneTag } from '../observe/flow-events.js';
 
@@ -97,8 +98,10 @@ export class InboundL7 {
     }
     const { call, target } = conn;
     const method = req.method ?? 'GET';
+    // Our span becomes the parent the app sees.
+    const trace = continueTrace(ctx.tracing, req.headers);
     void forwardL7(ctx, this.agent, call.peer, target, http1Exchange(req, res)).then((r) => {
-      const facts: InboundFacts = { peer: call.peer, start, snapshot: call.snapshot, target, policy: r.policy, rule: r.rule, method, path: r.path };
+      const facts: InboundFacts = { peer: call.peer, start, snapshot: call.snapshot, target, policy: r.policy, rule: r.rule, method, path: r.path, trace };
       publishInbound(this.tag, facts, r.outcome, ctx.now(), true);
     });
   }

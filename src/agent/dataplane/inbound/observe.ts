@@ -8,6 +8,7 @@ import { fail, verdictOf, type FailureCode, type Outcome } from '../outcome.js';
 import type { DataplaneSnapshot } from '../dataplane-snapshot.js';
 import type { FlowRecord } from '../observe/flow-record.js';
 import { publishEnd, publishStart, type DataplaneTag } from '../observe/flow-events.js';
+import { traceFields, type TraceIds } from '../observe/tracing.js';
 
 export interface InboundFacts {
   readonly peer: InboundPeer;
@@ -19,6 +20,7 @@ export interface InboundFacts {
   readonly method?: string | undefined;
   readonly path?: string | undefined;
   readonly grpcStatus?: number | undefined;
+  readonly trace?: TraceIds | undefined;
 }
 
 export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRecord {
@@ -45,6 +47,7 @@ export function inboundRecord(f: InboundFacts, o: Outcome, now: number): FlowRec
     bytesOut: o.bytesOut ?? 0,
     bytesIn: o.bytesIn ?? 0,
     durationMs: now - f.start,
+    ...traceFields(f.trace),
   };
 }
 
@@ -63,12 +66,13 @@ export interface RequestRecord {
   readonly grpcStatus?: number;
   readonly bytesOut: number;
   readonly bytesIn: number;
+  readonly trace?: TraceIds;
 }
 
 export function recordInbound(ctx: { readonly tag: DataplaneTag; now(): number; readonly state: { readonly current: DataplaneSnapshot } }, peer: InboundPeer, start: number, r: RequestRecord): void {
   const extra = { ...(r.status !== undefined ? { status: r.status } : {}), bytesOut: r.bytesOut, bytesIn: r.bytesIn };
   const o: Outcome = r.verdict === 'allow' || !r.code ? { kind: 'done', status: r.status ?? 0, bytesOut: r.bytesOut, bytesIn: r.bytesIn } : fail(r.code, r.reason ?? r.code, extra);
-  const facts: InboundFacts = { peer, start, snapshot: ctx.state.current, target: r.target, policy: r.policy, rule: r.rule, method: r.method, path: r.path, grpcStatus: r.grpcStatus };
+  const facts: InboundFacts = { peer, start, snapshot: ctx.state.current, target: r.target, policy: r.policy, rule: r.rule, method: r.method, path: r.path, grpcStatus: r.grpcStatus, trace: r.trace };
   publishInbound(ctx.tag, facts, o, ctx.now(), true);
 }
 

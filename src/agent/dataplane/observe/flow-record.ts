@@ -50,6 +50,12 @@ export interface FlowRecord {
   /** Response direction: bytes from destination back to source. */
   readonly bytesIn: number;
   readonly durationMs: number;
+  /** L7 requests, when the agent traces: the W3C trace and this agent's span for the request. */
+  readonly traceId?: string;
+  readonly spanId?: string;
+  readonly parentSpanId?: string;
+  /** The trace's sampled flag: a span is exported only when set. */
+  readonly sampled?: boolean;
 }
 
 export type FlowSink = (f: FlowRecord) => void;

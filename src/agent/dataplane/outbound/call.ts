@@ -3,6 +3,7 @@
 // and the innermost layer hands an opened stream to the entry's exchange.
 // One mutable record per call, with fields in a fixed order, rather than a
 // copy per layer: it is the hot path.
+import type { TraceIds } from '../observe/tracing.js';
 import type { Socket } from 'node:net';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { DataplaneSnapshot, Endpoint, LocalWorkload, WorkloadCredentials } from '../dataplane-snapshot.js';
@@ -42,6 +43,8 @@ export interface HttpRequestInfo {
   readonly replayable: boolean;
   /** The caller's own deadline (x-entente-timeout), milliseconds; 0 when none. */
   readonly deadlineMs: number;
+  /** This agent's span for the request, when it traces (observe/tracing.ts). */
+  readonly trace?: TraceIds;
 }
 
 export interface OutboundCall {

@@ -8,6 +8,7 @@ import { verdictOf } from '../outcome.js';
 import type { FlowRecord } from '../observe/flow-record.js';
 import { publishEnd, publishStart, type DataplaneTag } from '../observe/flow-events.js';
 import { normalizeAddress } from './decide.js';
+import { traceFields } from '../observe/tracing.js';
 
 export function outboundRecord(call: OutboundCall, o: Outcome, now: number): FlowRecord {
   const endpoint = o.endpoint ?? call.endpoint;
@@ -34,6 +35,7 @@ export function outboundRecord(call: OutboundCall, o: Outcome, now: number): Flo
     bytesOut: o.bytesOut ?? 0,
     bytesIn: o.bytesIn ?? 0,
     durationMs: now - call.start,
+    ...traceFields(call.http?.trace),
   };
 }
 

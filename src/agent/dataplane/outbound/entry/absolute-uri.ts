@@ -16,6 +16,7 @@ import { fail, type Outcome } from '../../outcome.js';
 import { refusalBody } from '../respond.js';
 import { answerOutcome } from './carry-bytes.js';
 import { endToEndHeaders } from '../../http-headers.js';
+import { continueTrace } from '../../observe/tracing.js';
 import { exchangeH2, openH2Request, type H2Request } from './h2-request.js';
 
 export function refuseResponse(res: ServerResponse, status: number, reason: string, close = false): void {
@@ -70,9 +71,11 @@ export function absoluteUriEntry(ctx: DataplaneContext, outbound: Service<Outbou
     }
     const target = url;
     const method = req.method ?? 'GET';
-    const http: HttpRequestInfo = { method, path: target.pathname, replayable: replayable(req, method), deadlineMs: deadlineFrom(req.headers[TIMEOUT_HEADER]) };
     const headers = endToEndHeaders(req.headers);
     delete headers[TIMEOUT_HEADER];
+    // Our span becomes the parent the destination agent sees (every attempt of the call carries it).
+    const trace = continueTrace(ctx.tracing, headers);
+    const http: HttpRequestInfo = { method, path: target.pathname, replayable: replayable(req, method), deadlineMs: deadlineFrom(req.headers[TIMEOUT_HEADER]), ...(trace ? { trace } : {}) };
     headers.connection = 'close';
     let bodySent = false;
 
