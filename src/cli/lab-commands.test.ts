@@ -57,4 +57,8 @@ describe('entente lab options', () => {
     refused({ ipPrefix: '10.0' }, '--ip-prefix', '127.N');
     refused({ attest: 'none' }, '--attest', '"none"');
   });
+  it('--otlp takes an http(s) collector base URL', () => {
+    assert.equal(parseLabCliOptions({ ...defaults, otlp: 'http://127.0.0.1:4318' }).otlp, 'http://127.0.0.1:4318');
+    refused({ otlp: 'ftp://collector:4318' }, '--otlp', 'ftp://collector:4318', 'OTLP/HTTP collector base URL');
+  });
 });

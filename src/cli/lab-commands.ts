@@ -31,6 +31,7 @@ export interface LabCliInput {
   rate: string;
   svidTtl: string;
   attest: string;
+  otlp?: string;
 }
 
 /** The same options, checked and parsed. */
@@ -46,6 +47,8 @@ export interface LabCliOptions {
   /** As given (the controllers parse it again, with the same parser). */
   svidTtl: string;
   attest: 'process' | 'uid';
+  /** Agents export spans and flows to this OTLP/HTTP collector. */
+  otlp?: string;
 }
 
 /** A bad command-line option: the lab exits 2 with this message before starting anything. */
@@ -97,6 +100,9 @@ export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
   if (input.attest !== 'process' && input.attest !== 'uid') {
     throw new LabOptionError('--attest', input.attest, '"process" or "uid" (e.g. --attest uid to call the mesh with curl as the lab\'s user)');
   }
+  if (input.otlp !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(input.otlp)) {
+    throw new LabOptionError('--otlp', input.otlp, 'an OTLP/HTTP collector base URL such as "http://127.0.0.1:4318"');
+  }
   const durationS = input.duration === undefined ? undefined : number('--duration', input.duration, 'a number of seconds above 0, e.g. 20', (n) => n > 0);
   return {
     regions,
@@ -107,6 +113,7 @@ export function parseLabCliOptions(input: LabCliInput): LabCliOptions {
     rate: number('--rate', input.rate, `a number of requests per second per route above 0 and at most ${MAX_LAB_RATE}, e.g. 20`, (n) => n > 0 && n <= MAX_LAB_RATE),
     svidTtl: input.svidTtl,
     attest: input.attest,
+    ...(input.otlp !== undefined ? { otlp: input.otlp } : {}),
   };
 }
 
@@ -126,6 +133,7 @@ export function registerLabCommands(program: Command): void {
     .option('--scenario <file>', 'run a drill from a YAML timeline (docs/operations.md "Lab drills")')
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
     .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
+    .option('--otlp <url>', "agents export spans and flow records to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (queued on disk while it is down)")
     .option('--attest <what>', 'what each Workload attests: "process" (the lab\'s uid and node executable) or "uid" (the lab\'s uid only, so your own curl may call as a workload)', 'process')
     .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean; drill?: string; scenario?: string }) => {
       let parsed: LabCliOptions;
@@ -173,6 +181,8 @@ export function registerLabCommands(program: Command): void {
         traffic: opts.traffic,
         svidTtl: parsed.svidTtl,
         attest: parsed.attest === 'uid' ? { uid: attest.uid! } : attest,
+        // Every request the lab drives starts a trace: sample a few per second per agent.
+        ...(parsed.otlp ? { extra: { agentTelemetry: { otlp: { endpoint: parsed.otlp, flows: true }, sampling: { rootsPerSecond: 5 } } } } : {}),
         onEvent: (line) => out.write(`lab: ${line}\n`),
       });
       let finished = false;
