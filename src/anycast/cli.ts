@@ -1,5 +1,6 @@
 // `entente anycast --config anycast.yaml` runs the announcer;
 // `entente anycast status` reads a running announcer's status endpoint.
+import { outputFormatOf, structured } from '../cli/output.js';
 import type { Command } from 'commander';
 import { EntenteError, describeError } from '../core/errors.js';
 import { loggerFrom, withLogOptions } from '../cli/log-options.js';
@@ -43,7 +44,8 @@ export async function fetchStatus(statusUrl: string): Promise<StatusDocument> {
   return (await res.json()) as StatusDocument;
 }
 
-async function showStatus(opts: { config: string; statusUrl?: string; json?: boolean }): Promise<void> {
+async function showStatus(opts: { config: string; statusUrl?: string; json?: boolean; output?: string }): Promise<void> {
+  const format = outputFormatOf(opts);
   let base = opts.statusUrl;
   if (!base) {
     const cfg = await loadAnycastConfig(opts.config);
@@ -52,12 +54,12 @@ async function showStatus(opts: { config: string; statusUrl?: string; json?: boo
     base = `http://${formatSocketAddress({ host, port: l.port })}`;
   }
   const doc = await fetchStatus(base);
-  process.stdout.write(opts.json ? `${JSON.stringify(doc, null, 2)}\n` : formatStatus(doc));
+  process.stdout.write(structured(format, doc) ?? formatStatus(doc));
 }
 
 function report(err: unknown): void {
   process.stderr.write(`entente anycast: ${describeError(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = err instanceof EntenteError && err.code.startsWith('CLI_') ? 2 : 1;
 }
 
 export function registerAnycastCommands(program: Command): void {
@@ -72,8 +74,9 @@ export function registerAnycastCommands(program: Command): void {
     .command('status')
     .description('show a running announcer: sessions, announced routes, health and history')
     .option('--status-url <url>', "the announcer's status endpoint, e.g. http://127.0.0.1:9179 (default: status.listen from --config)")
-    .option('--json', 'print the status document as JSON')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .option('--json', 'the same as -o json')
     .action(async (_opts: unknown, cmd: Command) => {
-      await showStatus(cmd.optsWithGlobals<{ config: string; statusUrl?: string; json?: boolean }>()).catch(report);
+      await showStatus(cmd.optsWithGlobals<{ config: string; statusUrl?: string; json?: boolean; output?: string }>()).catch(report);
     });
 }

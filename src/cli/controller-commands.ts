@@ -1,4 +1,5 @@
 // `entente controller` and `entente token create`.
+import { outputFormatOf, structured } from './output.js';
 import type { Command } from 'commander';
 import { request } from 'node:http';
 import { loadConfigFile } from '../core/config-file.js';
@@ -29,8 +30,10 @@ export function registerControllerCommands(program: Command): void {
     .option('--gateway', 'the node is a gateway')
     .option('--address <ip...>', 'IP address(es) the node may advertise (default: the address it connects from)')
     .option('--ttl <duration>', 'lifetime, e.g. 15m')
-    .option('--json', 'print JSON')
-    .action(async (opts: { node: string; config: string; gateway?: boolean; address?: string[]; ttl?: string; json?: boolean }) => {
+    .option('-o, --output <format>', 'text (the token alone), json or yaml', 'text')
+    .option('--json', 'the same as -o json')
+    .action(async (opts: { node: string; config: string; gateway?: boolean; address?: string[]; ttl?: string; json?: boolean; output?: string }) => {
+      const format = outputFormatOf(opts);
       const config = loadConfigFile(controllerConfigSchema, opts.config);
       const credential = readAdminCredential(config.dataDir);
       const body = JSON.stringify({ node: opts.node, kind: opts.gateway ? 'gateway' : 'agent', ...(opts.address ? { addresses: opts.address } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
@@ -48,6 +51,6 @@ export function registerControllerCommands(program: Command): void {
         req.end(body);
       });
       if (result.status !== 200) throw new Error(`controller refused: ${JSON.stringify(result.json)}`);
-      process.stdout.write(opts.json ? `${JSON.stringify(result.json)}\n` : `${String(result.json.token)}\n`);
+      process.stdout.write(format === 'json' ? `${JSON.stringify(result.json)}\n` : format === 'yaml' ? structured('yaml', result.json)! : `${String(result.json.token)}\n`);
     });
 }

@@ -1,6 +1,7 @@
 // Operator views that read a running controller's admin API: `entente drift`.
 // The controller is found as kubectl finds its cluster: --controller URL, else
 // the ENTENTE_CONTROLLER variable (`entente lab` prints the line to export).
+import { outputFormatOf, structured, type OutputFormat } from './output.js';
 import type { Command } from 'commander';
 import { httpJson } from '../core/http-get-json.js';
 import { EntenteError } from '../core/errors.js';
@@ -25,10 +26,13 @@ export function registerOperatorCommands(program: Command): void {
     .command('drift')
     .description('list the policy resources that differ between regions (exit 0: none, 1: some)')
     .option('--controller <url>', "a controller's admin URL (default: $ENTENTE_CONTROLLER)")
-    .option('--json', 'print the report as JSON')
-    .action(async (opts: { controller?: string; json?: boolean }) => {
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .option('--json', 'the same as -o json')
+    .action(async (opts: { controller?: string; json?: boolean; output?: string }) => {
       let url: string | undefined;
+      let format: OutputFormat;
       try {
+        format = outputFormatOf(opts);
         url = controllerUrl(opts.controller);
       } catch (err) {
         return fail(DRIFT_EXIT.usage, (err as Error).message);
@@ -42,7 +46,7 @@ export function registerOperatorCommands(program: Command): void {
       } catch (err) {
         return fail(DRIFT_EXIT.unreachable, `cannot read ${url}/v1/drift: ${(err as Error).message}`);
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDrift(report)}\n`);
+      process.stdout.write(structured(format, report) ?? `${formatDrift(report)}\n`);
       process.exitCode = report.drift ? DRIFT_EXIT.drift : DRIFT_EXIT.none;
     });
 }

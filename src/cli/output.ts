@@ -24,3 +24,8 @@ export function table(rows: readonly (readonly string[])[]): string {
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
+
+/** The format asked for with -o, or with --json (the older spelling of -o json, kept on the commands that had it). */
+export function outputFormatOf(opts: { output?: string; json?: boolean }, formats: readonly OutputFormat[] = ['text', 'json', 'yaml']): OutputFormat {
+  return opts.json ? 'json' : parseOutputFormat(opts.output ?? 'text', formats);
+}

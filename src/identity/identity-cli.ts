@@ -1,6 +1,7 @@
 // `entente identity parse|inspect|verify`: operator tools over the same code
 // the mesh uses, so what the CLI says about an ID or a certificate is what a
 // controller or agent would decide. Results set process.exitCode (0 ok, 1 not).
+import { outputFormatOf, structured } from '../cli/output.js';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import type { Command } from 'commander';
@@ -33,7 +34,8 @@ function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void> | void):
       await fn(...args);
     } catch (err) {
       process.stderr.write(`entente identity: ${describeError(err)}\n`);
-      process.exitCode = 1;
+      // A usage error (a bad option value) exits 2, as everywhere in entente.
+      process.exitCode = err instanceof EntenteError && err.code.startsWith('CLI_') ? 2 : 1;
     }
   };
 }
@@ -58,22 +60,28 @@ export function registerIdentityCommands(program: Command): void {
     .command('parse')
     .description('check SPIFFE IDs against the SPIFFE-ID standard (exit 1 if any is invalid)')
     .argument('<ids...>', 'SPIFFE IDs, e.g. spiffe://eu.example.org/ns/shop/sa/web')
-    .option('--json', 'print one JSON object per ID')
+    .option('-o, --output <format>', 'text, json (one object per line) or yaml', 'text')
+    .option('--json', 'the same as -o json')
     .action(
-      guarded((ids: string[], opts: { json?: boolean }) => {
+      guarded((ids: string[], opts: { json?: boolean; output?: string }) => {
+        const format = outputFormatOf(opts);
         let bad = 0;
+        const reports: unknown[] = [];
         for (const text of ids) {
           const r = SpiffeId.check(text);
           if (!r.ok) bad++;
-          if (opts.json) {
-            const line = r.ok ? { id: text, valid: true, trustDomain: r.value.trustDomain, path: r.value.path } : { id: text, valid: false, code: r.code, reason: r.reason };
+          const line = r.ok ? { id: text, valid: true, trustDomain: r.value.trustDomain, path: r.value.path } : { id: text, valid: false, code: r.code, reason: r.reason };
+          if (format === 'json') {
             process.stdout.write(`${JSON.stringify(line)}\n`);
+          } else if (format === 'yaml') {
+            reports.push(line);
           } else if (r.ok) {
             process.stdout.write(`valid    ${text}  (trust domain ${r.value.trustDomain}, path ${r.value.path || '(none)'})\n`);
           } else {
             process.stdout.write(`invalid  ${JSON.stringify(text)}: ${r.reason} [${r.code}]\n`);
           }
         }
+        if (format === 'yaml') process.stdout.write(structured('yaml', reports)!);
         process.exitCode = bad === 0 ? 0 : 1;
       }),
     );
@@ -83,12 +91,15 @@ export function registerIdentityCommands(program: Command): void {
     .description('show an SVID PEM chain or a SPIFFE bundle (JSON), "-" reads stdin')
     .argument('<file>', 'PEM chain, SPIFFE bundle, or bundle map; "-" for stdin')
     .option('--trust-domain <td>', 'trust domain of a single bundle (bundles do not name it)')
-    .option('--json', 'machine-readable output')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .option('--json', 'the same as -o json')
     .action(
-      guarded(async (file: string, opts: { json?: boolean; trustDomain?: string }) => {
+      guarded(async (file: string, opts: { json?: boolean; output?: string; trustDomain?: string }) => {
+        const format = outputFormatOf(opts);
         const td = opts.trustDomain === undefined ? undefined : parseTrustDomain(opts.trustDomain);
         const report = inspectText(await readInput(file), td);
-        process.stdout.write(opts.json ? `${stringifyJson(report, 2)}\n` : renderInspect(report));
+        const json = stringifyJson(report, 2);
+        process.stdout.write(format === 'json' ? `${json}\n` : format === 'yaml' ? structured('yaml', JSON.parse(json))! : renderInspect(report));
         const nonConforming = report.kind === 'chain' && report.certificates.some((c) => !c.svidCheck.ok);
         process.exitCode = nonConforming ? 1 : 0;
       }),
@@ -100,10 +111,12 @@ export function registerIdentityCommands(program: Command): void {
     .requiredOption('--bundle <file>', 'SPIFFE bundle JSON, bundle map JSON, or PEM CA certificates')
     .option('--trust-domain <td>', "trust domain the bundle belongs to (default: the leaf's own)")
     .option('--at <time>', 'verify at this ISO 8601 time instead of now')
-    .option('--json', 'machine-readable output')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .option('--json', 'the same as -o json')
     .argument('<cert>', 'PEM chain, leaf first; "-" for stdin')
     .action(
-      guarded(async (cert: string, opts: { bundle: string; trustDomain?: string; at?: string; json?: boolean }) => {
+      guarded(async (cert: string, opts: { bundle: string; trustDomain?: string; at?: string; json?: boolean; output?: string }) => {
+        const format = outputFormatOf(opts);
         const nowMs = opts.at === undefined ? Date.now() : Date.parse(opts.at);
         if (Number.isNaN(nowMs)) throw new EntenteError('BAD_TIME', `--at ${opts.at} is not a time`, { hint: 'e.g. 2030-01-01T00:00:00Z' });
         const chainPem = await readInput(cert);
@@ -114,8 +127,9 @@ export function registerIdentityCommands(program: Command): void {
         const td = opts.trustDomain === undefined ? undefined : parseTrustDomain(opts.trustDomain);
         const store = new BundleStore(bundlesFromText(await readInput(opts.bundle), td, leafTd?.ok ? leafTd.value.trustDomain : undefined));
         const v = verifyX509SvidChain(chain, store, nowMs);
-        if (opts.json) {
-          process.stdout.write(`${stringifyJson(v.kind === 'valid' ? { valid: true, spiffeId: v.spiffeId.toString(), notAfter: v.notAfter.toISOString() } : { valid: false, code: v.code, reason: v.reason })}\n`);
+        if (format !== 'text') {
+          const result = v.kind === 'valid' ? { valid: true, spiffeId: v.spiffeId.toString(), notAfter: v.notAfter.toISOString() } : { valid: false, code: v.code, reason: v.reason };
+          process.stdout.write(format === 'json' ? `${stringifyJson(result)}\n` : structured('yaml', result)!);
         } else if (v.kind === 'valid') {
           process.stdout.write(`valid: ${v.spiffeId} (leaf expires ${v.notAfter.toISOString()})\n`);
         } else {
