@@ -2,8 +2,9 @@
 // reports every problem in one pass, each located to file, document, line and key.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeError } from '../core/errors.js';
+import { lineOfPath } from '../core/yaml-source.js';
 import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type AuthorizationPolicy, type Resource, type ResourceKind, type Service, type TrafficPolicy } from './resources.js';
 import { checkPolicyTargets, unknownServiceExpectation } from './check-policy-targets.js';
 import { checkTrafficPolicies } from './check-traffic-policies.js';
@@ -117,31 +118,6 @@ function sourceNear(lines: readonly string[], line: number | undefined): string 
     if (text !== '') return text;
   }
   return undefined;
-}
-
-/** The line of the deepest node of `path` that exists (the key's line for mapping members). */
-function lineOfPath(doc: Document, lc: LineCounter, path: readonly PathSegment[]): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
-      offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
-      node = node.items[seg];
-      offset = rangeStart(node) ?? offset;
-    } else {
-      break;
-    }
-  }
-  return offset === undefined ? undefined : lc.linePos(offset).line;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-  return range?.[0];
 }
 
 /** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets, traffic policies) and the sorted set. */
