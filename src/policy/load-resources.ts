@@ -20,8 +20,14 @@ export interface LoadResult {
   readonly errors: readonly ResourceError[];
 }
 
+/** What validated, with where each resource came from: for tools that point at a rule's file and line. */
+export interface LocatedLoadResult extends LoadResult {
+  /** Every resource of `resources` (duplicates dropped), in reading order. */
+  readonly located: readonly LocatedResource[];
+}
+
 /** Where a document came from, so later checks can point at it. */
-interface Origin {
+export interface Origin {
   readonly file: string;
   readonly document: number;
   readonly lineOf: (path: readonly PathSegment[]) => number | undefined;
@@ -121,7 +127,7 @@ function sourceNear(lines: readonly string[], line: number | undefined): string 
 }
 
 /** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets, traffic policies) and the sorted set. */
-export function assembleResources(files: readonly ParsedFile[]): LoadResult {
+export function assembleResources(files: readonly ParsedFile[]): LocatedLoadResult {
   const errors: ResourceError[] = files.flatMap((f) => f.errors);
   const located = files.flatMap((f) => f.resources);
   const declarations = files.flatMap((f) => f.declarations);
@@ -181,7 +187,7 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
   }
   errors.push(...checkPolicyTargets({ policies, declaredServices: servicesByNs, services }));
   errors.push(...checkTrafficPolicies({ policies: trafficPolicies, declaredServices: servicesByNs, services }));
-  return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation) };
+  return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation), located: unique };
 }
 
 /** Reading order: file, document, line; ties keep the order they were found in (sort is stable). */
@@ -226,7 +232,7 @@ function readError(file: string, err: unknown, expected: string): ResourceError 
   return makeResourceError({ code: 'READ_FAILED', file, document: 0, path: [], value: describeError(err), expected });
 }
 
-export async function loadResourceDir(dir: string): Promise<LoadResult> {
+export async function loadResourceDir(dir: string): Promise<LocatedLoadResult> {
   const listed = await listResourceFiles(dir);
   const parsed: ParsedFile[] = [{ resources: [], declarations: [], errors: listed.errors }];
   for (const file of listed.files) {
