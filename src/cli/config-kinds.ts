@@ -9,7 +9,7 @@ import { controllerConfigSchema } from '../controller/controller-config.js';
 import { agentConfigSchema } from '../agent/agent-config.js';
 import { gatewayConfigSchema } from '../gateway/gateway-config.js';
 import { anycastConfigSchema } from '../anycast/config.js';
-import { objectKeysAt } from '../core/schema-keys.js';
+import { closestName, objectKeysAt } from '../core/schema-keys.js';
 
 export type ConfigKind = 'region' | 'agent' | 'gateway' | 'anycast';
 export type FileKind = ConfigKind | 'resources' | 'cases';
@@ -50,8 +50,9 @@ function topLevelKeys(text: string): { maps: string[][]; caseList: boolean } {
 
 /**
  * The kind of a file, from its content: a document with apiVersion or kind is
- * resources, a list of mappings with expect is policy test cases; otherwise the config kind whose schema has most of the top-level
- * keys (ties go to the one with a key only it has). When the content does not
+ * resources, a list of mappings with expect is policy test cases; otherwise the
+ * config kind whose schema has most of the top-level keys, or keys a typo away
+ * from them (ties go to the one with a key only it has). When the content does not
  * tell (no keys, or a tie), a file name containing region, agent, gateway or
  * anycast does. undefined: neither tells.
  */
@@ -68,7 +69,10 @@ export function recogniseKind(text: string, file: string): FileKind | undefined 
   const keys = docs[0] ?? [];
   const scored = (Object.keys(CONFIG_KINDS) as ConfigKind[]).map((kind) => {
     const shape = objectKeysAt(CONFIG_KINDS[kind].schema, []) ?? [];
-    return { kind, score: keys.filter((k) => shape.includes(k)).length, distinctive: keys.some((k) => DISTINCTIVE[kind].includes(k)) };
+    // A misspelt key counts for the kind it is close to, so a typo does not change the kind.
+    const missing = shape.filter((k) => !keys.includes(k));
+    const score = keys.filter((k) => shape.includes(k) || closestName(k, missing) !== undefined).length;
+    return { kind, score, distinctive: keys.some((k) => DISTINCTIVE[kind].includes(k)) };
   });
   const top = Math.max(...scored.map((s) => s.score));
   let best = top > 0 ? scored.filter((s) => s.score === top) : [];
