@@ -28,11 +28,15 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
   { file: 'policy-cases.schema.json', title: 'Entente policy test cases (entente policy test DIR CASES.yaml)', schema: policyCasesSchema },
 ];
 
-/** The text of each schema file: the input side of each schema (what a file may hold), 2-space JSON. */
+/**
+ * The text of each schema file: the input side of each schema (what a file
+ * may hold), as JSON Schema draft-07, the newest draft the YAML language
+ * server (VS Code's YAML extension) documents support for; 2-space JSON.
+ */
 export function generateJsonSchemas(): Map<string, string> {
   const out = new Map<string, string>();
   for (const s of SCHEMA_FILES) {
-    const json = z.toJSONSchema(s.schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const json = z.toJSONSchema(s.schema, { io: 'input', unrepresentable: 'any', target: 'draft-7' }) as Record<string, unknown>;
     const { $schema, ...rest } = json;
     out.set(s.file, `${JSON.stringify({ $schema, title: s.title, ...rest }, null, 2)}\n`);
   }
