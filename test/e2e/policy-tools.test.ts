@@ -1,6 +1,6 @@
 // The built CLI on the fixtures of test/fixtures/policy-tools/: entente policy
 // lint (clean, dangling references, shadowed rules, --strict, -o json),
-// policy test (a failing case), policy explain, and entente validate (a typo
+// policy test (a failing case, a malformed cases file), policy explain, and entente validate (a typo
 // key, a YAML syntax error): exit codes, and the file, line and key named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +52,13 @@ test('policy test and policy explain over the valid set', { timeout: 120_000 }, 
   assert.deepEqual(out.map((l) => l.split(':')[0]), ['pass  frontend reads the cart API', 'pass  the cart pays', 'pass  the frontend may not delete', 'FAIL  a US frontend opens the cart\'s admin pages', '4 cases']);
   assert.match(out[3]!, /expected allow, got deny by shop\/admin-eu-only#0 \(spiffe:\/\/us\.example\.org\/ns\/web\/sa\/frontend -> shop\/cart:8080 GET \/admin; .*cases\.yaml:20\)$/);
   assert.equal(out[4], '4 cases: 3 passed, 1 failed');
+
+  const bad = await cli('policy', 'test', `${F}/valid`, `${F}/bad-cases.yaml`);
+  assert.equal(bad.code, 2, 'a malformed CASES.yaml is a usage error');
+  assert.deepEqual(lines(bad.stderr).slice(1).map((l) => l.replace(F, 'F')), [
+    '  F/bad-cases.yaml:3: [0].expect: got "alow"; expected one of "allow", "deny"',
+    '  F/bad-cases.yaml:4: [0].porrt: unknown key "porrt" (did you mean "port"?)',
+  ]);
 
   const e = await cli('policy', 'explain', '--from', 'spiffe://eu.example.org/ns/web/sa/frontend', '--to', 'shop/cart', '--method', 'DELETE', '--path', '/api/items', `${F}/valid`);
   assert.equal(e.code, 0, e.stderr);
