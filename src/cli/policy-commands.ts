@@ -113,7 +113,7 @@ export function registerPolicyCommands(program: Command): void {
 
   program
     .command('validate')
-    .description('check config and resource files offline with the schema each component uses: region.yaml, agent.yaml, gateway.yaml, anycast.yaml, resources (exit 0 valid, 1 problems, 2 usage)')
+    .description('check config and resource files offline with the schema each component uses: region.yaml, agent.yaml, gateway.yaml, anycast.yaml, resources, policy test cases (exit 0 valid, 1 problems, 2 usage)')
     .argument('<path>', 'a file, or a directory (every *.yaml / *.yml under it)')
     .option('-o, --output <format>', 'text, json or yaml', 'text')
     .action(async (path: string, opts: { output: string }) => {

@@ -1,4 +1,4 @@
-// `entente validate FILE|DIR`: each config or resource file checked offline
+// `entente validate FILE|DIR`: each config, resource or test-cases file checked offline
 // with the schema its component uses, every problem with file, line, key,
 // value and what was expected. A directory is every *.yaml / *.yml under it,
 // listed as the controller lists a resource directory. Per file only: the
