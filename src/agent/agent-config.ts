@@ -1,6 +1,6 @@
 // agent.yaml: one agent per node or device.
 import * as z from 'zod';
-import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl } from '../core/config-types.js';
+import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zDurationMs, zHttpsUrl } from '../core/config-types.js';
 
 export const agentConfigSchema = z.strictObject({
   node: zDnsLabel,
@@ -9,7 +9,7 @@ export const agentConfigSchema = z.strictObject({
   /** One-time join token (only needed until the agent has enrolled; its state then lives in dataDir). */
   joinToken: z.string().optional(),
   joinTokenFile: z.string().optional(),
-  dataDir: z.string().min(1, 'a directory path'),
+  dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   listen: z.strictObject({
     /** mTLS listener for other agents and gateways (HTTP/2 CONNECT). */
     inbound: zAddress,
@@ -70,6 +70,16 @@ export const agentConfigSchema = z.strictObject({
         .default({ rootsPerSecond: 10, maxSpansPerSecond: 1000 }),
     })
     .optional(),
-});
+}).superRefine((c, ctx) => {
+  checkJoinToken(c, ctx);
+  const listen = (c.listen ?? {}) as Partial<typeof c.listen>;
+  const ports = Array.isArray(c.outboundPorts) ? c.outboundPorts : [];
+  checkListeners([
+    { path: ['listen', 'inbound'], address: listen.inbound },
+    { path: ['listen', 'httpProxy'], address: listen.httpProxy },
+    { path: ['listen', 'metrics'], address: listen.metrics },
+    ...ports.map((p, i) => ({ path: ['outboundPorts', i, 'listen'], address: (p as Partial<typeof p> | undefined)?.listen })),
+  ], ctx);
+}, WHEN_MAPPING);
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -16,6 +16,7 @@ const FAMILIES: readonly { names: readonly string[]; load: () => Promise<Registe
   { names: ['drift', 'version'], load: async () => (await import('./operator-commands.js')).registerOperatorCommands },
   { names: ['flows'], load: async () => (await import('./flows-command.js')).registerFlowsCommand },
   { names: ['status', 'check'], load: async () => (await import('./status-commands.js')).registerStatusCommands },
+  { names: ['policy', 'validate'], load: async () => (await import('./policy-commands.js')).registerPolicyCommands },
   { names: ['anycast'], load: async () => (await import('../anycast/cli.js')).registerAnycastCommands },
   { names: ['completion'], load: async () => (await import('./completion.js')).registerCompletionCommand },
 ];

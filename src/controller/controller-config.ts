@@ -1,6 +1,6 @@
 // region.yaml: the controller's configuration, checked whole at start-up.
 import * as z from 'zod';
-import { zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
+import { WHEN_MAPPING, checkListeners, zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
 
 const zRelayEntry = z.union([z.literal('*'), zDnsLabel]);
 
@@ -14,7 +14,7 @@ const peerSchema = z.strictObject({
    */
   url: zHttpsUrl.optional(),
   /** Operator-supplied bootstrap bundle (SPIFFE bundle JSON) of the peer's trust domain. */
-  bundle: z.string().min(1, 'a path to the peer bundle file'),
+  bundle: z.string({ error: 'a path to the peer bundle file' }).min(1, 'a path to the peer bundle file'),
   /** Dial the peer's gateways here instead of the address they advertise (NAT, private link, the lab's WAN link). */
   gatewayAddress: zAddress.optional(),
   /**
@@ -35,9 +35,9 @@ export const controllerConfigSchema = z.strictObject({
   region: zDnsLabel,
   trustDomain: zTrustDomainName,
   zone: zDnsLabel.optional(),
-  dataDir: z.string().min(1, 'a directory path'),
+  dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   /** Directory of Service / Workload / AuthorizationPolicy YAML resources (a Git checkout). */
-  resources: z.string().min(1, 'a directory path'),
+  resources: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   listen: z.strictObject({
     agents: zAddress,
     peers: zAddress,
@@ -119,7 +119,16 @@ export const controllerConfigSchema = z.strictObject({
       pollInterval: zDurationMs.default(2000),
     })
     .optional(),
-});
+}).superRefine((c, ctx) => {
+  const listen = (c.listen ?? {}) as Partial<typeof c.listen>;
+  // admin first: it may be the default, and the key reported should be one the file has.
+  checkListeners([
+    { path: ['listen', 'admin'], address: listen.admin },
+    { path: ['listen', 'agents'], address: listen.agents },
+    { path: ['listen', 'peers'], address: listen.peers },
+    { path: ['listen', 'bundleEndpoint'], address: listen.bundleEndpoint },
+  ], ctx);
+}, WHEN_MAPPING);
 
 export type ControllerConfig = z.output<typeof controllerConfigSchema>;
 export type PeerConfig = z.output<typeof peerSchema>;

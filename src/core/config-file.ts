@@ -1,74 +1,57 @@
 // Loads a component's YAML config and checks it whole against its schema:
-// every problem is reported in one pass with the key, the bad value and what
-// was expected, before anything starts.
+// every problem is reported in one pass with file, line, key, the bad value
+// and what was expected in plain words, before anything starts.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type * as z from 'zod';
 import { EntenteError } from './errors.js';
+import { issuesToProblems, plainExpectation, syntaxProblem, type ConfigProblem } from './config-problems.js';
+import { parseYamlSource, type KeyPath } from './yaml-source.js';
 
-export interface ConfigProblem {
-  readonly key: string;
-  readonly value: string;
-  readonly expected: string;
+export type { ConfigProblem } from './config-problems.js';
+
+export type ConfigCheck<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
+
+const DEFAULT_HINT = 'see docs/configuration.md';
+
+/** Pure: `raw` (already-parsed YAML or JSON) against `schema`; `lineOf` locates keys when the text is known. */
+export function checkConfigValue<S extends z.ZodType>(schema: S, raw: unknown, file: string, lineOf?: (path: KeyPath) => number | undefined): ConfigCheck<z.output<S>> {
+  const r = schema.safeParse(raw, { error: plainExpectation });
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, problems: issuesToProblems(r.error.issues, { file, raw, schema, ...(lineOf ? { lineOf } : {}) }) };
 }
 
-function keyPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out || '(root)';
+/** Pure: a config file's text against `schema`. An empty file is an empty mapping. */
+export function checkConfigText<S extends z.ZodType>(schema: S, text: string, file: string): ConfigCheck<z.output<S>> {
+  const src = parseYamlSource(text);
+  if (src.syntaxErrors.length > 0) return { ok: false, problems: src.syntaxErrors.map((e) => syntaxProblem(file, e)) };
+  return checkConfigValue(schema, src.value ?? {}, file, src.lineOf);
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const p of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
+/** The one error a bad config throws: every problem, one per line (a syntax error's excerpt indented below it). */
+export function configError(file: string, problems: readonly ConfigProblem[], hint = DEFAULT_HINT): EntenteError {
+  const n = problems.length;
+  const lines = problems.map((p) => `  ${p.message.replace(/\n/g, '\n    ')}`);
+  return new EntenteError('BAD_CONFIG', `${file} has ${n} problem${n === 1 ? '' : 's'}:\n${lines.join('\n')}`, { hint });
 }
 
-function show(v: unknown): string {
-  if (v === undefined) return '(missing)';
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+/** `raw` against `schema`, or throws BAD_CONFIG listing every problem (no lines: there is no text). */
+export function checkConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string, hint?: string): z.output<S> {
+  const r = checkConfigValue(schema, raw, source);
+  if (r.ok) return r.value;
+  throw configError(source, r.problems, hint);
 }
 
-/** Formats zod issues as key / value / expected triples. */
-export function describeIssues(root: unknown, issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
-  return issues.map((i) => {
-    const path = i.code === 'unrecognized_keys' ? [...i.path, i.keys[0] ?? ''] : i.path;
-    return {
-      key: keyPath(path),
-      value: show(i.code === 'unrecognized_keys' ? i.keys.join(', ') : valueAt(root, i.path)),
-      expected: i.code === 'unrecognized_keys' ? 'no such key (check the spelling)' : i.message,
-    };
-  });
-}
-
-/** Parses and checks `raw` (already-parsed YAML/JSON) against `schema`. */
-export function checkConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): z.output<S> {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const problems = describeIssues(raw, r.error.issues);
-  const lines = problems.map((p) => `  ${p.key}: got ${p.value}; expected ${p.expected}`);
-  throw new EntenteError('BAD_CONFIG', `${source} has ${problems.length} problem(s):\n${lines.join('\n')}`, {
-    hint: 'see docs/configuration.md',
-  });
-}
-
-export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): z.output<S> {
+/** Reads and checks a config file, or throws CONFIG_UNREADABLE / BAD_CONFIG (every problem, with its line). */
+export function loadConfigFile<S extends z.ZodType>(schema: S, path: string, hint?: string): z.output<S> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new EntenteError('CONFIG_UNREADABLE', `cannot read config ${path}`, { cause: err, hint: 'check the --config path' });
+    throw new EntenteError('CONFIG_UNREADABLE', `cannot read config ${path}: ${(err as Error).message}`, { cause: err, hint: 'check the --config path' });
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? ` line ${err.linePos[0].line}` : '';
-    throw new EntenteError('BAD_CONFIG', `${path}${where}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-  return checkConfig(schema, raw ?? {}, path);
+  const r = checkConfigText(schema, text, path);
+  if (r.ok) return r.value;
+  throw configError(path, r.problems, hint);
 }

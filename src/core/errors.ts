@@ -12,9 +12,11 @@ export class EntenteError extends Error {
     this.hint = options.hint;
   }
 
-  /** One line for logs and CLI output: `CODE: message (hint: ...)`. */
+  /** For logs and CLI output: `CODE: message (hint: ...)`; the hint on a line of its own after a multi-line message. */
   describe(): string {
-    return `${this.code}: ${this.message}${this.hint ? ` (hint: ${this.hint})` : ''}`;
+    if (!this.hint) return `${this.code}: ${this.message}`;
+    // A message of several lines (one per config problem) ends with a line of its own, not the hint.
+    return this.message.includes('\n') ? `${this.code}: ${this.message}\n  (hint: ${this.hint})` : `${this.code}: ${this.message} (hint: ${this.hint})`;
   }
 }
 

@@ -1,6 +1,6 @@
 // gateway.yaml: a region's east-west gateway.
 import * as z from 'zod';
-import { zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
+import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
 import { DEFAULT_GATEWAY_CAPS } from './connection-caps.js';
 
 export const gatewayConfigSchema = z.strictObject({
@@ -9,7 +9,7 @@ export const gatewayConfigSchema = z.strictObject({
   controller: zHttpsUrl,
   joinToken: z.string().optional(),
   joinTokenFile: z.string().optional(),
-  dataDir: z.string().min(1, 'a directory path'),
+  dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   listen: zAddress,
   /** Address other regions dial (public IP, load balancer); default: the listen address. */
   advertise: zAddress.optional(),
@@ -24,6 +24,9 @@ export const gatewayConfigSchema = z.strictObject({
       maxConnectionsPerSource: z.number().int().min(1).max(1_000_000).default(DEFAULT_GATEWAY_CAPS.maxConnectionsPerSource),
     })
     .default(DEFAULT_GATEWAY_CAPS),
-});
+}).superRefine((c, ctx) => {
+  checkJoinToken(c, ctx);
+  checkListeners([{ path: ['listen'], address: c.listen }, { path: ['metrics'], address: c.metrics }], ctx);
+}, WHEN_MAPPING);
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

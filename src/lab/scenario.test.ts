@@ -21,12 +21,12 @@ describe('scenarios', () => {
 
   const bad: [string, string, string[]][] = [
     ['a bad duration', 'name: x\nsteps:\n  - at: 15x\n    kill: { region: us }\n  - at: 35s\n    restart: { region: us }\n', ['steps[0].at', '15x', 'duration']],
-    ['an unknown step kind', 'name: x\nsteps:\n  - at: 15s\n    explode: { region: us }\n  - at: 35s\n    restore: true\n', ['steps[0].explode', 'no such key']],
+    ['an unknown step kind', 'name: x\nsteps:\n  - at: 15s\n    explode: { region: us }\n  - at: 35s\n    restore: true\n', ['steps[0].explode', 'unknown key "explode"']],
     ['loss above 1', 'name: x\nsteps:\n  - at: 15s\n    degrade: { loss: 5 }\n  - at: 35s\n    restore: true\n', ['steps[0].degrade.loss', '5']],
     ['steps out of order', 'name: x\nsteps:\n  - at: 30s\n    cut: { from: eu, to: us }\n  - at: 20s\n    heal: { from: eu, to: us }\n', ['steps[1].at', 'no earlier']],
     ['one step', 'name: x\nsteps:\n  - at: 30s\n    cut: { from: eu, to: us }\n', ['steps', 'at least two']],
     ['a fault in the warm-up', 'name: x\nsteps:\n  - at: 2s\n    cut: { from: eu, to: us }\n  - at: 20s\n    heal: { from: eu, to: us }\n', ['warm-up']],
-    ['a misspelt key', 'name: x\nstep: []\n', ['step', 'no such key']],
+    ['a misspelt key', 'name: x\nstep: []\n', ['step', 'unknown key "step" (did you mean "steps"?)']],
   ];
   for (const [what, text, parts] of bad) {
     it(`refuses ${what}`, () => {

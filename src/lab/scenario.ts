@@ -2,10 +2,9 @@
 // scenario files (`--scenario FILE`), parsed whole into one Scenario type.
 // Times are from the start of demo traffic. docs/operations.md "Lab drills".
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { zDurationMs } from '../core/config-types.js';
-import { checkConfig } from '../core/config-file.js';
+import { checkConfigText, configError } from '../core/config-file.js';
 import { EntenteError } from '../core/errors.js';
 
 const zName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a region or component name such as "us" or "ap-gateway"');
@@ -83,15 +82,11 @@ export function toScenario(s: z.output<typeof scenarioSchema>): Scenario {
   return { name: s.name, warmupMs, steps: s.steps, durationMs };
 }
 
-/** Parses a scenario file's text; a bad file throws one EntenteError naming each key, its value and what was expected. */
+/** Parses a scenario file's text; a bad file throws one EntenteError naming each problem's line, key, value and what was expected. */
 export function parseScenario(text: string, source: string): Scenario {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new EntenteError('BAD_SCENARIO', `${source} is not YAML: ${(err as Error).message}`, { cause: err });
-  }
-  return toScenario(checkConfig(scenarioSchema, raw, source));
+  const r = checkConfigText(scenarioSchema, text, source);
+  if (!r.ok) throw configError(source, r.problems, 'see docs/operations.md "Lab drills"');
+  return toScenario(r.value);
 }
 
 export function loadScenario(path: string): Scenario {

@@ -27,6 +27,8 @@ export {
   loadResourceDir,
   parseResourceText,
   type LoadResult,
+  type LocatedLoadResult,
+  type Origin,
   type LocatedResource,
   type ParsedFile,
 } from './load-resources.js';

@@ -2,8 +2,9 @@
 // reports every problem in one pass, each located to file, document, line and key.
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import { describeError } from '../core/errors.js';
+import { lineOfPath } from '../core/yaml-source.js';
 import { RESOURCE_KINDS, RESOURCE_SCHEMAS, isResourceKind, resourceRef, type AuthorizationPolicy, type Resource, type ResourceKind, type Service, type TrafficPolicy } from './resources.js';
 import { checkPolicyTargets, unknownServiceExpectation } from './check-policy-targets.js';
 import { checkTrafficPolicies } from './check-traffic-policies.js';
@@ -19,8 +20,14 @@ export interface LoadResult {
   readonly errors: readonly ResourceError[];
 }
 
+/** What validated, with where each resource came from: for tools that point at a rule's file and line. */
+export interface LocatedLoadResult extends LoadResult {
+  /** Every resource of `resources` (duplicates dropped), in reading order. */
+  readonly located: readonly LocatedResource[];
+}
+
 /** Where a document came from, so later checks can point at it. */
-interface Origin {
+export interface Origin {
   readonly file: string;
   readonly document: number;
   readonly lineOf: (path: readonly PathSegment[]) => number | undefined;
@@ -119,33 +126,8 @@ function sourceNear(lines: readonly string[], line: number | undefined): string 
   return undefined;
 }
 
-/** The line of the deepest node of `path` that exists (the key's line for mapping members). */
-function lineOfPath(doc: Document, lc: LineCounter, path: readonly PathSegment[]): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
-      offset = rangeStart(pair.key) ?? rangeStart(pair.value) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
-      node = node.items[seg];
-      offset = rangeStart(node) ?? offset;
-    } else {
-      break;
-    }
-  }
-  return offset === undefined ? undefined : lc.linePos(offset).line;
-}
-
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-  return range?.[0];
-}
-
 /** Pure: cross-resource checks (duplicates, references, caller addresses, policy targets, traffic policies) and the sorted set. */
-export function assembleResources(files: readonly ParsedFile[]): LoadResult {
+export function assembleResources(files: readonly ParsedFile[]): LocatedLoadResult {
   const errors: ResourceError[] = files.flatMap((f) => f.errors);
   const located = files.flatMap((f) => f.resources);
   const declarations = files.flatMap((f) => f.declarations);
@@ -205,7 +187,7 @@ export function assembleResources(files: readonly ParsedFile[]): LoadResult {
   }
   errors.push(...checkPolicyTargets({ policies, declaredServices: servicesByNs, services }));
   errors.push(...checkTrafficPolicies({ policies: trafficPolicies, declaredServices: servicesByNs, services }));
-  return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation) };
+  return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation), located: unique };
 }
 
 /** Reading order: file, document, line; ties keep the order they were found in (sort is stable). */
@@ -250,7 +232,7 @@ function readError(file: string, err: unknown, expected: string): ResourceError 
   return makeResourceError({ code: 'READ_FAILED', file, document: 0, path: [], value: describeError(err), expected });
 }
 
-export async function loadResourceDir(dir: string): Promise<LoadResult> {
+export async function loadResourceDir(dir: string): Promise<LocatedLoadResult> {
   const listed = await listResourceFiles(dir);
   const parsed: ParsedFile[] = [{ resources: [], declarations: [], errors: listed.errors }];
   for (const file of listed.files) {

@@ -1,6 +1,7 @@
 // One problem found in a policy directory, located to file, document, line and
 // key, with the bad value and what was expected, plus zod-issue translation.
 import type * as z from 'zod';
+import { closestName, objectKeysAt } from '../core/schema-keys.js';
 
 export type ResourceErrorCode =
   | 'READ_FAILED' // the directory or a file could not be read
@@ -153,66 +154,7 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[], ctx: IssueCo
 }
 
 function unknownKeyExpectation(key: string, allowed: readonly string[]): string {
-  const guess = closest(key, allowed);
+  const guess = closestName(key, allowed);
   const list = allowed.length > 0 ? `one of the keys ${allowed.join(', ')}` : 'no such key';
   return guess === undefined ? list : `${list} (did you mean "${guess}"?)`;
-}
-
-/** The allowed-key suggestion: case-insensitive equality or edit distance <= 2. */
-function closest(key: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = c.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-// Walks the schema definition (zod's documented `_zod.def`) to list the keys an
-// object accepts, for the "did you mean" hint. Wrappers are looked through.
-interface DefLike {
-  type: string;
-  innerType?: SchemaLike;
-  in?: SchemaLike;
-  shape?: Record<string, SchemaLike>;
-  element?: SchemaLike;
-  valueType?: SchemaLike;
-}
-interface SchemaLike { _zod: { def: DefLike } }
-
-function objectKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] | undefined {
-  const unwrap = (s: SchemaLike | undefined): SchemaLike | undefined => {
-    let cur = s;
-    for (let i = 0; i < 16 && cur; i++) {
-      const d: DefLike = cur._zod.def;
-      const next = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
-      if (!next) break;
-      cur = next;
-    }
-    return cur;
-  };
-  let s = unwrap(schema as unknown as SchemaLike);
-  for (const seg of path) {
-    const d = s?._zod.def;
-    if (d?.type === 'object' && typeof seg === 'string') s = unwrap(d.shape?.[seg]);
-    else if (d?.type === 'array') s = unwrap(d.element);
-    else if (d?.type === 'record') s = unwrap(d.valueType);
-    else return undefined;
-  }
-  const d = s?._zod.def;
-  return d?.type === 'object' && d.shape ? Object.keys(d.shape) : undefined;
 }
