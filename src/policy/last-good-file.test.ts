@@ -78,8 +78,8 @@ for (const c of cases) {
   });
 }
 
-test('parseSaved: a file written before TrafficPolicy existed (no trafficPolicies, digest of the three lists) is restored', () => {
-  const { trafficPolicies: _t, ...older } = saved.resources;
+test('parseSaved: a file written before TrafficPolicy and DataRoute existed (neither list, digest of the three lists) is restored', () => {
+  const { trafficPolicies: _t, dataRoutes: _d, ...older } = saved.resources;
   const oldDigest = createHash('sha256').update(canonicalJson({ apiVersion: 'entente.dev/v1alpha1', ...older })).digest('hex');
   assert.equal(oldDigest, saved.digest, 'a set without TrafficPolicies keeps its digest');
   const r = parseSaved({ ...good(), resources: JSON.parse(JSON.stringify(older)) as unknown });

@@ -67,8 +67,8 @@ export function parseSaved(doc: unknown): LastGoodRead {
   if (typeof d.generation !== 'number' || !Number.isSafeInteger(d.generation) || d.generation < 1) return bad('generation is not a positive integer');
   if (typeof d.digest !== 'string' || typeof d.loadedAt !== 'string' || Number.isNaN(Date.parse(d.loadedAt))) return bad('digest or loadedAt missing');
   const set = d.resources as Record<string, unknown> | null | undefined;
-  // trafficPolicies is absent from files written before the kind existed.
-  const lists = [set?.services, set?.workloads, set?.authorizationPolicies, set?.trafficPolicies ?? []];
+  // trafficPolicies and dataRoutes are absent from files written before the kinds existed.
+  const lists = [set?.services, set?.workloads, set?.authorizationPolicies, set?.trafficPolicies ?? [], set?.dataRoutes ?? []];
   if (!lists.every(Array.isArray)) return bad('resources is not { services, workloads, authorizationPolicies, trafficPolicies }');
   const resources: Resource[] = [];
   for (const raw of (lists as unknown[][]).flat()) {

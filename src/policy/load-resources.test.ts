@@ -233,7 +233,7 @@ test('loadResourceDir: a missing directory is one READ_FAILED error', async () =
   const r = await loadResourceDir(join(tmpdir(), `entente-policy-missing-${process.pid}-${Date.now()}`));
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0]!.code, 'READ_FAILED');
-  assert.deepEqual(r.resources, { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [] });
+  assert.deepEqual(r.resources, { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [], dataRoutes: [] });
 });
 
 test('loadResourceDir: every error of every file in one pass, in reading order', async () => {

@@ -1,5 +1,6 @@
 // Reads a policy directory (a Git checkout) into a validated ResourceSet and
 // reports every problem in one pass, each located to file, document, line and key.
+import { checkDataRoutes } from './check-data-routes.js';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
@@ -187,6 +188,7 @@ export function assembleResources(files: readonly ParsedFile[]): LocatedLoadResu
   }
   errors.push(...checkPolicyTargets({ policies, declaredServices: servicesByNs, services }));
   errors.push(...checkTrafficPolicies({ policies: trafficPolicies, declaredServices: servicesByNs, services }));
+  errors.push(...checkDataRoutes(unique, servicesByNs, services));
   return { resources: buildResourceSet(unique.map((l) => l.resource)), errors: errors.sort(byLocation), located: unique };
 }
 

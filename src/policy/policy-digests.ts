@@ -1,5 +1,5 @@
 // What a region publishes about the policy it enforces, for drift detection:
-// one digest per policy resource (AuthorizationPolicy, TrafficPolicy) and one
+// one digest per policy resource (AuthorizationPolicy, TrafficPolicy, DataRoute) and one
 // over them all. Services and Workloads are left out on purpose: regions run
 // different workloads by design, and counting them made identical policy
 // trees look different in every region.
@@ -16,7 +16,7 @@ export interface PolicyDigests {
 
 export function policyDigests(set: ResourceSet): PolicyDigests {
   const resources: Record<string, string> = {};
-  for (const r of [...set.authorizationPolicies, ...set.trafficPolicies]) {
+  for (const r of [...set.authorizationPolicies, ...set.trafficPolicies, ...set.dataRoutes]) {
     resources[resourceRef(r)] = createHash('sha256').update(canonicalJson(r)).digest('hex');
   }
   return { digest: createHash('sha256').update(canonicalJson(resources)).digest('hex'), resources };

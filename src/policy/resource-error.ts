@@ -15,7 +15,8 @@ export type ResourceErrorCode =
   | 'DUPLICATE_ADDRESS' // two Workloads on one node with one address: callers would be ambiguous
   | 'L7_RULE_WITHOUT_HTTP_PORT' // methods/paths on a Service (or ports) without protocol: http: never checkable
   | 'UNKNOWN_PORT' // a TrafficPolicy listing a port its Service does not have
-  | 'OVERLAPPING_TRAFFIC_POLICY'; // two TrafficPolicies selecting one (service, port): which governs would be a guess
+  | 'OVERLAPPING_TRAFFIC_POLICY' // two TrafficPolicies selecting one (service, port): which governs would be a guess
+  | 'DATA_ROUTE_NAME_TAKEN'; // a DataRoute's readWrite/readOnly name is a Service's, or another DataRoute's
 
 export interface ResourceError {
   readonly code: ResourceErrorCode;

@@ -2,7 +2,7 @@
 // publish the digest of what they enforce; equal digests mean equal policy,
 // whatever the file layout, key order or spelled-out defaults.
 import { createHash } from 'node:crypto';
-import type { AuthorizationPolicy, Resource, Service, TrafficPolicy, Workload } from './resources.js';
+import type { AuthorizationPolicy, DataRoute, Resource, Service, TrafficPolicy, Workload } from './resources.js';
 import { resourceRef } from './resources.js';
 
 export interface ResourceSet {
@@ -11,10 +11,11 @@ export interface ResourceSet {
   readonly workloads: readonly Workload[];
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly trafficPolicies: readonly TrafficPolicy[];
+  readonly dataRoutes: readonly DataRoute[];
 }
 
 export function emptyResourceSet(): ResourceSet {
-  return { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [] };
+  return { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [], dataRoutes: [] };
 }
 
 function byNamespaceThenName(a: Resource, b: Resource): number {
@@ -32,17 +33,20 @@ export function buildResourceSet(resources: readonly Resource[]): ResourceSet {
   const workloads: Workload[] = [];
   const authorizationPolicies: AuthorizationPolicy[] = [];
   const trafficPolicies: TrafficPolicy[] = [];
+  const dataRoutes: DataRoute[] = [];
   for (const r of resources) {
     if (r.kind === 'Service') services.push(r);
     else if (r.kind === 'Workload') workloads.push(r);
     else if (r.kind === 'AuthorizationPolicy') authorizationPolicies.push(r);
-    else trafficPolicies.push(r);
+    else if (r.kind === 'TrafficPolicy') trafficPolicies.push(r);
+    else dataRoutes.push(r);
   }
   return {
     services: services.sort(byNamespaceThenName),
     workloads: workloads.sort(byNamespaceThenName),
     authorizationPolicies: authorizationPolicies.sort(byNamespaceThenName),
     trafficPolicies: trafficPolicies.sort(byNamespaceThenName),
+    dataRoutes: dataRoutes.sort(byNamespaceThenName),
   };
 }
 
@@ -65,7 +69,7 @@ function sha256(text: string): string {
 
 /**
  * sha256 hex over the canonical JSON of the whole set (format version
- * included). `trafficPolicies` is left out when empty, so a set without any
+ * included). `trafficPolicies` and `dataRoutes` are left out when empty, so a set without any
  * keeps the digest it had before the kind existed: saved last-good sets and
  * cross-region drift views survive the upgrade.
  */
@@ -76,12 +80,13 @@ export function digestResources(set: ResourceSet): string {
     workloads: set.workloads,
     authorizationPolicies: set.authorizationPolicies,
     ...(set.trafficPolicies.length > 0 ? { trafficPolicies: set.trafficPolicies } : {}),
+    ...(set.dataRoutes.length > 0 ? { dataRoutes: set.dataRoutes } : {}),
   }));
 }
 
 /** Digest per resource, keyed "Kind namespace/name": drift reports name what differs. */
 export function digestEachResource(set: ResourceSet): Map<string, string> {
   const out = new Map<string, string>();
-  for (const r of [...set.services, ...set.workloads, ...set.authorizationPolicies, ...set.trafficPolicies]) out.set(resourceRef(r), sha256(canonicalJson(r)));
+  for (const r of [...set.services, ...set.workloads, ...set.authorizationPolicies, ...set.trafficPolicies, ...set.dataRoutes]) out.set(resourceRef(r), sha256(canonicalJson(r)));
   return out;
 }

@@ -98,7 +98,7 @@ test('ResourceStore: a failed first load holds the empty set (default deny) and 
     assert.equal(st.ok, false);
     assert.equal(st.lastGoodAt, undefined);
     assert.equal(st.generation, 0);
-    assert.deepEqual(store.snapshot().resources, { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [] });
+    assert.deepEqual(store.snapshot().resources, { services: [], workloads: [], authorizationPolicies: [], trafficPolicies: [], dataRoutes: [] });
     assert.equal(store.snapshot().loadedAt, undefined);
     assert.equal(changes.length, 0);
     await put(dir, 'cart.yaml', cart(8080));

@@ -1,6 +1,7 @@
 // Schemas of the policy resources (Kubernetes style, entente.dev/v1alpha1):
 // Service, Workload, AuthorizationPolicy, and TrafficPolicy (its own file).
 // Objects are strict so that a typo ("principles") is an error, not a silently ignored rule.
+import { DataRouteSchema, type DataRoute } from './data-route-schema.js';
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { SpiffeId, checkTrustDomain } from '../identity/spiffe-id.js';
@@ -217,16 +218,18 @@ export type Workload = z.output<typeof WorkloadSchema>;
 export type AuthorizationPolicy = z.output<typeof AuthorizationPolicySchema>;
 export type AuthorizationRule = NonNullable<AuthorizationPolicy['spec']['rules']>[number];
 export type TrafficPolicy = z.output<typeof TrafficPolicySchema>;
-export type Resource = Service | Workload | AuthorizationPolicy | TrafficPolicy;
+export type { DataRoute };
+export type Resource = Service | Workload | AuthorizationPolicy | TrafficPolicy | DataRoute;
 export type ResourceKind = Resource['kind'];
 
-export { TrafficPolicySchema };
+export { TrafficPolicySchema, DataRouteSchema };
 
 export const RESOURCE_SCHEMAS = {
   Service: ServiceSchema,
   Workload: WorkloadSchema,
   AuthorizationPolicy: AuthorizationPolicySchema,
   TrafficPolicy: TrafficPolicySchema,
+  DataRoute: DataRouteSchema,
 } as const;
 
 export const RESOURCE_KINDS = Object.keys(RESOURCE_SCHEMAS) as ResourceKind[];

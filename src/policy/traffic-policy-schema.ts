@@ -20,7 +20,7 @@ function durationMs(text: string): number | undefined {
 }
 
 /** A duration string above 0 and at most `maxMs`, re-spelt canonically ("5000ms" becomes "5s"): the output parses again. */
-function duration(maxMs: number) {
+export function duration(maxMs: number) {
   const what = `a duration above 0 and at most ${maxMs % DAY === 0 ? `${maxMs / DAY}d` : formatDuration(maxMs)}: a number and a unit (ms, s, m, h, d), e.g. "250ms", "5s", "1m"`;
   return z
     .string({ error: what })
@@ -31,7 +31,7 @@ function duration(maxMs: number) {
     .transform((s) => formatDuration(parseDuration(s)));
 }
 
-function integer(min: number, max: number, note = '') {
+export function integer(min: number, max: number, note = '') {
   const what = `an integer ${min}-${max}${note}`;
   return z.number({ error: what }).int({ error: what }).min(min, { error: what }).max(max, { error: what });
 }
