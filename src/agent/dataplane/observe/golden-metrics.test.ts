@@ -50,8 +50,10 @@ test('a request counts once per label set, with its latency in seconds and its b
   assert.equal(await value(r, 'entente_response_bytes_total', base), 7500);
   const text = await r.metrics();
   // 0.092 s and 0.003 s: one under 5 ms, both under 100 ms.
-  assert.match(text, /entente_request_duration_seconds_bucket\{le="0\.005",reporter="source",protocol="http",[^}]*verdict="allow"\} 1\n/);
-  assert.match(text, /entente_request_duration_seconds_bucket\{le="0\.1",reporter="source",protocol="http",[^}]*verdict="allow"\} 2\n/);
+  assert.match(text, /entente_request_duration_seconds_bucket\{reporter="source",protocol="http",[^}]*verdict="allow",le="0\.005"[^}]*\} 1\n/);
+  assert.match(text, /entente_request_duration_seconds_bucket\{reporter="source",protocol="http",[^}]*verdict="allow",le="0\.1"[^}]*\} 2\n/);
+  assert.match(text, /entente_request_duration_seconds_bucket\{reporter="source",protocol="http",[^}]*verdict="allow",le="\+Inf"[^}]*\} 2\n/);
+  assert.match(text, /# TYPE entente_request_duration_seconds histogram\n/);
   assert.match(text, /entente_request_duration_seconds_sum\{reporter="source",protocol="http",[^}]*verdict="allow"\} 0\.095\n/);
 });
 
