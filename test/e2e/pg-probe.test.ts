@@ -2,9 +2,13 @@
 // two replicas on loopback): roles, replicas reaching the primary's position,
 // a paused replica lagging while the other keeps up, promotion seen by the
 // probe (timed), and stopped, hung and killed servers reported as unreachable
-// within the probe's timeout.
+// within the probe's timeout; and a cluster that fails to start half-way
+// cleans up after itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { eventually } from '../../src/core/eventually.js';
 import { compareLsn, formatLsn, type Lsn } from '../../src/data/lsn.js';
 import { probePostgres, replicaLag, type PgProbeResult, type ReplicaPosition } from '../../src/data/pg-probe.js';
@@ -170,4 +174,21 @@ test('stop (immediate) and kill (SIGKILL of the postmaster): the node probes as 
     assert.match(r.error.message, /connection refused/);
     assert.ok(elapsedMs < TIMEOUT_MS, `${what} ${node.name}: the probe returned after ${Math.round(elapsedMs)} ms`);
   }
+});
+
+test('a cluster that fails to start half-way (a replica whose address is taken) leaves no server and no directory', async () => {
+  const ours = (): { dirs: string[]; servers: string[] } => ({
+    dirs: readdirSync(tmpdir()).filter((d) => d.startsWith('entente-pgc-')).sort(),
+    servers: execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes('entente-pgc-'))
+      .sort(),
+  });
+  const before = ours();
+  const taken = { host: `${prefix}.240.5`, port: 5432 };
+  await assert.rejects(startPgCluster({ primary: { host: `${prefix}.240.4`, port: 5432 }, replicas: [taken, taken] }), (err: Error) => {
+    assert.match(err.message, /replica2 did not start; its log ends:\n[\s\S]*could not bind/);
+    return true;
+  });
+  assert.deepEqual(ours(), before, 'the primary and replica 1, started before the failure, are gone, and so is the directory');
 });
