@@ -25,7 +25,7 @@ export interface PgNode extends PgAddress {
   /** `primary`, `replica1`, `replica2`, …: also its cluster_name, so pg_stat_replication names it. */
   readonly name: string;
   readonly dataDir: string;
-  /** Its probe target: the test user, trust auth, no password. */
+  /** Its probe target: the test user (a superuser), trust auth, no password. Other roles log in with a password. */
   readonly target: PgProbeTarget;
 }
 
@@ -190,9 +190,13 @@ export async function startPgCluster(spec: { primary: PgAddress; replicas: reado
     appendFileSync(join(primary.dataDir, 'postgresql.conf'), SHARED_CONF);
     // Node's clients and libpq dial 127.x addresses from 127.0.0.1 (the lo route's source), so it is a door too.
     const sources = [...new Set(['127.0.0.1', ...all.map((n) => n.host)])];
+    // Any other role a test creates logs in with its password (SCRAM), from the same addresses only.
     writeFileSync(
       join(primary.dataDir, 'pg_hba.conf'),
-      sources.flatMap((a) => [`host all ${PG_USER} ${a}/32 trust`, `host replication ${PG_USER} ${a}/32 trust`]).join('\n') + '\n',
+      [
+        ...sources.flatMap((a) => [`host all ${PG_USER} ${a}/32 trust`, `host replication ${PG_USER} ${a}/32 trust`]),
+        ...sources.map((a) => `host all all ${a}/32 scram-sha-256`),
+      ].join('\n') + '\n',
     );
     writeOwnConf(primary);
     await startServer(primary);

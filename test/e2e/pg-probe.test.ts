@@ -1,5 +1,6 @@
 // The SQL probe against real PostgreSQL streaming replication (a primary and
-// two replicas on loopback): roles, replicas reaching the primary's position,
+// two replicas on loopback): roles (also for a plain role with a password
+// file), replicas reaching the primary's position,
 // a paused replica lagging while the other keeps up, promotion seen by the
 // probe (timed), and stopped, hung and killed servers reported as unreachable
 // within the probe's timeout; and a cluster that fails to start half-way
@@ -9,6 +10,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { eventually } from '../../src/core/eventually.js';
 import { compareLsn, formatLsn, type Lsn } from '../../src/data/lsn.js';
 import { probePostgres, replicaLag, type PgProbeResult, type ReplicaPosition } from '../../src/data/pg-probe.js';
@@ -82,6 +85,27 @@ test('the primary probes as primary, the replicas as replicas (replaying, not pa
     const r = await replicaPosition(node);
     assert.equal(r.paused, false);
     assert.ok(r.receiveLsn !== null, `${node.name} streams, so it has a receive position`);
+  }
+});
+
+test('a role with only LOGIN and a password (SCRAM) probes both roles, its password from passwordFile; a wrong one is PG_AUTH', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'entente-pgprobe-e2e-'));
+  try {
+    await cluster.sql(primary, "CREATE ROLE prober LOGIN PASSWORD 'probe-s3cret'");
+    const good = join(dir, 'good');
+    const wrong = join(dir, 'wrong');
+    await writeFile(good, 'probe-s3cret\n', { mode: 0o600 });
+    await writeFile(wrong, 'not-it\n', { mode: 0o600 });
+    const as = (node: PgNode, passwordFile: string) => probePostgres({ ...node.target, user: 'prober', passwordFile }, { timeoutMs: TIMEOUT_MS });
+    assert.equal((await as(primary, good)).role, 'primary');
+    // The role reaches the replica by replication, like everything else.
+    await eventually(async () => (await as(replica1, good)).role === 'replica', { what: 'the prober role to log in on replica 1' });
+    const refused = await as(primary, wrong);
+    assert.equal(refused.role, 'unreachable');
+    assert.equal(refused.error.code, 'PG_AUTH', refused.error.message);
+    assert.match(refused.error.message, /password authentication failed for user "prober"/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
