@@ -169,7 +169,8 @@ describe('probePostgres against a scripted server', () => {
       const elapsed = performance.now() - started;
       assert.equal(e.code, 'PG_TIMEOUT', e.message);
       assert.match(e.message, /no answer within 300 ms/);
-      assert.ok(elapsed >= 250 && elapsed < 300 + 500, `returned after ${Math.round(elapsed)} ms`);
+      // The upper bound leaves a busy machine a second of timer lag; without the deadline it would be TCP's minutes.
+      assert.ok(elapsed >= 250 && elapsed < 300 + 1000, `returned after ${Math.round(elapsed)} ms`);
       await eventually(() => s.openConnections() === 0, { what: 'the timed-out probe to close its connection' });
     });
   }
