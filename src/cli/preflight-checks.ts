@@ -33,6 +33,15 @@ export interface StatusView {
     relays?: { via: string }[];
   }[];
   expiry?: ExpiryItem[];
+  /** Data services (docs/data-routing.md). */
+  data?: {
+    route: string;
+    maxLagMs: number;
+    primary?: string;
+    members: { member: string; role: string; lagSeconds?: number | null; lagBytes?: number; withinBound: boolean; error?: { code: string; message: string } }[];
+    reads: { order: string[]; why: string };
+    writes: { order: string[]; why: string };
+  }[];
 }
 
 export interface DriftView {
@@ -119,6 +128,19 @@ export function runChecks(s: StatusView, clientVersion: string, drift: DriftView
   if (drift) {
     const n = drift.differing?.length ?? 0;
     add('policy is the same in every region', drift.drift ? 'warn' : 'ok', drift.drift ? `${n} resource${n === 1 ? '' : 's'} differ (entente drift)` : drift.unknown?.length ? `unknown for ${drift.unknown.join(', ')}` : 'no drift', 'run entente drift to see which; roll the change out everywhere or back');
+  }
+  for (const d of s.data ?? []) {
+    add(`data service ${d.route} has a primary`, d.primary ? 'ok' : 'fail', d.primary ? `${d.primary}` : d.writes.why, 'writes are refused until one member probes as primary; check the servers and the probe credentials (entente status -o wide)');
+    const replicas = d.members.filter((m) => m.role !== 'primary');
+    const over = replicas.filter((m) => !m.withinBound);
+    if (replicas.length > 0) {
+      add(
+        `replicas of ${d.route} are within ${d.maxLagMs / 1000} s`,
+        over.length === 0 ? 'ok' : over.length === replicas.length ? 'fail' : 'warn',
+        over.length === 0 ? `${replicas.length} of ${replicas.length}` : `${over.map((m) => `${m.member} (${m.error ? m.error.code : m.lagSeconds === null || m.lagSeconds === undefined ? 'lag unknown' : `${m.lagSeconds.toFixed(1)} s behind`})`).join(', ')}: reads go to the others or the primary`,
+        'a replica behind serves no reads until it catches up; see docs/data-routing.md',
+      );
+    }
   }
   for (const e of s.expiry ?? []) {
     add(

@@ -63,6 +63,18 @@ export function formatStatus(s: StatusView & { configVersion?: number }, drift: 
     ]);
   }
   lines.push(...table(rows).split('\n').map((l) => `  ${l}`));
+  if ((s.data ?? []).length > 0) {
+    lines.push('', 'data services');
+    for (const d of s.data ?? []) {
+      lines.push(`  ${d.route}   max lag ${d.maxLagMs / 1000} s   primary ${d.primary ?? 'NONE'}   reads: ${d.reads.order.join(' > ') || 'nowhere'}`);
+      const rows = [['MEMBER', 'ROLE', 'LAG', 'SERVES READS', ...(wide ? ['DETAIL'] : [])]];
+      for (const m of d.members) {
+        const lag = m.role === 'primary' ? '-' : m.lagSeconds === null || m.lagSeconds === undefined ? 'unknown' : `${m.lagSeconds.toFixed(1)}s/${m.lagBytes ?? 0}B`;
+        rows.push([m.member, m.role, lag, m.withinBound || m.role === 'primary' ? 'yes' : 'NO', ...(wide ? [m.error ? `${m.error.code}: ${m.error.message}` : '-'] : [])]);
+      }
+      lines.push(...table(rows).split('\n').map((l) => `    ${l}`));
+    }
+  }
   lines.push('', 'expiry');
   for (const e of s.expiry ?? []) lines.push(`  ${e.subject.padEnd(34)} ${e.expiresInMs <= 0 ? 'EXPIRED' : `in ${ago(e.expiresInMs)}`.padEnd(8)} ${e.notAfter}`);
   return `${lines.join('\n')}\n`;

@@ -43,6 +43,7 @@ import { listed, withPaths } from '../federation/region-paths.js';
 import { LinkReports } from './link-reports.js';
 import { RegionFlows } from './region-flows.js';
 import { expiryReport } from './expiry.js';
+import { DataProbes } from './data-probes.js';
 import { buildServiceMap, type SloConfig } from './service-map.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { FLOW_LIMIT_MAX } from './flow-query.js';
@@ -92,6 +93,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   let recompute: () => void = () => undefined;
   // Bound once the resource store exists; its onChange may fire during start(), before then.
   let refreshCommit: () => Promise<void> = async () => undefined;
+  // The region's data-service probes follow the resource set in force (docs/data-routing.md).
+  const dataProbes = new DataProbes({ log: log.child({ part: 'data-probes' }), registry });
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
   const advertiseRefused = new Counter({
     name: 'entente_controller_advertise_refused_total',
@@ -121,12 +124,14 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     onChange: () => {
       recompute();
       void refreshCommit();
+      dataProbes.configure(resources.snapshot().resources);
     },
     onRejected: (errors) => {
       for (const code of new Set(errors.map((e) => e.code))) policyRejected.inc({ reason: code });
     },
   });
   await resources.start();
+  dataProbes.configure(resources.snapshot().resources);
   const resourceStatus = resources.status();
   if (!resourceStatus.ok) {
     log.error(
@@ -453,6 +458,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
           exportedServices: st?.exportedServices.map((s) => `${s.namespace}/${s.name}`) ?? [],
         };
       }),
+      data: dataProbes.view(),
       expiry: expiryReport({
         region: config.region,
         caCerts: ca.bundle().x509Authorities,
@@ -514,6 +520,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       bundlePoller.stop();
       signer.stop();
       serving.stop();
+      dataProbes.stop();
       await resources.close();
       await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi), bundleEndpoint ? closeServer(bundleEndpoint) : undefined]);
     },

@@ -19,7 +19,7 @@ const run = promisify(execFile);
 let lab: Lab;
 
 before(async () => {
-  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(231, 240));
+  lab = await startTestMesh(['eu', 'us', 'ap'], randomIpPrefix(235, 240));
 });
 after(async () => {
   await lab?.stop();
