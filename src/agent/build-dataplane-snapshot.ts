@@ -94,6 +94,18 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     mergeRoute(routes, `${s.name}.${s.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
     mergeRoute(routes, `${s.name}.${s.namespace}.${config.region}.mesh`, s.namespace, s.name, ports, s.ports);
   }
+  // Data services: the names clients dial, answered with the members the controller chose, in its order
+  // (docs/data-routing.md). A name with no member has no route: a call to it is refused, never sent anywhere.
+  for (const d of config.dataRoutes ?? []) {
+    const s = config.services.find((x) => x.namespace === d.namespace && x.name === d.service);
+    if (!s) continue;
+    for (const [host, names] of [[d.readWrite, d.writes], [d.readOnly, d.reads]] as const) {
+      const ws = names.map((n) => config.workloads.find((w) => w.namespace === d.namespace && w.name === n)).filter((w): w is NonNullable<typeof w> => w !== undefined);
+      if (ws.length === 0) continue;
+      const ports = endpointsFor(s.ports, ws, (w) => config.nodes[w.node], td, config.region);
+      mergeRoute(routes, `${host}.${d.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
+    }
+  }
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
   const byRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));

@@ -94,7 +94,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   // Bound once the resource store exists; its onChange may fire during start(), before then.
   let refreshCommit: () => Promise<void> = async () => undefined;
   // The region's data-service probes follow the resource set in force (docs/data-routing.md).
-  const dataProbes = new DataProbes({ log: log.child({ part: 'data-probes' }), registry });
+  const dataProbes = new DataProbes({ log: log.child({ part: 'data-probes' }), registry, onDecisionChange: () => recompute() });
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
   const advertiseRefused = new Counter({
     name: 'entente_controller_advertise_refused_total',
@@ -207,6 +207,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       controllerAddresses: listeners.filter((l) => l.port !== 0).map(formatSocketAddress),
       links,
       relayFor,
+      dataRoutes: dataProbes.wire(),
     };
   };
 

@@ -15,6 +15,7 @@ import type { DataRoute } from '../policy/resources.js';
 import { probePostgres, replicaLag, type PgProbeResult, type PgProbeTarget } from '../data/pg-probe.js';
 import { formatLsn } from '../data/lsn.js';
 import { decide, type Member } from '../data/route-decision.js';
+import type { WireDataRoute } from '../mesh/mesh-config.js';
 
 export interface DataMemberView {
   readonly member: string;
@@ -61,9 +62,17 @@ export class DataProbes {
   private routes: RouteProbe[] = [];
   private readonly probes: Counter<'route' | 'result'>;
   private stopped = false;
+  private lastDecision = '';
 
   constructor(
-    private readonly o: { readonly log: Logger; readonly registry: Registry; readonly probe?: Prober; readonly now?: () => number },
+    private readonly o: {
+      readonly log: Logger;
+      readonly registry: Registry;
+      readonly probe?: Prober;
+      readonly now?: () => number;
+      /** Called when where reads or writes go changed (the controller pushes a new config). */
+      readonly onDecisionChange?: () => void;
+    },
   ) {
     this.probes = new Counter({ name: 'entente_data_probes_total', help: 'Probes of data-service members, by DataRoute and result (a role, or an error code)', labelNames: ['route', 'result'], registers: [o.registry] });
     const views = (): DataRouteView[] => this.view();
@@ -141,6 +150,11 @@ export class DataProbes {
           if (ok && prev?.lastOk && prev.lastOk.result.role !== result.role) this.o.log.info({ route: r.id, member: t.member, from: prev.lastOk.result.role, to: result.role }, 'data member changed role');
         }),
       );
+      const key = this.decisionKey();
+      if (key !== this.lastDecision) {
+        this.lastDecision = key;
+        this.o.onDecisionChange?.();
+      }
     } finally {
       r.running = false;
       if (!this.stopped && this.routes.includes(r)) this.schedule(r, parseDuration(r.route.spec.probe.interval));
@@ -200,6 +214,25 @@ export class DataProbes {
         reads: { order: reads.order.map((m) => m.id), why: reads.why },
         writes: { order: writes.order.map((m) => m.id), why: writes.why },
       };
+    });
+  }
+
+  private decisionKey(): string {
+    return JSON.stringify(this.wire());
+  }
+
+  /** For the agents' config: the names of each postgresql DataRoute and the members reads and writes go to. */
+  wire(): WireDataRoute[] {
+    const views = new Map(this.view().map((v) => [v.route, v]));
+    return this.routes.flatMap((r) => {
+      const v = views.get(r.id);
+      const tcp = r.route.spec.tcp;
+      if (!v || !tcp) return [];
+      const name = (id: string): string => id.slice(id.indexOf('/') + 1);
+      // Reads: the replicas within the bound; the primary only when none is (it is last in the decision's order).
+      const replicas = v.reads.order.filter((id) => id !== v.primary);
+      const reads = replicas.length > 0 ? replicas : v.primary ? [v.primary] : [];
+      return [{ namespace: r.route.metadata.namespace, service: r.route.spec.members.service, readWrite: tcp.readWrite, readOnly: tcp.readOnly, writes: v.writes.order.map(name), reads: reads.map(name) }];
     });
   }
 

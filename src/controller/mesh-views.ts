@@ -2,7 +2,7 @@
 // agents and the region state published to peers. No I/O here.
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import type { AnycastSummary, ExportedService, LinkSummary, MeshConfig, RegionState, RemoteRegion, WireService, WireWorkload } from '../mesh/mesh-config.js';
+import type { AnycastSummary, ExportedService, LinkSummary, MeshConfig, RegionState, RemoteRegion, WireDataRoute, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
 import type { PolicyDigests } from '../policy/policy-digests.js';
 
@@ -28,6 +28,8 @@ export interface ViewInputs {
   readonly links?: readonly LinkSummary[];
   /** Peer regions this region's gateways relay to (federation.relay.serve, resolved). */
   readonly relayFor?: readonly string[];
+  /** The data services' decisions of this region (data-probes.ts). */
+  readonly dataRoutes?: readonly WireDataRoute[];
 }
 
 export function wireServices(resources: ResourceSet): WireService[] {
@@ -72,6 +74,7 @@ export function buildMeshConfigBody(v: ViewInputs): Omit<MeshConfig, 'version'> 
     policyDigest: v.policyDigest,
     ...(v.controllerAddresses && v.controllerAddresses.length > 0 ? { controllerAddresses: [...v.controllerAddresses] } : {}),
     ...(v.relayFor && v.relayFor.length > 0 ? { relayTo: [...v.relayFor] } : {}),
+    ...(v.dataRoutes && v.dataRoutes.length > 0 ? { dataRoutes: [...v.dataRoutes] } : {}),
   };
 }
 

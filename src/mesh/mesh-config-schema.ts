@@ -83,6 +83,10 @@ export const meshConfigSchema = z.looseObject({
   policyDigest: z.string(),
   controllerAddresses: z.array(socketAddress(false)).optional(),
   relayTo: z.array(label).max(1024).optional(),
+  dataRoutes: z
+    .array(z.looseObject({ namespace: label, service: label, readWrite: label, readOnly: label, writes: z.array(label).max(1000), reads: z.array(label).max(1000) }))
+    .max(1000)
+    .optional(),
 });
 
 export type MeshConfigCheck = { readonly kind: 'ok'; readonly config: MeshConfig } | { readonly kind: 'invalid'; readonly problems: readonly string[] };

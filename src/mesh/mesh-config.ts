@@ -180,4 +180,21 @@ export interface MeshConfig {
   readonly controllerAddresses?: readonly string[];
   /** For gateways: the remote regions they may relay connections to (federation.relay.serve); absent: none. */
   readonly relayTo?: readonly string[];
+  /**
+   * Data services (docs/data-routing.md), as this region's controller decided
+   * from its probes: the names clients dial and the member Workloads reads and
+   * writes go to, in order. Absent from older controllers: none.
+   */
+  readonly dataRoutes?: readonly WireDataRoute[];
+}
+
+export interface WireDataRoute {
+  readonly namespace: string;
+  /** The members' Service. */
+  readonly service: string;
+  readonly readWrite: string;
+  readonly readOnly: string;
+  /** Workload names, in the order to try. Empty: no member can serve. */
+  readonly writes: readonly string[];
+  readonly reads: readonly string[];
 }

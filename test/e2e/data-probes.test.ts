@@ -1,4 +1,6 @@
-// Lag measured continuously, against real PostgreSQL streaming replication:
+// Lag measured continuously and calls routed by it, against real PostgreSQL
+// streaming replication (the TCP read-write and read-only names through the
+// mesh):
 // eu's controller probes a primary and two replicas declared as a DataRoute's
 // members, and /v1/status, `entente status` and `entente check` show roles,
 // lag and where reads and writes from eu go. Replay paused on one replica:
@@ -13,12 +15,17 @@ import { httpJson } from '../../src/core/http-get-json.js';
 import type { DataRouteView } from '../../src/controller/data-probes.js';
 import { exitWatchdog, randomIpPrefix, runCli, startTestMesh } from './lab-harness.js';
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
+import { Socket } from 'node:net';
+import pg from 'pg';
 
 exitWatchdog();
 
 const prefix = randomIpPrefix(231, 234);
 // Third octet 241: no lab region uses it, nor the pg-probe test (240).
 const host = (n: number): string => `${prefix}.241.${n}`;
+const CLIENT = host(20);
+const RW = `${host(30)}:5432`;
+const RO = `${host(31)}:5432`;
 let cluster: PgCluster | undefined;
 let lab: Lab;
 
@@ -31,12 +38,45 @@ before(async () => {
     doc('DataRoute', 'orders', { members: { service: 'orders-pg', port: 5432 }, protocol: 'postgresql', maxLag: '2s', probe: { user: 'entente', interval: '250ms', timeout: '1s' }, tcp: { readWrite: 'orders-rw', readOnly: 'orders-ro' } }),
   ].join('---\n');
   const members = [1, 2, 3].map((n) => doc('Workload', `pg-${n}`, { service: 'orders-pg', serviceAccount: 'orders-pg', node: 'eu-node-1', address: host(n) })).join('---\n');
-  lab = await startTestMesh(['eu', 'us'], prefix, { extra: { sharedYaml: shared, regionYaml: { eu: members } } });
+  // A client on eu-node-2, calling through its agent's outbound ports for the two names.
+  const client = [
+    doc('Service', 'orders-client', { ports: [{ port: 9, targetPort: 9, protocol: 'tcp' }] }),
+    doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: ['orders-pg'] }, action: 'ALLOW', rules: [{ from: [{ principals: ['spiffe://eu.entente.lab/ns/shop/sa/orders-client'] }] }] }),
+  ].join('---\n');
+  const clientWorkload = doc('Workload', 'orders-client-1', { service: 'orders-client', serviceAccount: 'orders-client', node: 'eu-node-2', address: CLIENT, attest: { uid: process.getuid?.() ?? 0 } });
+  lab = await startTestMesh(['eu', 'us'], prefix, {
+    extra: {
+      sharedYaml: `${shared}---\n${client}`,
+      regionYaml: { eu: `${members}---\n${clientWorkload}` },
+      outboundPorts: { 'eu-node-2': [{ host: 'orders-rw.shop.mesh', port: 5432, listen: RW }, { host: 'orders-ro.shop.mesh', port: 5432, listen: RO }] },
+    },
+  });
 });
 after(async () => {
   await lab?.stop();
   await cluster?.close();
 });
+
+/** Which server a connection to a data-route name reached, dialled from the client workload's address through its agent. */
+async function reached(listen: string): Promise<{ address: string; inRecovery: boolean } | undefined> {
+  const [h, p] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
+  // The agent knows its caller by source address: every connection leaves from the client workload's.
+  class FromClient extends Socket {
+    override connect(...args: unknown[]): this {
+      return super.connect({ port: args[0] as number, host: args[1] as string, localAddress: CLIENT });
+    }
+  }
+  const c = new pg.Client({ host: h, port: p, user: 'entente', database: 'postgres', connectionTimeoutMillis: 10_000, stream: () => new FromClient() });
+  try {
+    await c.connect();
+    const r = await c.query<{ a: string; r: boolean }>('SELECT host(inet_server_addr()) AS a, pg_is_in_recovery() AS r');
+    return { address: r.rows[0]!.a, inRecovery: r.rows[0]!.r };
+  } catch {
+    return undefined;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
 
 async function route(): Promise<DataRouteView | undefined> {
   const r = await httpJson<{ data?: DataRouteView[] }>(`${lab.adminUrl('eu')}/v1/status`, { timeoutMs: 5000 }).catch(() => undefined);
@@ -51,6 +91,12 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   }, { what: 'pg-1 primary, both replicas within the bound', timeoutMs: 90_000, intervalMs: 500 });
   assert.deepEqual(healthy.writes.order, ['shop/pg-1']);
   assert.equal(healthy.reads.order.at(-1), 'shop/pg-1', 'the primary serves reads last');
+  // Through the mesh: the read-write name reaches the primary, the read-only name a replica.
+  const rw = await eventually(async () => reached(RW), { what: 'a connection to orders-rw', timeoutMs: 60_000, intervalMs: 500 });
+  assert.deepEqual(rw, { address: host(1), inRecovery: false });
+  const ro = await eventually(async () => reached(RO), { what: 'a connection to orders-ro', timeoutMs: 60_000, intervalMs: 500 });
+  assert.equal(ro.inRecovery, true);
+  assert.ok([host(2), host(3)].includes(ro.address), ro.address);
 
   const status = await runCli(['status', '--controller', lab.adminUrl('eu')], 30_000);
   assert.match(status.stdout, /data services\n {2}shop\/orders {3}max lag 2 s {3}primary shop\/pg-1/);
@@ -78,6 +124,12 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
     assert.ok(lagging.reads.order.includes('shop/pg-2'));
     const m = lagging.members.find((x) => x.member === 'shop/pg-3')!;
     assert.ok((m.lagBytes ?? 0) > 0 && (m.lagSeconds ?? 0) > 2, JSON.stringify(m));
+    // Reads through the mesh now reach pg-2 only.
+    await eventually(async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) seen.add((await reached(RO))?.address ?? 'none');
+      return seen.size === 1 && seen.has(host(2)) ? seen : undefined;
+    }, { what: 'reads through orders-ro reach pg-2 only', timeoutMs: 60_000, intervalMs: 500 });
     const warn = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
     assert.match(warn.stdout, /replicas of shop\/orders are within 2 s: shop\/pg-3 \(\d+\.\d s behind\)/);
   } finally {
@@ -101,6 +153,13 @@ test('the primary stopped and a replica promoted: writes follow', { timeout: 240
   }, { what: 'writes to the promoted pg-2', timeoutMs: 30_000, intervalMs: 100 });
   process.stdout.write(`# writes followed the promotion ${((Date.now() - promotedAt) / 1000).toFixed(2)} s after it\n`);
   assert.deepEqual(d.writes.order, ['shop/pg-2']);
+  // Through the mesh: the read-write name reaches the promoted server, which takes a write.
+  const rw = await eventually(async () => {
+    const r = await reached(RW);
+    return r?.address === host(2) && !r.inRecovery ? r : undefined;
+  }, { what: 'orders-rw reaching the promoted pg-2', timeoutMs: 30_000, intervalMs: 200 });
+  assert.equal(rw.inRecovery, false);
+  process.stdout.write(`# a connection to orders-rw reached the promoted server ${((Date.now() - promotedAt) / 1000).toFixed(2)} s after the promotion\n`);
   const old = d.members.find((m) => m.member === 'shop/pg-1')!;
   assert.equal(old.role, 'unreachable');
   assert.ok(!d.reads.order.includes('shop/pg-1'));
