@@ -17,6 +17,7 @@ import { exitWatchdog, randomIpPrefix, runCli, startTestMesh } from './lab-harne
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
 import { Socket } from 'node:net';
 import pg from 'pg';
+import { parseLsn } from '../../src/data/lsn.js';
 
 exitWatchdog();
 
@@ -104,11 +105,14 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   assert.match(check.stdout, /√ ok {4}data service shop\/orders has a primary: shop\/pg-1/);
 
   // A transaction both replicas replay first, so their lag has a time to count from (none replayed: lag unknown, over the bound).
+  // Waiting on the replicas' replay positions, not on "lag 0": lag is measured against the primary's last
+  // probe, which may predate the insert on a busy machine.
   await c.sql(c.primary, `INSERT INTO items (v) VALUES ('before')`);
+  const after = parseLsn(String((await c.sql<{ lsn: string }>(c.primary, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]!.lsn));
   await eventually(async () => {
     const d = await route();
-    return d && d.members.filter((m) => m.role === 'replica' && m.lagSeconds === 0 && m.withinBound).length === 2 ? d : undefined;
-  }, { what: 'both replicas caught up with a replayed transaction', timeoutMs: 60_000, intervalMs: 250 });
+    return d && d.members.filter((m) => m.role === 'replica' && m.position !== undefined && parseLsn(m.position) >= after && m.lagSeconds === 0).length === 2 ? d : undefined;
+  }, { what: 'both replicas replayed the insert', timeoutMs: 60_000, intervalMs: 250 });
   // Replay paused on replica 2 (pg-3); writes go on: it falls behind and leaves the reads.
   await c.pauseReplay(c.replicas[1]!);
   const pausedAt = Date.now();
