@@ -22,8 +22,9 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
   { file: 'anycast.schema.json', title: 'Entente anycast.yaml', schema: CONFIG_KINDS.anycast.schema },
   {
     file: 'resources.schema.json',
-    title: 'Entente policy resource (Service, Workload, AuthorizationPolicy, TrafficPolicy; entente.dev/v1alpha1)',
-    schema: z.discriminatedUnion('kind', [RESOURCE_SCHEMAS.Service, RESOURCE_SCHEMAS.Workload, RESOURCE_SCHEMAS.AuthorizationPolicy, RESOURCE_SCHEMAS.TrafficPolicy]),
+    title: `Entente policy resource (${Object.keys(RESOURCE_SCHEMAS).join(', ')}; entente.dev/v1alpha1)`,
+    // Every kind the loader takes, from its own table: a new kind cannot be left out of the editor's schema.
+    schema: z.discriminatedUnion('kind', Object.values(RESOURCE_SCHEMAS) as unknown as [(typeof RESOURCE_SCHEMAS)['Service'], ...(typeof RESOURCE_SCHEMAS)[keyof typeof RESOURCE_SCHEMAS][]]),
   },
   { file: 'policy-cases.schema.json', title: 'Entente policy test cases (entente policy test DIR CASES.yaml)', schema: policyCasesSchema },
 ];

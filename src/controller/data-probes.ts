@@ -76,7 +76,7 @@ export class DataProbes {
   ) {
     this.probes = new Counter({ name: 'entente_data_probes_total', help: 'Probes of data-service members, by DataRoute and result (a role, or an error code)', labelNames: ['route', 'result'], registers: [o.registry] });
     const views = (): DataRouteView[] => this.view();
-    const gauge = (name: string, help: string, value: (r: DataRouteView, m: DataMemberView) => number | undefined): void => {
+    const gauge = (name: string, help: string, value: (m: DataMemberView) => number | undefined): void => {
       new Gauge({
         name,
         help,
@@ -85,17 +85,17 @@ export class DataProbes {
         collect() {
           this.reset();
           for (const r of views()) for (const m of r.members) {
-            const v = value(r, m);
+            const v = value(m);
             if (v !== undefined && Number.isFinite(v)) this.set({ route: r.route, member: m.member }, v);
           }
         },
       });
     };
-    gauge('entente_data_member_up', '1 when the member answered its last probe', (_r, m) => (m.role === 'unreachable' || m.role === 'unknown' ? 0 : 1));
-    gauge('entente_data_member_primary', '1 for the member that probes as the primary', (_r, m) => (m.role === 'primary' ? 1 : 0));
-    gauge('entente_data_replica_lag_seconds', 'Replica lag: seconds since its last replayed transaction while it is behind the primary, 0 when caught up', (_r, m) => (m.role === 'replica' && typeof m.lagSeconds === 'number' ? m.lagSeconds : undefined));
-    gauge('entente_data_replica_lag_bytes', 'Replica lag: WAL bytes it has not replayed', (_r, m) => (m.role === 'replica' ? m.lagBytes : undefined));
-    gauge('entente_data_member_within_bound', '1 when the member may serve reads (fresh probe, within the DataRoute maxLag)', (_r, m) => (m.withinBound ? 1 : 0));
+    gauge('entente_data_member_up', '1 when the member answered its last probe', (m) => (m.role === 'unreachable' || m.role === 'unknown' ? 0 : 1));
+    gauge('entente_data_member_primary', '1 for the member that probes as the primary', (m) => (m.role === 'primary' ? 1 : 0));
+    gauge('entente_data_replica_lag_seconds', 'Replica lag: seconds since its last replayed transaction while it is behind the primary, 0 when caught up', (m) => (m.role === 'replica' && typeof m.lagSeconds === 'number' ? m.lagSeconds : undefined));
+    gauge('entente_data_replica_lag_bytes', 'Replica lag: WAL bytes it has not replayed', (m) => (m.role === 'replica' ? m.lagBytes : undefined));
+    gauge('entente_data_member_within_bound', '1 when the member may serve reads (fresh probe, within the DataRoute maxLag)', (m) => (m.withinBound ? 1 : 0));
   }
 
   private now(): number {

@@ -5,6 +5,7 @@
 // crossed regions is counted once; a pure function of the flows, tested
 // without a mesh.
 import type { StoredFlow } from '../mesh/flow-wire.js';
+import { workloadAccount } from '../identity/workload-account.js';
 
 export interface SloTarget {
   /** Share of calls that must not fail (verdict error), e.g. 0.99. Denials are policy, not failures. */
@@ -43,13 +44,10 @@ export interface ServiceMap {
   readonly edges: readonly ServiceEdge[];
 }
 
-const ACCOUNT = /\/ns\/([^/]+)\/sa\/([^/]+)$/;
-
 /** "namespace/serviceaccount" of a caller's SPIFFE ID: its service, by Entente's convention. */
 export function callerService(source: string | undefined): string {
   if (source === undefined) return 'unknown';
-  const m = ACCOUNT.exec(source);
-  return m ? `${m[1]}/${m[2]}` : source;
+  return workloadAccount(source) ?? source;
 }
 
 function percentile(sorted: readonly number[], q: number): number {

@@ -6,7 +6,7 @@
 // target_session_attrs) or by method, path and header (HTTP).
 import * as z from 'zod';
 import { label, list, method, pathPattern, port, resource, strict } from './resource-schema-parts.js';
-import { duration, integer } from './traffic-policy-schema.js';
+import { duration } from './traffic-policy-schema.js';
 
 const MINUTE = 60_000;
 
@@ -68,10 +68,8 @@ export const DataRouteSchema = resource(
       ).optional(),
       /** Probe results older than this count as a failed probe (over the bound). */
       staleAfter: duration(10 * MINUTE).default('3s'),
-      /** Replicas to prefer when several are within the bound and equally near: at most this many tried. */
-      maxCandidates: integer(1, 100).default(3),
     },
-    'a mapping with members, protocol, maxLag and any of probe, tcp, http, staleAfter, maxCandidates',
+    'a mapping with members, protocol, maxLag and any of probe, tcp, http, staleAfter',
   ).superRefine((s, ctx) => {
     if (s.protocol === 'postgresql' && s.tcp === undefined) ctx.addIssue({ code: 'custom', path: ['tcp'], message: 'required for protocol postgresql: the readWrite and readOnly names clients dial' });
     if (s.protocol === 'postgresql' && s.probe.user === undefined) ctx.addIssue({ code: 'custom', path: ['probe', 'user'], message: 'required for protocol postgresql: the role the probe logs in as' });

@@ -31,7 +31,7 @@ export function duration(maxMs: number) {
     .transform((s) => formatDuration(parseDuration(s)));
 }
 
-export function integer(min: number, max: number, note = '') {
+function integer(min: number, max: number, note = '') {
   const what = `an integer ${min}-${max}${note}`;
   return z.number({ error: what }).int({ error: what }).min(min, { error: what }).max(max, { error: what });
 }

@@ -1,4 +1,5 @@
 // Numbers as an operator reads them: durations, rates, ratios, ages. Pure.
+import { workloadAccount } from '../../identity/workload-account.js';
 
 export function ms(v: number): string {
   if (v < 1) return `${v.toFixed(2)} ms`;
@@ -37,8 +38,7 @@ export function clock(epochMs: number): string {
 /** "shop/frontend" from a SPIFFE ID of the /ns/X/sa/Y form; the ID itself otherwise. */
 export function account(spiffeId: string | undefined): string {
   if (!spiffeId) return 'unknown';
-  const m = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(spiffeId);
-  return m ? `${m[1]}/${m[2]}` : spiffeId;
+  return workloadAccount(spiffeId) ?? spiffeId;
 }
 
 /** An objective as written: 0.99 → "99%", 0.999 → "99.9%". */

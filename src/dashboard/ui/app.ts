@@ -48,7 +48,7 @@ function App() {
     ${stale ? html`<div class="banner bad" role="alert" data-testid="stale-banner">The controller stopped answering; what you see is from ${status.at ? `${ago(now - status.at)} ago` : 'before'}.</div>` : null}
     <main class="grid">
       <${RegionsPanel} status=${status.data} map=${map.data} />
-      <${HealthPanel} status=${status.data} drift=${drift.data} driftError=${drift.error} now=${now} />
+      <${HealthPanel} status=${status.data} drift=${drift.data} driftError=${drift.error} />
       <${ServiceMapPanel} map=${map} />
       <${SloPanel} map=${map.data} />
       <${FlowsPanel} regions=${[status.data?.region, ...(status.data?.peers ?? []).map((p) => p.region)].filter((r): r is string => r !== undefined)} />

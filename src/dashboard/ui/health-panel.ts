@@ -6,7 +6,7 @@ import { ago } from '../model/format.js';
 
 const DAY = 86_400_000;
 
-export function HealthPanel({ status, drift, driftError }: { status: StatusView | undefined; drift: DriftView | undefined; driftError: string | undefined; now: number }) {
+export function HealthPanel({ status, drift, driftError }: { status: StatusView | undefined; drift: DriftView | undefined; driftError: string | undefined }) {
   const expiry = [...(status?.expiry ?? [])].sort((a, b) => a.expiresInMs - b.expiresInMs);
   const policy = status?.policy;
   const differing = drift?.differing ?? [];

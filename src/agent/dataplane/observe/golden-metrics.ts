@@ -15,6 +15,7 @@
 import type { Registry } from 'prom-client';
 import type { FlowRecord } from './flow-record.js';
 import type { SpiffeId } from '../../../identity/spiffe-id.js';
+import { workloadAccount } from '../../../identity/workload-account.js';
 
 /** Label sets kept per agent; beyond, new ones are folded into "_overflow" (a rogue peer minting identities cannot grow /metrics without bound). */
 export const MAX_LABEL_SETS = 2000;
@@ -67,19 +68,16 @@ export interface GoldenMetrics {
   record(r: FlowRecord): void;
 }
 
-const ACCOUNT = /^\/ns\/([^/]+)\/sa\/([^/]+)$/;
-const serviceNames = new Map<string, string>();
+// Keyed by the SpiffeId object: a session's caller and a workload's own ID are one object for every call they make.
+const serviceNames = new WeakMap<SpiffeId, string>();
 
 /** "namespace/serviceaccount" of a SPIFFE ID: the caller's identity, authenticated by its certificate. */
 export function serviceOfIdentity(id: SpiffeId | undefined): string {
   if (id === undefined) return 'unknown';
-  const key = id.toString();
-  let name = serviceNames.get(key);
+  let name = serviceNames.get(id);
   if (name === undefined) {
-    const m = ACCOUNT.exec(id.path);
-    name = m ? `${m[1]}/${m[2]}` : id.path;
-    if (serviceNames.size >= MAX_LABEL_SETS) serviceNames.clear();
-    serviceNames.set(key, name);
+    name = workloadAccount(id.path) ?? id.path;
+    serviceNames.set(id, name);
   }
   return name;
 }
