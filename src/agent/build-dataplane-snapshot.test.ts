@@ -149,3 +149,36 @@ describe('buildDataplaneSnapshot: relayed paths', () => {
     assert.deepEqual([...(buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] }).unreachableRegions ?? [])], ['sa']);
   });
 });
+
+describe('buildDataplaneSnapshot: data services', () => {
+  const remote = (region: string, gateways: string[]) =>
+    ({ region, trustDomain: `${region}.test`, gateway: gateways[0], gateways, exportedServices: exportedServices(load()), ageMs: 0, stale: false });
+  // catalog stands in for a data service's members: catalog-1 here, catalog-2 of us (same names, other region).
+  const route = (writes: { workload: string; region: string }[], reads: { workload: string; region: string }[]) => ({
+    namespace: 'shop', name: 'orders', service: 'catalog', protocol: 'postgresql', readWrite: 'orders-rw', readOnly: 'orders-ro', stickyAfterWriteMs: 3000, writes, reads,
+  });
+
+  it('the read-write name reaches the primary in another region through its gateway; the read-only name the local replica', () => {
+    const config = configFor((c) => ({ ...c, remoteRegions: [remote('us', ['10.1.0.2:15443'])], dataRoutes: [route([{ workload: 'catalog-2', region: 'us' }], [{ workload: 'catalog-1', region: 'eu' }, { workload: 'catalog-2', region: 'us' }])] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    const rw = snap.routes.get('orders-rw.shop.mesh')!.ports.get(80)!;
+    assert.deepEqual(rw.map((e) => [e.region, `${e.dial.host}:${e.dial.port}`, e.authority]), [['us', '10.1.0.2:15443', '10.0.0.8:8080']]);
+    const ro = snap.routes.get('orders-ro.shop.mesh')!.ports.get(80)!;
+    assert.deepEqual(ro.map((e) => [e.region, `${e.dial.host}:${e.dial.port}`, e.authority]), [['eu', '10.0.0.2:15008', '10.0.0.7:8080']], 'the primary (last) is left out while a replica serves');
+    const sticky = snap.stickyReads!.get('orders-ro.shop.mesh')!;
+    assert.deepEqual([sticky.role, sticky.stickyMs, sticky.readWriteHost, sticky.route], ['read', 3000, 'orders-rw.shop.mesh', 'shop/orders']);
+    assert.equal(sticky.primary.get(80), rw, 'the very endpoints of the read-write name: one balancer');
+  });
+
+  it('only the primary left: reads go to it; a member of a region we hold nothing of adds no endpoint', () => {
+    const config = configFor((c) => ({ ...c, dataRoutes: [route([{ workload: 'catalog-1', region: 'eu' }], [{ workload: 'catalog-2', region: 'ap' }, { workload: 'catalog-1', region: 'eu' }])] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    assert.deepEqual(snap.routes.get('orders-ro.shop.mesh')!.ports.get(80)!.map((e) => e.authority), ['10.0.0.7:8080']);
+  });
+
+  it('no member can take writes: the read-write name has no route', () => {
+    const config = configFor((c) => ({ ...c, dataRoutes: [route([], [{ workload: 'catalog-1', region: 'eu' }])] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    assert.equal(snap.routes.get('orders-rw.shop.mesh'), undefined);
+  });
+});

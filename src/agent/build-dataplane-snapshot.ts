@@ -13,10 +13,10 @@ import { authorize, compilePolicies } from '../policy/authorize.js';
 import type { AuthorizationPolicy } from '../policy/resources.js';
 import { TrafficPolicySchema } from '../policy/traffic-policy-schema.js';
 import { compileTrafficPolicies } from '../policy/traffic-policy.js';
-import type { MeshConfig, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
+import type { MeshConfig, RemoteRegion, WireDataMember, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
 import { compileSelectors } from './attest/attest-selectors.js';
 import { NO_ACCOUNTS, type NodeAccounts } from './attest/node-accounts.js';
-import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
+import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, StickyRead, WorkloadPort } from './dataplane/dataplane-snapshot.js';
 
 export interface SnapshotContext {
   readonly node: string;
@@ -83,6 +83,37 @@ export function workloadPorts(ports: readonly WireServicePort[]): ReadonlyMap<nu
   return out;
 }
 
+/**
+ * The ways to a remote region: each of its gateways, then relayed paths
+ * through the gateways of each region that relays to it. The balancer ranks
+ * relayed paths after a reachable direct one and fails over to them when it is cut.
+ */
+function remotePaths(r: RemoteRegion, byRegion: ReadonlyMap<string, RemoteRegion>): { gateway: string; via: string | undefined }[] {
+  const gateways = r.gateways && r.gateways.length > 0 ? r.gateways : r.gateway ? [r.gateway] : [];
+  return [
+    ...gateways.map((g) => ({ gateway: g, via: undefined as string | undefined })),
+    ...(r.relays ?? []).flatMap((relay) => {
+      const through = byRegion.get(relay.via);
+      const gws = through?.gateways && through.gateways.length > 0 ? through.gateways : through?.gateway ? [through.gateway] : [];
+      return gws.slice(0, MAX_RELAY_GATEWAYS).map((g) => ({ gateway: g, via: relay.via as string | undefined }));
+    }),
+  ];
+}
+
+/** A data member in another region: its exported endpoint, one per path to that region (as for any remote Service). */
+function remoteMemberEndpoints(byRegion: ReadonlyMap<string, RemoteRegion>, m: WireDataMember, namespace: string, service: string): Map<number, Endpoint[]> {
+  const out = new Map<number, Endpoint[]>();
+  const r = byRegion.get(m.region);
+  const s = r?.exportedServices.find((x) => x.namespace === namespace && x.name === service);
+  const ws = s?.endpoints.filter((w) => w.name === m.workload) ?? [];
+  if (!r || !s || ws.length === 0) return out;
+  const rtd = parseTrustDomain(r.trustDomain);
+  for (const { gateway, via } of remotePaths(r, byRegion)) {
+    for (const [port, eps] of endpointsFor(s.ports, ws, () => gateway, rtd, r.region, via)) out.set(port, [...(out.get(port) ?? []), ...eps]);
+  }
+  return out;
+}
+
 export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext): DataplaneSnapshot {
   const td = parseTrustDomain(config.trustDomain);
   const routes = new Map<string, ServiceRoute>();
@@ -96,33 +127,43 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   }
   // Data services: the names clients dial, answered with the members the controller chose, in its order
   // (docs/data-routing.md). A name with no member has no route: a call to it is refused, never sent anywhere.
+  const remoteByRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));
+  const stickyReads = new Map<string, StickyRead>();
   for (const d of config.dataRoutes ?? []) {
     const s = config.services.find((x) => x.namespace === d.namespace && x.name === d.service);
-    if (!s) continue;
-    for (const [host, names] of [[d.readWrite, d.writes], [d.readOnly, d.reads]] as const) {
-      const ws = names.map((n) => config.workloads.find((w) => w.namespace === d.namespace && w.name === n)).filter((w): w is NonNullable<typeof w> => w !== undefined);
-      if (ws.length === 0) continue;
-      const ports = endpointsFor(s.ports, ws, (w) => config.nodes[w.node], td, config.region);
+    if (!s || d.readWrite === undefined || d.readOnly === undefined) continue;
+    const endpointsOf = (members: readonly WireDataMember[]): Map<number, Endpoint[]> => {
+      const out = new Map<number, Endpoint[]>();
+      for (const m of members) {
+        const ports =
+          m.region === config.region
+            ? endpointsFor(s.ports, config.workloads.filter((w) => w.namespace === d.namespace && w.name === m.workload), (w) => config.nodes[w.node], td, config.region)
+            : remoteMemberEndpoints(remoteByRegion, m, d.namespace, d.service);
+        for (const [port, eps] of ports) out.set(port, [...(out.get(port) ?? []), ...eps]);
+      }
+      return out;
+    };
+    // Reads: the replicas within the bound we can reach; the primary (last in the order) only when there is none.
+    const primary = d.writes[0];
+    const replicas = endpointsOf(d.reads.filter((m) => !(primary && m.workload === primary.workload && m.region === primary.region)));
+    const writes = endpointsOf(d.writes);
+    const any = (ports: Map<number, Endpoint[]>): boolean => [...ports.values()].some((eps) => eps.length > 0);
+    for (const [host, ports] of [[d.readWrite, writes], [d.readOnly, any(replicas) ? replicas : endpointsOf(d.reads)]] as const) {
+      if (!any(ports)) continue;
       mergeRoute(routes, `${host}.${d.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
     }
+    const route = `${d.namespace}/${d.name}`;
+    const stickyMs = d.stickyAfterWriteMs ?? 0;
+    const readWriteHost = `${d.readWrite}.${d.namespace}.mesh`;
+    stickyReads.set(readWriteHost, { route, role: 'write', stickyMs, readWriteHost, primary: writes });
+    stickyReads.set(`${d.readOnly}.${d.namespace}.mesh`, { route, role: 'read', stickyMs, readWriteHost, primary: writes });
   }
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
-  const byRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));
+  const byRegion = remoteByRegion;
   for (const r of remotes) {
-    const gateways = r.gateways && r.gateways.length > 0 ? r.gateways : r.gateway ? [r.gateway] : [];
+    const paths = remotePaths(r, byRegion);
     const rtd = parseTrustDomain(r.trustDomain);
-    // One endpoint per (workload, gateway): the balancer spreads over every gateway and ejects a dead one's paths.
-    // Relayed paths too, through the gateways of each region that relays to this one: the
-    // balancer ranks them after a reachable direct path, and fails over to them when it is cut.
-    const paths = [
-      ...gateways.map((g) => ({ gateway: g, via: undefined as string | undefined })),
-      ...(r.relays ?? []).flatMap((relay) => {
-        const through = byRegion.get(relay.via);
-        const gws = through?.gateways && through.gateways.length > 0 ? through.gateways : through?.gateway ? [through.gateway] : [];
-        return gws.slice(0, MAX_RELAY_GATEWAYS).map((g) => ({ gateway: g, via: relay.via as string | undefined }));
-      }),
-    ];
     for (const { gateway, via } of paths) {
       for (const s of r.exportedServices) {
         const ports = endpointsFor(s.ports, s.endpoints, () => gateway, rtd, r.region, via);
@@ -183,6 +224,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     localWorkloadsByAddress: new Map(local.map((w) => [w.address, w])),
     localWorkloadsByName: new Map(local.map((w) => [`${w.namespace}/${w.name}`, w])),
     routes,
+    ...(stickyReads.size > 0 ? { stickyReads } : {}),
     outboundPorts: ctx.outboundPorts,
     authorizer,
     traffic,

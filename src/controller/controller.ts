@@ -43,7 +43,7 @@ import { listed, withPaths } from '../federation/region-paths.js';
 import { LinkReports } from './link-reports.js';
 import { RegionFlows } from './region-flows.js';
 import { expiryReport } from './expiry.js';
-import { DataProbes } from './data-probes.js';
+import { DataProbes, SUMMARY_REFRESH_MS } from './data-probes.js';
 import { buildServiceMap, type SloConfig } from './service-map.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { FLOW_LIMIT_MAX } from './flow-query.js';
@@ -94,7 +94,6 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   // Bound once the resource store exists; its onChange may fire during start(), before then.
   let refreshCommit: () => Promise<void> = async () => undefined;
   // The region's data-service probes follow the resource set in force (docs/data-routing.md).
-  const dataProbes = new DataProbes({ log: log.child({ part: 'data-probes' }), registry, onDecisionChange: () => recompute() });
   const nodes = new NodeRegistry(join(dataDir, 'nodes.json'), () => recompute(), log.child({ part: 'node-registry' }));
   const advertiseRefused = new Counter({
     name: 'entente_controller_advertise_refused_total',
@@ -109,6 +108,26 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   };
   const federation = new FederationState({
     dir: join(dataDir, 'federation'), ownRegion: config.region, peers: config.peers, staleAfterMs: config.federation.staleAfter, expireAfterMs: config.federation.expireAfter,
+  });
+  // What this region's gateways measure of the paths to peers: relays and data members' distances are chosen from it.
+  const linkReports = new LinkReports();
+  // The region's data-service probes, with other regions' members from their signed states (docs/data-routing.md).
+  const dataProbes = new DataProbes({
+    region: config.region,
+    log: log.child({ part: 'data-probes' }),
+    registry,
+    onDecisionChange: () => recompute(),
+    // Federation delays what we hear of another region's members by up to a pull and a summary refresh.
+    remoteGraceMs: config.federation.pullInterval + SUMMARY_REFRESH_MS,
+    remote: () => {
+      const rtt = new Map(linkReports.summary().map((l) => [l.region, l.reachable ? l.rttMs : undefined]));
+      return federation.remoteRegions().flatMap((r) => {
+        const st = r.expired ? undefined : federation.stateOf(r.region);
+        if (!st?.dataMembers || st.dataMembers.length === 0) return [];
+        const rttMs = rtt.get(r.region);
+        return [{ region: r.region, version: st.version, ...(rttMs !== undefined ? { rttMs } : {}), members: st.dataMembers, exportedServices: st.exportedServices }];
+      });
+    },
   });
   const policyRejected = new Counter({
     name: 'entente_controller_policy_rejected_total',
@@ -180,8 +199,6 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     }
     return out;
   };
-  // What this region's gateways measure of the paths to peers; relays are chosen from it and from the peers' own.
-  const linkReports = new LinkReports();
   const peerRegions = new Set(config.peers.map((p) => p.region));
   const relayFor = config.peers.map((p) => p.region).filter((r) => listed(config.federation.relay.serve, r));
   const remoteRegions = (links = linkReports.summary()) => withPaths(federation.remoteRegions(), links, (region) => federation.stateOf(region), config.federation.relay.via);
@@ -208,6 +225,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       links,
       relayFor,
       dataRoutes: dataProbes.wire(),
+      dataMembers: dataProbes.regionSummary(),
     };
   };
 

@@ -10,6 +10,7 @@ import { eventually } from '../core/eventually.js';
 import { lsnFromBytes } from '../data/lsn.js';
 import type { PgProbeResult, PgProbeTarget } from '../data/pg-probe.js';
 import { DataProbes } from './data-probes.js';
+import type { DataMemberSummary } from '../mesh/mesh-config.js';
 
 const TEXT = `apiVersion: entente.dev/v1alpha1
 kind: Service
@@ -43,6 +44,7 @@ test('roles, lag, the reads and writes each member would take, and a promotion',
   answers.set('10.0.0.3', replica(4000, 10_000));
   const seen: PgProbeTarget[] = [];
   const probes = new DataProbes({
+    region: 'eu',
     log: createLogger('test', {}, { level: 'error' }),
     registry: new Registry(),
     now: () => now,
@@ -79,4 +81,87 @@ test('roles, lag, the reads and writes each member would take, and a promotion',
   assert.deepEqual(after.writes.order, ['shop/pg-b']);
   assert.equal(after.members.find((m) => m.member === 'shop/pg-a')!.error?.code, 'PG_CONNECT');
   assert.ok(!after.reads.order.includes('shop/pg-a'));
+});
+
+/** One replica of ours (pg-us) and, in eu's signed state, the primary and a replica of eu, plus a member eu may not speak for. */
+const US_TEXT = TEXT.split('---\n').slice(0, 2).join('---\n') + `---
+apiVersion: entente.dev/v1alpha1
+kind: Workload
+metadata: { name: pg-us, namespace: shop }
+spec: { service: orders-pg, serviceAccount: orders-pg, node: node-us, address: 10.1.0.1 }
+`;
+
+test("members in another region: writes to its primary, our replica judged against the primary's published position, its replicas by RTT, and what it may not claim refused", async (t) => {
+  const set = assembleResources([parseResourceText('r.yaml', US_TEXT)]);
+  assert.deepEqual(set.errors, []);
+  let now = 2_000_000;
+  // Our replica has replayed position 5000; its last replayed commit is 30 s old (an idle primary).
+  let usReplica: PgProbeResult = { role: 'replica', receiveLsn: lsnFromBytes(5000n), replayLsn: lsnFromBytes(5000n), replayTimestamp: new Date(now - 30_000), paused: false };
+  let euState = 1;
+  const heardAt = now - 400;
+  const euMembers = (): DataMemberSummary[] => [
+    { route: 'shop/orders', workload: 'pg-eu-1', role: 'primary', probedAt: heardAt, position: (5000).toString(16), timeline: 1 },
+    { route: 'shop/orders', workload: 'pg-eu-2', role: 'replica', probedAt: heardAt, position: (5000).toString(16), lagSeconds: 0.1, withinBound: true },
+    // Not among eu's exported endpoints of orders-pg: eu cannot speak for it.
+    { route: 'shop/orders', workload: 'pg-us', role: 'primary', probedAt: heardAt, position: 'ffff', timeline: 9 },
+  ];
+  let published = euMembers;
+  const endpoint = (name: string) => ({ name, namespace: 'shop', service: 'orders-pg', serviceAccount: 'orders-pg', node: 'eu-node', address: '10.2.0.1' });
+  const registry = new Registry();
+  const probes = new DataProbes({
+    region: 'us',
+    log: createLogger('test', {}, { level: 'error' }),
+    registry,
+    now: () => now,
+    remoteGraceMs: 2000,
+    probe: async () => usReplica,
+    remote: () => [{ region: 'eu', version: euState, rttMs: 80, members: published(), exportedServices: [{ namespace: 'shop', name: 'orders-pg', ports: [{ port: 5432, targetPort: 15432, protocol: 'tcp' }], endpoints: [endpoint('pg-eu-1'), endpoint('pg-eu-2')] }] }],
+  });
+  t.after(() => probes.stop());
+  probes.configure(set.resources);
+  const v = await eventually(async () => {
+    const x = probes.view()[0];
+    return x?.members.find((m) => m.member === 'shop/pg-us')?.role === 'replica' ? x : undefined;
+  }, { what: 'pg-us probed', timeoutMs: 10_000, intervalMs: 20 });
+  assert.equal(v.primary, 'shop/pg-eu-1@eu', 'writes go to the primary in eu');
+  assert.deepEqual(v.writes.order, ['shop/pg-eu-1@eu']);
+  const us = v.members.find((m) => m.member === 'shop/pg-us')!;
+  // Caught up with eu's position read 400 ms ago: at most 0.4 s behind, although its last commit is 30 s old.
+  assert.deepEqual([us.region, us.lagSeconds, us.withinBound], ['us', 0.4, true]);
+  assert.deepEqual(v.reads.order, ['shop/pg-us', 'shop/pg-eu-2@eu', 'shop/pg-eu-1@eu'], 'ours first (RTT 0), then eu by RTT, the primary last');
+  assert.equal(v.members.filter((m) => m.member.startsWith('shop/pg-us@')).length, 0, 'the claim eu may not make is dropped');
+  assert.match(await registry.getSingleMetricAsString('entente_data_remote_refused_total'), /region="eu",reason="not_exported_member"} 1/);
+  // Counted once per state version, however often it is read.
+  probes.view();
+  assert.match(await registry.getSingleMetricAsString('entente_data_remote_refused_total'), /} 1\n?$/);
+  const wire = probes.wire()[0]!;
+  assert.deepEqual(wire.writes, [{ workload: 'pg-eu-1', region: 'eu' }]);
+  assert.deepEqual(wire.reads.map((m) => `${m.workload}@${m.region}`), ['pg-us@us', 'pg-eu-2@eu', 'pg-eu-1@eu']);
+  assert.equal(wire.stickyAfterWriteMs, 5000);
+  // The region state: our member only, with the lag we measured.
+  const summary = probes.regionSummary();
+  assert.deepEqual(summary.map((m) => [m.workload, m.role, m.withinBound]), [['pg-us', 'replica', true]]);
+
+  // eu's primary moves on and our replica stops replaying: once two probes agree, it leaves the reads.
+  euState++;
+  usReplica = { ...usReplica, receiveLsn: lsnFromBytes(9000n) };
+  const moved = (): DataMemberSummary[] => euMembers().map((m) => (m.role === 'primary' ? { ...m, position: (9000).toString(16) } : m));
+  published = moved;
+  const out = await eventually(async () => {
+    const x = probes.view()[0]!;
+    return x.members.find((m) => m.member === 'shop/pg-us')!.withinBound ? undefined : x;
+  }, { what: 'pg-us out of the bound', timeoutMs: 10_000, intervalMs: 10 });
+  const outUs = out.members.find((m) => m.member === 'shop/pg-us')!;
+  assert.deepEqual([outUs.lagBytes, outUs.lagSeconds], [4000, 30]);
+  assert.deepEqual(out.reads.order, ['shop/pg-eu-2@eu', 'shop/pg-eu-1@eu']);
+
+  // eu's state goes quiet: past staleAfter (3 s) plus the grace (2 s), its members serve nothing.
+  now += 6000;
+  usReplica = { ...usReplica, replayTimestamp: new Date(now - 100) };
+  const quiet = await eventually(async () => {
+    const x = probes.view()[0]!;
+    return x.primary === undefined ? x : undefined;
+  }, { what: "eu's members stale", timeoutMs: 10_000, intervalMs: 10 });
+  assert.deepEqual(quiet.writes.order, []);
+  assert.match(quiet.writes.why, /no fresh probe of a primary/);
 });

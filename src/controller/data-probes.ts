@@ -1,31 +1,34 @@
 // The region's data-service probes (docs/data-routing.md): for every
-// DataRoute of protocol postgresql, the controller probes each member
-// Workload of its own region over SQL every `probe.interval`, finds the
-// primary, computes each replica's lag against it, and says where reads and
-// writes from this region would go (route-decision.ts). Shown in /v1/status
-// (`data`), `entente status` and the metrics. Lag of replicas whose primary
-// runs in another region needs that region's position: not yet (the primary's
-// position is not in the region state), so such replicas show their replay
-// position and "lag unknown", and count as over the bound.
+// DataRoute, the controller probes each member Workload of its own region
+// every `probe.interval`, judges each replica against the lag bound (with
+// hysteresis), and publishes what it found in the region state. Members in
+// other regions come from their regions' signed states, each region speaking
+// only for its own exported Workloads. From both, it decides where reads and
+// writes from this region go (route-decision.ts): shown in /v1/status
+// (`data`), `entente status` and the metrics, and pushed to the agents.
 import { Gauge, Counter, type Registry } from 'prom-client';
 import type { Logger } from '../core/log.js';
 import { parseDuration } from '../core/duration.js';
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { DataRoute } from '../policy/resources.js';
-import { probePostgres, replicaLag, type PgProbeResult, type PgProbeTarget } from '../data/pg-probe.js';
-import { formatLsn } from '../data/lsn.js';
-import { decide, type Member } from '../data/route-decision.js';
-import type { WireDataRoute } from '../mesh/mesh-config.js';
+import { probePostgres, type PgProbeResult, type PgProbeTarget } from '../data/pg-probe.js';
+import { formatLsn, lsnFromBytes } from '../data/lsn.js';
+import { currentPrimary, decide, type Member } from '../data/route-decision.js';
+import { BoundJudge, replicaStaleness, type PrimaryReference } from '../data/replica-staleness.js';
+import type { DataMemberSummary, ExportedService, WireDataMember, WireDataRoute } from '../mesh/mesh-config.js';
 
 export interface DataMemberView {
+  /** "namespace/workload" for this region's members, "namespace/workload@region" for another region's. */
   readonly member: string;
-  readonly address: string;
+  readonly region: string;
+  /** host:port probed (this region's members only). */
+  readonly address?: string;
   readonly role: 'primary' | 'replica' | 'unreachable' | 'unknown';
   /** When the last probe answered, ISO time. */
   readonly probedAt?: string;
   readonly position?: string;
   readonly lagBytes?: number;
-  /** null: behind with nothing replayed yet, or the primary's position is unknown. */
+  /** Upper bound of how far behind it is; null: unknown (nothing bounds it). */
   readonly lagSeconds?: number | null;
   readonly withinBound: boolean;
   readonly paused?: boolean;
@@ -42,39 +45,103 @@ export interface DataRouteView {
   readonly writes: { order: readonly string[]; why: string };
 }
 
+/** A member's probe, whatever the protocol: positions as integers, times as epoch ms. */
+export type MemberProbeResult =
+  | { readonly role: 'primary'; readonly position: bigint; readonly timeline?: number }
+  | {
+      readonly role: 'replica';
+      /** Position replayed (what reads see). */
+      readonly position: bigint;
+      readonly received?: bigint | null;
+      /** Commit time of the last transaction replayed (the primary's clock); null: none since it started. */
+      readonly replayedCommitAt?: number | null;
+      /** Lag as the member reports it (HTTP data services). */
+      readonly reportedLagSeconds?: number;
+      readonly paused?: boolean;
+    }
+  | { readonly role: 'unreachable'; readonly error: { readonly code: string; readonly message: string } };
+
+/** Another region's members, from its signed state (controller.ts gathers them). */
+export interface RemoteDataSource {
+  readonly region: string;
+  /** State version: what was checked of it is remembered per version. */
+  readonly version: number;
+  /** Measured from this region; undefined: unknown. */
+  readonly rttMs?: number;
+  readonly members: readonly DataMemberSummary[];
+  readonly exportedServices: readonly ExportedService[];
+}
+
 interface Target {
+  readonly workload: string;
   readonly member: string;
+  readonly address: string;
   readonly pg: PgProbeTarget;
+}
+
+interface LocalEntry {
+  result: MemberProbeResult;
+  at: number;
+  lastOk?: { result: Exclude<MemberProbeResult, { role: 'unreachable' }>; at: number };
+  readonly judge: BoundJudge;
+  within: boolean;
+  seconds?: number;
+  behind?: number;
 }
 
 interface RouteProbe {
   readonly id: string;
   readonly route: DataRoute;
   readonly targets: readonly Target[];
-  readonly results: Map<string, { result: PgProbeResult; at: number; lastOk?: { result: PgProbeResult; at: number } }>;
+  readonly entries: Map<string, LocalEntry>;
   timer?: NodeJS.Timeout;
   running: boolean;
 }
 
 export type Prober = (target: PgProbeTarget, opts: { timeoutMs: number }) => Promise<PgProbeResult>;
 
+/** The region state's data part is refreshed at most this often, unless a role or a judgement changes (then at once). */
+export const SUMMARY_REFRESH_MS = 1000;
+
+export function fromPgProbe(r: PgProbeResult): MemberProbeResult {
+  if (r.role === 'primary') return { role: 'primary', position: r.lsn, ...(r.timeline !== undefined ? { timeline: r.timeline } : {}) };
+  if (r.role === 'unreachable') return { role: 'unreachable', error: { code: r.error.code, message: r.error.message } };
+  return { role: 'replica', position: r.replayLsn, received: r.receiveLsn, replayedCommitAt: r.replayTimestamp ? r.replayTimestamp.getTime() : null, paused: r.paused };
+}
+
+const hex = (p: bigint): string => p.toString(16);
+const nameOf = (ns: string, workload: string, region: string | undefined): string => (region === undefined ? `${ns}/${workload}` : `${ns}/${workload}@${region}`);
+
 export class DataProbes {
   private routes: RouteProbe[] = [];
   private readonly probes: Counter<'route' | 'result'>;
+  private readonly refused: Counter<'region' | 'reason'>;
   private stopped = false;
   private lastDecision = '';
+  private summary: DataMemberSummary[] = [];
+  private summaryKey = '';
+  private summaryAt = 0;
+  /** Remote entries checked, per region and state version: refusals are counted and logged once per version. */
+  private readonly checked = new Map<string, { version: number; members: DataMemberSummary[] }>();
 
   constructor(
     private readonly o: {
+      /** This region: shown on its own members, and the region of the agents' local routes. */
+      readonly region: string;
       readonly log: Logger;
       readonly registry: Registry;
       readonly probe?: Prober;
       readonly now?: () => number;
-      /** Called when where reads or writes go changed (the controller pushes a new config). */
+      /** Other regions' members (their signed states); none when absent. */
+      readonly remote?: () => readonly RemoteDataSource[];
+      /** Added to staleAfter for another region's member: the delay federation adds (pull interval + SUMMARY_REFRESH_MS). */
+      readonly remoteGraceMs?: number;
+      /** Called when where reads or writes go changed, or the published summary did (the controller recomputes). */
       readonly onDecisionChange?: () => void;
     },
   ) {
     this.probes = new Counter({ name: 'entente_data_probes_total', help: 'Probes of data-service members, by DataRoute and result (a role, or an error code)', labelNames: ['route', 'result'], registers: [o.registry] });
+    this.refused = new Counter({ name: 'entente_data_remote_refused_total', help: "Data members in another region's state refused (not that region's exported Workload of the DataRoute's Service), by region", labelNames: ['region', 'reason'], registers: [o.registry] });
     const views = (): DataRouteView[] => this.view();
     const gauge = (name: string, help: string, value: (m: DataMemberView) => number | undefined): void => {
       new Gauge({
@@ -93,8 +160,8 @@ export class DataProbes {
     };
     gauge('entente_data_member_up', '1 when the member answered its last probe', (m) => (m.role === 'unreachable' || m.role === 'unknown' ? 0 : 1));
     gauge('entente_data_member_primary', '1 for the member that probes as the primary', (m) => (m.role === 'primary' ? 1 : 0));
-    gauge('entente_data_replica_lag_seconds', 'Replica lag: seconds since its last replayed transaction while it is behind the primary, 0 when caught up', (m) => (m.role === 'replica' && typeof m.lagSeconds === 'number' ? m.lagSeconds : undefined));
-    gauge('entente_data_replica_lag_bytes', 'Replica lag: WAL bytes it has not replayed', (m) => (m.role === 'replica' ? m.lagBytes : undefined));
+    gauge('entente_data_replica_lag_seconds', 'Replica lag, an upper bound: seconds of writes it may not have replayed', (m) => (m.role === 'replica' && typeof m.lagSeconds === 'number' ? m.lagSeconds : undefined));
+    gauge('entente_data_replica_lag_bytes', 'Replica lag: bytes (positions) behind the primary it has not replayed', (m) => (m.role === 'replica' ? m.lagBytes : undefined));
     gauge('entente_data_member_within_bound', '1 when the member may serve reads (fresh probe, within the DataRoute maxLag)', (m) => (m.withinBound ? 1 : 0));
   }
 
@@ -102,7 +169,7 @@ export class DataProbes {
     return (this.o.now ?? Date.now)();
   }
 
-  /** The routes and members of a (new) resource set: this region's Workloads of each postgresql DataRoute's Service. */
+  /** The routes and members of a (new) resource set: this region's Workloads of each DataRoute's Service. */
   configure(set: ResourceSet): void {
     const old = new Map(this.routes.map((r) => [r.id, r]));
     for (const r of this.routes) clearTimeout(r.timer);
@@ -115,12 +182,17 @@ export class DataProbes {
       if (!port) continue;
       const targets = set.workloads
         .filter((w) => w.metadata.namespace === ns && w.spec.service === route.spec.members.service)
-        .map((w) => ({
-          member: `${ns}/${w.metadata.name}`,
-          pg: { host: w.spec.address, port: port.targetPort ?? port.port, user: route.spec.probe.user ?? 'postgres', database: route.spec.probe.database, ...(route.spec.probe.passwordFile ? { passwordFile: route.spec.probe.passwordFile } : {}) },
-        }));
+        .map((w): Target => {
+          const targetPort = port.targetPort ?? port.port;
+          return {
+            workload: w.metadata.name,
+            member: nameOf(ns, w.metadata.name, undefined),
+            address: `${w.spec.address}:${targetPort}`,
+            pg: { host: w.spec.address, port: targetPort, user: route.spec.probe.user ?? 'postgres', database: route.spec.probe.database, ...(route.spec.probe.passwordFile ? { passwordFile: route.spec.probe.passwordFile } : {}) },
+          };
+        });
       const id = `${ns}/${route.metadata.name}`;
-      const r: RouteProbe = { id, route, targets, results: old.get(id)?.results ?? new Map(), running: false };
+      const r: RouteProbe = { id, route, targets, entries: old.get(id)?.entries ?? new Map(), running: false };
       this.routes.push(r);
       if (!this.stopped) this.schedule(r, 0);
     }
@@ -131,27 +203,37 @@ export class DataProbes {
     r.timer.unref();
   }
 
+  private async probeOne(t: Target, timeoutMs: number): Promise<MemberProbeResult> {
+    const probe = this.o.probe ?? probePostgres;
+    return fromPgProbe(await probe(t.pg, { timeoutMs }));
+  }
+
   private async tick(r: RouteProbe): Promise<void> {
     if (this.stopped || !this.routes.includes(r) || r.running) return;
     r.running = true;
     const timeoutMs = parseDuration(r.route.spec.probe.timeout);
-    const probe = this.o.probe ?? probePostgres;
     try {
       await Promise.all(
         r.targets.map(async (t) => {
-          const result = await probe(t.pg, { timeoutMs });
+          const result = await this.probeOne(t, timeoutMs);
           const at = this.now();
-          const prev = r.results.get(t.member);
-          const ok = result.role !== 'unreachable';
-          r.results.set(t.member, { result, at, ...(ok ? { lastOk: { result, at } } : prev?.lastOk ? { lastOk: prev.lastOk } : {}) });
+          const prev = r.entries.get(t.member);
+          const entry: LocalEntry = prev ?? { result, at, judge: new BoundJudge(), within: false };
+          entry.result = result;
+          entry.at = at;
+          if (result.role !== 'unreachable') entry.lastOk = { result, at };
+          r.entries.set(t.member, entry);
           this.probes.inc({ route: r.id, result: result.role === 'unreachable' ? result.error.code : result.role });
-          if (!ok && prev?.result.role !== 'unreachable') this.o.log.warn({ route: r.id, member: t.member, code: result.error.code, err: result.error.message }, 'data member cannot be probed: it serves no reads');
-          if (ok && prev?.result.role === 'unreachable') this.o.log.info({ route: r.id, member: t.member, role: result.role }, 'data member answers probes again');
-          if (ok && prev?.lastOk && prev.lastOk.result.role !== result.role) this.o.log.info({ route: r.id, member: t.member, from: prev.lastOk.result.role, to: result.role }, 'data member changed role');
+          const was = prev?.result.role;
+          if (result.role === 'unreachable' && was !== 'unreachable') this.o.log.warn({ route: r.id, member: t.member, code: result.error.code, err: result.error.message }, 'data member cannot be probed: it serves no reads');
+          if (result.role !== 'unreachable' && was === 'unreachable') this.o.log.info({ route: r.id, member: t.member, role: result.role }, 'data member answers probes again');
+          if (result.role !== 'unreachable' && prev?.lastOk && prev.lastOk.result.role !== result.role) this.o.log.info({ route: r.id, member: t.member, from: prev.lastOk.result.role, to: result.role }, 'data member changed role');
         }),
       );
-      const key = this.decisionKey();
-      if (key !== this.lastDecision) {
+      this.judge(r);
+      const summaryChanged = this.refreshSummary();
+      const key = JSON.stringify(this.wire());
+      if (key !== this.lastDecision || summaryChanged) {
         this.lastDecision = key;
         this.o.onDecisionChange?.();
       }
@@ -161,48 +243,142 @@ export class DataProbes {
     }
   }
 
+  /** Each local replica against the primary known now (here, or in its region's state), through its BoundJudge. */
+  private judge(r: RouteProbe): void {
+    const now = this.now();
+    const maxLagMs = parseDuration(r.route.spec.maxLag);
+    const staleAfterMs = parseDuration(r.route.spec.staleAfter);
+    const { primary } = currentPrimary(this.members(r, 'roles-only'), now, staleAfterMs);
+    const ref: PrimaryReference | undefined = primary?.probe?.position !== undefined ? { position: primary.probe.position, at: primary.probe.at } : undefined;
+    for (const e of r.entries.values()) {
+      const res = e.result;
+      if (res.role !== 'replica') {
+        // A primary serves (writes, and reads last) while its probe is fresh; an unreachable member serves nothing.
+        e.within = e.judge.next(res.role === 'primary', res.role === 'primary' && now - e.at <= staleAfterMs);
+        delete e.seconds;
+        delete e.behind;
+        continue;
+      }
+      const s = replicaStaleness({ replayed: res.position, ...(res.replayedCommitAt !== undefined ? { replayedCommitAt: res.replayedCommitAt } : {}), ...(res.reportedLagSeconds !== undefined ? { reportedLagSeconds: res.reportedLagSeconds } : {}) }, ref, now);
+      // Received more than it replayed: behind by what it holds, whatever the primary's position says.
+      const heldBack = res.received !== undefined && res.received !== null && res.received > res.position;
+      const seconds = heldBack && res.replayedCommitAt !== undefined ? (res.replayedCommitAt === null ? Number.POSITIVE_INFINITY : Math.max(s.seconds, Math.max(0, (now - res.replayedCommitAt) / 1000))) : s.seconds;
+      e.seconds = seconds;
+      if (s.behind !== undefined) e.behind = s.behind;
+      else delete e.behind;
+      e.within = e.judge.next(seconds * 1000 <= maxLagMs, now - e.at <= staleAfterMs);
+    }
+  }
+
+  /** Another region's members of a route that it may speak for: its exported Workloads of the route's Service. */
+  private remoteMembers(r: RouteProbe): { source: RemoteDataSource; summary: DataMemberSummary }[] {
+    const out: { source: RemoteDataSource; summary: DataMemberSummary }[] = [];
+    for (const source of this.o.remote?.() ?? []) {
+      let checked = this.checked.get(source.region);
+      if (!checked || checked.version !== source.version) {
+        checked = { version: source.version, members: this.check(source) };
+        this.checked.set(source.region, checked);
+      }
+      for (const m of checked.members) if (m.route === r.id) out.push({ source, summary: m });
+    }
+    return out;
+  }
+
+  private check(source: RemoteDataSource): DataMemberSummary[] {
+    const ok: DataMemberSummary[] = [];
+    const bad: string[] = [];
+    for (const m of source.members) {
+      const route = this.routes.find((r) => r.id === m.route);
+      if (!route) continue; // a DataRoute we do not have (policy drift): nothing of ours routes by it
+      const ns = route.route.metadata.namespace;
+      const svc = source.exportedServices.find((s) => s.namespace === ns && s.name === route.route.spec.members.service);
+      if (!svc?.endpoints.some((e) => e.name === m.workload)) {
+        bad.push(`${m.route} ${m.workload}`);
+        this.refused.inc({ region: source.region, reason: 'not_exported_member' });
+        continue;
+      }
+      ok.push(m);
+    }
+    if (bad.length > 0) this.o.log.warn({ region: source.region, version: source.version, members: bad.slice(0, 10) }, "refused data members in a region's state: not its exported Workloads of the DataRoute's Service");
+    return ok;
+  }
+
+  /** The route's members as the decision sees them: this region's (judged) and the others' (as their regions judged them). */
+  private members(r: RouteProbe, mode: 'roles-only' | 'judged'): Member[] {
+    const out: Member[] = [];
+    for (const t of r.targets) {
+      const e = r.entries.get(t.member);
+      if (!e) continue;
+      const last = e.lastOk;
+      const failed = e.result.role === 'unreachable';
+      const probe = last ? { role: last.result.role, at: last.at, position: last.result.position, ...(last.result.role === 'primary' && last.result.timeline !== undefined ? { timeline: last.result.timeline } : {}) } : undefined;
+      out.push({
+        id: t.member,
+        region: this.o.region,
+        rttMs: 0,
+        ...(failed ? { probeFailed: true } : {}),
+        ...(probe ? { probe: mode === 'judged' && probe.role === 'replica' ? { ...probe, withinBound: e.within, ...(e.seconds !== undefined && Number.isFinite(e.seconds) ? { lagSeconds: e.seconds } : {}) } : probe } : {}),
+      });
+    }
+    const maxLagS = parseDuration(r.route.spec.maxLag) / 1000;
+    const grace = this.o.remoteGraceMs ?? 0;
+    for (const { source, summary: s } of this.remoteMembers(r)) {
+      const id = nameOf(r.route.metadata.namespace, s.workload, source.region);
+      const position = s.position !== undefined ? BigInt(`0x${s.position}`) : undefined;
+      const probe =
+        s.probedAt === undefined || s.role === 'unreachable'
+          ? undefined
+          : {
+              role: s.role,
+              at: s.probedAt,
+              ...(position !== undefined ? { position } : {}),
+              ...(s.timeline !== undefined ? { timeline: s.timeline } : {}),
+              ...(s.lagSeconds !== undefined ? { lagSeconds: s.lagSeconds } : {}),
+              // Their judgement (with their hysteresis), and our bound should ours be tighter.
+              ...(s.role === 'replica' ? { withinBound: s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds <= maxLagS } : {}),
+            };
+      out.push({ id, region: source.region, ...(source.rttMs !== undefined ? { rttMs: source.rttMs } : {}), graceMs: grace, ...(s.role === 'unreachable' ? { probeFailed: true } : {}), ...(probe ? { probe } : {}) });
+    }
+    return out;
+  }
+
   view(): DataRouteView[] {
     const now = this.now();
     return this.routes.map((r) => {
       const maxLagMs = parseDuration(r.route.spec.maxLag);
       const staleAfterMs = parseDuration(r.route.spec.staleAfter);
-      let primaryLsn: bigint | undefined;
-      const primaries = r.targets.filter((t) => r.results.get(t.member)?.result.role === 'primary');
-      if (primaries.length === 1) {
-        const p = r.results.get(primaries[0]!.member)!.result;
-        if (p.role === 'primary') primaryLsn = p.lsn;
-      }
-      const decisionMembers: Member[] = [];
       const members: DataMemberView[] = r.targets.map((t) => {
-        const entry = r.results.get(t.member);
-        const address = `${t.pg.host}:${t.pg.port}`;
-        if (!entry) return { member: t.member, address, role: 'unknown', withinBound: false };
-        const { result, at } = entry;
-        const probedAt = new Date(entry.lastOk?.at ?? at).toISOString();
-        if (result.role === 'unreachable') {
-          const last = entry.lastOk?.result;
-          decisionMembers.push({ id: t.member, region: 'local', rttMs: 0, probeFailed: true, ...(last && last.role !== 'unreachable' ? { probe: { role: last.role, at: entry.lastOk!.at } } : {}) });
-          return { member: t.member, address, role: 'unreachable', ...(entry.lastOk ? { probedAt } : {}), withinBound: false, error: { code: result.error.code, message: result.error.message } };
-        }
-        if (result.role === 'primary') {
-          decisionMembers.push({ id: t.member, region: 'local', rttMs: 0, probe: { role: 'primary', at, position: result.lsn } });
-          return { member: t.member, address, role: 'primary', probedAt, position: formatLsn(result.lsn), withinBound: now - at <= staleAfterMs };
-        }
-        const lag = primaryLsn !== undefined ? replicaLag(primaryLsn as Parameters<typeof replicaLag>[0], result, at) : undefined;
-        const lagSeconds = lag === undefined || !Number.isFinite(lag.seconds) ? undefined : lag.seconds;
-        decisionMembers.push({ id: t.member, region: 'local', rttMs: 0, probe: { role: 'replica', at, position: result.replayLsn, ...(lagSeconds !== undefined ? { lagSeconds } : {}) } });
+        const e = r.entries.get(t.member);
+        const base = { member: t.member, region: this.o.region, address: t.address };
+        if (!e) return { ...base, role: 'unknown', withinBound: false };
+        const probedAt = e.lastOk ? { probedAt: new Date(e.lastOk.at).toISOString() } : {};
+        const res = e.result;
+        if (res.role === 'unreachable') return { ...base, role: 'unreachable', ...probedAt, withinBound: false, error: { code: res.error.code, message: res.error.message } };
+        if (res.role === 'primary') return { ...base, role: 'primary', ...probedAt, position: formatLsn(lsnFromBytes(res.position)), withinBound: e.within };
         return {
-          member: t.member,
-          address,
+          ...base,
           role: 'replica',
-          probedAt,
-          position: formatLsn(result.replayLsn),
-          ...(lag ? { lagBytes: lag.bytes } : {}),
-          lagSeconds: lagSeconds ?? null,
-          withinBound: now - at <= staleAfterMs && lagSeconds !== undefined && lagSeconds * 1000 <= maxLagMs,
-          paused: result.paused,
+          ...probedAt,
+          position: formatLsn(lsnFromBytes(res.position)),
+          ...(e.behind !== undefined ? { lagBytes: e.behind } : {}),
+          lagSeconds: e.seconds !== undefined && Number.isFinite(e.seconds) ? e.seconds : null,
+          withinBound: e.within,
+          ...(res.paused !== undefined ? { paused: res.paused } : {}),
         };
       });
+      for (const { source, summary: s } of this.remoteMembers(r)) {
+        const fresh = s.probedAt !== undefined && now - s.probedAt <= staleAfterMs + (this.o.remoteGraceMs ?? 0);
+        members.push({
+          member: nameOf(r.route.metadata.namespace, s.workload, source.region),
+          region: source.region,
+          role: s.role,
+          ...(s.probedAt !== undefined ? { probedAt: new Date(s.probedAt).toISOString() } : {}),
+          ...(s.position !== undefined ? { position: formatLsn(lsnFromBytes(BigInt(`0x${s.position}`))) } : {}),
+          ...(s.role === 'replica' ? { lagSeconds: s.lagSeconds ?? null } : {}),
+          withinBound: fresh && (s.role === 'primary' || (s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds * 1000 <= maxLagMs)),
+        });
+      }
+      const decisionMembers = this.members(r, 'judged');
       const reads = decide({ kind: 'read', members: decisionMembers, now, maxLagMs, staleAfterMs });
       const writes = decide({ kind: 'write', members: decisionMembers, now, maxLagMs, staleAfterMs });
       const primary = writes.order[0]?.id;
@@ -217,22 +393,75 @@ export class DataProbes {
     });
   }
 
-  private decisionKey(): string {
-    return JSON.stringify(this.wire());
+  /**
+   * For the region state: this region's members, refreshed at most every
+   * SUMMARY_REFRESH_MS while only positions, lag and probe times move, at once
+   * when a role or a judgement changes. Returns whether it changed.
+   */
+  private refreshSummary(): boolean {
+    const now = this.now();
+    const next: DataMemberSummary[] = [];
+    for (const r of this.routes) {
+      for (const t of r.targets) {
+        const e = r.entries.get(t.member);
+        if (!e) continue;
+        const last = e.lastOk;
+        const role = e.result.role;
+        next.push({
+          route: r.id,
+          workload: t.workload,
+          role,
+          ...(last ? { probedAt: last.at, position: hex(last.result.position) } : {}),
+          ...(last?.result.role === 'primary' && last.result.timeline !== undefined ? { timeline: last.result.timeline } : {}),
+          ...(role === 'replica' && e.seconds !== undefined && Number.isFinite(e.seconds) ? { lagSeconds: Math.round(e.seconds * 100) / 100 } : {}),
+          ...(role === 'replica' ? { withinBound: e.within } : {}),
+        });
+      }
+    }
+    const key = JSON.stringify(next.map((m) => [m.route, m.workload, m.role, m.withinBound, m.timeline]));
+    if (key === this.summaryKey && now - this.summaryAt < SUMMARY_REFRESH_MS) return false;
+    this.summary = next;
+    this.summaryKey = key;
+    this.summaryAt = now;
+    return true;
   }
 
-  /** For the agents' config: the names of each postgresql DataRoute and the members reads and writes go to. */
+  /** This region's members for its region state (rate-limited: refreshSummary). */
+  regionSummary(): readonly DataMemberSummary[] {
+    return this.summary;
+  }
+
+  /** For the agents' config: each DataRoute's members writes and reads go to, in order, with their regions. */
   wire(): WireDataRoute[] {
     const views = new Map(this.view().map((v) => [v.route, v]));
+    const summaries = new Map<string, string | undefined>();
+    for (const s of this.summary) summaries.set(`${s.route} ${s.workload}`, s.position);
     return this.routes.flatMap((r) => {
       const v = views.get(r.id);
+      if (!v) return [];
+      const ns = r.route.metadata.namespace;
+      const http = r.route.spec.protocol === 'http';
+      const member = (id: string): WireDataMember => {
+        const at = id.indexOf('@');
+        const workload = id.slice(id.indexOf('/') + 1, at < 0 ? undefined : at);
+        const region = at < 0 ? this.o.region : id.slice(at + 1);
+        const position = http ? (at < 0 ? summaries.get(`${r.id} ${workload}`) : this.remoteMembers(r).find((m) => m.source.region === region && m.summary.workload === workload)?.summary.position) : undefined;
+        return { workload, region, ...(position !== undefined ? { position } : {}) };
+      };
       const tcp = r.route.spec.tcp;
-      if (!v || !tcp) return [];
-      const name = (id: string): string => id.slice(id.indexOf('/') + 1);
-      // Reads: the replicas within the bound; the primary only when none is (it is last in the decision's order).
-      const replicas = v.reads.order.filter((id) => id !== v.primary);
-      const reads = replicas.length > 0 ? replicas : v.primary ? [v.primary] : [];
-      return [{ namespace: r.route.metadata.namespace, service: r.route.spec.members.service, readWrite: tcp.readWrite, readOnly: tcp.readOnly, writes: v.writes.order.map(name), reads: reads.map(name) }];
+      const httpSpec = r.route.spec.http;
+      return [
+        {
+          namespace: ns,
+          name: r.route.metadata.name,
+          service: r.route.spec.members.service,
+          protocol: r.route.spec.protocol,
+          ...(tcp ? { readWrite: tcp.readWrite, readOnly: tcp.readOnly, stickyAfterWriteMs: parseDuration(tcp.stickyAfterWrite) } : {}),
+          ...(http && httpSpec ? { http: { writes: httpSpec.writes, tokenHeader: httpSpec.tokenHeader, positionPath: r.route.spec.probe.path ?? '/' } } : {}),
+          writes: v.writes.order.map(member),
+          reads: v.reads.order.map(member),
+        },
+      ];
     });
   }
 

@@ -2,7 +2,7 @@
 // agents and the region state published to peers. No I/O here.
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { WireBundle } from '../mesh/wire-bundle.js';
-import type { AnycastSummary, ExportedService, LinkSummary, MeshConfig, RegionState, RemoteRegion, WireDataRoute, WireService, WireWorkload } from '../mesh/mesh-config.js';
+import type { AnycastSummary, DataMemberSummary, ExportedService, LinkSummary, MeshConfig, RegionState, RemoteRegion, WireDataRoute, WireService, WireWorkload } from '../mesh/mesh-config.js';
 import type { NodeRecord } from './node-registry.js';
 import type { PolicyDigests } from '../policy/policy-digests.js';
 
@@ -30,6 +30,8 @@ export interface ViewInputs {
   readonly relayFor?: readonly string[];
   /** The data services' decisions of this region (data-probes.ts). */
   readonly dataRoutes?: readonly WireDataRoute[];
+  /** This region's members of data services, for its region state (data-probes.ts). */
+  readonly dataMembers?: readonly DataMemberSummary[];
 }
 
 export function wireServices(resources: ResourceSet): WireService[] {
@@ -112,5 +114,6 @@ export function buildRegionStateBody(v: ViewInputs): Omit<RegionState, 'version'
     ...(v.anycast.length > 0 ? { anycast: v.anycast } : {}),
     ...(v.links && v.links.length > 0 ? { links: v.links } : {}),
     ...(v.relayFor && v.relayFor.length > 0 ? { relayFor: v.relayFor } : {}),
+    ...(v.dataMembers && v.dataMembers.length > 0 ? { dataMembers: v.dataMembers } : {}),
   };
 }

@@ -41,6 +41,7 @@ describe('readProbeRow', () => {
   const replica = { in_recovery: 't', current_lsn: null, receive_lsn: '0/3000100', replay_lsn: '0/3000060', replay_epoch: '1735689600.123456', paused: 'f' };
   const cases: { what: string; row: Record<string, unknown>; want: PgProbeResult | { bad: RegExp } }[] = [
     { what: 'a primary', row: { in_recovery: 'f', current_lsn: '16/B374D848', receive_lsn: null, replay_lsn: null, replay_epoch: null, paused: null }, want: { role: 'primary', lsn: parseLsn('16/B374D848') } },
+    { what: 'a primary with its timeline', row: { in_recovery: 'f', current_lsn: '16/B374D848', current_walfile: '0000000300000016000000B3', receive_lsn: null, replay_lsn: null, replay_epoch: null, paused: null }, want: { role: 'primary', lsn: parseLsn('16/B374D848'), timeline: 3 } },
     {
       what: 'a replica',
       row: replica,

@@ -57,7 +57,7 @@ export interface ReplicaPosition {
 }
 
 export type PgProbeResult =
-  | { readonly role: 'primary'; readonly lsn: Lsn }
+  | { readonly role: 'primary'; readonly lsn: Lsn; /** From the current WAL file's name; absent from older replies. */ readonly timeline?: number }
   | ({ readonly role: 'replica' } & ReplicaPosition)
   | { readonly role: 'unreachable'; readonly error: PgProbeError };
 
@@ -70,6 +70,7 @@ export type PgProbeResult =
 export const PROBE_SQL = `WITH r AS MATERIALIZED (SELECT pg_is_in_recovery() AS in_recovery)
 SELECT r.in_recovery,
        CASE WHEN NOT r.in_recovery THEN pg_current_wal_lsn() END AS current_lsn,
+       CASE WHEN NOT r.in_recovery THEN pg_walfile_name(pg_current_wal_lsn()) END AS current_walfile,
        CASE WHEN r.in_recovery THEN pg_last_wal_receive_lsn() END AS receive_lsn,
        CASE WHEN r.in_recovery THEN pg_last_wal_replay_lsn() END AS replay_lsn,
        CASE WHEN r.in_recovery THEN extract(epoch FROM pg_last_xact_replay_timestamp()) END AS replay_epoch,
@@ -215,7 +216,12 @@ export function readProbeRow(row: Readonly<Record<string, unknown>>): PgProbeRes
     if (inRecovery === null) return fail('pg_is_in_recovery() returned no value');
     if (!inRecovery) {
       const lsn = readLsn(row, 'current_lsn');
-      return lsn === null ? fail('the primary returned no pg_current_wal_lsn()') : { role: 'primary', lsn };
+      if (lsn === null) return fail('the primary returned no pg_current_wal_lsn()');
+      // A WAL file's name starts with its timeline, 8 hex digits: a promotion starts a higher one.
+      const walfile = readText(row, 'current_walfile');
+      if (walfile === null) return { role: 'primary', lsn };
+      if (!/^[0-9A-F]{24}$/.test(walfile)) return fail(`pg_walfile_name() returned ${JSON.stringify(walfile.slice(0, 40))}, not a WAL file name`);
+      return { role: 'primary', lsn, timeline: parseInt(walfile.slice(0, 8), 16) };
     }
     const replayLsn = readLsn(row, 'replay_lsn');
     // A hot standby accepts queries only once it is consistent, so it has a replay position; if not, it cannot be judged.

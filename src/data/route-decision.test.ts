@@ -80,3 +80,16 @@ describe('consistency tokens', () => {
     assert.throws(() => formatConsistencyToken(-1n));
   });
 });
+
+describe("the prober's judgement and federation's delay", () => {
+  it('a replica judged out of the bound (hysteresis) is left out whatever its lag says, and one judged in serves', () => {
+    const judgedOut: Member = { ...usNear, probe: { ...usNear.probe!, lagSeconds: 0.1, withinBound: false } };
+    const judgedIn: Member = { ...apFar, probe: { ...apFar.probe!, lagSeconds: 1.2, withinBound: true } };
+    assert.deepEqual(order({ kind: 'read', members: [primary, judgedOut, judgedIn] }), ['db/pg-ap', 'db/pg-eu']);
+  });
+  it("another region's member heard of 4 s ago is fresh with a grace of 2 s, stale without", () => {
+    const remote: Member = { ...apFar, probe: { ...apFar.probe!, at: NOW - 4000 } };
+    assert.deepEqual(order({ kind: 'read', members: [primary, { ...remote, graceMs: 2000 }] }), ['db/pg-ap', 'db/pg-eu']);
+    assert.deepEqual(order({ kind: 'read', members: [primary, remote] }), ['db/pg-eu']);
+  });
+});

@@ -21,6 +21,8 @@ export interface MemberProbe {
   readonly position?: bigint;
   /** primary: its timeline (PostgreSQL); a promotion starts a higher one. */
   readonly timeline?: number;
+  /** replica: the prober's judgement against the bound (with hysteresis); when absent, lagSeconds is compared. */
+  readonly withinBound?: boolean;
 }
 
 export interface Member {
@@ -33,6 +35,8 @@ export interface Member {
   readonly probe?: MemberProbe;
   /** The last probe failed (after `probe` answered, if it ever did). */
   readonly probeFailed?: boolean;
+  /** Added to staleAfter: another region's member is heard of through federation, which adds its own delay. */
+  readonly graceMs?: number;
 }
 
 export interface DecisionInput {
@@ -56,7 +60,7 @@ export interface Decision {
 
 function fresh(m: Member, now: number, staleAfterMs: number): MemberProbe | undefined {
   if (m.probeFailed || !m.probe) return undefined;
-  return now - m.probe.at <= staleAfterMs ? m.probe : undefined;
+  return now - m.probe.at <= staleAfterMs + (m.graceMs ?? 0) ? m.probe : undefined;
 }
 
 function byDistance(a: Member, b: Member): number {
@@ -99,7 +103,7 @@ export function decide(input: DecisionInput): Decision {
       continue;
     }
     if (p.role !== 'replica') continue;
-    if ((p.lagSeconds ?? Number.POSITIVE_INFINITY) > maxLagS) {
+    if (p.withinBound === undefined ? (p.lagSeconds ?? Number.POSITIVE_INFINITY) > maxLagS : !p.withinBound) {
       skipped.push(`${m.id}: ${p.lagSeconds === undefined ? 'lag unknown' : `${p.lagSeconds.toFixed(1)} s behind`}`);
       continue;
     }

@@ -77,6 +77,23 @@ const regionStateSchema = z.object({
     .max(1024)
     .optional(),
   relayFor: z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)).max(1024).optional(),
+  // Other regions route reads and writes by these, so every field is bounded; which members a region may speak for is
+  // checked where they are used (data-probes.ts: only its own exported Workloads of the DataRoute's Service).
+  dataMembers: z
+    .array(
+      z.object({
+        route: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'namespace/name'),
+        workload: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+        role: z.enum(['primary', 'replica', 'unreachable']),
+        probedAt: z.number().int().nonnegative().optional(),
+        position: z.string().regex(/^[0-9a-f]{1,16}$/).optional(),
+        timeline: z.number().int().min(1).max(2 ** 32).optional(),
+        lagSeconds: z.number().min(0).max(1e9).optional(),
+        withinBound: z.boolean().optional(),
+      }),
+    )
+    .max(10_000)
+    .optional(),
   healthy: z.boolean(),
   anycast: z
     .array(

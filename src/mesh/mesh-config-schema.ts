@@ -67,6 +67,27 @@ const remoteRegion = z.looseObject({
   relays: z.array(z.looseObject({ via: label, rttMs: z.number().min(0).max(600_000).optional() })).max(64).optional(),
 });
 
+const hexPosition = z.string().regex(/^[0-9a-f]{1,16}$/, 'a position in lowercase hex (at most 16 digits)');
+const dataMember = z.looseObject({ workload: label, region: label, position: hexPosition.optional() });
+const dataRoute = z.looseObject({
+  namespace: label,
+  name: label,
+  service: label,
+  protocol: z.enum(['postgresql', 'http']),
+  readWrite: label.optional(),
+  readOnly: label.optional(),
+  stickyAfterWriteMs: z.number().int().min(0).max(3_600_000).optional(),
+  http: z
+    .looseObject({
+      writes: z.array(z.looseObject({ methods: z.array(z.string().max(32)).max(32).optional(), paths: z.array(z.string().max(1024)).max(256).optional(), header: z.looseObject({ name: z.string().min(1).max(256), values: z.array(z.string().max(256)).max(64).optional() }).optional() })).max(256),
+      tokenHeader: z.string().min(1).max(256),
+      positionPath: z.string().min(1).max(1024),
+    })
+    .optional(),
+  writes: z.array(dataMember).max(1000),
+  reads: z.array(dataMember).max(1000),
+});
+
 export const meshConfigSchema = z.looseObject({
   version: z.number().int().min(0),
   region: label,
@@ -83,10 +104,7 @@ export const meshConfigSchema = z.looseObject({
   policyDigest: z.string(),
   controllerAddresses: z.array(socketAddress(false)).optional(),
   relayTo: z.array(label).max(1024).optional(),
-  dataRoutes: z
-    .array(z.looseObject({ namespace: label, service: label, readWrite: label, readOnly: label, writes: z.array(label).max(1000), reads: z.array(label).max(1000) }))
-    .max(1000)
-    .optional(),
+  dataRoutes: z.array(dataRoute).max(1000).optional(),
 });
 
 export type MeshConfigCheck = { readonly kind: 'ok'; readonly config: MeshConfig } | { readonly kind: 'invalid'; readonly problems: readonly string[] };

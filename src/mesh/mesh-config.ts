@@ -87,6 +87,8 @@ export interface RegionState {
   readonly links?: readonly LinkSummary[];
   /** Regions this region's gateways relay traffic to, for any peer that cannot reach them directly (federation.relay.serve). */
   readonly relayFor?: readonly string[];
+  /** This region's members of data services, as its controller probes them (absent: none, or an older controller). */
+  readonly dataMembers?: readonly DataMemberSummary[];
 }
 
 /** One region-to-region path as the source region's gateways probe it (quantized: small jitter changes nothing). */
@@ -188,13 +190,58 @@ export interface MeshConfig {
   readonly dataRoutes?: readonly WireDataRoute[];
 }
 
+/** One member of a data service, as the agents route to it. */
+export interface WireDataMember {
+  /** Workload name, in the route's namespace. */
+  readonly workload: string;
+  /** Its region: this one, or another reached through that region's gateways (its Service exported). */
+  readonly region: string;
+  /** http routes: the position it had last replayed (replica) or written (primary), lowercase hex; absent when unknown. */
+  readonly position?: string;
+}
+
+/** A data service as this region's controller decided it (docs/data-routing.md). */
 export interface WireDataRoute {
   readonly namespace: string;
+  /** The DataRoute's name. */
+  readonly name: string;
   /** The members' Service. */
   readonly service: string;
-  readonly readWrite: string;
-  readonly readOnly: string;
-  /** Workload names, in the order to try. Empty: no member can serve. */
-  readonly writes: readonly string[];
-  readonly reads: readonly string[];
+  readonly protocol: 'postgresql' | 'http';
+  /** postgresql: the names clients dial, and how long a caller's reads stick to the primary after a write connection. */
+  readonly readWrite?: string;
+  readonly readOnly?: string;
+  readonly stickyAfterWriteMs?: number;
+  /** http: which requests are writes, the token's header, and each member's position endpoint. */
+  readonly http?: {
+    readonly writes: readonly { readonly methods?: readonly string[]; readonly paths?: readonly string[]; readonly header?: { readonly name: string; readonly values?: readonly string[] } }[];
+    readonly tokenHeader: string;
+    readonly positionPath: string;
+  };
+  /** Where writes go: the primary (empty: none can take writes). */
+  readonly writes: readonly WireDataMember[];
+  /** Where reads go, in order: the replicas within the bound, nearest first, then the primary last (empty: none can serve). */
+  readonly reads: readonly WireDataMember[];
+}
+
+/**
+ * One member of a data service as its own region's controller probes it,
+ * published in the region state so that other regions route to it and
+ * measure their replicas against its primary. A region speaks only for its
+ * own exported Workloads: anything else is refused when the state is read.
+ */
+export interface DataMemberSummary {
+  /** DataRoute, "namespace/name". */
+  readonly route: string;
+  readonly workload: string;
+  readonly role: 'primary' | 'replica' | 'unreachable';
+  /** Epoch ms (the origin's clock) of the last probe that answered; absent when none has. */
+  readonly probedAt?: number;
+  /** Current (primary) or replayed (replica) position, lowercase hex. */
+  readonly position?: string;
+  readonly timeline?: number;
+  /** replica: lag as its region measures it; absent when unknown. */
+  readonly lagSeconds?: number;
+  /** replica: within the DataRoute's bound as its region judges it (with hysteresis). */
+  readonly withinBound?: boolean;
 }

@@ -14,6 +14,7 @@ import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import type { DataRouteView } from '../../src/controller/data-probes.js';
 import { exitWatchdog, randomIpPrefix, runCli, startTestMesh } from './lab-harness.js';
+import { PORTS } from '../../src/lab/lab-topology.js';
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
 import { Socket } from 'node:net';
 import pg from 'pg';
@@ -25,6 +26,8 @@ const prefix = randomIpPrefix(231, 234);
 // Third octet 241: no lab region uses it, nor the pg-probe test (240).
 const host = (n: number): string => `${prefix}.241.${n}`;
 const CLIENT = host(20);
+/** A second caller identity (service account orders-reader) on the same node: it never writes. */
+const READER = host(21);
 const RW = `${host(30)}:5432`;
 const RO = `${host(31)}:5432`;
 let cluster: PgCluster | undefined;
@@ -36,15 +39,18 @@ before(async () => {
   cluster = await startPgCluster({ primary: { host: host(1), port: 5432 }, replicas: [{ host: host(2), port: 5432 }, { host: host(3), port: 5432 }] });
   const shared = [
     doc('Service', 'orders-pg', { ports: [{ port: 5432, targetPort: 5432, protocol: 'tcp' }] }),
-    doc('DataRoute', 'orders', { members: { service: 'orders-pg', port: 5432 }, protocol: 'postgresql', maxLag: '2s', probe: { user: 'entente', interval: '250ms', timeout: '1s' }, tcp: { readWrite: 'orders-rw', readOnly: 'orders-ro' } }),
+    doc('DataRoute', 'orders', { members: { service: 'orders-pg', port: 5432 }, protocol: 'postgresql', maxLag: '2s', probe: { user: 'entente', interval: '250ms', timeout: '1s' }, tcp: { readWrite: 'orders-rw', readOnly: 'orders-ro', stickyAfterWrite: '2s' } }),
   ].join('---\n');
   const members = [1, 2, 3].map((n) => doc('Workload', `pg-${n}`, { service: 'orders-pg', serviceAccount: 'orders-pg', node: 'eu-node-1', address: host(n) })).join('---\n');
   // A client on eu-node-2, calling through its agent's outbound ports for the two names.
   const client = [
     doc('Service', 'orders-client', { ports: [{ port: 9, targetPort: 9, protocol: 'tcp' }] }),
-    doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: ['orders-pg'] }, action: 'ALLOW', rules: [{ from: [{ principals: ['spiffe://eu.entente.lab/ns/shop/sa/orders-client'] }] }] }),
+    doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: ['orders-pg'] }, action: 'ALLOW', rules: [{ from: [{ principals: ['spiffe://eu.entente.lab/ns/shop/sa/orders-client', 'spiffe://eu.entente.lab/ns/shop/sa/orders-reader'] }] }] }),
   ].join('---\n');
-  const clientWorkload = doc('Workload', 'orders-client-1', { service: 'orders-client', serviceAccount: 'orders-client', node: 'eu-node-2', address: CLIENT, attest: { uid: process.getuid?.() ?? 0 } });
+  const clientWorkload = [
+    doc('Workload', 'orders-client-1', { service: 'orders-client', serviceAccount: 'orders-client', node: 'eu-node-2', address: CLIENT, attest: { uid: process.getuid?.() ?? 0 } }),
+    doc('Workload', 'orders-reader-1', { service: 'orders-client', serviceAccount: 'orders-reader', node: 'eu-node-2', address: READER, attest: { uid: process.getuid?.() ?? 0 } }),
+  ].join('---\n');
   lab = await startTestMesh(['eu', 'us'], prefix, {
     extra: {
       sharedYaml: `${shared}---\n${client}`,
@@ -58,25 +64,30 @@ after(async () => {
   await cluster?.close();
 });
 
-/** Which server a connection to a data-route name reached, dialled from the client workload's address through its agent. */
-async function reached(listen: string): Promise<{ address: string; inRecovery: boolean } | undefined> {
+/** A query over a connection to a data-route name, dialled from a client workload's address through its agent. */
+async function viaMesh<R extends Record<string, unknown>>(listen: string, from: string, query: string): Promise<R | undefined> {
   const [h, p] = [listen.slice(0, listen.lastIndexOf(':')), Number(listen.slice(listen.lastIndexOf(':') + 1))];
   // The agent knows its caller by source address: every connection leaves from the client workload's.
   class FromClient extends Socket {
     override connect(...args: unknown[]): this {
-      return super.connect({ port: args[0] as number, host: args[1] as string, localAddress: CLIENT });
+      return super.connect({ port: args[0] as number, host: args[1] as string, localAddress: from });
     }
   }
   const c = new pg.Client({ host: h, port: p, user: 'entente', database: 'postgres', connectionTimeoutMillis: 10_000, stream: () => new FromClient() });
   try {
     await c.connect();
-    const r = await c.query<{ a: string; r: boolean }>('SELECT host(inet_server_addr()) AS a, pg_is_in_recovery() AS r');
-    return { address: r.rows[0]!.a, inRecovery: r.rows[0]!.r };
+    return (await c.query<R>(query)).rows[0];
   } catch {
     return undefined;
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+/** Which server a connection to a data-route name reached. */
+async function reached(listen: string, from = CLIENT): Promise<{ address: string; inRecovery: boolean } | undefined> {
+  const r = await viaMesh<{ a: string; r: boolean }>(listen, from, 'SELECT host(inet_server_addr()) AS a, pg_is_in_recovery() AS r');
+  return r ? { address: r.a, inRecovery: r.r } : undefined;
 }
 
 async function route(): Promise<DataRouteView | undefined> {
@@ -95,7 +106,8 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   // Through the mesh: the read-write name reaches the primary, the read-only name a replica.
   const rw = await eventually(async () => reached(RW), { what: 'a connection to orders-rw', timeoutMs: 60_000, intervalMs: 500 });
   assert.deepEqual(rw, { address: host(1), inRecovery: false });
-  const ro = await eventually(async () => reached(RO), { what: 'a connection to orders-ro', timeoutMs: 60_000, intervalMs: 500 });
+  // From the reader, which never wrote: a caller that just wrote would read from the primary (stickiness).
+  const ro = await eventually(async () => reached(RO, READER), { what: 'a connection to orders-ro', timeoutMs: 60_000, intervalMs: 500 });
   assert.equal(ro.inRecovery, true);
   assert.ok([host(2), host(3)].includes(ro.address), ro.address);
 
@@ -131,7 +143,7 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
     // Reads through the mesh now reach pg-2 only.
     await eventually(async () => {
       const seen = new Set<string>();
-      for (let i = 0; i < 6; i++) seen.add((await reached(RO))?.address ?? 'none');
+      for (let i = 0; i < 6; i++) seen.add((await reached(RO, READER))?.address ?? 'none');
       return seen.size === 1 && seen.has(host(2)) ? seen : undefined;
     }, { what: 'reads through orders-ro reach pg-2 only', timeoutMs: 60_000, intervalMs: 500 });
     const warn = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
@@ -146,25 +158,71 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   }, { what: 'pg-3 back in the reads once it caught up', timeoutMs: 60_000, intervalMs: 250 });
 });
 
-test('the primary stopped and a replica promoted: writes follow', { timeout: 240_000 }, async () => {
+test('TCP read-your-writes: after a write, the same caller reads from the primary for stickyAfterWrite; others read replicas', { timeout: 240_000 }, async () => {
   const c = cluster!;
-  await c.stop(c.primary);
+  await eventually(async () => ((await route())?.reads.order.length ?? 0) === 3, { what: 'both replicas in the reads', timeoutMs: 60_000, intervalMs: 250 });
+  // Replay paused on both replicas: a row written now is on the primary only, so whoever sees it read from the primary.
+  for (const r of c.replicas) await c.pauseReplay(r);
+  try {
+    const mark = `ryw-${Date.now()}`;
+    const wrote = await viaMesh<{ id: number }>(RW, CLIENT, `INSERT INTO items (v) VALUES ('${mark}') RETURNING id`);
+    assert.ok(wrote && wrote.id > 0, 'the write through orders-rw');
+    const own = await viaMesh<{ n: string; r: boolean }>(RO, CLIENT, `SELECT count(*)::text AS n, pg_is_in_recovery() AS r FROM items WHERE v = '${mark}'`);
+    assert.deepEqual(own, { n: '1', r: false }, 'the writer reads its own write, from the primary');
+    const other = await viaMesh<{ n: string; r: boolean }>(RO, READER, `SELECT count(*)::text AS n, pg_is_in_recovery() AS r FROM items WHERE v = '${mark}'`);
+    assert.deepEqual(other, { n: '0', r: true }, 'another caller reads a (paused) replica, which has not replayed the write');
+  } finally {
+    for (const r of c.replicas) await c.resumeReplay(r);
+  }
+  // The window ends 2 s after the write connection closed (and the paused replicas, behind by then, come back once
+  // they replay): the writer's reads go back to the replicas.
+  const back = await eventually(async () => {
+    const r = await reached(RO, CLIENT);
+    return r?.inRecovery ? r : undefined;
+  }, { what: "the writer's reads back on a replica after stickyAfterWrite", timeoutMs: 60_000, intervalMs: 250 });
+  assert.ok([host(2), host(3)].includes(back.address));
+  const metrics = await fetch(`http://${lab.topology.regions[0]!.agents[1]!.ip}:${PORTS.agentMetrics}/metrics`).then((r) => r.text()).catch(() => '');
+  assert.match(metrics, /entente_agent_sticky_reads_total\{[^}]*route="shop\/orders"[^}]*\} [1-9]/);
+});
+
+test('a replica promoted while the old primary still runs: the higher timeline takes the writes, the old one gets none', { timeout: 240_000 }, async () => {
+  const c = cluster!;
+  const before = await c.sql<{ n: string }>(c.primary, `SELECT count(*)::text AS n FROM items WHERE v LIKE 'after-promotion-%'`);
+  assert.equal(before[0]!.n, '0');
   await c.promote(c.replicas[0]!);
   const promotedAt = Date.now();
+  // Both probe as primary now; pg-2 is on timeline 2, pg-1 still on 1.
   const d = await eventually(async () => {
     const v = await route();
-    return v?.primary === 'shop/pg-2' ? v : undefined;
-  }, { what: 'writes to the promoted pg-2', timeoutMs: 30_000, intervalMs: 100 });
+    return v?.primary === 'shop/pg-2' && v.members.filter((m) => m.role === 'primary').length === 2 ? v : undefined;
+  }, { what: 'writes to the promoted pg-2, with pg-1 still answering as primary', timeoutMs: 30_000, intervalMs: 100 });
   process.stdout.write(`# writes followed the promotion ${((Date.now() - promotedAt) / 1000).toFixed(2)} s after it\n`);
   assert.deepEqual(d.writes.order, ['shop/pg-2']);
-  // Through the mesh: the read-write name reaches the promoted server, which takes a write.
+  assert.match(d.writes.why, /timeline 2/);
+  // Through the mesh: new connections to the read-write name reach the promoted server only.
+  await eventually(async () => (await reached(RW))?.address === host(2), { what: 'orders-rw reaching the promoted pg-2', timeoutMs: 30_000, intervalMs: 200 });
+  process.stdout.write(`# a connection to orders-rw reached the promoted server ${((Date.now() - promotedAt) / 1000).toFixed(2)} s after the promotion\n`);
+  for (let i = 0; i < 10; i++) {
+    const w = await viaMesh<{ a: string }>(RW, CLIENT, `INSERT INTO items (v) VALUES ('after-promotion-${i}') RETURNING host(inet_server_addr()) AS a`);
+    assert.equal(w?.a, host(2), `write ${i} went to the promoted server`);
+  }
+  const onOld = await c.sql<{ n: string }>(c.primary, `SELECT count(*)::text AS n FROM items WHERE v LIKE 'after-promotion-%'`);
+  const onNew = await c.sql<{ n: string }>(c.replicas[0]!, `SELECT count(*)::text AS n FROM items WHERE v LIKE 'after-promotion-%'`);
+  assert.deepEqual([onOld[0]!.n, onNew[0]!.n], ['0', '10'], 'nothing written to the old primary');
+});
+
+test('the old primary stopped: it leaves the routes, writes stay on the promoted server', { timeout: 240_000 }, async () => {
+  const c = cluster!;
+  await c.stop(c.primary);
+  const d = await eventually(async () => {
+    const v = await route();
+    return v?.members.find((m) => m.member === 'shop/pg-1')?.role === 'unreachable' ? v : undefined;
+  }, { what: 'pg-1 unreachable', timeoutMs: 30_000, intervalMs: 100 });
+  assert.deepEqual(d.writes.order, ['shop/pg-2']);
+  assert.ok(!d.reads.order.includes('shop/pg-1'));
   const rw = await eventually(async () => {
     const r = await reached(RW);
     return r?.address === host(2) && !r.inRecovery ? r : undefined;
-  }, { what: 'orders-rw reaching the promoted pg-2', timeoutMs: 30_000, intervalMs: 200 });
+  }, { what: 'orders-rw reaching pg-2', timeoutMs: 30_000, intervalMs: 200 });
   assert.equal(rw.inRecovery, false);
-  process.stdout.write(`# a connection to orders-rw reached the promoted server ${((Date.now() - promotedAt) / 1000).toFixed(2)} s after the promotion\n`);
-  const old = d.members.find((m) => m.member === 'shop/pg-1')!;
-  assert.equal(old.role, 'unreachable');
-  assert.ok(!d.reads.order.includes('shop/pg-1'));
 });

@@ -161,6 +161,12 @@ test('promote(replica 2): it probes as primary within a second or two, and takes
   t.diagnostic(`promotion seen by the probe after ${Math.round(elapsedMs)} ms`);
   assert.ok(elapsedMs < 3000, `promotion took ${Math.round(elapsedMs)} ms to show`);
 
+  // Both now probe as primary; the promoted one on a higher timeline, which is how the routing decision tells them apart.
+  const [oldP, newP] = [await probe(primary), await probe(replica2)];
+  assert.ok(oldP.role === 'primary' && newP.role === 'primary', `${show(oldP)} ${show(newP)}`);
+  assert.equal(oldP.timeline, 1, show(oldP));
+  assert.ok(newP.timeline !== undefined && newP.timeline > oldP.timeline, `promoted timeline ${newP.timeline} above ${oldP.timeline}`);
+
   const id = await insert(replica2, 'written on the new primary');
   assert.ok(id > 0);
   const written = await primaryLsn(replica2);

@@ -62,6 +62,22 @@ export interface ServiceRoute {
   readonly protocols?: ReadonlyMap<number, 'http' | 'tcp'>;
 }
 
+/**
+ * One TCP name of a data service. A caller's connection to the read-write
+ * name marks it; for `stickyMs` after, its connections to the read-only name
+ * go to the primary instead of a replica.
+ */
+export interface StickyRead {
+  /** The DataRoute, "namespace/name": marks are per route. */
+  readonly route: string;
+  readonly role: 'write' | 'read';
+  readonly stickyMs: number;
+  /** The route's read-write host: a sticky read is balanced with its calls. */
+  readonly readWriteHost: string;
+  /** The primary's endpoints, by Service port. */
+  readonly primary: ReadonlyMap<number, readonly Endpoint[]>;
+}
+
 /** A per-service local listener (the L4 fast path). */
 export interface OutboundPort {
   readonly listen: SocketAddress;
@@ -97,6 +113,8 @@ export interface DataplaneSnapshot {
    * region) and "<svc>.<ns>.<region>.mesh" (pinned to one region).
    */
   readonly routes: ReadonlyMap<string, ServiceRoute>;
+  /** The TCP names of data services (docs/data-routing.md), by mesh host: read-your-writes by stickiness. Absent: none. */
+  readonly stickyReads?: ReadonlyMap<string, StickyRead>;
   readonly outboundPorts: readonly OutboundPort[];
   readonly authorizer: Authorizer;
   /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */

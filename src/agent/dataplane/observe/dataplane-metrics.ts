@@ -20,6 +20,8 @@ export interface DataplaneMetrics {
   readonly attestations: Histogram<'need' | 'outcome'>;
   readonly attestationLookupPath: Gauge<'path'>;
   readonly retries: Counter<'service' | 'kind'>;
+  /** Connections to a data service's read-only name sent to its primary: the caller wrote within stickyAfterWrite. */
+  readonly stickyReads: Counter<'route'>;
   readonly ejections: Counter<'service'>;
   /** Requests, latency and bytes by source and destination (golden-metrics.ts). */
   readonly golden: GoldenMetrics;
@@ -65,6 +67,7 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
       ['need', 'outcome'],
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
+    stickyReads: counter(registry, 'entente_agent_sticky_reads_total', "Connections to a data service's read-only name sent to the primary because the same caller wrote within stickyAfterWrite, by DataRoute", ['route']),
     retries: counter(registry, 'entente_agent_retries_total', 'Extra attempts of outbound calls, by destination service and kind (failover: the session could not be set up; retry: the request failed and was sent again)', ['service', 'kind']),
     ejections: counter(registry, 'entente_agent_outlier_ejections_total', 'Endpoints taken out of rotation by outlier detection, by destination service', ['service']),
     attestationLookupPath: gauge(

@@ -171,7 +171,7 @@ export class Balancers {
   }
 
   private destination(call: OutboundCall): Destination {
-    const key = `${call.host.toLowerCase()}:${call.port}|${call.workload?.zone ?? ''}`;
+    const key = `${(call.balanceHost ?? call.host).toLowerCase()}:${call.port}|${call.workload?.zone ?? ''}`;
     const endpoints = call.endpoints ?? [];
     let d = this.destinations.get(key);
     if (!d || (d.traffic !== call.traffic && balancingKey(d.traffic) !== balancingKey(call.traffic))) {

@@ -79,6 +79,8 @@ export interface OutboundCall {
   protocol: 'http' | 'tcp';
   service: string | undefined;
   endpoints: readonly Endpoint[] | undefined;
+  /** The host whose balancer picks the endpoint, when not `host` (a sticky read balances as its read-write name). */
+  balanceHost: string | undefined;
   /** Set by the pick layer: the endpoint of the current (last) attempt, and every endpoint tried (by key). */
   endpoint: Endpoint | undefined;
   tried: Set<string> | undefined;
@@ -112,6 +114,7 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     traffic: DEFAULT_TRAFFIC,
     service: undefined,
     endpoints: undefined,
+    balanceHost: undefined,
     endpoint: undefined,
     tried: undefined,
     attempt: FIRST,

@@ -11,6 +11,7 @@ import { observeOutbound } from './observe.js';
 import { respondOutbound } from './respond.js';
 import { admitCallerLayer } from './admit-caller.js';
 import { routeLayer } from './route.js';
+import { stickyReadsLayer, WriteMarks } from './sticky-reads.js';
 import { timeoutLayer } from './timeout.js';
 import { retryLayer } from './retry.js';
 import { RetryBudgets } from './retry-budgets.js';
@@ -36,6 +37,8 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     .push(admitCallerLayer(ctx))
     // Which service and endpoints serve the mesh host:port, and the caller's SVID.
     .push(routeLayer(ctx))
+    // Data services' TCP names: a caller that just wrote reads from the primary (read-your-writes).
+    .push(stickyReadsLayer(new WriteMarks(ctx.now), (route) => ctx.metrics.stickyReads.inc({ route })))
     // The destination's circuit breaker: over its limit a call fails fast instead of queueing.
     .push(limitLayer(balancers))
     // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.
