@@ -1,11 +1,12 @@
 // Lag measured continuously and calls routed by it, against real PostgreSQL
-// streaming replication (the TCP read-write and read-only names through the
-// mesh):
-// eu's controller probes a primary and two replicas declared as a DataRoute's
-// members, and /v1/status, `entente status` and `entente check` show roles,
-// lag and where reads and writes from eu go. Replay paused on one replica:
-// within a few probe intervals reads leave it; resumed: they come back;
-// the primary stopped and a replica promoted: writes follow.
+// streaming replication, through the mesh (the TCP read-write and read-only
+// names), across two regions: the primary and one replica in eu, the other
+// replica in us. Each controller probes its own region's members and hears of
+// the other's through its signed state: /v1/status, `entente status` and
+// `entente check` show roles, lag and where reads and writes go; us's writes
+// cross to eu's primary. Replay paused on us's replica: it leaves the reads and
+// comes back; a caller that just wrote reads from the primary (stickiness);
+// a replica promoted while the old primary runs takes every write.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
@@ -30,6 +31,10 @@ const CLIENT = host(20);
 const READER = host(21);
 const RW = `${host(30)}:5432`;
 const RO = `${host(31)}:5432`;
+/** A client in us, whose writes cross to eu's primary through the gateways. */
+const US_CLIENT = host(22);
+const US_RW = `${host(32)}:5432`;
+const US_RO = `${host(33)}:5432`;
 let cluster: PgCluster | undefined;
 let lab: Lab;
 
@@ -38,14 +43,16 @@ const doc = (kind: string, name: string, spec: unknown): string => stringify({ a
 before(async () => {
   cluster = await startPgCluster({ primary: { host: host(1), port: 5432 }, replicas: [{ host: host(2), port: 5432 }, { host: host(3), port: 5432 }] });
   const shared = [
-    doc('Service', 'orders-pg', { ports: [{ port: 5432, targetPort: 5432, protocol: 'tcp' }] }),
-    doc('DataRoute', 'orders', { members: { service: 'orders-pg', port: 5432 }, protocol: 'postgresql', maxLag: '2s', probe: { user: 'entente', interval: '250ms', timeout: '1s' }, tcp: { readWrite: 'orders-rw', readOnly: 'orders-ro', stickyAfterWrite: '2s' } }),
+    doc('Service', 'orders-pg', { ports: [{ port: 5432, targetPort: 5432, protocol: 'tcp' }], export: true }),
+    doc('DataRoute', 'orders', { members: { service: 'orders-pg', port: 5432 }, protocol: 'postgresql', maxLag: '5s', probe: { user: 'entente', interval: '250ms', timeout: '1s' }, tcp: { readWrite: 'orders-rw', readOnly: 'orders-ro', stickyAfterWrite: '2s' } }),
   ].join('---\n');
-  const members = [1, 2, 3].map((n) => doc('Workload', `pg-${n}`, { service: 'orders-pg', serviceAccount: 'orders-pg', node: 'eu-node-1', address: host(n) })).join('---\n');
+  // The primary and one replica in eu, the other replica in us (probed by us's controller, heard of by eu through us's state).
+  const members = [1, 2].map((n) => doc('Workload', `pg-${n}`, { service: 'orders-pg', serviceAccount: 'orders-pg', node: 'eu-node-1', address: host(n) })).join('---\n');
+  const usMember = doc('Workload', 'pg-3', { service: 'orders-pg', serviceAccount: 'orders-pg', node: 'us-node-1', address: host(3) });
   // A client on eu-node-2, calling through its agent's outbound ports for the two names.
   const client = [
     doc('Service', 'orders-client', { ports: [{ port: 9, targetPort: 9, protocol: 'tcp' }] }),
-    doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: ['orders-pg'] }, action: 'ALLOW', rules: [{ from: [{ principals: ['spiffe://eu.entente.lab/ns/shop/sa/orders-client', 'spiffe://eu.entente.lab/ns/shop/sa/orders-reader'] }] }] }),
+    doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: ['orders-pg'] }, action: 'ALLOW', rules: [{ from: [{ principals: ['spiffe://eu.entente.lab/ns/shop/sa/orders-client', 'spiffe://eu.entente.lab/ns/shop/sa/orders-reader', 'spiffe://us.entente.lab/ns/shop/sa/orders-client'] }] }] }),
   ].join('---\n');
   const clientWorkload = [
     doc('Workload', 'orders-client-1', { service: 'orders-client', serviceAccount: 'orders-client', node: 'eu-node-2', address: CLIENT, attest: { uid: process.getuid?.() ?? 0 } }),
@@ -54,8 +61,14 @@ before(async () => {
   lab = await startTestMesh(['eu', 'us'], prefix, {
     extra: {
       sharedYaml: `${shared}---\n${client}`,
-      regionYaml: { eu: `${members}---\n${clientWorkload}` },
-      outboundPorts: { 'eu-node-2': [{ host: 'orders-rw.shop.mesh', port: 5432, listen: RW }, { host: 'orders-ro.shop.mesh', port: 5432, listen: RO }] },
+      regionYaml: {
+        eu: `${members}---\n${clientWorkload}`,
+        us: `${usMember}---\n${doc('Workload', 'orders-client-us', { service: 'orders-client', serviceAccount: 'orders-client', node: 'us-node-2', address: US_CLIENT, attest: { uid: process.getuid?.() ?? 0 } })}`,
+      },
+      outboundPorts: {
+        'eu-node-2': [{ host: 'orders-rw.shop.mesh', port: 5432, listen: RW }, { host: 'orders-ro.shop.mesh', port: 5432, listen: RO }],
+        'us-node-2': [{ host: 'orders-rw.shop.mesh', port: 5432, listen: US_RW }, { host: 'orders-ro.shop.mesh', port: 5432, listen: US_RO }],
+      },
     },
   });
 });
@@ -90,8 +103,8 @@ async function reached(listen: string, from = CLIENT): Promise<{ address: string
   return r ? { address: r.a, inRecovery: r.r } : undefined;
 }
 
-async function route(): Promise<DataRouteView | undefined> {
-  const r = await httpJson<{ data?: DataRouteView[] }>(`${lab.adminUrl('eu')}/v1/status`, { timeoutMs: 5000 }).catch(() => undefined);
+async function route(region = 'eu'): Promise<DataRouteView | undefined> {
+  const r = await httpJson<{ data?: DataRouteView[] }>(`${lab.adminUrl(region)}/v1/status`, { timeoutMs: 5000 }).catch(() => undefined);
   return r?.body.data?.find((d) => d.route === 'shop/orders');
 }
 
@@ -109,10 +122,25 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   // From the reader, which never wrote: a caller that just wrote would read from the primary (stickiness).
   const ro = await eventually(async () => reached(RO, READER), { what: 'a connection to orders-ro', timeoutMs: 60_000, intervalMs: 500 });
   assert.equal(ro.inRecovery, true);
-  assert.ok([host(2), host(3)].includes(ro.address), ro.address);
+  assert.equal(ro.address, host(2), 'the nearest replica: eu\'s own');
+  assert.deepEqual(healthy.reads.order, ['shop/pg-2', 'shop/pg-3@us', 'shop/pg-1'], "eu's replica, then us's, then the primary");
+
+  // us: its replica is judged against eu's primary, as published in eu's signed state; its writes cross to eu.
+  const us = await eventually(async () => {
+    const d = await route('us');
+    return d?.primary === 'shop/pg-1@eu' && d.members.find((m) => m.member === 'shop/pg-3')?.withinBound ? d : undefined;
+  }, { what: "us sees eu's primary and its own replica within the bound", timeoutMs: 60_000, intervalMs: 500 });
+  assert.deepEqual(us.writes.order, ['shop/pg-1@eu']);
+  assert.equal(us.reads.order[0], 'shop/pg-3');
+  const usRw = await eventually(async () => reached(US_RW, US_CLIENT), { what: "a connection from us to orders-rw (eu's primary)", timeoutMs: 60_000, intervalMs: 500 });
+  assert.deepEqual(usRw, { address: host(1), inRecovery: false }, "us's writes reach the primary in eu, through the gateways");
+  await eventually(async () => {
+    const r = await reached(US_RO, US_CLIENT);
+    return r?.address === host(3) && r.inRecovery ? r : undefined;
+  }, { what: "us's reads on its own replica once the write's window is over", timeoutMs: 60_000, intervalMs: 500 });
 
   const status = await runCli(['status', '--controller', lab.adminUrl('eu')], 30_000);
-  assert.match(status.stdout, /data services\n {2}shop\/orders {3}max lag 2 s {3}primary shop\/pg-1/);
+  assert.match(status.stdout, /data services\n {2}shop\/orders {3}max lag 5 s {3}primary shop\/pg-1/);
   const check = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
   assert.match(check.stdout, /√ ok {4}data service shop\/orders has a primary: shop\/pg-1/);
 
@@ -123,7 +151,7 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   const after = parseLsn(String((await c.sql<{ lsn: string }>(c.primary, 'SELECT pg_current_wal_lsn()::text AS lsn'))[0]!.lsn));
   await eventually(async () => {
     const d = await route();
-    return d && d.members.filter((m) => m.role === 'replica' && m.position !== undefined && parseLsn(m.position) >= after && m.lagSeconds === 0).length === 2 ? d : undefined;
+    return d && d.members.filter((m) => m.role === 'replica' && m.position !== undefined && parseLsn(m.position) >= after && m.withinBound).length === 2 ? d : undefined;
   }, { what: 'both replicas replayed the insert', timeoutMs: 60_000, intervalMs: 250 });
   // Replay paused on replica 2 (pg-3); writes go on: it falls behind and leaves the reads.
   await c.pauseReplay(c.replicas[1]!);
@@ -133,13 +161,15 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
   try {
     const lagging = await eventually(async () => {
       const d = await route();
-      const m = d?.members.find((x) => x.member === 'shop/pg-3');
-      return d && m && !m.withinBound && !d.reads.order.includes('shop/pg-3') ? d : undefined;
-    }, { what: 'pg-3 out of the reads once it is more than 2 s behind', timeoutMs: 60_000, intervalMs: 250 });
-    process.stdout.write(`# pg-3 left the reads ${((Date.now() - pausedAt) / 1000).toFixed(1)} s after replay was paused (bound 2 s, probe every 250 ms)\n`);
+      const m = d?.members.find((x) => x.member === 'shop/pg-3@us');
+      return d && m && !m.withinBound && !d.reads.order.includes('shop/pg-3@us') ? d : undefined;
+    }, { what: 'pg-3 out of the reads once it is more than 5 s behind', timeoutMs: 60_000, intervalMs: 250 });
+    process.stdout.write(`# pg-3 (us) left eu's reads ${((Date.now() - pausedAt) / 1000).toFixed(1)} s after replay was paused (bound 5 s, probe every 250 ms)\n`);
     assert.ok(lagging.reads.order.includes('shop/pg-2'));
-    const m = lagging.members.find((x) => x.member === 'shop/pg-3')!;
-    assert.ok((m.lagBytes ?? 0) > 0 && (m.lagSeconds ?? 0) > 2, JSON.stringify(m));
+    const m = lagging.members.find((x) => x.member === 'shop/pg-3@us')!;
+    assert.ok((m.lagSeconds ?? 0) > 5, JSON.stringify(m));
+    const own = (await route('us'))!.members.find((x) => x.member === 'shop/pg-3')!;
+    assert.ok(!own.withinBound && (own.lagBytes ?? 0) > 0 && own.paused === true, `us's own view of pg-3: ${JSON.stringify(own)}`);
     // Reads through the mesh now reach pg-2 only.
     await eventually(async () => {
       const seen = new Set<string>();
@@ -147,14 +177,14 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
       return seen.size === 1 && seen.has(host(2)) ? seen : undefined;
     }, { what: 'reads through orders-ro reach pg-2 only', timeoutMs: 60_000, intervalMs: 500 });
     const warn = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
-    assert.match(warn.stdout, /replicas of shop\/orders are within 2 s: shop\/pg-3 \(\d+\.\d s behind\)/);
+    assert.match(warn.stdout, /replicas of shop\/orders are within 5 s: shop\/pg-3@us \(\d+\.\d s behind\)/);
   } finally {
     clearInterval(writer);
     await c.resumeReplay(c.replicas[1]!);
   }
   await eventually(async () => {
     const d = await route();
-    return d?.reads.order.includes('shop/pg-3') ? d : undefined;
+    return d?.reads.order.includes('shop/pg-3@us') ? d : undefined;
   }, { what: 'pg-3 back in the reads once it caught up', timeoutMs: 60_000, intervalMs: 250 });
 });
 
