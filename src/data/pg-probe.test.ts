@@ -1,4 +1,4 @@
-// The probe without a real PostgreSQL: replicaLag and the reading of the
+// The probe without a real PostgreSQL: the reading of the
 // probe's row as tables, and probePostgres against a scripted server (fake-
 // postgres.ts) for every way a probe can fail: refused, hung, hung up, login
 // refused, password file missing or empty, server not ready, query errors,
@@ -12,30 +12,10 @@ import { join } from 'node:path';
 import { eventually } from '../core/eventually.js';
 import { parseLsn } from './lsn.js';
 import { startFakePg, type FakePg, type FakePgScript } from './fake-postgres.js';
-import { describeFailure, PROBE_SQL, probePostgres, readProbeRow, replicaLag, type PgProbeErrorCode, type PgProbeResult } from './pg-probe.js';
+import { describeFailure, PROBE_SQL, probePostgres, readProbeRow, type PgProbeErrorCode, type PgProbeResult } from './pg-probe.js';
 
 /** An address of this file's own (127.231-234.240.200-250, the range the PostgreSQL tests use), so no other test's server is met. */
 const HOST = `127.${231 + Math.floor(Math.random() * 4)}.240.${200 + Math.floor(Math.random() * 51)}`;
-const T0 = Date.parse('2025-01-01T00:00:00Z');
-
-describe('replicaLag', () => {
-  const at = (s: number): Date => new Date(T0 + s * 1000);
-  const cases: { what: string; primary: string; replay: string; replayedAt: Date | null; nowS: number; bytes: number; seconds: number }[] = [
-    { what: 'caught up: no lag, however old its last transaction (an idle primary)', primary: '0/3000060', replay: '0/3000060', replayedAt: at(-3600), nowS: 0, bytes: 0, seconds: 0 },
-    { what: 'caught up and never replayed a transaction: still no lag', primary: '0/3000060', replay: '0/3000060', replayedAt: null, nowS: 0, bytes: 0, seconds: 0 },
-    { what: 'ahead of the primary probed a moment earlier: caught up, not negative', primary: '0/3000000', replay: '0/3000100', replayedAt: at(-10), nowS: 0, bytes: 0, seconds: 0 },
-    { what: 'behind: bytes, and seconds since its last replayed transaction', primary: '0/3000100', replay: '0/3000000', replayedAt: at(-2.5), nowS: 0, bytes: 256, seconds: 2.5 },
-    { what: 'behind across a 4 GiB boundary', primary: '1/10', replay: '0/FFFFFFF0', replayedAt: at(-1), nowS: 0, bytes: 32, seconds: 1 },
-    { what: 'behind with no transaction replayed yet: unknown, so over any bound', primary: '0/3000100', replay: '0/3000000', replayedAt: null, nowS: 0, bytes: 256, seconds: Infinity },
-    { what: "behind, with the primary's clock ahead of ours: 0 seconds, not negative", primary: '0/3000100', replay: '0/3000000', replayedAt: at(5), nowS: 0, bytes: 256, seconds: 0 },
-  ];
-  for (const c of cases) {
-    it(c.what, () => {
-      const lag = replicaLag(parseLsn(c.primary), { replayLsn: parseLsn(c.replay), replayTimestamp: c.replayedAt }, T0 + c.nowS * 1000);
-      assert.deepEqual(lag, { bytes: c.bytes, seconds: c.seconds });
-    });
-  }
-});
 
 describe('readProbeRow', () => {
   const replica = { in_recovery: 't', current_lsn: null, receive_lsn: '0/3000100', replay_lsn: '0/3000060', replay_epoch: '1735689600.123456', paused: 'f' };

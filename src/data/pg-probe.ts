@@ -267,27 +267,3 @@ function readEpoch(row: Readonly<Record<string, unknown>>, column: string): Date
   return date;
 }
 
-export interface ReplicaLag {
-  /** WAL bytes the replica has yet to replay; 0 when it has replayed all the primary had. */
-  readonly bytes: number;
-  /**
-   * Seconds since the replica last replayed a transaction, while it is
-   * behind; 0 when it has replayed everything (an idle primary writes no
-   * transactions, which is not lag). Infinity when it is behind and has
-   * replayed no transaction since it started: unknown, so over any bound.
-   */
-  readonly seconds: number;
-}
-
-/**
- * How far a replica is behind a primary, from two probes. Probes are not
- * simultaneous, so a replica probed after the primary may be ahead of the
- * position read: that counts as caught up, not as negative lag.
- */
-export function replicaLag(primaryLsn: Lsn, replica: Pick<ReplicaPosition, 'replayLsn' | 'replayTimestamp'>, nowMs: number): ReplicaLag {
-  const behind = primaryLsn - replica.replayLsn;
-  if (behind <= 0n) return { bytes: 0, seconds: 0 };
-  if (replica.replayTimestamp === null) return { bytes: Number(behind), seconds: Infinity };
-  // The timestamp is the primary's clock and now is ours: a clock ahead on the primary must not make lag negative.
-  return { bytes: Number(behind), seconds: Math.max(0, (nowMs - replica.replayTimestamp.getTime()) / 1000) };
-}

@@ -3,6 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoundJudge, replicaStaleness } from './replica-staleness.js';
+import { parseLsn } from './lsn.js';
+
+const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 const NOW = 1_000_000;
 
@@ -39,3 +42,24 @@ describe('BoundJudge', () => {
     assert.equal(j.next(true, true), true);
   });
 });
+
+describe('replicaStaleness with PostgreSQL positions (the primary probed just now)', () => {
+  const at = (s: number): Date => new Date(T0 + s * 1000);
+  const cases: { what: string; primary: string; replay: string; replayedAt: Date | null; nowS: number; bytes: number; seconds: number }[] = [
+    { what: 'caught up: no lag, however old its last transaction (an idle primary)', primary: '0/3000060', replay: '0/3000060', replayedAt: at(-3600), nowS: 0, bytes: 0, seconds: 0 },
+    { what: 'caught up and never replayed a transaction: still no lag', primary: '0/3000060', replay: '0/3000060', replayedAt: null, nowS: 0, bytes: 0, seconds: 0 },
+    { what: 'ahead of the primary probed a moment earlier: caught up, not negative', primary: '0/3000000', replay: '0/3000100', replayedAt: at(-10), nowS: 0, bytes: 0, seconds: 0 },
+    { what: 'behind: bytes, and seconds since its last replayed transaction', primary: '0/3000100', replay: '0/3000000', replayedAt: at(-2.5), nowS: 0, bytes: 256, seconds: 2.5 },
+    { what: 'behind across a 4 GiB boundary', primary: '1/10', replay: '0/FFFFFFF0', replayedAt: at(-1), nowS: 0, bytes: 32, seconds: 1 },
+    { what: 'behind with no transaction replayed yet: unknown, so over any bound', primary: '0/3000100', replay: '0/3000000', replayedAt: null, nowS: 0, bytes: 256, seconds: Infinity },
+    { what: "behind, with the primary's clock ahead of ours: 0 seconds, not negative", primary: '0/3000100', replay: '0/3000000', replayedAt: at(5), nowS: 0, bytes: 256, seconds: 0 },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const now = T0 + c.nowS * 1000;
+      const lag = replicaStaleness({ replayed: parseLsn(c.replay), replayedCommitAt: c.replayedAt ? c.replayedAt.getTime() : null }, { position: parseLsn(c.primary), at: now }, now);
+      assert.deepEqual(lag, { behind: c.bytes, seconds: c.seconds });
+    });
+  }
+});
+

@@ -14,7 +14,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../src/core/eventually.js';
 import { compareLsn, formatLsn, type Lsn } from '../../src/data/lsn.js';
-import { probePostgres, replicaLag, type PgProbeResult, type ReplicaPosition } from '../../src/data/pg-probe.js';
+import { probePostgres, type PgProbeResult, type ReplicaPosition } from '../../src/data/pg-probe.js';
+import { replicaStaleness } from '../../src/data/replica-staleness.js';
+
+/** A replica against the primary's position read just now: how far behind (bytes), and the staleness bound (seconds). */
+function lagOf(primary: Lsn, r: Pick<ReplicaPosition, 'replayLsn' | 'replayTimestamp'>): { behind?: number; seconds: number } {
+  const now = Date.now();
+  return replicaStaleness({ replayed: r.replayLsn, replayedCommitAt: r.replayTimestamp ? r.replayTimestamp.getTime() : null }, { position: primary, at: now }, now);
+}
 import { exitWatchdog, randomIpPrefix } from './lab-harness.js';
 import { startPgCluster, type PgCluster, type PgNode } from './pg-cluster.js';
 
@@ -114,7 +121,7 @@ test('after an insert on the primary, both replicas reach its position and show 
   const target = await primaryLsn();
   for (const node of [replica1, replica2]) {
     const at = await replayedTo(node, target);
-    assert.deepEqual(replicaLag(target, at, Date.now()), { bytes: 0, seconds: 0 }, `${node.name} has replayed everything: no lag`);
+    assert.deepEqual(lagOf(target, at), { behind: 0, seconds: 0 }, `${node.name} has replayed everything: no lag`);
     assert.ok(at.replayTimestamp, `${node.name} has replayed a transaction, so it knows when it was committed`);
   }
   const rows = await cluster.sql<{ v: string }>(replica2, "SELECT v FROM items WHERE v = 'first'");
@@ -139,17 +146,17 @@ test('replay paused on replica 1: it stays behind and lags in bytes while replic
   );
   assert.equal(behind.replayLsn, atPause.replayLsn, 'nothing replayed while paused');
   assert.ok(compareLsn(behind.replayLsn, target) < 0);
-  const lag = replicaLag(target, behind, Date.now());
-  assert.ok(lag.bytes > 0, show(lag));
+  const lag = lagOf(target, behind);
+  assert.ok((lag.behind ?? 0) > 0, show(lag));
   assert.ok(lag.seconds > 0, `behind, so the time since its last replayed transaction counts: ${show(lag)}`);
-  assert.deepEqual(replicaLag(target, await replicaPosition(replica2), Date.now()), { bytes: 0, seconds: 0 });
+  assert.deepEqual(lagOf(target, await replicaPosition(replica2)), { behind: 0, seconds: 0 });
   const seen = await cluster.sql<{ n: string }>(replica1, "SELECT count(*) AS n FROM items WHERE v LIKE 'while paused%'");
   assert.equal(seen[0]?.n, '0', 'queries on the paused replica do not see the new rows');
 
   await cluster.resumeReplay(replica1);
   const caughtUp = await replayedTo(replica1, target);
   assert.equal(caughtUp.paused, false);
-  assert.deepEqual(replicaLag(target, caughtUp, Date.now()), { bytes: 0, seconds: 0 });
+  assert.deepEqual(lagOf(target, caughtUp), { behind: 0, seconds: 0 });
 });
 
 test('promote(replica 2): it probes as primary within a second or two, and takes a write', async (t) => {
