@@ -19,6 +19,9 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import { startPgCluster, type PgCluster } from './pg-cluster.js';
 import { Socket } from 'node:net';
 import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseLsn } from '../../src/data/lsn.js';
 
 exitWatchdog();
@@ -37,6 +40,11 @@ const US_RW = `${host(32)}:5432`;
 const US_RO = `${host(33)}:5432`;
 let cluster: PgCluster | undefined;
 let lab: Lab;
+let browser: Browser | undefined;
+/** eu's dashboard, in Debian's Chromium: its data services panel. */
+let page: Page;
+const pageErrors: string[] = [];
+const ARTIFACTS = resolve(process.env.ENTENTE_TEST_ARTIFACTS ?? 'test-artifacts');
 
 const doc = (kind: string, name: string, spec: unknown): string => stringify({ apiVersion: 'entente.dev/v1alpha1', kind, metadata: { name, namespace: 'shop' }, spec });
 
@@ -71,8 +79,18 @@ before(async () => {
       },
     },
   });
+  // eu's dashboard in Debian's Chromium (--no-sandbox as root, as in dashboard.test.ts).
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  await page.goto(`${lab.adminUrl('eu')}/dashboard/`);
+  mkdirSync(ARTIFACTS, { recursive: true });
 });
 after(async () => {
+  await browser?.close();
   await lab?.stop();
   await cluster?.close();
 });
@@ -139,6 +157,12 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
     return r?.address === host(3) && r.inRecovery ? r : undefined;
   }, { what: "us's reads on its own replica once the write's window is over", timeoutMs: 60_000, intervalMs: 500 });
 
+  // The dashboard's data services panel: the route, its primary, every member with its region.
+  await page.locator('[data-testid="data-route"][data-route="shop/orders"][data-primary="shop/pg-1"]').waitFor({ timeout: 90_000 });
+  await page.locator('[data-testid="data-member"][data-member="shop/pg-3@us"][data-within="yes"]').waitFor({ timeout: 90_000 });
+  assert.equal(await page.locator('[data-testid="data-member"]').count(), 3);
+  assert.match((await page.locator('[data-testid="data-writes"]').textContent()) ?? '', /shop\/pg-1/);
+
   const status = await runCli(['status', '--controller', lab.adminUrl('eu')], 30_000);
   assert.match(status.stdout, /data services\n {2}shop\/orders {3}max lag 5 s {3}primary shop\/pg-1/);
   const check = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
@@ -176,6 +200,10 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
       for (let i = 0; i < 6; i++) seen.add((await reached(RO, READER))?.address ?? 'none');
       return seen.size === 1 && seen.has(host(2)) ? seen : undefined;
     }, { what: 'reads through orders-ro reach pg-2 only', timeoutMs: 60_000, intervalMs: 500 });
+    // The panel shows it over the bound, and out of the reads.
+    await page.locator('[data-testid="data-member"][data-member="shop/pg-3@us"][data-within="no"]').waitFor({ timeout: 90_000 });
+    assert.doesNotMatch((await page.locator('[data-testid="data-reads"]').textContent()) ?? '', /pg-3/);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-data-services.png'), fullPage: true });
     const warn = await runCli(['check', '--controller', lab.adminUrl('eu')], 30_000);
     assert.match(warn.stdout, /replicas of shop\/orders are within 5 s: shop\/pg-3@us \(\d+\.\d s behind\)/);
   } finally {
@@ -186,6 +214,8 @@ test('roles and lag in /v1/status, status and check; a paused replica leaves the
     const d = await route();
     return d?.reads.order.includes('shop/pg-3@us') ? d : undefined;
   }, { what: 'pg-3 back in the reads once it caught up', timeoutMs: 60_000, intervalMs: 250 });
+  await page.locator('[data-testid="data-member"][data-member="shop/pg-3@us"][data-within="yes"]').waitFor({ timeout: 90_000 });
+  assert.deepEqual(pageErrors, [], 'the dashboard logged no error');
 });
 
 test('TCP read-your-writes: after a write, the same caller reads from the primary for stickyAfterWrite; others read replicas', { timeout: 240_000 }, async () => {

@@ -33,6 +33,17 @@ export interface StatusView {
   nodes?: { node: string; kind: string; connected?: boolean }[];
   peers?: PeerView[];
   expiry?: ExpiryView[];
+  /** Data services (DataRoutes) and where this region's reads and writes go. */
+  data?: DataRouteStatus[];
+}
+
+export interface DataRouteStatus {
+  route: string;
+  maxLagMs: number;
+  primary?: string;
+  members: { member: string; region?: string; role: 'primary' | 'replica' | 'unreachable' | 'unknown'; position?: string; lagSeconds?: number | null; withinBound: boolean; paused?: boolean; error?: { code: string; message: string } }[];
+  reads: { order: string[]; why: string };
+  writes: { order: string[]; why: string };
 }
 
 export interface DriftView {

@@ -10,6 +10,7 @@ import { RegionsPanel } from './regions-panel.js';
 import { ServiceMapPanel, SloPanel } from './service-map-panel.js';
 import { FlowsPanel } from './flows-panel.js';
 import { HealthPanel } from './health-panel.js';
+import { DataPanel } from './data-panel.js';
 import { ago } from '../model/format.js';
 
 /** Re-renders every second, for "updated 3 s ago". */
@@ -51,6 +52,7 @@ function App() {
       <${HealthPanel} status=${status.data} drift=${drift.data} driftError=${drift.error} />
       <${ServiceMapPanel} map=${map} />
       <${SloPanel} map=${map.data} />
+      <${DataPanel} status=${status.data} />
       <${FlowsPanel} regions=${[status.data?.region, ...(status.data?.peers ?? []).map((p) => p.region)].filter((r): r is string => r !== undefined)} />
     </main>
     <footer class="foot">Entente dashboard · data from this controller's admin API (/v1/status, /v1/drift, /v1/servicemap, /v1/flows) · docs/observability.md</footer>
