@@ -375,6 +375,7 @@ export class DataProbes {
           ...(s.probedAt !== undefined ? { probedAt: new Date(s.probedAt).toISOString() } : {}),
           ...(s.position !== undefined ? { position: formatLsn(lsnFromBytes(BigInt(`0x${s.position}`))) } : {}),
           ...(s.role === 'replica' ? { lagSeconds: s.lagSeconds ?? null } : {}),
+          ...(s.paused ? { paused: true } : {}),
           withinBound: fresh && (s.role === 'primary' || (s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds * 1000 <= maxLagMs)),
         });
       }
@@ -415,6 +416,7 @@ export class DataProbes {
           ...(last?.result.role === 'primary' && last.result.timeline !== undefined ? { timeline: last.result.timeline } : {}),
           ...(role === 'replica' && e.seconds !== undefined && Number.isFinite(e.seconds) ? { lagSeconds: Math.round(e.seconds * 100) / 100 } : {}),
           ...(role === 'replica' ? { withinBound: e.within } : {}),
+          ...(last?.result.role === 'replica' && last.result.paused ? { paused: true } : {}),
         });
       }
     }

@@ -90,6 +90,7 @@ const regionStateSchema = z.object({
         timeline: z.number().int().min(1).max(2 ** 32).optional(),
         lagSeconds: z.number().min(0).max(1e9).optional(),
         withinBound: z.boolean().optional(),
+        paused: z.boolean().optional(),
       }),
     )
     .max(10_000)

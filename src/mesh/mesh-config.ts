@@ -244,4 +244,6 @@ export interface DataMemberSummary {
   readonly lagSeconds?: number;
   /** replica: within the DataRoute's bound as its region judges it (with hysteresis). */
   readonly withinBound?: boolean;
+  /** replica: its replay is paused (PostgreSQL's pg_wal_replay_pause()). */
+  readonly paused?: boolean;
 }
