@@ -6,10 +6,11 @@
 # benchmark nginx (upstream), wrk (load) and HAProxy (the comparison); for
 # observability Chromium (the dashboard test, driven by playwright-core) and
 # Prometheus with promtool (scrape and metric-format tests); zsh and fish
-# (the shell completion test loads the scripts into each real shell).
+# (the shell completion test loads the scripts into each real shell); systemd
+# (systemd-analyze verify checks the shipped units).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish systemd)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
