@@ -165,7 +165,7 @@ describe('buildDataplaneSnapshot: data services', () => {
     assert.deepEqual(rw.map((e) => [e.region, `${e.dial.host}:${e.dial.port}`, e.authority]), [['us', '10.1.0.2:15443', '10.0.0.8:8080']]);
     const ro = snap.routes.get('orders-ro.shop.mesh')!.ports.get(80)!;
     assert.deepEqual(ro.map((e) => [e.region, `${e.dial.host}:${e.dial.port}`, e.authority]), [['eu', '10.0.0.2:15008', '10.0.0.7:8080']], 'the primary (last) is left out while a replica serves');
-    const sticky = snap.stickyReads!.get('orders-ro.shop.mesh')!;
+    const sticky = snap.routes.get('orders-ro.shop.mesh')!.sticky!;
     assert.deepEqual([sticky.role, sticky.stickyMs, sticky.readWriteHost, sticky.route], ['read', 3000, 'orders-rw.shop.mesh', 'shop/orders']);
     assert.equal(sticky.primary.get(80), rw, 'the very endpoints of the read-write name: one balancer');
   });

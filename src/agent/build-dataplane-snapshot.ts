@@ -16,7 +16,7 @@ import { compileTrafficPolicies } from '../policy/traffic-policy.js';
 import type { MeshConfig, RemoteRegion, WireDataMember, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
 import { compileSelectors } from './attest/attest-selectors.js';
 import { NO_ACCOUNTS, type NodeAccounts } from './attest/node-accounts.js';
-import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, StickyRead, WorkloadPort } from './dataplane/dataplane-snapshot.js';
+import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
 
 export interface SnapshotContext {
   readonly node: string;
@@ -128,7 +128,6 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   // Data services: the names clients dial, answered with the members the controller chose, in its order
   // (docs/data-routing.md). A name with no member has no route: a call to it is refused, never sent anywhere.
   const remoteByRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));
-  const stickyReads = new Map<string, StickyRead>();
   for (const d of config.dataRoutes ?? []) {
     const s = config.services.find((x) => x.namespace === d.namespace && x.name === d.service);
     if (!s || d.readWrite === undefined || d.readOnly === undefined) continue;
@@ -148,21 +147,21 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     const replicas = endpointsOf(d.reads.filter((m) => !(primary && m.workload === primary.workload && m.region === primary.region)));
     const writes = endpointsOf(d.writes);
     const any = (ports: Map<number, Endpoint[]>): boolean => [...ports.values()].some((eps) => eps.length > 0);
-    for (const [host, ports] of [[d.readWrite, writes], [d.readOnly, any(replicas) ? replicas : endpointsOf(d.reads)]] as const) {
-      if (!any(ports)) continue;
-      mergeRoute(routes, `${host}.${d.namespace}.mesh`, s.namespace, s.name, ports, s.ports);
-    }
     const route = `${d.namespace}/${d.name}`;
     const stickyMs = d.stickyAfterWriteMs ?? 0;
     const readWriteHost = `${d.readWrite}.${d.namespace}.mesh`;
-    stickyReads.set(readWriteHost, { route, role: 'write', stickyMs, readWriteHost, primary: writes });
-    stickyReads.set(`${d.readOnly}.${d.namespace}.mesh`, { route, role: 'read', stickyMs, readWriteHost, primary: writes });
+    for (const [name, role, ports] of [[d.readWrite, 'write', writes], [d.readOnly, 'read', any(replicas) ? replicas : endpointsOf(d.reads)]] as const) {
+      if (!any(ports)) continue;
+      const host = `${name}.${d.namespace}.mesh`;
+      mergeRoute(routes, host, s.namespace, s.name, ports, s.ports);
+      // The names are the DataRoute's alone (DATA_ROUTE_NAME_TAKEN), so the route just made is this one's.
+      if (stickyMs > 0) routes.set(host, { ...routes.get(host)!, sticky: { route, role, stickyMs, readWriteHost, primary: writes } });
+    }
   }
   // Then other regions: fresh before stale (stale routes are kept, but demoted).
   const remotes = [...config.remoteRegions].sort((a, b) => Number(a.stale) - Number(b.stale));
-  const byRegion = remoteByRegion;
   for (const r of remotes) {
-    const paths = remotePaths(r, byRegion);
+    const paths = remotePaths(r, remoteByRegion);
     const rtd = parseTrustDomain(r.trustDomain);
     for (const { gateway, via } of paths) {
       for (const s of r.exportedServices) {
@@ -224,7 +223,6 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     localWorkloadsByAddress: new Map(local.map((w) => [w.address, w])),
     localWorkloadsByName: new Map(local.map((w) => [`${w.namespace}/${w.name}`, w])),
     routes,
-    ...(stickyReads.size > 0 ? { stickyReads } : {}),
     outboundPorts: ctx.outboundPorts,
     authorizer,
     traffic,

@@ -13,7 +13,7 @@ import type { ResourceSet } from '../policy/resource-set.js';
 import type { DataRoute } from '../policy/resources.js';
 import { probePostgres, type PgProbeResult, type PgProbeTarget } from '../data/pg-probe.js';
 import { formatLsn, lsnFromBytes } from '../data/lsn.js';
-import { currentPrimary, decide, type Member } from '../data/route-decision.js';
+import { currentPrimary, decide, type Member, type MemberProbe } from '../data/route-decision.js';
 import { BoundJudge, replicaStaleness, type PrimaryReference } from '../data/replica-staleness.js';
 import type { DataMemberSummary, ExportedService, WireDataMember, WireDataRoute } from '../mesh/mesh-config.js';
 
@@ -111,6 +111,14 @@ export function fromPgProbe(r: PgProbeResult): MemberProbeResult {
 
 const hex = (p: bigint): string => p.toString(16);
 const nameOf = (ns: string, workload: string, region: string | undefined): string => (region === undefined ? `${ns}/${workload}` : `${ns}/${workload}@${region}`);
+
+/** A decision member that remembers which Workload it is (the agents route to it by name and region). */
+type RoutedMember = Member & { readonly workload: string };
+
+/** Another region's replica may serve reads: its region judged it within the bound, and its lag is within ours too. */
+function remoteWithinBound(s: DataMemberSummary, maxLagS: number): boolean {
+  return s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds <= maxLagS;
+}
 
 export class DataProbes {
   private routes: RouteProbe[] = [];
@@ -248,7 +256,7 @@ export class DataProbes {
     const now = this.now();
     const maxLagMs = parseDuration(r.route.spec.maxLag);
     const staleAfterMs = parseDuration(r.route.spec.staleAfter);
-    const { primary } = currentPrimary(this.members(r, 'roles-only'), now, staleAfterMs);
+    const { primary } = currentPrimary(this.members(r), now, staleAfterMs);
     const ref: PrimaryReference | undefined = primary?.probe?.position !== undefined ? { position: primary.probe.position, at: primary.probe.at } : undefined;
     for (const e of r.entries.values()) {
       const res = e.result;
@@ -259,14 +267,20 @@ export class DataProbes {
         delete e.behind;
         continue;
       }
-      const s = replicaStaleness({ replayed: res.position, ...(res.replayedCommitAt !== undefined ? { replayedCommitAt: res.replayedCommitAt } : {}), ...(res.reportedLagSeconds !== undefined ? { reportedLagSeconds: res.reportedLagSeconds } : {}) }, ref, now);
-      // Received more than it replayed: behind by what it holds, whatever the primary's position says.
-      const heldBack = res.received !== undefined && res.received !== null && res.received > res.position;
-      const seconds = heldBack && res.replayedCommitAt !== undefined ? (res.replayedCommitAt === null ? Number.POSITIVE_INFINITY : Math.max(s.seconds, Math.max(0, (now - res.replayedCommitAt) / 1000))) : s.seconds;
-      e.seconds = seconds;
+      const s = replicaStaleness(
+        {
+          replayed: res.position,
+          ...(res.received !== undefined ? { received: res.received } : {}),
+          ...(res.replayedCommitAt !== undefined ? { replayedCommitAt: res.replayedCommitAt } : {}),
+          ...(res.reportedLagSeconds !== undefined ? { reportedLagSeconds: res.reportedLagSeconds } : {}),
+        },
+        ref,
+        now,
+      );
+      e.seconds = s.seconds;
       if (s.behind !== undefined) e.behind = s.behind;
       else delete e.behind;
-      e.within = e.judge.next(seconds * 1000 <= maxLagMs, now - e.at <= staleAfterMs);
+      e.within = e.judge.next(s.seconds * 1000 <= maxLagMs, now - e.at <= staleAfterMs);
     }
   }
 
@@ -303,95 +317,105 @@ export class DataProbes {
     return ok;
   }
 
-  /** The route's members as the decision sees them: this region's (judged) and the others' (as their regions judged them). */
-  private members(r: RouteProbe, mode: 'roles-only' | 'judged'): Member[] {
-    const out: Member[] = [];
+  /** The route's members as the decision sees them: this region's (judged here) and the others' (as their regions judged them). */
+  private members(r: RouteProbe): RoutedMember[] {
+    const out: RoutedMember[] = [];
     for (const t of r.targets) {
       const e = r.entries.get(t.member);
       if (!e) continue;
       const last = e.lastOk;
-      const failed = e.result.role === 'unreachable';
-      const probe = last ? { role: last.result.role, at: last.at, position: last.result.position, ...(last.result.role === 'primary' && last.result.timeline !== undefined ? { timeline: last.result.timeline } : {}) } : undefined;
-      out.push({
-        id: t.member,
-        region: this.o.region,
-        rttMs: 0,
-        ...(failed ? { probeFailed: true } : {}),
-        ...(probe ? { probe: mode === 'judged' && probe.role === 'replica' ? { ...probe, withinBound: e.within, ...(e.seconds !== undefined && Number.isFinite(e.seconds) ? { lagSeconds: e.seconds } : {}) } : probe } : {}),
-      });
+      const probe: MemberProbe | undefined =
+        last === undefined
+          ? undefined
+          : last.result.role === 'primary'
+            ? { role: 'primary', at: last.at, position: last.result.position, ...(last.result.timeline !== undefined ? { timeline: last.result.timeline } : {}) }
+            : { role: 'replica', at: last.at, position: last.result.position, withinBound: e.within, ...(e.seconds !== undefined && Number.isFinite(e.seconds) ? { lagSeconds: e.seconds } : {}) };
+      out.push({ id: t.member, workload: t.workload, region: this.o.region, rttMs: 0, ...(e.result.role === 'unreachable' ? { probeFailed: true } : {}), ...(probe ? { probe } : {}) });
     }
     const maxLagS = parseDuration(r.route.spec.maxLag) / 1000;
     const grace = this.o.remoteGraceMs ?? 0;
     for (const { source, summary: s } of this.remoteMembers(r)) {
-      const id = nameOf(r.route.metadata.namespace, s.workload, source.region);
-      const position = s.position !== undefined ? BigInt(`0x${s.position}`) : undefined;
-      const probe =
+      const probe: MemberProbe | undefined =
         s.probedAt === undefined || s.role === 'unreachable'
           ? undefined
           : {
               role: s.role,
               at: s.probedAt,
-              ...(position !== undefined ? { position } : {}),
+              ...(s.position !== undefined ? { position: BigInt(`0x${s.position}`) } : {}),
               ...(s.timeline !== undefined ? { timeline: s.timeline } : {}),
               ...(s.lagSeconds !== undefined ? { lagSeconds: s.lagSeconds } : {}),
-              // Their judgement (with their hysteresis), and our bound should ours be tighter.
-              ...(s.role === 'replica' ? { withinBound: s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds <= maxLagS } : {}),
+              ...(s.role === 'replica' ? { withinBound: remoteWithinBound(s, maxLagS) } : {}),
             };
-      out.push({ id, region: source.region, ...(source.rttMs !== undefined ? { rttMs: source.rttMs } : {}), graceMs: grace, ...(s.role === 'unreachable' ? { probeFailed: true } : {}), ...(probe ? { probe } : {}) });
+      out.push({
+        id: nameOf(r.route.metadata.namespace, s.workload, source.region),
+        workload: s.workload,
+        region: source.region,
+        ...(source.rttMs !== undefined ? { rttMs: source.rttMs } : {}),
+        graceMs: grace,
+        ...(s.role === 'unreachable' ? { probeFailed: true } : {}),
+        ...(probe ? { probe } : {}),
+      });
     }
     return out;
   }
 
-  view(): DataRouteView[] {
-    const now = this.now();
-    return this.routes.map((r) => {
-      const maxLagMs = parseDuration(r.route.spec.maxLag);
-      const staleAfterMs = parseDuration(r.route.spec.staleAfter);
-      const members: DataMemberView[] = r.targets.map((t) => {
-        const e = r.entries.get(t.member);
-        const base = { member: t.member, region: this.o.region, address: t.address };
-        if (!e) return { ...base, role: 'unknown', withinBound: false };
-        const probedAt = e.lastOk ? { probedAt: new Date(e.lastOk.at).toISOString() } : {};
-        const res = e.result;
-        if (res.role === 'unreachable') return { ...base, role: 'unreachable', ...probedAt, withinBound: false, error: { code: res.error.code, message: res.error.message } };
-        if (res.role === 'primary') return { ...base, role: 'primary', ...probedAt, position: formatLsn(lsnFromBytes(res.position)), withinBound: e.within };
-        return {
-          ...base,
-          role: 'replica',
-          ...probedAt,
-          position: formatLsn(lsnFromBytes(res.position)),
-          ...(e.behind !== undefined ? { lagBytes: e.behind } : {}),
-          lagSeconds: e.seconds !== undefined && Number.isFinite(e.seconds) ? e.seconds : null,
-          withinBound: e.within,
-          ...(res.paused !== undefined ? { paused: res.paused } : {}),
-        };
-      });
-      for (const { source, summary: s } of this.remoteMembers(r)) {
-        const fresh = s.probedAt !== undefined && now - s.probedAt <= staleAfterMs + (this.o.remoteGraceMs ?? 0);
-        members.push({
-          member: nameOf(r.route.metadata.namespace, s.workload, source.region),
-          region: source.region,
-          role: s.role,
-          ...(s.probedAt !== undefined ? { probedAt: new Date(s.probedAt).toISOString() } : {}),
-          ...(s.position !== undefined ? { position: formatLsn(lsnFromBytes(BigInt(`0x${s.position}`))) } : {}),
-          ...(s.role === 'replica' ? { lagSeconds: s.lagSeconds ?? null } : {}),
-          ...(s.paused ? { paused: true } : {}),
-          withinBound: fresh && (s.role === 'primary' || (s.withinBound === true && s.lagSeconds !== undefined && s.lagSeconds * 1000 <= maxLagMs)),
-        });
-      }
-      const decisionMembers = this.members(r, 'judged');
-      const reads = decide({ kind: 'read', members: decisionMembers, now, maxLagMs, staleAfterMs });
-      const writes = decide({ kind: 'write', members: decisionMembers, now, maxLagMs, staleAfterMs });
-      const primary = writes.order[0]?.id;
+  /** Where reads and writes from this region go, with the members' views: for /v1/status and for the agents. */
+  private decideRoute(r: RouteProbe, now: number): { view: DataRouteView; reads: readonly RoutedMember[]; writes: readonly RoutedMember[] } {
+    const maxLagMs = parseDuration(r.route.spec.maxLag);
+    const staleAfterMs = parseDuration(r.route.spec.staleAfter);
+    const members: DataMemberView[] = r.targets.map((t) => {
+      const e = r.entries.get(t.member);
+      const base = { member: t.member, region: this.o.region, address: t.address };
+      if (!e) return { ...base, role: 'unknown', withinBound: false };
+      const probedAt = e.lastOk ? { probedAt: new Date(e.lastOk.at).toISOString() } : {};
+      const res = e.result;
+      if (res.role === 'unreachable') return { ...base, role: 'unreachable', ...probedAt, withinBound: false, error: { code: res.error.code, message: res.error.message } };
+      if (res.role === 'primary') return { ...base, role: 'primary', ...probedAt, position: formatLsn(lsnFromBytes(res.position)), withinBound: e.within };
       return {
+        ...base,
+        role: 'replica',
+        ...probedAt,
+        position: formatLsn(lsnFromBytes(res.position)),
+        ...(e.behind !== undefined ? { lagBytes: e.behind } : {}),
+        lagSeconds: e.seconds !== undefined && Number.isFinite(e.seconds) ? e.seconds : null,
+        withinBound: e.within,
+        ...(res.paused !== undefined ? { paused: res.paused } : {}),
+      };
+    });
+    for (const { source, summary: s } of this.remoteMembers(r)) {
+      const fresh = s.probedAt !== undefined && now - s.probedAt <= staleAfterMs + (this.o.remoteGraceMs ?? 0);
+      members.push({
+        member: nameOf(r.route.metadata.namespace, s.workload, source.region),
+        region: source.region,
+        role: s.role,
+        ...(s.probedAt !== undefined ? { probedAt: new Date(s.probedAt).toISOString() } : {}),
+        ...(s.position !== undefined ? { position: formatLsn(lsnFromBytes(BigInt(`0x${s.position}`))) } : {}),
+        ...(s.role === 'replica' ? { lagSeconds: s.lagSeconds ?? null } : {}),
+        ...(s.paused ? { paused: true } : {}),
+        withinBound: fresh && (s.role === 'primary' || remoteWithinBound(s, maxLagMs / 1000)),
+      });
+    }
+    const decisionMembers = this.members(r);
+    const reads = decide({ kind: 'read', members: decisionMembers, now, maxLagMs, staleAfterMs });
+    const writes = decide({ kind: 'write', members: decisionMembers, now, maxLagMs, staleAfterMs });
+    const primary = writes.order[0]?.id;
+    return {
+      view: {
         route: r.id,
         maxLagMs,
         members,
         ...(primary ? { primary } : {}),
         reads: { order: reads.order.map((m) => m.id), why: reads.why },
         writes: { order: writes.order.map((m) => m.id), why: writes.why },
-      };
-    });
+      },
+      reads: reads.order,
+      writes: writes.order,
+    };
+  }
+
+  view(): DataRouteView[] {
+    const now = this.now();
+    return this.routes.map((r) => this.decideRoute(r, now).view);
   }
 
   /**
@@ -435,35 +459,20 @@ export class DataProbes {
 
   /** For the agents' config: each DataRoute's members writes and reads go to, in order, with their regions. */
   wire(): WireDataRoute[] {
-    const views = new Map(this.view().map((v) => [v.route, v]));
-    const summaries = new Map<string, string | undefined>();
-    for (const s of this.summary) summaries.set(`${s.route} ${s.workload}`, s.position);
-    return this.routes.flatMap((r) => {
-      const v = views.get(r.id);
-      if (!v) return [];
-      const ns = r.route.metadata.namespace;
-      const http = r.route.spec.protocol === 'http';
-      const member = (id: string): WireDataMember => {
-        const at = id.indexOf('@');
-        const workload = id.slice(id.indexOf('/') + 1, at < 0 ? undefined : at);
-        const region = at < 0 ? this.o.region : id.slice(at + 1);
-        const position = http ? (at < 0 ? summaries.get(`${r.id} ${workload}`) : this.remoteMembers(r).find((m) => m.source.region === region && m.summary.workload === workload)?.summary.position) : undefined;
-        return { workload, region, ...(position !== undefined ? { position } : {}) };
-      };
+    const now = this.now();
+    const member = (m: RoutedMember): WireDataMember => ({ workload: m.workload, region: m.region });
+    return this.routes.map((r) => {
+      const { reads, writes } = this.decideRoute(r, now);
       const tcp = r.route.spec.tcp;
-      const httpSpec = r.route.spec.http;
-      return [
-        {
-          namespace: ns,
-          name: r.route.metadata.name,
-          service: r.route.spec.members.service,
-          protocol: r.route.spec.protocol,
-          ...(tcp ? { readWrite: tcp.readWrite, readOnly: tcp.readOnly, stickyAfterWriteMs: parseDuration(tcp.stickyAfterWrite) } : {}),
-          ...(http && httpSpec ? { http: { writes: httpSpec.writes, tokenHeader: httpSpec.tokenHeader, positionPath: r.route.spec.probe.path ?? '/' } } : {}),
-          writes: v.writes.order.map(member),
-          reads: v.reads.order.map(member),
-        },
-      ];
+      return {
+        namespace: r.route.metadata.namespace,
+        name: r.route.metadata.name,
+        service: r.route.spec.members.service,
+        protocol: r.route.spec.protocol,
+        ...(tcp ? { readWrite: tcp.readWrite, readOnly: tcp.readOnly, stickyAfterWriteMs: parseDuration(tcp.stickyAfterWrite) } : {}),
+        writes: writes.map(member),
+        reads: reads.map(member),
+      };
     });
   }
 

@@ -15,6 +15,7 @@ describe('replicaStaleness', () => {
     ['an idle primary is not lag: the position bound wins over an hour-old commit', { replayed: 500n, replayedCommitAt: NOW - 3_600_000 }, { position: 400n, at: NOW }, { seconds: 0, behind: 0 }],
     ['behind the primary: only the commit time bounds it', { replayed: 400n, replayedCommitAt: NOW - 4000 }, { position: 500n, at: NOW }, { seconds: 4, behind: 100 }],
     ['behind, nothing replayed since it started: unbounded', { replayed: 400n, replayedCommitAt: null }, { position: 500n, at: NOW }, { seconds: Number.POSITIVE_INFINITY, behind: 100 }],
+    ['caught up with the primary, but holding WAL it has not replayed (paused): only the commit time bounds it', { replayed: 500n, received: 900n, replayedCommitAt: NOW - 7000 }, { position: 500n, at: NOW - 300 }, { seconds: 7, behind: 0 }],
     ['no primary known: the commit time still bounds it', { replayed: 400n, replayedCommitAt: NOW - 1500 }, undefined, { seconds: 1.5 }],
     ['no primary, no commit: unbounded', { replayed: 400n }, undefined, { seconds: Number.POSITIVE_INFINITY }],
     ["the member's own report bounds it too (HTTP data services)", { replayed: 400n, reportedLagSeconds: 0.2 }, { position: 500n, at: NOW }, { seconds: 0.2, behind: 100 }],

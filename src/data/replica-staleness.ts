@@ -9,11 +9,14 @@
 //   Tp: it has everything up to Tp, so it is at most `now - Tp` behind. This
 //   one covers an idle primary, and needs the primary's position: probed here,
 //   or published in its region's state (then Tp is as old as that state).
-// A replica behind the primary's known position gets only the first bound.
+// A replica behind the primary's known position, or holding WAL it has
+// received but not replayed (replay paused or slow), gets only the first bound.
 
 export interface ReplicaPositionFacts {
   /** Position replayed. */
   readonly replayed: bigint;
+  /** Position received (PostgreSQL's WAL receiver); more than replayed means it is behind what it holds. */
+  readonly received?: bigint | null;
   /** Commit time (epoch ms, the primary's clock) of the last transaction replayed; null when none since it started. */
   readonly replayedCommitAt?: number | null;
   /** Lag as the member itself reports it (an HTTP data service), seconds. */
@@ -40,7 +43,8 @@ export function replicaStaleness(replica: ReplicaPositionFacts, primary: Primary
   if (replica.reportedLagSeconds !== undefined) seconds = Math.min(seconds, replica.reportedLagSeconds);
   if (!primary) return { seconds };
   const behind = primary.position - replica.replayed;
-  if (behind <= 0n) return { seconds: Math.min(seconds, Math.max(0, (now - primary.at) / 1000)), behind: 0 };
+  const heldBack = replica.received !== undefined && replica.received !== null && replica.received > replica.replayed;
+  if (behind <= 0n) return { seconds: heldBack ? seconds : Math.min(seconds, Math.max(0, (now - primary.at) / 1000)), behind: 0 };
   return { seconds, behind: Number(behind) };
 }
 

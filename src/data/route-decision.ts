@@ -39,9 +39,10 @@ export interface Member {
   readonly graceMs?: number;
 }
 
-export interface DecisionInput {
+/** The callers' own member type comes back in the order (they may carry more than the decision reads). */
+export interface DecisionInput<M extends Member = Member> {
   readonly kind: 'read' | 'write';
-  readonly members: readonly Member[];
+  readonly members: readonly M[];
   readonly now: number;
   readonly maxLagMs: number;
   readonly staleAfterMs: number;
@@ -51,9 +52,9 @@ export interface DecisionInput {
   readonly stickToPrimary?: boolean;
 }
 
-export interface Decision {
+export interface Decision<M extends Member = Member> {
   /** Members to try, in order; empty when none can serve. */
-  readonly order: readonly Member[];
+  readonly order: readonly M[];
   /** In words, for the flow record and the refusal. */
   readonly why: string;
 }
@@ -71,7 +72,7 @@ function byDistance(a: Member, b: Member): number {
 }
 
 /** The primary, or why there is none to write to. */
-export function currentPrimary(members: readonly Member[], now: number, staleAfterMs: number): { primary?: Member; why: string } {
+export function currentPrimary<M extends Member>(members: readonly M[], now: number, staleAfterMs: number): { primary?: M; why: string } {
   const claims = members.filter((m) => fresh(m, now, staleAfterMs)?.role === 'primary');
   if (claims.length === 1) return { primary: claims[0]!, why: `${claims[0]!.id} is the primary` };
   if (claims.length === 0) {
@@ -87,13 +88,13 @@ export function currentPrimary(members: readonly Member[], now: number, staleAft
   return { why: `${claims.map((m) => m.id).join(' and ')} all probe as primary on the same or an unknown timeline: writes are refused rather than split` };
 }
 
-export function decide(input: DecisionInput): Decision {
+export function decide<M extends Member>(input: DecisionInput<M>): Decision<M> {
   const { members, now, staleAfterMs } = input;
   const { primary, why: primaryWhy } = currentPrimary(members, now, staleAfterMs);
   if (input.kind === 'write') return { order: primary ? [primary] : [], why: primaryWhy };
   if (input.stickToPrimary) return { order: primary ? [primary] : [], why: `the caller wrote within the stickiness window: ${primaryWhy}` };
   const maxLagS = input.maxLagMs / 1000;
-  const eligible: Member[] = [];
+  const eligible: M[] = [];
   const skipped: string[] = [];
   for (const m of members) {
     if (m === primary) continue;

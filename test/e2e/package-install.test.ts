@@ -55,15 +55,13 @@ test('the shipped systemd units pass systemd-analyze verify (and a broken one do
   assert.deepEqual(names.sort(), ['entente-agent.service', 'entente-controller.service', 'entente-gateway.service']);
   // verify checks that ExecStart's program exists: point it at an executable that does.
   for (const n of names) writeFileSync(join(units, n), readFileSync(join(source, n), 'utf8').replaceAll('/usr/local/bin/entente', existsSync(bin) ? bin : process.execPath));
-  const ok = await run('systemd-analyze', ['verify', '--man=no', ...names.map((n) => join(units, n))], { timeout: 60_000 }).then(
-    (r) => ({ code: 0, err: r.stderr }),
-    (e: { code?: number; stderr?: string }) => ({ code: e.code ?? 1, err: e.stderr ?? '' }),
-  );
-  assert.deepEqual(ok, { code: 0, err: '' });
+  const verify = (files: string[]): Promise<{ code: number; err: string }> =>
+    run('systemd-analyze', ['verify', '--man=no', ...files], { timeout: 60_000 }).then(
+      (r) => ({ code: 0, err: r.stderr }),
+      (e: { code?: number; stderr?: string }) => ({ code: typeof e.code === 'number' ? e.code : 1, err: e.stderr ?? '' }),
+    );
+  assert.deepEqual(await verify(names.map((n) => join(units, n))), { code: 0, err: '' });
   writeFileSync(join(units, 'broken.service'), '[Service]\nExecStart=relative/path\nRestart=sometimes\n');
-  const bad = await run('systemd-analyze', ['verify', '--man=no', join(units, 'broken.service')], { timeout: 60_000 }).then(
-    (r) => r.stderr,
-    (e: { stderr?: string }) => e.stderr ?? 'failed',
-  );
-  assert.match(bad, /ExecStart|Restart|relative|Failed/i, 'the check itself can fail');
+  const bad = await verify([join(units, 'broken.service')]);
+  assert.ok(bad.code !== 0 && /relative\/path/.test(bad.err), `the check itself can fail: ${JSON.stringify(bad)}`);
 });

@@ -60,12 +60,14 @@ export interface ServiceRoute {
   readonly ports: ReadonlyMap<number, readonly Endpoint[]>;
   /** Service port -> its declared protocol; absent (or a port missing): tcp. HTTP calls to http ports travel as HTTP/2 requests between agents. */
   readonly protocols?: ReadonlyMap<number, 'http' | 'tcp'>;
+  /** A data service's TCP name (docs/data-routing.md): read-your-writes by stickiness. Absent for every other host. */
+  readonly sticky?: StickyRead;
 }
 
 /**
- * One TCP name of a data service. A caller's connection to the read-write
- * name marks it; for `stickyMs` after, its connections to the read-only name
- * go to the primary instead of a replica.
+ * What makes a data service's TCP name sticky. A caller's connection to the
+ * read-write name marks it; for `stickyMs` after, its connections to the
+ * read-only name go to the primary instead of a replica.
  */
 export interface StickyRead {
   /** The DataRoute, "namespace/name": marks are per route. */
@@ -113,8 +115,6 @@ export interface DataplaneSnapshot {
    * region) and "<svc>.<ns>.<region>.mesh" (pinned to one region).
    */
   readonly routes: ReadonlyMap<string, ServiceRoute>;
-  /** The TCP names of data services (docs/data-routing.md), by mesh host: read-your-writes by stickiness. Absent: none. */
-  readonly stickyReads?: ReadonlyMap<string, StickyRead>;
   readonly outboundPorts: readonly OutboundPort[];
   readonly authorizer: Authorizer;
   /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */

@@ -6,7 +6,7 @@
 import type { TraceIds } from '../observe/tracing.js';
 import type { Socket } from 'node:net';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import type { DataplaneSnapshot, Endpoint, LocalWorkload, WorkloadCredentials } from '../dataplane-snapshot.js';
+import type { DataplaneSnapshot, Endpoint, LocalWorkload, StickyRead, WorkloadCredentials } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { CircuitBreaker } from './balance/circuit-breaker.js';
 import { DEFAULT_TRAFFIC, type TrafficSettings } from '../../../policy/traffic-policy.js';
@@ -79,6 +79,8 @@ export interface OutboundCall {
   protocol: 'http' | 'tcp';
   service: string | undefined;
   endpoints: readonly Endpoint[] | undefined;
+  /** The route's stickiness, when the host is a data service's TCP name (sticky-reads.ts). */
+  sticky: StickyRead | undefined;
   /** The host whose balancer picks the endpoint, when not `host` (a sticky read balances as its read-write name). */
   balanceHost: string | undefined;
   /** Set by the pick layer: the endpoint of the current (last) attempt, and every endpoint tried (by key). */
@@ -114,6 +116,7 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     traffic: DEFAULT_TRAFFIC,
     service: undefined,
     endpoints: undefined,
+    sticky: undefined,
     balanceHost: undefined,
     endpoint: undefined,
     tried: undefined,

@@ -15,6 +15,7 @@ export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
     call.service = target.service;
     call.traffic = call.snapshot.traffic.settingsFor(target.route.namespace, target.route.name, call.port);
     call.endpoints = target.endpoints;
+    call.sticky = target.route.sticky;
     call.protocol = target.protocol;
     const workload = call.workload!;
     const creds = ctx.credentials.credentialsFor(workload);

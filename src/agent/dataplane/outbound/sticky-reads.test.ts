@@ -21,7 +21,8 @@ it('reads stick to the primary for the window after a write, per caller identity
   const marks = new WriteMarks(() => now);
   const stuck: string[] = [];
   const sticky = (role: 'write' | 'read'): StickyRead => ({ route: 'shop/orders', role, stickyMs: 2000, readWriteHost: 'orders-rw.shop.mesh', primary: new Map([[5432, PRIMARY]]) });
-  const stickyReads = new Map([['orders-rw.shop.mesh', sticky('write')], ['orders-ro.shop.mesh', sticky('read')]]);
+  // As the route layer leaves it: the route's stickiness on the call, for the data service's two names only.
+  const stickyOf = new Map([['orders-rw.shop.mesh', sticky('write')], ['orders-ro.shop.mesh', sticky('read')]]);
   const seen: (readonly Endpoint[] | undefined)[] = [];
   const service = stickyReadsLayer(marks, (r) => stuck.push(r))(async (call) => {
     seen.push(call.endpoints);
@@ -29,7 +30,7 @@ it('reads stick to the primary for the window after a write, per caller identity
     return ok();
   });
   const call = (host: string, account: string): OutboundCall =>
-    ({ host, port: 5432, snapshot: { stickyReads }, workload: { spiffeId: SpiffeId.forWorkload(td, 'shop', account) }, endpoints: host.startsWith('orders-ro') ? REPLICAS : PRIMARY, balanceHost: undefined }) as unknown as OutboundCall;
+    ({ host, port: 5432, sticky: stickyOf.get(host.toLowerCase().replace(/\.$/, '')), workload: { spiffeId: SpiffeId.forWorkload(td, 'shop', account) }, endpoints: host.startsWith('orders-ro') ? REPLICAS : PRIMARY, balanceHost: undefined }) as unknown as OutboundCall;
 
   await service(call('orders-ro.shop.mesh', 'writer'));
   assert.equal(seen.at(-1), REPLICAS, 'no write yet: a replica');

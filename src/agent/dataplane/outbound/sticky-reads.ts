@@ -3,7 +3,7 @@
 // it, when the connection opens and again when it ends; for the route's
 // stickyAfterWrite after the last mark, that identity's connections to the
 // read-only name go to the primary instead of a replica. Calls to any other
-// host pass through at the cost of one map lookup (absent map: none at all).
+// host pass through at the cost of one field read (the route layer sets it).
 import type { Layer } from '../stack.js';
 import type { OutboundCall } from './call.js';
 
@@ -29,11 +29,9 @@ export class WriteMarks {
 
 export function stickyReadsLayer(marks: WriteMarks, onSticky?: (route: string) => void): Layer<OutboundCall> {
   return (next) => async (call) => {
-    const table = call.snapshot.stickyReads;
-    if (!table || !call.workload) return next(call);
-    const host = call.host.toLowerCase().replace(/\.$/, '');
-    const sticky = table.get(host);
-    if (!sticky || sticky.stickyMs <= 0) return next(call);
+    // Set by the route layer, only on a data service's TCP names: every other call pays one field read.
+    const sticky = call.sticky;
+    if (!sticky || !call.workload) return next(call);
     const key = `${sticky.route} ${call.workload.spiffeId.toString()}`;
     if (sticky.role === 'write') {
       marks.mark(key);
