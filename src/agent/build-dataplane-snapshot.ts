@@ -16,7 +16,8 @@ import { compileTrafficPolicies } from '../policy/traffic-policy.js';
 import type { MeshConfig, RemoteRegion, WireDataMember, WireServicePort, WireWorkload } from '../mesh/mesh-config.js';
 import { compileSelectors } from './attest/attest-selectors.js';
 import { NO_ACCOUNTS, type NodeAccounts } from './attest/node-accounts.js';
-import type { Authorizer, DataplaneSnapshot, Endpoint, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
+import { compileWriteMatcher } from '../data/write-match.js';
+import type { Authorizer, DataplaneSnapshot, DataWriteTokens, Endpoint, HttpDataRoute, LocalWorkload, OutboundPort, ServiceRoute, WorkloadPort } from './dataplane/dataplane-snapshot.js';
 
 export interface SnapshotContext {
   readonly node: string;
@@ -128,9 +129,10 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
   // Data services: the names clients dial, answered with the members the controller chose, in its order
   // (docs/data-routing.md). A name with no member has no route: a call to it is refused, never sent anywhere.
   const remoteByRegion = new Map(config.remoteRegions.map((r) => [r.region, r]));
+  const dataWrites = new Map<string, DataWriteTokens>();
   for (const d of config.dataRoutes ?? []) {
     const s = config.services.find((x) => x.namespace === d.namespace && x.name === d.service);
-    if (!s || d.readWrite === undefined || d.readOnly === undefined) continue;
+    if (!s) continue;
     const endpointsOf = (members: readonly WireDataMember[]): Map<number, Endpoint[]> => {
       const out = new Map<number, Endpoint[]>();
       for (const m of members) {
@@ -144,10 +146,37 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     };
     // Reads: the replicas within the bound we can reach; the primary (last in the order) only when there is none.
     const primary = d.writes[0];
-    const replicas = endpointsOf(d.reads.filter((m) => !(primary && m.workload === primary.workload && m.region === primary.region)));
+    const replicaMembers = d.reads.filter((m) => !(primary && m.workload === primary.workload && m.region === primary.region));
+    const replicas = endpointsOf(replicaMembers);
     const writes = endpointsOf(d.writes);
     const any = (ports: Map<number, Endpoint[]>): boolean => [...ports.values()].some((eps) => eps.length > 0);
     const route = `${d.namespace}/${d.name}`;
+    if (d.protocol === 'http') {
+      if (!d.http) continue;
+      const isWrite = compileWriteMatcher(d.http.writes);
+      if (config.workloads.some((w) => w.node === ctx.node && w.namespace === d.namespace && w.service === d.service)) {
+        dataWrites.set(`${d.namespace}/${d.service}`, { route, isWrite, tokenHeader: d.http.tokenHeader, positionPath: d.http.positionPath });
+      }
+      const reads = any(replicas) ? replicas : endpointsOf(d.reads);
+      if (!any(writes) && !any(reads)) continue;
+      // One name, <DataRoute>.<namespace>.mesh. The route's own endpoints only make it resolvable:
+      // data-calls.ts picks per request, and sends a call it cannot classify (bytes) to the primary alone.
+      const host = `${d.name}.${d.namespace}.mesh`;
+      mergeRoute(routes, host, s.namespace, s.name, any(writes) ? writes : reads, s.ports);
+      const data: HttpDataRoute = {
+        route,
+        isWrite,
+        tokenHeader: d.http.tokenHeader,
+        primary: writes,
+        reads,
+        replicas: replicaMembers.map((m) => ({ position: m.position !== undefined && /^[0-9a-f]{1,16}$/.test(m.position) ? BigInt(`0x${m.position}`) : undefined, ports: endpointsOf([m]) })).filter((r) => any(r.ports)),
+        writeHost: `primary.${host}`,
+        tokenHost: `token.${host}`,
+      };
+      routes.set(host, { ...routes.get(host)!, data });
+      continue;
+    }
+    if (d.readWrite === undefined || d.readOnly === undefined) continue;
     const stickyMs = d.stickyAfterWriteMs ?? 0;
     const readWriteHost = `${d.readWrite}.${d.namespace}.mesh`;
     for (const [name, role, ports] of [[d.readWrite, 'write', writes], [d.readOnly, 'read', any(replicas) ? replicas : endpointsOf(d.reads)]] as const) {
@@ -223,6 +252,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
     localWorkloadsByAddress: new Map(local.map((w) => [w.address, w])),
     localWorkloadsByName: new Map(local.map((w) => [`${w.namespace}/${w.name}`, w])),
     routes,
+    dataWrites,
     outboundPorts: ctx.outboundPorts,
     authorizer,
     traffic,

@@ -11,7 +11,9 @@ import type { Logger } from '../core/log.js';
 import { parseDuration } from '../core/duration.js';
 import type { ResourceSet } from '../policy/resource-set.js';
 import type { DataRoute } from '../policy/resources.js';
+import { httpSettings } from '../policy/data-route-schema.js';
 import { probePostgres, type PgProbeResult, type PgProbeTarget } from '../data/pg-probe.js';
+import { probeHttpMember, type HttpProbeResult, type HttpProbeTarget } from '../data/http-probe.js';
 import { formatLsn, lsnFromBytes } from '../data/lsn.js';
 import { currentPrimary, decide, type Member, type MemberProbe } from '../data/route-decision.js';
 import { BoundJudge, replicaStaleness, type PrimaryReference } from '../data/replica-staleness.js';
@@ -76,7 +78,7 @@ interface Target {
   readonly workload: string;
   readonly member: string;
   readonly address: string;
-  readonly pg: PgProbeTarget;
+  readonly probe: { readonly kind: 'postgresql'; readonly pg: PgProbeTarget } | { readonly kind: 'http'; readonly http: HttpProbeTarget };
 }
 
 interface LocalEntry {
@@ -99,9 +101,17 @@ interface RouteProbe {
 }
 
 export type Prober = (target: PgProbeTarget, opts: { timeoutMs: number }) => Promise<PgProbeResult>;
+export type HttpProber = (target: HttpProbeTarget, opts: { timeoutMs: number }) => Promise<HttpProbeResult>;
 
 /** The region state's data part is refreshed at most this often, unless a role or a judgement changes (then at once). */
 export const SUMMARY_REFRESH_MS = 1000;
+
+/**
+ * HTTP data services: the members' positions in the agents' config (what a
+ * consistency token is compared with) are pushed at most this often while they
+ * move; a decision change is pushed at once.
+ */
+export const POSITION_REFRESH_MS = 1000;
 
 export function fromPgProbe(r: PgProbeResult): MemberProbeResult {
   if (r.role === 'primary') return { role: 'primary', position: r.lsn, ...(r.timeline !== undefined ? { timeline: r.timeline } : {}) };
@@ -109,7 +119,19 @@ export function fromPgProbe(r: PgProbeResult): MemberProbeResult {
   return { role: 'replica', position: r.replayLsn, received: r.receiveLsn, replayedCommitAt: r.replayTimestamp ? r.replayTimestamp.getTime() : null, paused: r.paused };
 }
 
+export function fromHttpProbe(r: HttpProbeResult): MemberProbeResult {
+  if (r.role === 'unreachable') return { role: 'unreachable', error: { code: r.error.code, message: r.error.message } };
+  if (r.role === 'primary') return { role: 'primary', position: r.position };
+  return { role: 'replica', position: r.position, ...(r.lagSeconds !== undefined ? { reportedLagSeconds: r.lagSeconds } : {}) };
+}
+
+/** A position as people read it: an LSN for PostgreSQL, the service's own number for HTTP. */
+function showPosition(route: DataRoute, p: bigint): string {
+  return route.spec.protocol === 'postgresql' ? formatLsn(lsnFromBytes(p)) : p.toString();
+}
+
 const hex = (p: bigint): string => p.toString(16);
+const withoutPosition = ({ position: _moves, ...m }: WireDataMember): WireDataMember => m;
 const nameOf = (ns: string, workload: string, region: string | undefined): string => (region === undefined ? `${ns}/${workload}` : `${ns}/${workload}@${region}`);
 
 /** A decision member that remembers which Workload it is (the agents route to it by name and region). */
@@ -126,6 +148,8 @@ export class DataProbes {
   private readonly refused: Counter<'region' | 'reason'>;
   private stopped = false;
   private lastDecision = '';
+  private lastPositions = '';
+  private positionsAt = 0;
   private summary: DataMemberSummary[] = [];
   private summaryKey = '';
   private summaryAt = 0;
@@ -139,6 +163,7 @@ export class DataProbes {
       readonly log: Logger;
       readonly registry: Registry;
       readonly probe?: Prober;
+      readonly httpProbe?: HttpProber;
       readonly now?: () => number;
       /** Other regions' members (their signed states); none when absent. */
       readonly remote?: () => readonly RemoteDataSource[];
@@ -183,7 +208,6 @@ export class DataProbes {
     for (const r of this.routes) clearTimeout(r.timer);
     this.routes = [];
     for (const route of set.dataRoutes) {
-      if (route.spec.protocol !== 'postgresql') continue;
       const ns = route.metadata.namespace;
       const service = set.services.find((s) => s.metadata.namespace === ns && s.metadata.name === route.spec.members.service);
       const port = service?.spec.ports.find((p) => p.port === route.spec.members.port);
@@ -192,11 +216,15 @@ export class DataProbes {
         .filter((w) => w.metadata.namespace === ns && w.spec.service === route.spec.members.service)
         .map((w): Target => {
           const targetPort = port.targetPort ?? port.port;
+          const { probe } = route.spec;
           return {
             workload: w.metadata.name,
             member: nameOf(ns, w.metadata.name, undefined),
             address: `${w.spec.address}:${targetPort}`,
-            pg: { host: w.spec.address, port: targetPort, user: route.spec.probe.user ?? 'postgres', database: route.spec.probe.database, ...(route.spec.probe.passwordFile ? { passwordFile: route.spec.probe.passwordFile } : {}) },
+            probe:
+              route.spec.protocol === 'http'
+                ? { kind: 'http', http: { host: w.spec.address, port: targetPort, path: probe.path ?? '/' } }
+                : { kind: 'postgresql', pg: { host: w.spec.address, port: targetPort, user: probe.user ?? 'postgres', database: probe.database, ...(probe.passwordFile ? { passwordFile: probe.passwordFile } : {}) } },
           };
         });
       const id = `${ns}/${route.metadata.name}`;
@@ -212,8 +240,8 @@ export class DataProbes {
   }
 
   private async probeOne(t: Target, timeoutMs: number): Promise<MemberProbeResult> {
-    const probe = this.o.probe ?? probePostgres;
-    return fromPgProbe(await probe(t.pg, { timeoutMs }));
+    if (t.probe.kind === 'http') return fromHttpProbe(await (this.o.httpProbe ?? probeHttpMember)(t.probe.http, { timeoutMs }));
+    return fromPgProbe(await (this.o.probe ?? probePostgres)(t.probe.pg, { timeoutMs }));
   }
 
   private async tick(r: RouteProbe): Promise<void> {
@@ -240,9 +268,14 @@ export class DataProbes {
       );
       this.judge(r);
       const summaryChanged = this.refreshSummary();
-      const key = JSON.stringify(this.wire());
-      if (key !== this.lastDecision || summaryChanged) {
+      const wire = this.wire();
+      const key = JSON.stringify(wire.map((d) => ({ ...d, writes: d.writes.map(withoutPosition), reads: d.reads.map(withoutPosition) })));
+      const positions = JSON.stringify(wire.map((d) => [d.writes.map((m) => m.position), d.reads.map((m) => m.position)]));
+      const positionsDue = positions !== this.lastPositions && this.now() - this.positionsAt >= POSITION_REFRESH_MS;
+      if (key !== this.lastDecision || summaryChanged || positionsDue) {
         this.lastDecision = key;
+        this.lastPositions = positions;
+        this.positionsAt = this.now();
         this.o.onDecisionChange?.();
       }
     } finally {
@@ -370,12 +403,12 @@ export class DataProbes {
       const probedAt = e.lastOk ? { probedAt: new Date(e.lastOk.at).toISOString() } : {};
       const res = e.result;
       if (res.role === 'unreachable') return { ...base, role: 'unreachable', ...probedAt, withinBound: false, error: { code: res.error.code, message: res.error.message } };
-      if (res.role === 'primary') return { ...base, role: 'primary', ...probedAt, position: formatLsn(lsnFromBytes(res.position)), withinBound: e.within };
+      if (res.role === 'primary') return { ...base, role: 'primary', ...probedAt, position: showPosition(r.route, res.position), withinBound: e.within };
       return {
         ...base,
         role: 'replica',
         ...probedAt,
-        position: formatLsn(lsnFromBytes(res.position)),
+        position: showPosition(r.route, res.position),
         ...(e.behind !== undefined ? { lagBytes: e.behind } : {}),
         lagSeconds: e.seconds !== undefined && Number.isFinite(e.seconds) ? e.seconds : null,
         withinBound: e.within,
@@ -389,7 +422,7 @@ export class DataProbes {
         region: source.region,
         role: s.role,
         ...(s.probedAt !== undefined ? { probedAt: new Date(s.probedAt).toISOString() } : {}),
-        ...(s.position !== undefined ? { position: formatLsn(lsnFromBytes(BigInt(`0x${s.position}`))) } : {}),
+        ...(s.position !== undefined ? { position: showPosition(r.route, BigInt(`0x${s.position}`)) } : {}),
         ...(s.role === 'replica' ? { lagSeconds: s.lagSeconds ?? null } : {}),
         ...(s.paused ? { paused: true } : {}),
         withinBound: fresh && (s.role === 'primary' || remoteWithinBound(s, maxLagMs / 1000)),
@@ -460,16 +493,20 @@ export class DataProbes {
   /** For the agents' config: each DataRoute's members writes and reads go to, in order, with their regions. */
   wire(): WireDataRoute[] {
     const now = this.now();
-    const member = (m: RoutedMember): WireDataMember => ({ workload: m.workload, region: m.region });
     return this.routes.map((r) => {
       const { reads, writes } = this.decideRoute(r, now);
-      const tcp = r.route.spec.tcp;
+      const { tcp, probe } = r.route.spec;
+      // HTTP: the agents compare a consistency token with each member's position, so it travels too.
+      const http = r.route.spec.protocol === 'http' ? httpSettings(r.route) : undefined;
+      const withPosition = http !== undefined;
+      const member = (m: RoutedMember): WireDataMember => ({ workload: m.workload, region: m.region, ...(withPosition && m.probe?.position !== undefined ? { position: hex(m.probe.position) } : {}) });
       return {
         namespace: r.route.metadata.namespace,
         name: r.route.metadata.name,
         service: r.route.spec.members.service,
         protocol: r.route.spec.protocol,
         ...(tcp ? { readWrite: tcp.readWrite, readOnly: tcp.readOnly, stickyAfterWriteMs: parseDuration(tcp.stickyAfterWrite) } : {}),
+        ...(withPosition ? { http: { writes: http.writes, tokenHeader: http.tokenHeader, positionPath: probe.path ?? '/' } } : {}),
         writes: writes.map(member),
         reads: reads.map(member),
       };

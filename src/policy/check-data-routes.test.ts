@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleResources, parseResourceText } from './load-resources.js';
+import { httpSettings } from './data-route-schema.js';
 
 const SERVICE = `apiVersion: entente.dev/v1alpha1
 kind: Service
@@ -55,4 +56,24 @@ test('errors name the key: protocol needs, undeclared member, port, a name taken
   // The cross-key checks (probe.path for http) come once every key is valid on its own.
   assert.deepEqual(codes(http), ['INVALID_FIELD spec.http.writes[0]']);
   assert.deepEqual(codes(http.replace('  http: { writes: [{}] }\n', '')), ['INVALID_FIELD spec.probe.path']);
+});
+
+const HTTP_SERVICE = `apiVersion: entente.dev/v1alpha1
+kind: Service
+metadata: { name: orders-api, namespace: shop }
+spec:
+  ports: [{ port: 8080, protocol: http }, { port: 9090, protocol: tcp }]
+`;
+
+test('an HTTP DataRoute: an http port, its own name free, the defaults filled in', () => {
+  const spec = `  members: { service: orders-api, port: 8080 }\n  protocol: http\n  maxLag: 1s\n  probe: { path: /lag }\n`;
+  const loadHttp = (text: string) => assembleResources([parseResourceText('routes.yaml', `${HTTP_SERVICE}---\n${text}`)]);
+  const ok = loadHttp(route(spec));
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(httpSettings(ok.resources.dataRoutes[0]!), { writes: [{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'] }], tokenHeader: 'x-entente-consistency' });
+  const codes = (text: string) => loadHttp(text).errors.map((e) => `${e.code} ${e.key ?? ''}`);
+  assert.deepEqual(codes(route(spec.replace('port: 8080', 'port: 9090'))), ['DATA_ROUTE_PORT_NOT_HTTP spec.members.port']);
+  assert.deepEqual(codes(route(spec).replace('name: orders,', 'name: orders-api,')), ['DATA_ROUTE_NAME_TAKEN metadata.name']);
+  const second = route(spec).replace('name: orders,', 'name: orders2,').replace('  probe: { path: /lag }\n', '  probe: { path: /lag }\n').replace('protocol: http', 'protocol: postgresql').replace('  probe: { path: /lag }\n', '  probe: { user: u }\n  tcp: { readWrite: orders, readOnly: orders-ro }\n');
+  assert.deepEqual(codes(`${route(spec)}---\n${second.replace('port: 8080', 'port: 9090')}`), ['DATA_ROUTE_NAME_TAKEN spec.tcp.readWrite']);
 });

@@ -1,7 +1,8 @@
 // Cross-resource checks of DataRoutes: the members' Service must be declared
-// and have the port; the TCP names clients dial must be new names in their
-// namespace (not a Service's, not another DataRoute's), since the mesh
-// answers them on the DataRoute's behalf. Pure; locations from the loader.
+// and have the port (an HTTP one for protocol http); the names clients dial
+// (TCP: readWrite and readOnly; HTTP: the DataRoute's own name) must be new
+// names in their namespace (not a Service's, not another DataRoute's), since
+// the mesh answers them on the DataRoute's behalf. Pure; locations from the loader.
 import type { DataRoute, Service } from './resources.js';
 import { resourceRef } from './resources.js';
 import { unknownServiceExpectation } from './check-policy-targets.js';
@@ -31,8 +32,23 @@ export function checkDataRoutes(
       errors.push(err(['spec', 'members', 'service'], member, 'UNKNOWN_SERVICE', unknownServiceExpectation(declaredServices, ns)));
     } else {
       const s = services.get(`${ns}/${member}`);
-      if (s && !s.spec.ports.some((p) => p.port === r.spec.members.port)) {
+      const port = s?.spec.ports.find((p) => p.port === r.spec.members.port);
+      if (s && !port) {
         errors.push(err(['spec', 'members', 'port'], r.spec.members.port, 'UNKNOWN_PORT', `a port of ${resourceRef(s)} (it has ${s.spec.ports.map((p) => p.port).join(', ')})`));
+      } else if (s && port && r.spec.protocol === 'http' && port.protocol !== 'http' && port.protocol !== 'http2') {
+        // The agents classify HTTP requests: on a TCP port they would only see bytes.
+        errors.push(err(['spec', 'members', 'port'], r.spec.members.port, 'DATA_ROUTE_PORT_NOT_HTTP', `a port of ${resourceRef(s)} declared protocol: http or http2 (port ${port.port} is ${port.protocol ?? 'tcp'}), for protocol: http`));
+      }
+    }
+    if (r.spec.protocol === 'http') {
+      // HTTP clients dial the DataRoute's own name: <name>.<namespace>.mesh.
+      const name = r.metadata.name;
+      if ((declaredServices.get(ns) ?? []).includes(name)) {
+        errors.push(err(['metadata', 'name'], name, 'DATA_ROUTE_NAME_TAKEN', `a name no Service in namespace "${ns}" has: the mesh answers ${name}.${ns}.mesh for this DataRoute`));
+      } else {
+        const owner = names.get(`${ns}/${name}`);
+        if (owner) errors.push(err(['metadata', 'name'], name, 'DATA_ROUTE_NAME_TAKEN', `a name no other DataRoute uses (${owner} has it)`));
+        else names.set(`${ns}/${name}`, resourceRef(r));
       }
     }
     if (!r.spec.tcp) continue;

@@ -13,6 +13,9 @@ const MINUTE = 60_000;
 const HEADER_NAME_TEXT = 'a lower-case HTTP header name, e.g. "x-consistency"';
 const headerName = z.string({ error: HEADER_NAME_TEXT }).regex(/^[a-z0-9-]{1,64}$/, { error: HEADER_NAME_TEXT });
 
+/** protocol http without an `http` block: the methods that change state are writes, the token in this header. */
+const DEFAULT_HTTP = { writes: [{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'] }], tokenHeader: 'x-entente-consistency' } as const;
+
 const writeMatch = strict(
   {
     methods: list(method, 'methods').optional(),
@@ -61,8 +64,8 @@ export const DataRouteSchema = resource(
       /** HTTP: which requests are writes (the rest are reads), and the consistency token's header. */
       http: strict(
         {
-          writes: list(writeMatch, 'write matches').default([{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'] }]),
-          tokenHeader: headerName.default('x-entente-consistency'),
+          writes: list(writeMatch, 'write matches').default(DEFAULT_HTTP.writes.map((w) => ({ methods: [...w.methods] }))),
+          tokenHeader: headerName.default(DEFAULT_HTTP.tokenHeader),
         },
         'a mapping with any of writes, tokenHeader',
       ).optional(),
@@ -79,3 +82,10 @@ export const DataRouteSchema = resource(
 );
 
 export type DataRoute = z.output<typeof DataRouteSchema>;
+
+export type DataRouteHttp = NonNullable<DataRoute['spec']['http']>;
+
+/** The HTTP settings of a route, the defaults filled in when it has no `http` block. */
+export function httpSettings(route: DataRoute): DataRouteHttp {
+  return route.spec.http ?? { writes: DEFAULT_HTTP.writes.map((w) => ({ methods: [...w.methods] })), tokenHeader: DEFAULT_HTTP.tokenHeader };
+}

@@ -6,6 +6,7 @@ import type { SocketAddress } from '../../core/address.js';
 import type { SpiffeId, TrustDomain } from '../../identity/spiffe-id.js';
 import type { AttestSelectors } from '../attest/attest-selectors.js';
 import type { TrafficTable } from '../../policy/traffic-policy.js';
+import type { WriteMatcher } from '../../data/write-match.js';
 
 /** How the agent carries one declared port of a Service (docs/dataplane.md, "Modes"). */
 export interface WorkloadPort {
@@ -62,6 +63,41 @@ export interface ServiceRoute {
   readonly protocols?: ReadonlyMap<number, 'http' | 'tcp'>;
   /** A data service's TCP name (docs/data-routing.md): read-your-writes by stickiness. Absent for every other host. */
   readonly sticky?: StickyRead;
+  /** An HTTP data service's name: reads and writes classified per request (outbound/data-calls.ts). Absent for every other host. */
+  readonly data?: HttpDataRoute;
+}
+
+/** Endpoints by Service port. */
+export type PortEndpoints = ReadonlyMap<number, readonly Endpoint[]>;
+
+/**
+ * An HTTP data service as the caller's agent routes it (docs/data-routing.md):
+ * writes to the primary, reads to the replicas within the bound, a read with a
+ * consistency token only to the replicas that had replayed that far.
+ */
+export interface HttpDataRoute {
+  /** The DataRoute, "namespace/name". */
+  readonly route: string;
+  readonly isWrite: WriteMatcher;
+  readonly tokenHeader: string;
+  /** Where writes go; empty when no member can take them. */
+  readonly primary: PortEndpoints;
+  /** Where reads without a token go: the replicas within the bound, nearest first, else the primary. */
+  readonly reads: PortEndpoints;
+  /** The replicas within the bound, nearest first, each with the position it had last replayed (undefined: unknown). */
+  readonly replicas: readonly { readonly position: bigint | undefined; readonly ports: PortEndpoints }[];
+  /** Balancer keys of the writes and of token-filtered reads: their endpoint sets differ from plain reads'. */
+  readonly writeHost: string;
+  readonly tokenHost: string;
+}
+
+/** Destination side: a write to a local member of an HTTP data service is answered with a consistency token (inbound). */
+export interface DataWriteTokens {
+  readonly route: string;
+  readonly isWrite: WriteMatcher;
+  readonly tokenHeader: string;
+  /** The member's position endpoint (the DataRoute's probe path), asked after the write. */
+  readonly positionPath: string;
 }
 
 /**
@@ -115,6 +151,8 @@ export interface DataplaneSnapshot {
    * region) and "<svc>.<ns>.<region>.mesh" (pinned to one region).
    */
   readonly routes: ReadonlyMap<string, ServiceRoute>;
+  /** HTTP data services whose members run here, by "namespace/service": writes to them get a consistency token. */
+  readonly dataWrites?: ReadonlyMap<string, DataWriteTokens>;
   readonly outboundPorts: readonly OutboundPort[];
   readonly authorizer: Authorizer;
   /** Regions whose state this region holds only stale (docs/operations.md): their endpoints rank after every fresh region's. */

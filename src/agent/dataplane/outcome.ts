@@ -12,6 +12,7 @@ export type FailureCode =
   | 'attestation_failed' // the caller's process does not match its Workload's selectors
   | 'no_selectors' // the Workload declares none and the agent requires them
   | 'no_route' // no such mesh host or port, or no endpoint at all
+  | 'bad_consistency_token' // a read to an HTTP data service presented a token that does not parse
   | 'no_svid' // the caller's workload has no valid SVID yet
   | 'breaker_open' // the destination already carries its TrafficPolicy's maxRequests
   | 'pending_limit' // too many calls already wait for a connection to the destination

@@ -12,6 +12,7 @@ import { formatSocketAddress } from '../../../core/address.js';
 import { grpcStatusOf } from './grpc-status.js';
 import { h1AppRequestHeadersFromH2, h2AppRequestHeaders, h2ResponseHeaders, h2Trailers } from './h2-headers.js';
 import { APP_CONNECT_TIMEOUT } from './app-h2-pool.js';
+import type { WriteToken } from './write-token.js';
 
 export interface H2Call {
   readonly stream: ServerHttp2Stream;
@@ -24,6 +25,8 @@ export interface H2Call {
   readonly target: string;
   readonly destination: string;
   readonly caller: string;
+  /** A write to an HTTP data service's member: a 2xx response waits for its consistency token (write-token.ts). */
+  readonly writeToken?: WriteToken | undefined;
 }
 
 export interface H2CallEnd {
@@ -41,6 +44,15 @@ export interface H2CallEnd {
 export type RespondFailure = (status: number, reason: string) => void;
 
 const noBody = (method: string, status: number): boolean => method === 'HEAD' || status === 204 || status === 205 || status === 304;
+
+/** Runs `send` with the headers to add: at once, or once a data write's token is known (only 2xx writes wait). */
+function withWriteToken(call: H2Call, status: number, send: (extra: OutgoingHttpHeaders | undefined) => void): void {
+  if (!call.writeToken || status < 200 || status > 299) {
+    send(undefined);
+    return;
+  }
+  call.writeToken().then(send, () => send(undefined));
+}
 
 /** Tracks one call and reports it once, when the caller's stream closes. */
 class CallState {
@@ -126,13 +138,15 @@ export function forwardToH2App(call: H2Call, session: () => ClientHttp2Session, 
     const trailersOnly = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     if (trailersOnly) st.grpcStatus = grpcStatusOf(h);
     const empty = trailersOnly || noBody(call.method, st.status);
-    if (!st.respond(h2ResponseHeaders(st.status, h), empty)) return;
-    if (empty) {
-      up.resume();
-      return;
-    }
-    up.on('data', (c: Buffer) => (st.bytesIn += c.length));
-    up.pipe(stream);
+    withWriteToken(call, st.status, (extra) => {
+      if (!st.respond({ ...h2ResponseHeaders(st.status, h), ...extra }, empty)) return;
+      if (empty) {
+        up.resume();
+        return;
+      }
+      up.on('data', (c: Buffer) => (st.bytesIn += c.length));
+      up.pipe(stream);
+    });
   });
   up.on('trailers', (t: IncomingHttpHeaders) => {
     appTrailers = h2Trailers(t);
@@ -186,17 +200,19 @@ export function forwardToH1App(call: H2Call, agent: Agent, respondFailure: Respo
     st.status = ur.statusCode ?? 502;
     const empty = noBody(call.method, st.status);
     ur.on('error', () => stream.close(constants.NGHTTP2_INTERNAL_ERROR));
-    if (!st.respond(h2ResponseHeaders(st.status, ur.headers), empty)) {
-      ur.destroy();
-      return;
-    }
-    ur.on('data', (c: Buffer) => (st.bytesIn += c.length));
-    ur.on('end', () => {
-      complete = true;
-      appTrailers = h2Trailers(ur.trailers);
+    withWriteToken(call, st.status, (extra) => {
+      if (!st.respond({ ...h2ResponseHeaders(st.status, ur.headers), ...extra }, empty)) {
+        ur.destroy();
+        return;
+      }
+      ur.on('data', (c: Buffer) => (st.bytesIn += c.length));
+      ur.on('end', () => {
+        complete = true;
+        appTrailers = h2Trailers(ur.trailers);
+      });
+      if (empty) ur.resume();
+      else ur.pipe(stream);
     });
-    if (empty) ur.resume();
-    else ur.pipe(stream);
   });
   stream.on('data', (c: Buffer) => (st.bytesOut += c.length));
   stream.pipe(up);

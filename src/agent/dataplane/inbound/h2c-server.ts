@@ -17,6 +17,7 @@ import { gateL7Request, type L7Target } from './l7-gate.js';
 import { grpcCodeForAgentStatus, grpcTrailersOnly, isGrpcContentType, parseGrpcTimeout } from './grpc-status.js';
 import { AppH2Pool } from './app-h2-pool.js';
 import { forwardToH1App, forwardToH2App, type H2CallEnd } from './h2-app-forward.js';
+import { writeTokenFor } from './write-token.js';
 
 interface H2Connection {
   readonly peer: InboundPeer;
@@ -142,6 +143,7 @@ export class InboundH2 {
       target: gate.target,
       destination: target.workload.spiffeId.toString(),
       caller: peer.caller.toString(),
+      writeToken: writeTokenFor(ctx, target, method, gate.path, headers),
     };
     // The caller's deadline (grpc-timeout): past it the app's stream is cancelled and the caller gets DEADLINE_EXCEEDED.
     const deadlineMs = parseGrpcTimeout(headers[GRPC_TIMEOUT_HEADER]);

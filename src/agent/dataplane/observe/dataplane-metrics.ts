@@ -22,6 +22,8 @@ export interface DataplaneMetrics {
   readonly retries: Counter<'service' | 'kind'>;
   /** Connections to a data service's read-only name sent to its primary: the caller wrote within stickyAfterWrite. */
   readonly stickyReads: Counter<'route'>;
+  readonly dataCalls: Counter<'route' | 'kind' | 'to'>;
+  readonly writeTokens: Counter<'route' | 'result'>;
   readonly ejections: Counter<'service'>;
   /** Requests, latency and bytes by source and destination (golden-metrics.ts). */
   readonly golden: GoldenMetrics;
@@ -68,6 +70,8 @@ export function createDataplaneMetrics(registry: Registry): DataplaneMetrics {
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
     stickyReads: counter(registry, 'entente_agent_sticky_reads_total', "Connections to a data service's read-only name sent to the primary because the same caller wrote within stickyAfterWrite, by DataRoute", ['route']),
+    dataCalls: counter(registry, 'entente_agent_data_calls_total', 'Calls to an HTTP data service, by DataRoute, kind (write, read, token_read, bad_token, unclassified) and where they went (primary, replica, none)', ['route', 'kind', 'to']),
+    writeTokens: counter(registry, 'entente_agent_write_tokens_total', "Writes to a local member of an HTTP data service answered with a consistency token (result issued), or without one because the member's position could not be read (failed)", ['route', 'result']),
     retries: counter(registry, 'entente_agent_retries_total', 'Extra attempts of outbound calls, by destination service and kind (failover: the session could not be set up; retry: the request failed and was sent again)', ['service', 'kind']),
     ejections: counter(registry, 'entente_agent_outlier_ejections_total', 'Endpoints taken out of rotation by outlier detection, by destination service', ['service']),
     attestationLookupPath: gauge(

@@ -5,8 +5,9 @@
 // copy per layer: it is the hot path.
 import type { TraceIds } from '../observe/tracing.js';
 import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import type { DataplaneSnapshot, Endpoint, LocalWorkload, StickyRead, WorkloadCredentials } from '../dataplane-snapshot.js';
+import type { DataplaneSnapshot, Endpoint, HttpDataRoute, LocalWorkload, StickyRead, WorkloadCredentials } from '../dataplane-snapshot.js';
 import type { Outcome } from '../outcome.js';
 import type { CircuitBreaker } from './balance/circuit-breaker.js';
 import { DEFAULT_TRAFFIC, type TrafficSettings } from '../../../policy/traffic-policy.js';
@@ -43,6 +44,8 @@ export interface HttpRequestInfo {
   readonly replayable: boolean;
   /** The caller's own deadline (x-entente-timeout), milliseconds; 0 when none. */
   readonly deadlineMs: number;
+  /** The request's headers as the app sent them (read by data-calls.ts, never copied). */
+  readonly headers?: IncomingHttpHeaders;
   /** This agent's span for the request, when it traces (observe/tracing.ts). */
   readonly trace?: TraceIds;
 }
@@ -81,6 +84,8 @@ export interface OutboundCall {
   endpoints: readonly Endpoint[] | undefined;
   /** The route's stickiness, when the host is a data service's TCP name (sticky-reads.ts). */
   sticky: StickyRead | undefined;
+  /** The route's HTTP data service, when the host is one's name (data-calls.ts). */
+  data: HttpDataRoute | undefined;
   /** The host whose balancer picks the endpoint, when not `host` (a sticky read balances as its read-write name). */
   balanceHost: string | undefined;
   /** Set by the pick layer: the endpoint of the current (last) attempt, and every endpoint tried (by key). */
@@ -117,6 +122,7 @@ export function newCall(c: Pick<OutboundCall, 'entry' | 'socket' | 'host' | 'por
     service: undefined,
     endpoints: undefined,
     sticky: undefined,
+    data: undefined,
     balanceHost: undefined,
     endpoint: undefined,
     tried: undefined,

@@ -12,6 +12,7 @@ import { respondOutbound } from './respond.js';
 import { admitCallerLayer } from './admit-caller.js';
 import { routeLayer } from './route.js';
 import { stickyReadsLayer, WriteMarks } from './sticky-reads.js';
+import { dataCallsLayer } from './data-calls.js';
 import { timeoutLayer } from './timeout.js';
 import { retryLayer } from './retry.js';
 import { RetryBudgets } from './retry-budgets.js';
@@ -39,6 +40,8 @@ export function buildOutbound(ctx: DataplaneContext, tag: DataplaneTag, pool: Co
     .push(routeLayer(ctx))
     // Data services' TCP names: a caller that just wrote reads from the primary (read-your-writes).
     .push(stickyReadsLayer(new WriteMarks(ctx.now), (route) => ctx.metrics.stickyReads.inc({ route })))
+    // HTTP data services: writes to the primary, reads to replicas within the bound (and a token's position).
+    .push(dataCallsLayer((route, kind, to) => ctx.metrics.dataCalls.inc({ route, kind, to })))
     // The destination's circuit breaker: over its limit a call fails fast instead of queueing.
     .push(limitLayer(balancers))
     // The whole HTTP call is bounded: request timeout or the caller's shorter deadline.

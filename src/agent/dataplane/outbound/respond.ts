@@ -9,6 +9,7 @@ import type { Failure, FailureCode } from '../outcome.js';
 /** Status per failure code, for what reaches an app through the agent (docs/dataplane.md "Failure statuses"). */
 const STATUS: Partial<Record<FailureCode, number>> = {
   bad_request: 400,
+  bad_consistency_token: 400,
   unknown_source: 403,
   attestation_failed: 403,
   no_selectors: 403,

@@ -16,6 +16,7 @@ export function routeLayer(ctx: DataplaneContext): Layer<OutboundCall> {
     call.traffic = call.snapshot.traffic.settingsFor(target.route.namespace, target.route.name, call.port);
     call.endpoints = target.endpoints;
     call.sticky = target.route.sticky;
+    call.data = target.route.data;
     call.protocol = target.protocol;
     const workload = call.workload!;
     const creds = ctx.credentials.credentialsFor(workload);

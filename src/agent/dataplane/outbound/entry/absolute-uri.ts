@@ -75,7 +75,7 @@ export function absoluteUriEntry(ctx: DataplaneContext, outbound: Service<Outbou
     delete headers[TIMEOUT_HEADER];
     // Our span becomes the parent the destination agent sees (every attempt of the call carries it).
     const trace = continueTrace(ctx.tracing, headers);
-    const http: HttpRequestInfo = { method, path: target.pathname, replayable: replayable(req, method), deadlineMs: deadlineFrom(req.headers[TIMEOUT_HEADER]), ...(trace ? { trace } : {}) };
+    const http: HttpRequestInfo = { method, path: target.pathname, replayable: replayable(req, method), deadlineMs: deadlineFrom(req.headers[TIMEOUT_HEADER]), headers: req.headers, ...(trace ? { trace } : {}) };
     headers.connection = 'close';
     let bodySent = false;
 
