@@ -182,3 +182,39 @@ describe('buildDataplaneSnapshot: data services', () => {
     assert.equal(snap.routes.get('orders-rw.shop.mesh'), undefined);
   });
 });
+
+describe('buildDataplaneSnapshot: HTTP data services', () => {
+  const remote = (region: string, gateways: string[]) =>
+    ({ region, trustDomain: `${region}.test`, gateway: gateways[0], gateways, exportedServices: exportedServices(load()), ageMs: 0, stale: false });
+  const http = { writes: [{ methods: ['POST'] }], tokenHeader: 'x-entente-consistency', positionPath: '/lag' };
+  const route = (writes: { workload: string; region: string; position?: string }[], reads: { workload: string; region: string; position?: string }[]) => ({ namespace: 'shop', name: 'orders', service: 'catalog', protocol: 'http', http, writes, reads });
+
+  it('one name: the primary for writes, the replicas with their positions for reads; the token rule where a member runs', () => {
+    const config = configFor((c) => ({ ...c, remoteRegions: [remote('us', ['10.1.0.2:15443'])], dataRoutes: [route([{ workload: 'catalog-2', region: 'us', position: 'ff' }], [{ workload: 'catalog-1', region: 'eu', position: 'f0' }, { workload: 'catalog-2', region: 'us', position: 'ff' }])] }));
+    const snap = buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] });
+    const r = snap.routes.get('orders.shop.mesh')!;
+    const data = r.data!;
+    assert.equal(data.route, 'shop/orders');
+    assert.deepEqual(data.primary.get(80)!.map((e) => [e.region, e.authority]), [['us', '10.0.0.8:8080']]);
+    assert.deepEqual(data.reads.get(80)!.map((e) => [e.region, e.authority]), [['eu', '10.0.0.7:8080']], 'the replicas only, while one serves');
+    assert.deepEqual(data.replicas.map((x) => x.position), [0xf0n]);
+    assert.equal(data.isWrite('POST', '/x', () => undefined), true);
+    assert.equal(data.isWrite('GET', '/x', () => undefined), false);
+    assert.equal(r.ports.get(80), data.primary.get(80), 'a call that cannot be classified: the primary');
+    assert.equal(r.sticky, undefined);
+    const rule = buildDataplaneSnapshot(config, { node: 'node-b', outboundPorts: [] }).dataWrites?.get('shop/catalog');
+    assert.deepEqual(rule && [rule.route, rule.tokenHeader, rule.positionPath], ['shop/orders', 'x-entente-consistency', '/lag'], 'catalog-1 runs on node-b: its writes get tokens there');
+    assert.equal(buildDataplaneSnapshot(config, { node: 'node-a', outboundPorts: [] }).dataWrites?.size, 0, 'no member on node-a: no token rule');
+  });
+
+  it('a controller config with a bad position or token header is refused', () => {
+    const bad = (mutate: (d: ReturnType<typeof route>) => unknown) => {
+      const config = { version: 1, region: 'eu', trustDomain: 'eu.test', bundles: {}, services: [], workloads: [], nodes: {}, remoteRegions: [], authorizationPolicies: [], trafficPolicies: [], policyDigest: 'd', dataRoutes: [mutate(route([{ workload: 'catalog-1', region: 'eu', position: 'ff' }], []))] };
+      return checkMeshConfig(JSON.parse(JSON.stringify(config))).kind;
+    };
+    assert.equal(bad((d) => d), 'ok');
+    assert.equal(bad((d) => ({ ...d, writes: [{ workload: 'catalog-1', region: 'eu', position: 'FF' }] })), 'invalid');
+    assert.equal(bad((d) => ({ ...d, http: { ...http, tokenHeader: 'X Bad' } })), 'invalid');
+    assert.equal(bad((d) => ({ ...d, http: { ...http, positionPath: 'lag' } })), 'invalid');
+  });
+});

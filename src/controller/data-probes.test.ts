@@ -9,6 +9,7 @@ import { assembleResources, parseResourceText } from '../policy/load-resources.j
 import { eventually } from '../core/eventually.js';
 import { lsnFromBytes } from '../data/lsn.js';
 import type { PgProbeResult, PgProbeTarget } from '../data/pg-probe.js';
+import type { HttpProbeTarget } from '../data/http-probe.js';
 import { DataProbes } from './data-probes.js';
 import type { DataMemberSummary } from '../mesh/mesh-config.js';
 
@@ -164,4 +165,70 @@ test("members in another region: writes to its primary, our replica judged again
   }, { what: "eu's members stale", timeoutMs: 10_000, intervalMs: 10 });
   assert.deepEqual(quiet.writes.order, []);
   assert.match(quiet.writes.why, /no fresh probe of a primary/);
+});
+
+test('an HTTP DataRoute: its lag endpoint probed, reported lag used, the http settings and positions pushed, positions refreshed at most every second', async (t) => {
+  const HTTP = `apiVersion: entente.dev/v1alpha1
+kind: Service
+metadata: { name: orders-api, namespace: shop }
+spec: { ports: [{ port: 80, targetPort: 8080, protocol: http }] }
+---
+apiVersion: entente.dev/v1alpha1
+kind: DataRoute
+metadata: { name: orders, namespace: shop }
+spec:
+  members: { service: orders-api, port: 80 }
+  protocol: http
+  maxLag: 2s
+  probe: { path: /lag, interval: 50ms }
+${['a', 'b', 'c'].map((n, i) => `---
+apiVersion: entente.dev/v1alpha1
+kind: Workload
+metadata: { name: api-${n}, namespace: shop }
+spec: { service: orders-api, serviceAccount: orders-api, node: node-${i}, address: 10.0.1.${i + 1} }
+`).join('')}`;
+  const set = assembleResources([parseResourceText('r.yaml', HTTP)]);
+  assert.deepEqual(set.errors, []);
+  let now = 1_000_000;
+  let primaryPosition = 100n;
+  const seen: HttpProbeTarget[] = [];
+  let pushes = 0;
+  const probes = new DataProbes({
+    region: 'eu',
+    log: createLogger('test', {}, { level: 'error' }),
+    registry: new Registry(),
+    now: () => now,
+    httpProbe: async (target) => {
+      seen.push(target);
+      if (target.host === '10.0.1.1') return { role: 'primary', position: primaryPosition };
+      // b reports itself behind by 0.5 s, c by 30 s (and 10 positions behind).
+      return target.host === '10.0.1.2' ? { role: 'replica', position: primaryPosition, lagSeconds: 0.5 } : { role: 'replica', position: primaryPosition - 10n, lagSeconds: 30 };
+    },
+    onDecisionChange: () => pushes++,
+  });
+  t.after(() => probes.stop());
+  probes.configure(set.resources);
+  const view = await eventually(async () => {
+    const v = probes.view()[0];
+    return v && v.members.every((m) => m.role !== 'unknown') && v.members.filter((m) => m.withinBound).length === 2 ? v : undefined;
+  }, { what: 'every member probed', timeoutMs: 10_000, intervalMs: 20 });
+  assert.deepEqual({ host: seen[0]!.host, port: seen[0]!.port, path: seen[0]!.path }, { host: '10.0.1.1', port: 8080, path: '/lag' });
+  assert.deepEqual(view.reads.order, ['shop/api-b', 'shop/api-a'], 'c reports 30 s: out of the 2 s bound');
+  assert.equal(view.members.find((m) => m.member === 'shop/api-b')!.lagSeconds, 0, "a caught-up replica: the primary's position bounds it below its own report");
+  assert.equal(view.members.find((m) => m.member === 'shop/api-c')!.lagSeconds, 30);
+  assert.equal(view.members.find((m) => m.member === 'shop/api-a')!.position, '100', 'positions in decimal, as the service gives them');
+  const wire = probes.wire()[0]!;
+  assert.deepEqual(wire.http, { writes: [{ methods: ['POST', 'PUT', 'PATCH', 'DELETE'] }], tokenHeader: 'x-entente-consistency', positionPath: '/lag' });
+  assert.deepEqual(wire.writes, [{ workload: 'api-a', region: 'eu', position: (100).toString(16) }]);
+  assert.deepEqual(wire.reads.map((m) => m.workload), ['api-b', 'api-a']);
+  // Positions move on every probe; they are pushed at most every POSITION_REFRESH_MS, not on every probe.
+  const before = pushes;
+  for (let i = 0; i < 15; i++) {
+    primaryPosition += 1n;
+    const at = seen.length;
+    await eventually(async () => (seen.length >= at + 3 ? true : undefined), { what: 'a round of probes', timeoutMs: 10_000, intervalMs: 5 });
+    now += 100;
+  }
+  assert.ok(pushes - before >= 1 && pushes - before <= 2, `1.5 s of moving positions, probed every 100 ms: one or two pushes, got ${pushes - before}`);
+  await eventually(async () => (probes.wire()[0]!.writes[0]!.position === primaryPosition.toString(16) ? true : undefined), { what: 'the latest position on the wire', timeoutMs: 10_000, intervalMs: 5 });
 });

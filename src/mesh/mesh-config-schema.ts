@@ -80,8 +80,8 @@ const dataRoute = z.looseObject({
   http: z
     .looseObject({
       writes: z.array(z.looseObject({ methods: z.array(z.string().max(32)).max(32).optional(), paths: z.array(z.string().max(1024)).max(256).optional(), header: z.looseObject({ name: z.string().min(1).max(256), values: z.array(z.string().max(256)).max(64).optional() }).optional() })).max(256),
-      tokenHeader: z.string().min(1).max(256),
-      positionPath: z.string().min(1).max(1024),
+      tokenHeader: z.string().regex(/^[a-z0-9-]{1,64}$/, 'a lower-case HTTP header name'),
+      positionPath: z.string().regex(/^\/[\x21-\x7e]{0,1023}$/, 'a request path starting with "/"'),
     })
     .optional(),
   writes: z.array(dataMember).max(1000),
