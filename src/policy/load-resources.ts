@@ -234,7 +234,8 @@ function readError(file: string, err: unknown, expected: string): ResourceError 
   return makeResourceError({ code: 'READ_FAILED', file, document: 0, path: [], value: describeError(err), expected });
 }
 
-export async function loadResourceDir(dir: string): Promise<LocatedLoadResult> {
+/** Every resource file of a directory, parsed (not yet checked against each other: assembleResources). */
+export async function parseResourceDir(dir: string): Promise<ParsedFile[]> {
   const listed = await listResourceFiles(dir);
   const parsed: ParsedFile[] = [{ resources: [], declarations: [], errors: listed.errors }];
   for (const file of listed.files) {
@@ -244,5 +245,9 @@ export async function loadResourceDir(dir: string): Promise<LocatedLoadResult> {
       parsed.push({ resources: [], declarations: [], errors: [readError(file, err, 'a readable file')] });
     }
   }
-  return assembleResources(parsed);
+  return parsed;
+}
+
+export async function loadResourceDir(dir: string): Promise<LocatedLoadResult> {
+  return assembleResources(await parseResourceDir(dir));
 }

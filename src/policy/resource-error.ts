@@ -17,7 +17,8 @@ export type ResourceErrorCode =
   | 'UNKNOWN_PORT' // a TrafficPolicy listing a port its Service does not have
   | 'OVERLAPPING_TRAFFIC_POLICY' // two TrafficPolicies selecting one (service, port): which governs would be a guess
   | 'DATA_ROUTE_NAME_TAKEN' // a DataRoute's readWrite/readOnly name (HTTP: its own name) is a Service's, or another DataRoute's
-  | 'DATA_ROUTE_PORT_NOT_HTTP'; // an HTTP DataRoute's members.port is not declared protocol: http or http2
+  | 'DATA_ROUTE_PORT_NOT_HTTP' // an HTTP DataRoute's members.port is not declared protocol: http or http2
+  | 'SOURCE_NOT_SYNCED'; // an extra source of resources (Kubernetes) has not listed everything yet: the set in force stays
 
 export interface ResourceError {
   readonly code: ResourceErrorCode;

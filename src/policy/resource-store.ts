@@ -6,7 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../core/log.js';
 import { describeError } from '../core/errors.js';
-import { listResourceFiles, loadResourceDir, type LoadResult } from './load-resources.js';
+import { assembleResources, listResourceFiles, parseResourceDir, type LoadResult, type ParsedFile } from './load-resources.js';
 import { makeResourceError, type ResourceError } from './resource-error.js';
 import { digestResources, emptyResourceSet, type ResourceSet } from './resource-set.js';
 import type { LastGoodStore } from './last-good-file.js';
@@ -56,6 +56,13 @@ export interface ResourceStoreOptions {
   readonly now?: () => number;
   /** Persists every set put in force and restores it at start(); without it a restart starts from the empty set. */
   readonly lastGood?: LastGoodStore;
+  /**
+   * Resources from elsewhere (the Kubernetes source), loaded with the
+   * directory's: a load waits (is refused, SOURCE_NOT_SYNCED) until the
+   * source is synced, and on a name both declare the directory wins.
+   * Tell the store of its changes with sourceChanged().
+   */
+  readonly source?: { load(): { kind: 'ready'; files: readonly ParsedFile[] } | { kind: 'not-synced'; reason: string } };
 }
 
 export class ResourceStore {
@@ -68,6 +75,8 @@ export class ResourceStore {
   private readonly useWatch: boolean;
   private readonly now: () => number;
   private readonly lastGood: LastGoodStore | undefined;
+  private readonly extra: ResourceStoreOptions['source'];
+  private shadowed = '';
 
   private current: ResourceSnapshot;
   private source: InForceSource = 'none';
@@ -97,6 +106,7 @@ export class ResourceStore {
     this.useWatch = options.watch ?? true;
     this.now = options.now ?? Date.now;
     this.lastGood = options.lastGood;
+    this.extra = options.source;
     const empty = emptyResourceSet();
     this.current = { resources: empty, digest: digestResources(empty), generation: 0, loadedAt: undefined };
   }
@@ -196,6 +206,11 @@ export class ResourceStore {
     }
   }
 
+  /** The extra source changed: load again (debounced, as a directory change). */
+  sourceChanged(): void {
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.closed) return;
     clearTimeout(this.debounce);
@@ -224,6 +239,33 @@ export class ResourceStore {
     return parts.join('\n');
   }
 
+  /** The directory's files, then the source's, less what the directory declares too; not synced: an error that refuses the load. */
+  private withSource(dir: ParsedFile[]): ParsedFile[] {
+    if (!this.extra) return dir;
+    const loaded = this.extra.load();
+    if (loaded.kind === 'not-synced') {
+      const error = makeResourceError({ code: 'SOURCE_NOT_SYNCED', file: 'kubernetes', document: 0, path: [], value: loaded.reason, expected: 'every collection listed once (the set in force stays until then)' });
+      return [...dir, { resources: [], declarations: [], errors: [error] }];
+    }
+    const declared = new Set(dir.flatMap((f) => f.resources.map((r) => `${r.resource.kind}/${r.resource.metadata.namespace}/${r.resource.metadata.name}`)));
+    const shadowed: string[] = [];
+    const files = loaded.files.map((f) => {
+      const resources = f.resources.filter((r) => {
+        const key = `${r.resource.kind}/${r.resource.metadata.namespace}/${r.resource.metadata.name}`;
+        if (!declared.has(key)) return true;
+        shadowed.push(key);
+        return false;
+      });
+      return resources.length === f.resources.length ? f : { ...f, resources, declarations: f.declarations.filter((d) => !declared.has(`${d.kind}/${d.namespace}/${d.name}`)) };
+    });
+    const key = shadowed.sort().join(',');
+    if (key !== this.shadowed) {
+      this.shadowed = key;
+      if (shadowed.length > 0) this.log.warn({ resources: shadowed.slice(0, 10), count: shadowed.length }, 'resources declared both in the policy directory and by the Kubernetes source: the directory wins');
+    }
+    return [...dir, ...files];
+  }
+
   private async drain(): Promise<void> {
     while (this.pending && !this.closed) {
       this.pending = false;
@@ -236,7 +278,7 @@ export class ResourceStore {
     try {
       // Fingerprint first: an edit made during the load shows up as a change at the next poll.
       this.seen = await this.fingerprint();
-      result = await loadResourceDir(this.dir);
+      result = assembleResources(this.withSource(await parseResourceDir(this.dir)));
     } catch (err) {
       const error = makeResourceError({ code: 'READ_FAILED', file: this.dir, document: 0, path: [], value: describeError(err), expected: 'a readable policy directory' });
       result = { resources: emptyResourceSet(), errors: [error] };
