@@ -39,13 +39,28 @@ const result = await build({
 // text in code but copies comments as they are; escape those, where "\u2014"
 // reads as well as the dash. Anything else non-ASCII fails the build.
 const NON_ASCII = /[^\p{ASCII}]/gu;
+const escapeNonAscii = (text) => text.replace(NON_ASCII, (c) => `\\u${c.codePointAt(0).toString(16).padStart(4, '0')}`);
+/** Where a trailing `// comment` starts on a code line (quotes balanced before it), when all non-ASCII text is inside it; else -1. */
+function trailingComment(line) {
+  const firstNonAscii = line.search(NON_ASCII);
+  for (let i = line.indexOf('//'); i >= 0 && i < firstNonAscii; i = line.indexOf('//', i + 1)) {
+    const before = line.slice(0, i);
+    if (['"', "'", '`'].every((q) => before.split(q).length % 2 === 1) && !/\\$/u.test(before)) return i;
+  }
+  return -1;
+}
 for (const file of Object.keys(result.metafile.outputs)) {
   const lines = readFileSync(file, 'utf8').split('\n');
   let changed = false;
   lines.forEach((line, i) => {
     if (!line.match(NON_ASCII)) return;
-    if (!/^\s*(\/\/|\/\*|\*)/u.test(line)) throw new Error(`bundle: ${file}:${i + 1} has non-ASCII text outside a comment: ${line.trim().slice(0, 120)}`);
-    lines[i] = line.replace(NON_ASCII, (c) => `\\u${c.codePointAt(0).toString(16).padStart(4, '0')}`);
+    if (/^\s*(\/\/|\/\*|\*)/u.test(line)) lines[i] = escapeNonAscii(line);
+    else {
+      // A dependency's comment at the end of a code line (client-node's YAML parser has some).
+      const at = trailingComment(line);
+      if (at < 0) throw new Error(`bundle: ${file}:${i + 1} has non-ASCII text outside a comment: ${line.trim().slice(0, 120)}`);
+      lines[i] = line.slice(0, at) + escapeNonAscii(line.slice(at));
+    }
     changed = true;
   });
   if (changed) writeFileSync(file, lines.join('\n'));

@@ -38,6 +38,18 @@ export const controllerConfigSchema = z.strictObject({
   dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   /** Directory of Service / Workload / AuthorizationPolicy YAML resources (a Git checkout). */
   resources: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
+  /**
+   * Also read resources from a Kubernetes cluster (docs/deploy.md "Kubernetes"):
+   * Services, EndpointSlices, Pods, ServiceAccounts and Entente's CRDs. Present: on.
+   */
+  kubernetes: z
+    .strictObject({
+      /** A kubeconfig file; absent: the pod's own service account (in-cluster). */
+      kubeconfig: z.string({ error: 'a file path' }).min(1, 'a file path').optional(),
+      /** How long the first load waits for every collection to be listed before it starts without them. */
+      syncTimeout: zDurationMs.default(30_000),
+    })
+    .optional(),
   listen: z.strictObject({
     agents: zAddress,
     peers: zAddress,

@@ -48,6 +48,7 @@ import { buildServiceMap, type SloConfig } from './service-map.js';
 import { loadDashboardAssets } from './dashboard-assets.js';
 import { FLOW_LIMIT_MAX } from './flow-query.js';
 import type { FlowFilter } from './flow-query.js';
+import { startKubernetesSource } from './kubernetes-source.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -135,8 +136,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     labelNames: ['reason'],
     registers: [registry],
   });
+  // Kubernetes as a second source of resources (loaded only when configured: client-node is large).
+  let sourceChanged = (): void => undefined;
+  const kube = config.kubernetes ? await startKubernetesSource(config.kubernetes, log.child({ part: 'kubernetes' }), registry, () => sourceChanged()) : undefined;
   // The last good set survives restarts: a directory broken at start changes nothing in force.
   const resources = new ResourceStore({
+    ...(kube ? { source: kube } : {}),
     dir: resolve(config.resources),
     log: log.child({ part: 'resources' }),
     lastGood: new LastGoodFile(join(dataDir, 'resources-last-good.json')),
@@ -149,6 +154,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       for (const code of new Set(errors.map((e) => e.code))) policyRejected.inc({ reason: code });
     },
   });
+  sourceChanged = () => resources.sourceChanged();
   await resources.start();
   dataProbes.configure(resources.snapshot().resources);
   const resourceStatus = resources.status();
@@ -541,6 +547,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       serving.stop();
       dataProbes.stop();
       await resources.close();
+      await kube?.stop();
       await Promise.all([closeServer(agentApi), closeServer(peerApi), closeServer(adminApi), bundleEndpoint ? closeServer(bundleEndpoint) : undefined]);
     },
   };

@@ -58,6 +58,16 @@ export class KubernetesSource implements ResourceSource {
     for (const r of this.all()) r.start();
   }
 
+  /** Resolves when every collection has been listed, or after `timeoutMs` (false). */
+  async waitForSync(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.all().some((r) => !r.hasSynced)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return true;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.all().map((r) => r.stop()));
   }
