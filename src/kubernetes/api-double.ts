@@ -155,12 +155,59 @@ export class KubeApiDouble {
     res.end(body);
   }
 
+  /** Leases (coordination.k8s.io/v1), by "namespace/name": get, create, and update with the resourceVersion precondition. */
+  readonly leases = new Map<string, Record<string, unknown>>();
+
+  private lease(req: IncomingMessage, res: ServerResponse, ns: string, name: string | undefined): void {
+    const reply = (code: number, body: unknown): void => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { metadata?: { name?: string; resourceVersion?: string } }) : undefined;
+      const key = `${ns}/${name ?? body?.metadata?.name ?? ''}`;
+      const current = this.leases.get(key);
+      const stamp = (o: Record<string, unknown>): Record<string, unknown> => ({ ...o, apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { ...(o.metadata as object), namespace: ns, resourceVersion: String(++this.rv) } });
+      if (req.method === 'GET') {
+        if (current) reply(200, current);
+        else this.status(res, 404, `leases.coordination.k8s.io "${name}" not found`);
+      } else if (req.method === 'POST') {
+        if (current) this.status(res, 409, `leases.coordination.k8s.io "${body?.metadata?.name}" already exists`);
+        else {
+          const created = stamp(body as Record<string, unknown>);
+          this.leases.set(key, created);
+          reply(201, created);
+        }
+      } else if (req.method === 'PUT') {
+        if (!current) this.status(res, 404, `leases.coordination.k8s.io "${name}" not found`);
+        else if (body?.metadata?.resourceVersion !== (current.metadata as { resourceVersion: string }).resourceVersion) this.status(res, 409, 'the object has been modified; please apply your changes to the latest version and try again');
+        else {
+          const updated = stamp(body as Record<string, unknown>);
+          this.leases.set(key, updated);
+          reply(200, updated);
+        }
+      } else this.status(res, 405, 'method not allowed');
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const u = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(u.searchParams);
     this.requests.push({ path: u.pathname, query });
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.status(res, 401, 'Unauthorized');
+      return;
+    }
+    const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/.exec(u.pathname);
+    if (lease) {
+      if (this.failures && this.failures.count > 0 && !this.failures.watchOnly) {
+        this.failures.count--;
+        this.status(res, this.failures.status, 'injected failure');
+        return;
+      }
+      this.lease(req, res, lease[1]!, lease[2]);
       return;
     }
     const c = this.collections.get(u.pathname);

@@ -24,6 +24,8 @@ export interface KubeTransport {
    * its body. Rejects when the connection fails or is aborted.
    */
   watch(path: string, query: Readonly<Record<string, string>>, on: { event(e: unknown): void; bytes(): void }, signal: AbortSignal): Promise<KubeResponse>;
+  /** A write (POST, PUT) of a JSON body; the answer's status and JSON body. */
+  send(method: 'POST' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<KubeResponse>;
 }
 
 /** One event is one object: far below this; a longer line is a broken or hostile stream. */
@@ -59,14 +61,16 @@ function url(server: string, path: string, query: Readonly<Record<string, string
   return u;
 }
 
-async function open(ep: KubeEndpoint, path: string, query: Readonly<Record<string, string>>, signal: AbortSignal): Promise<IncomingMessage> {
+async function open(ep: KubeEndpoint, path: string, query: Readonly<Record<string, string>>, signal: AbortSignal, write?: { method: 'POST' | 'PUT'; body: unknown }): Promise<IncomingMessage> {
   const u = url(ep.server, path, query);
-  const opts: RequestOptions = { method: 'GET', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (u.protocol === 'https:' ? 443 : 80), path: `${u.pathname}${u.search}`, headers: { accept: 'application/json' }, agent: false, signal };
+  const payload = write ? JSON.stringify(write.body) : undefined;
+  const headers: Record<string, string | number> = { accept: 'application/json', ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) };
+  const opts: RequestOptions = { method: write?.method ?? 'GET', hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (u.protocol === 'https:' ? 443 : 80), path: `${u.pathname}${u.search}`, headers, agent: false, signal };
   await ep.authorize(opts);
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(opts, resolve);
     req.on('error', (err) => reject(new Error(`${u.origin}${u.pathname}: ${describeError(err)}`)));
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -94,6 +98,10 @@ export function httpTransport(ep: KubeEndpoint): KubeTransport {
   return {
     async get(path, query, signal) {
       const res = await open(ep, path, query, signal);
+      return { status: res.statusCode ?? 0, body: await readJson(res) };
+    },
+    async send(method, path, body, signal) {
+      const res = await open(ep, path, {}, signal, { method, body });
       return { status: res.statusCode ?? 0, body: await readJson(res) };
     },
     async watch(path, query, on, signal) {

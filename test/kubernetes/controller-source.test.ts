@@ -8,8 +8,6 @@
 // only. An endpoint that turns not ready leaves the route, and comes back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,11 +17,11 @@ import { stringify } from 'yaml';
 import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { ProcessSupervisor } from '../../src/lab/process-supervisor.js';
-import { KubeApiDouble } from '../../src/kubernetes/api-double.js';
+import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
+import { startApiFixture, type ApiFixture } from './api-fixture.js';
 import { CRD_NAMES } from '../../src/kubernetes/crds.js';
 import { RESOURCE_KINDS } from '../../src/policy/resources.js';
 
-const run = promisify(execFile);
 // Third octet 242 of a data-probes prefix (127.231-234): no lab and no other test uses it.
 const prefix = `127.${231 + randomInt(0, 4)}.242`;
 const base = randomInt(0, 20) * 10;
@@ -31,13 +29,13 @@ const ip = { controller: `${prefix}.${base + 1}`, agent: `${prefix}.${base + 2}`
 const TD = 'k8s.test';
 const ADMIN = `http://${ip.controller}:15000`;
 const WAIT = { timeoutMs: 60_000, intervalMs: 250 };
-const TOKEN = 'controller-source-token';
 const P = { services: '/api/v1/services', slices: '/apis/discovery.k8s.io/v1/endpointslices', pods: '/api/v1/pods', accounts: '/api/v1/serviceaccounts', policies: '/apis/entente.dev/v1alpha1/authorizationpolicies' };
 
 let dir: string;
 let supervisor: ProcessSupervisor;
 let app: Server;
 let api: KubeApiDouble;
+let fixture: ApiFixture;
 
 const pod = (name: string, node: string, account: string) => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node, serviceAccountName: account } });
 const slice = (svc: string, endpoints: { pod: string; ip: string; ready?: boolean }[]) => ({
@@ -62,12 +60,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'entente-k8s-controller-'));
   supervisor = new ProcessSupervisor(join(dir, 'logs'));
   await mkdir(join(dir, 'resources'), { recursive: true });
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'api.key'), '-out', join(dir, 'api.pem'), '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE']);
-  const tls = { cert: await readFile(join(dir, 'api.pem'), 'utf8'), key: await readFile(join(dir, 'api.key'), 'utf8') };
-  api = new KubeApiDouble({ token: TOKEN, tls, bookmarkMs: 1000 });
+  fixture = await startApiFixture({ bookmarkMs: 1000 });
+  api = fixture.api;
   for (const [path, kind, v] of [[P.services, 'Service', 'v1'], [P.slices, 'EndpointSlice', 'discovery.k8s.io/v1'], [P.pods, 'Pod', 'v1'], [P.accounts, 'ServiceAccount', 'v1']] as const) api.collection(path, kind, v);
   for (const kind of RESOURCE_KINDS) api.collection(`/apis/entente.dev/v1alpha1/${CRD_NAMES[kind].plural}`, kind, 'entente.dev/v1alpha1');
-  const server = await api.listen();
   for (const a of ['frontend', 'ledger']) api.put(P.accounts, { metadata: { name: a, namespace: 'shop' } });
   api.put(P.services, { metadata: { name: 'ledger', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080, appProtocol: 'http' }] } });
   api.put(P.services, { metadata: { name: 'frontend', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
@@ -78,12 +74,7 @@ before(async () => {
   api.put(P.slices, slice('frontend', [{ pod: 'frontend-1', ip: ip.frontend }]));
   api.put(P.slices, slice('ledger', [{ pod: 'ledger-1', ip: ip.ledger }, { pod: 'ledger-2', ip: ip.elsewhere }]));
   api.put(P.policies, { metadata: { name: 'ledger-readers', namespace: 'shop' }, spec: { selector: { services: ['ledger'] }, rules: [{ from: [{ principals: [`spiffe://${TD}/ns/shop/sa/frontend`] }] }] } });
-  await writeFile(join(dir, 'kubeconfig'), stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-    clusters: [{ name: 'c', cluster: { server, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') } }],
-    users: [{ name: 'u', user: { token: TOKEN } }],
-    contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-  }));
+  await writeFile(join(dir, 'kubeconfig'), fixture.kubeconfig());
   await writeFile(join(dir, 'region.yaml'), stringify({
     region: 'k8s', trustDomain: TD, dataDir: join(dir, 'data'), resources: join(dir, 'resources'),
     kubernetes: { kubeconfig: join(dir, 'kubeconfig') },
@@ -109,7 +100,7 @@ before(async () => {
 after(async () => {
   await supervisor?.stop(undefined, 10_000);
   await new Promise((r) => (app ? app.close(r) : r(undefined)));
-  await api?.close();
+  await fixture?.close();
   if (process.env.ENTENTE_KEEP_TEST_DIR === undefined) await rm(dir, { recursive: true, force: true });
 });
 

@@ -9,68 +9,34 @@
 // abandoned, malformed objects refused.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import { eventually } from '../../src/core/eventually.js';
-import { KubeApiDouble } from '../../src/kubernetes/api-double.js';
-import { endpointFromKubeConfig, httpTransport } from '../../src/kubernetes/kube-transport.js';
+import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
 import { Reflector } from '../../src/kubernetes/reflector.js';
+import { startApiFixture, type ApiFixture } from './api-fixture.js';
 
 const PODS = '/api/v1/pods';
-const TOKEN = 'test-token-3f9a';
-
-const run = promisify(execFile);
-
-/** A self-signed server certificate for 127.0.0.1, as an API server's (its own CA). */
-async function serverCert(): Promise<{ cert: string; key: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'entente-kube-'));
-  try {
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=kube-apiserver',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'extendedKeyUsage=serverAuth']);
-    return { cert: await readFile(join(dir, 'c.pem'), 'utf8'), key: await readFile(join(dir, 'k.pem'), 'utf8') };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-let caPem = '';
-
-function kubeconfig(server: string, token: string): string {
-  return `apiVersion: v1
-kind: Config
-clusters: [{ name: double, cluster: { server: "${server}", certificate-authority-data: ${Buffer.from(caPem).toString('base64')} } }]
-users: [{ name: entente, user: { token: ${token} } }]
-contexts: [{ name: double, context: { cluster: double, user: entente } }]
-current-context: double
-`;
-}
 
 const pod = (name: string, node = 'node-a') => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node }, status: { podIP: '10.0.0.1' } });
 
 describe('Reflector', () => {
+  let fixture: ApiFixture;
   let api: KubeApiDouble;
-  let server: string;
   const reflectors: Reflector[] = [];
   before(async () => {
-    const tls = await serverCert();
-    caPem = tls.cert;
-    api = new KubeApiDouble({ token: TOKEN, bookmarkMs: 100, tls });
+    fixture = await startApiFixture({ bookmarkMs: 100 });
+    api = fixture.api;
     api.collection(PODS, 'Pod', 'v1');
-    server = await api.listen();
   });
   after(async () => {
     await Promise.all(reflectors.map((r) => r.stop()));
-    await api.close();
+    await fixture?.close();
   });
 
   async function start(opts: { idleTimeoutMs?: number; pageSize?: number; token?: string } = {}): Promise<{ r: Reflector; changes: () => number }> {
-    const ep = await endpointFromKubeConfig({ kind: 'text', text: kubeconfig(server, opts.token ?? TOKEN) });
+    const transport = await fixture.transport(opts.token);
     let changes = 0;
-    const r = new Reflector({ resource: 'pods', path: PODS, namespaced: true, transport: httpTransport(ep), log: createLogger('test', {}, { level: 'fatal' }), onChange: () => changes++, pageSize: opts.pageSize ?? 2, watchTimeoutS: 30, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000, backoff: { initialMs: 20, maxMs: 200 } });
+    const r = new Reflector({ resource: 'pods', path: PODS, namespaced: true, transport, log: createLogger('test', {}, { level: 'fatal' }), onChange: () => changes++, pageSize: opts.pageSize ?? 2, watchTimeoutS: 30, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000, backoff: { initialMs: 20, maxMs: 200 } });
     reflectors.push(r);
     r.start();
     return { r, changes: () => changes };

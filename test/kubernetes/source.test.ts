@@ -6,23 +6,19 @@
 // until every collection has listed, and the policy directory wins on a clash.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/core/log.js';
 import { eventually } from '../../src/core/eventually.js';
-import { KubeApiDouble } from '../../src/kubernetes/api-double.js';
-import { endpointFromKubeConfig, httpTransport } from '../../src/kubernetes/kube-transport.js';
+import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
+import { startApiFixture, type ApiFixture } from './api-fixture.js';
 import { KubernetesSource } from '../../src/kubernetes/source.js';
 import { ResourceStore } from '../../src/policy/resource-store.js';
 import { CRD_NAMES } from '../../src/kubernetes/crds.js';
 import { RESOURCE_KINDS } from '../../src/policy/resources.js';
 
-const run = promisify(execFile);
-const TOKEN = 'source-test-token';
 const P = {
   services: '/api/v1/services',
   slices: '/apis/discovery.k8s.io/v1/endpointslices',
@@ -40,6 +36,7 @@ const slice = (name: string, svc: string, endpoints: { pod: string; ip: string; 
 });
 
 describe('KubernetesSource in a ResourceStore', () => {
+  let fixture: ApiFixture;
   let api: KubeApiDouble;
   let dir: string;
   let store: ResourceStore;
@@ -48,17 +45,13 @@ describe('KubernetesSource in a ResourceStore', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'entente-k8s-src-'));
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE']);
-    const tls = { cert: await readFile(join(dir, 'c.pem'), 'utf8'), key: await readFile(join(dir, 'k.pem'), 'utf8') };
-    await rm(join(dir, 'k.pem'));
-    await rm(join(dir, 'c.pem'));
-    api = new KubeApiDouble({ token: TOKEN, bookmarkMs: 200, tls });
+    fixture = await startApiFixture();
+    api = fixture.api;
     api.collection(P.services, 'Service', 'v1');
     api.collection(P.slices, 'EndpointSlice', 'discovery.k8s.io/v1');
     api.collection(P.pods, 'Pod', 'v1');
     api.collection(P.accounts, 'ServiceAccount', 'v1');
     for (const kind of RESOURCE_KINDS) api.collection(`/apis/entente.dev/v1alpha1/${CRD_NAMES[kind].plural}`, kind, 'entente.dev/v1alpha1');
-    const server = await api.listen();
     // The cluster: web (http, exported) with two pods on two nodes, one not ready; a pod whose account is missing.
     api.put(P.accounts, { metadata: { name: 'web', namespace: 'shop' } });
     api.put(P.services, service('web', [{ port: 80, targetPort: 8080, appProtocol: 'http' }, { port: 53, protocol: 'UDP' }], { 'entente.dev/export': 'true' }));
@@ -70,15 +63,14 @@ describe('KubernetesSource in a ResourceStore', () => {
     // The policy directory declares its own Service "web" too: it wins.
     await writeFile(join(dir, 'web.yaml'), 'apiVersion: entente.dev/v1alpha1\nkind: Service\nmetadata: { name: api, namespace: shop }\nspec: { ports: [{ port: 9000 }] }\n');
     api.failNext(500, 4); // the first lists fail: nothing may load until every collection has listed
-    const ep = await endpointFromKubeConfig({ kind: 'text', text: `apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: "${server}", certificate-authority-data: ${Buffer.from(tls.cert).toString('base64')} } }]\nusers: [{ name: u, user: { token: ${TOKEN} } }]\ncontexts: [{ name: c, context: { cluster: c, user: u } }]\ncurrent-context: c\n` });
     const log = createLogger('test', {}, { level: 'fatal' });
-    source = new KubernetesSource({ transport: httpTransport(ep), log, registry, onChange: () => store?.sourceChanged(), backoff: { initialMs: 20, maxMs: 200 }, watchTimeoutS: 30 });
+    source = new KubernetesSource({ transport: await fixture.transport(), log, registry, onChange: () => store?.sourceChanged(), backoff: { initialMs: 20, maxMs: 200 }, watchTimeoutS: 30 });
     store = new ResourceStore({ dir, log, source, debounceMs: 20, pollIntervalMs: 60_000 });
   });
   after(async () => {
     await store?.close();
     await source?.stop();
-    await api?.close();
+    await fixture?.close();
     await rm(dir, { recursive: true, force: true });
   });
 

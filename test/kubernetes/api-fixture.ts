@@ -1,0 +1,54 @@
+// The list/watch double of the API server (src/kubernetes/api-double.ts) as
+// the Kubernetes tests use it: over HTTPS with a certificate made by openssl
+// for 127.0.0.1, a bearer token, and a kubeconfig that trusts the certificate
+// (certificate-authority-data), applied by client-node's KubeConfig.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { KubeApiDouble } from '../../src/kubernetes/api-double.js';
+import { endpointFromKubeConfig, httpTransport, type KubeTransport } from '../../src/kubernetes/kube-transport.js';
+
+const run = promisify(execFile);
+
+export interface ApiFixture {
+  readonly api: KubeApiDouble;
+  readonly server: string;
+  readonly token: string;
+  /** A kubeconfig for the double, with this token (default: the right one). */
+  kubeconfig(token?: string): string;
+  transport(token?: string): Promise<KubeTransport>;
+  close(): Promise<void>;
+}
+
+export async function startApiFixture(opts: { bookmarkMs?: number; token?: string } = {}): Promise<ApiFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'entente-kube-'));
+  let tls: { cert: string; key: string };
+  try {
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=kube-apiserver',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'extendedKeyUsage=serverAuth']);
+    tls = { cert: await readFile(join(dir, 'c.pem'), 'utf8'), key: await readFile(join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const token = opts.token ?? 'test-token-3f9a';
+  const api = new KubeApiDouble({ token, bookmarkMs: opts.bookmarkMs ?? 200, tls });
+  const server = await api.listen();
+  const kubeconfig = (t = token): string =>
+    stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'double',
+      clusters: [{ name: 'double', cluster: { server, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') } }],
+      users: [{ name: 'entente', user: { token: t } }],
+      contexts: [{ name: 'double', context: { cluster: 'double', user: 'entente' } }],
+    });
+  return {
+    api,
+    server,
+    token,
+    kubeconfig,
+    transport: async (t) => httpTransport(await endpointFromKubeConfig({ kind: 'text', text: kubeconfig(t) })),
+    close: () => api.close(),
+  };
+}
