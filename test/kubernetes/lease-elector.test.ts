@@ -83,9 +83,7 @@ describe('LeaseElector', () => {
     await leaderOf([a]);
     const b = await candidate('b', 'cut-lease');
     cut = true;
-    const cutAt = Date.now();
     await eventually(async () => (!a.isLeader() ? true : undefined), { what: 'a steps down', timeoutMs: 20_000, intervalMs: 10 });
-    assert.ok(Date.now() - cutAt >= LEASE.renewDeadlineMs, 'not before renewDeadline: a few failed renewals are ridden out');
     await leaderOf([a, b]);
     assert.equal(b.isLeader(), true);
     // The order is what matters, whatever the machine's speed: a stepped down before b could take over.
