@@ -1,21 +1,25 @@
 // `entente lab`: a whole multi-region mesh on this machine. Controllers,
 // gateways, agents and demo apps run as separate processes on their own
 // loopback addresses; the WAN between regions is emulated in this process.
-import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventually } from '../core/eventually.js';
 import { EntenteError } from '../core/errors.js';
 import { httpJson } from '../core/http-get-json.js';
 import { startWanLink, type WanLink } from './wan-link.js';
-import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
+import { NAMESPACE, PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
 import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile, writePrometheusFile } from './lab-files.js';
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
-import type { LabExtraResources } from './lab-resources.js';
+import { labAttest, type LabExtraResources } from './lab-resources.js';
 import type { RouteBucket } from './route-buckets.js';
+import { LabStore, STORE, mergeExtra, planStore, storeClientConfig, storeResources, storeRouteIds, type StorePlan } from './lab-store.js';
+import { PG_PACKAGE, postgresBinDir } from './pg-binaries.js';
+import type { StoreCall } from './store-client.js';
+import type { DataRouteView } from '../controller/data-probes.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -29,7 +33,22 @@ export interface LabRunOptions extends LabOptions {
   readonly attest?: WireAttest;
   /** Resources beyond the demo app's (tests that run their own apps on the lab's nodes). */
   readonly extra?: LabExtraResources;
+  /**
+   * Run the replicated store (lab-store.ts): PostgreSQL, a DataRoute and store
+   * clients. Default false here (tests that build a Lab bring their own apps);
+   * `entente lab` sets it unless --no-store.
+   */
+  readonly store?: boolean;
   readonly onEvent?: (line: string) => void;
+}
+
+/** A store client's route in the report: from its region's writer or reader to a DataRoute name, wherever the mesh sends it. */
+interface StoreRoute {
+  readonly id: string;
+  readonly from: { region: string; service: string };
+  readonly to: { region: string; service: string };
+  readonly expect: 'allow';
+  readonly note: string;
 }
 
 export interface RouteReport {
@@ -131,6 +150,13 @@ export class Lab {
   private readonly baseLatencyMs = new Map<string, number>();
   private startedAt = 0;
   private stopped = false;
+  /** The store's plan when asked for, and its servers once PostgreSQL was found. */
+  readonly storePlan: StorePlan | undefined;
+  private store: LabStore | undefined;
+  private storeStarting: Promise<void> | undefined;
+  /** Why a lab asked to run the store runs without it (PostgreSQL not installed). */
+  private storeMissing: string | undefined;
+  private readonly storeRoutes: StoreRoute[] = [];
 
   constructor(private readonly opts: LabRunOptions) {
     this.topology = buildTopology(opts);
@@ -142,10 +168,34 @@ export class Lab {
       this.unexpectedExits.push(line);
       this.opts.onEvent?.(line);
     });
-    for (const r of this.topology.routes) {
+    if (opts.store) {
+      this.storePlan = planStore(this.topology);
+      for (const c of this.storePlan.clients) {
+        const ids = storeRouteIds(c);
+        this.storeRoutes.push(
+          { id: ids.write, from: { region: c.region, service: STORE.writerAccount }, to: { region: '*', service: STORE.readWrite }, expect: 'allow', note: 'orders-pg-clients allows the store writers; writes go to the primary' },
+          { id: ids.read, from: { region: c.region, service: STORE.readerAccount }, to: { region: '*', service: STORE.readOnly }, expect: 'allow', note: 'orders-pg-clients allows the store readers; reads go to the nearest replica within maxLag' },
+        );
+      }
+    }
+    for (const r of [...this.topology.routes, ...this.storeRoutes]) {
       this.counters.set(r.id, { requests: 0, ok: 0, denied: 0, failed: 0 });
       this.latencies.set(r.id, new LatencySamples());
     }
+  }
+
+  /** Why store steps cannot run here (no store asked for, or PostgreSQL missing); undefined when the store runs. */
+  get storeProblem(): string | undefined {
+    if (!this.storePlan) return 'the lab runs without its replicated store (--no-store)';
+    return this.storeMissing;
+  }
+
+  /** Every stats endpoint the lab reads counters from: the demo apps', then the store clients'. */
+  private statsUrls(): { name: string; url: string }[] {
+    return [
+      ...this.topology.workloads.map((w) => ({ name: w.name, url: `http://${w.address}:${PORTS.appStats}` })),
+      ...(this.store ? (this.storePlan?.clients ?? []).map((c) => ({ name: c.name, url: `http://${c.stats.host}:${c.stats.port}` })) : []),
+    ];
   }
 
   private say(line: string): void {
@@ -160,7 +210,21 @@ export class Lab {
   async start(): Promise<void> {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
-    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, this.opts.extra);
+    let extra = this.opts.extra;
+    if (this.storePlan) {
+      if (!postgresBinDir()) {
+        this.storeMissing = `PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (install the Debian package "${PG_PACKAGE}")`;
+        this.say(`no replicated store: ${this.storeMissing}`);
+      } else {
+        this.store = new LabStore(this.storePlan, this.workdir);
+        this.store.writePasswordFile();
+        extra = mergeExtra(extra, storeResources(topo, this.storePlan, this.store.probePasswordFile, this.opts.attest ?? labAttest()));
+        // initdb and the base backups run while the mesh starts; the store clients wait for both.
+        this.storeStarting = this.store.start();
+        this.storeStarting.catch(() => undefined);
+      }
+    }
+    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, extra);
     writePrometheusFile(this.workdir, topo);
 
     // The WAN: one emulated link per direction for federation and for data.
@@ -214,7 +278,7 @@ export class Lab {
         return got;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
-      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node], this.opts.extra?.agentTelemetry)], AGENT_NODE_FLAGS);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), extra?.outboundPorts?.[a.node], extra?.agentTelemetry)], AGENT_NODE_FLAGS);
     }
 
     // Ready when every region sees its nodes connected and fresh state from every peer,
@@ -268,17 +332,107 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'demo apps' },
     );
-    await Promise.all(topo.workloads.map((w) => httpJson(`http://${w.address}:${PORTS.appStats}/start`, { method: 'POST' })));
+    if (this.store) await this.startStoreClients(timeout);
+    await Promise.all(this.statsUrls().map((s) => httpJson(`${s.url}/start`, { method: 'POST' })));
     this.startedAt = Date.now();
     this.say(this.opts.traffic === false ? 'demo apps up, no demo traffic (--no-traffic)' : `demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
+  }
+
+  /**
+   * Once the servers run: the store clients start, then the lab waits until
+   * every region's controller names the primary and holds every replica within
+   * the bound, and until each client has written and read once through the mesh.
+   */
+  private async startStoreClients(timeoutMs: number): Promise<void> {
+    const store = this.store!;
+    const plan = this.storePlan!;
+    await this.storeStarting;
+    this.say(`replicated store up: primary ${store.primary}, replicas ${plan.members.filter((m) => m.role === 'replica').map((m) => m.name).join(', ')}`);
+    for (const c of plan.clients) {
+      const path = join(this.workdir, c.region, `${c.name}.json`);
+      // It holds the app role's password.
+      writeFileSync(path, JSON.stringify(storeClientConfig(c, store.appPassword), null, 1), { mode: 0o600 });
+      this.supervisor.start(c.name, ['store-client', '--config', path]);
+    }
+    const replicas = plan.members.filter((m) => m.role === 'replica').length;
+    await eventually(
+      async () => {
+        for (const r of this.topology.regions) {
+          const st = await httpJson<{ data?: DataRouteView[] }>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 });
+          const d = st.body.data?.find((x) => x.route === `shop/${STORE.route}`);
+          if (!d?.primary?.startsWith(`shop/${store.primary}`) || d.members.filter((m) => m.role === 'replica' && m.withinBound).length < replicas) return false;
+        }
+        return true;
+      },
+      { timeoutMs, what: `every region to see ${store.primary} as the store's primary and its replicas within the bound`, intervalMs: 250 },
+    );
+    await eventually(
+      async () => {
+        for (const c of plan.clients) if ((await httpJson(`http://${c.stats.host}:${c.stats.port}/check`, { method: 'POST', timeoutMs: 15_000 })).status !== 200) return false;
+        return true;
+      },
+      { timeoutMs, what: 'every store client to write and read once through the mesh', intervalMs: 250 },
+    );
+    this.say(`store clients up: a write and a read every ${STORE.callEveryMs} ms per region through ${STORE.readWrite}/${STORE.readOnly}.${NAMESPACE}.mesh`);
+  }
+
+  /** Every store client's calls that started at or after `sinceMs`, by region. */
+  async storeCalls(sinceMs = 0): Promise<Map<string, StoreCall[]>> {
+    const out = new Map<string, StoreCall[]>();
+    await Promise.all(
+      (this.storePlan?.clients ?? []).map(async (c) => {
+        const got = await httpJson<{ calls: StoreCall[] }>(`http://${c.stats.host}:${c.stats.port}/calls?since=${sinceMs}`, { timeoutMs: 10_000 });
+        out.set(c.region, got.body.calls);
+      }),
+    );
+    return out;
+  }
+
+  // --- Store hooks (drills). Refused when the store does not run.
+
+  private requireStore(): LabStore {
+    if (!this.store) throw new EntenteError('LAB_NO_STORE', `this step needs the lab's replicated store: ${this.storeProblem ?? 'it did not start'}`, { hint: `install the Debian package "${PG_PACKAGE}" and run the lab without --no-store` });
+    return this.store;
+  }
+
+  async pauseReplay(region: string): Promise<void> {
+    await this.requireStore().pauseReplay(region);
+    this.say(`fault: replay paused on ${region}'s replica`);
+  }
+
+  async resumeReplay(region: string): Promise<void> {
+    await this.requireStore().resumeReplay(region);
+    this.say(`fault: replay resumed on ${region}'s replica`);
+  }
+
+  /** The name of the server killed. */
+  async killPrimary(): Promise<string> {
+    const name = await this.requireStore().killPrimary();
+    this.say(`fault: killed the store's primary ${name} (SIGKILL of its postmaster)`);
+    return name;
+  }
+
+  async promote(region: string): Promise<void> {
+    const name = await this.requireStore().promote(region);
+    this.say(`fault: promoted ${name} (pg_promote())`);
+  }
+
+  /** Checks a store step's region before the drill starts (a typo or the primary's region fails now). */
+  assertStoreStep(step: { region: string } | Record<string, never>, kind: string): void {
+    this.requireStore();
+    if ('region' in step) {
+      this.regionComponents(step.region);
+      const m = this.storePlan!.members.find((x) => x.region === step.region)!;
+      if (m.role === 'primary') throw new EntenteError('LAB_STORE_STEP', `${kind}: ${step.region} holds the store's primary (${m.name}), not a replica`, { hint: `a replica's region: ${this.storePlan!.members.filter((x) => x.role === 'replica').map((x) => x.region).join(', ')}` });
+    }
   }
 
   /** Pulls every app's counters and new latency samples. */
   async collect(): Promise<void> {
     await Promise.all(
-      this.topology.workloads.map(async (w) => {
+      this.statsUrls().map(async (w) => {
         try {
-          const st = (await httpJson<AppStats>(`http://${w.address}:${PORTS.appStats}/`, { timeoutMs: 5000 })).body;
+          const st = (await httpJson<AppStats>(`${w.url}/`, { timeoutMs: 5000 })).body;
           for (const r of st.routes) {
             const c = this.counters.get(r.id);
             if (!c) continue;
@@ -298,9 +452,9 @@ export class Lab {
     const since = this.bucketsSince;
     this.bucketsSince = Math.floor(Date.now() / 1000) - 3;
     await Promise.all(
-      this.topology.workloads.map(async (w) => {
+      this.statsUrls().map(async (w) => {
         try {
-          const got = (await httpJson<{ startedAt: number; routes: { id: string; buckets: RouteBucket[] }[] }>(`http://${w.address}:${PORTS.appStats}/buckets?since=${since}`, { timeoutMs: 5000 })).body;
+          const got = (await httpJson<{ startedAt: number; routes: { id: string; buckets: RouteBucket[] }[] }>(`${w.url}/buckets?since=${since}`, { timeoutMs: 5000 })).body;
           for (const r of got.routes) {
             const runs = this.buckets.get(r.id) ?? new Map<string, Map<number, RouteBucket>>();
             this.buckets.set(r.id, runs);
@@ -435,7 +589,7 @@ export class Lab {
   }
 
   report(): LabReport {
-    const routes: RouteReport[] = this.topology.routes.map((r) => {
+    const routes: RouteReport[] = [...this.topology.routes, ...(this.store ? this.storeRoutes : [])].map((r) => {
       const c = this.counters.get(r.id)!;
       const l = this.latencies.get(r.id)!;
       const round = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
@@ -475,7 +629,7 @@ export class Lab {
   async stop(opts: { keepWorkdir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const apps = this.topology.workloads.map((w) => `app-${w.name}`);
+    const apps = [...this.topology.workloads.map((w) => `app-${w.name}`), ...(this.storePlan?.clients ?? []).map((c) => c.name)];
     await this.collect().catch(() => undefined);
     await this.supervisor.stop(apps);
     // Nodes before controllers: a node whose controller went first would log a lost config stream at warn on every stop.
@@ -483,11 +637,15 @@ export class Lab {
     await this.supervisor.stop(nodes);
     await this.supervisor.stop();
     await Promise.all([...this.links.values()].map((l) => l.close()));
+    // A store still starting (a lab start that failed early) is waited for, so that close() finds every server.
+    await this.storeStarting?.catch(() => undefined);
+    await this.store?.stop();
     if (this.ownsWorkdir && !opts.keepWorkdir) rmSync(this.workdir, { recursive: true, force: true });
   }
 
   /** Synchronous emergency cleanup for process exit handlers. */
   killNow(): void {
     this.supervisor.killAllNow();
+    this.store?.killNow();
   }
 }
