@@ -35,6 +35,8 @@ test('entente lab --duration 20 --json: allowed routes >= 99% ok, denied routes 
       assert.equal(r.denied, r.requests, `${r.id}: ${r.denied}/${r.requests} denied (${r.lastError ?? ''})`);
     }
   }
+  // The replicated store runs by default: each region's writer and reader, as allowed routes (checked above).
+  for (const region of ['eu', 'us', 'ap']) for (const name of ['orders-rw', 'orders-ro']) assert.ok(report.routes.some((r) => r.id === `store-${region}->${name}`), `store-${region}->${name} in the report`);
   // Cross-region latency reflects the emulated WAN: eu -> us has a 90 ms RTT.
   const euUs = report.routes.find((r) => r.from.region === 'eu' && r.to.region === 'us' && r.expect === 'allow')!;
   assert.ok(euUs.p50Ms! >= 90, `eu->us p50 ${euUs.p50Ms} ms is below the emulated RTT`);
