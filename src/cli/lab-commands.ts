@@ -294,25 +294,23 @@ export function registerLabCommands(program: Command): void {
       process.exitCode = broken.length === 0 ? 0 : 4;
     });
 
-  withLogOptions(program
-    .command('demo-app')
-    .description("one process of the lab's demo application (started by the lab)")
-    .requiredOption('-c, --config <file>', 'app JSON written by the lab'))
-    .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
-      const config = loadDemoAppConfig(opts.config);
-      const log = loggerFrom(opts, 'demo-app', { workload: config.workload });
-      const app = await runDemoApp(config);
-      runUntilSignal(log, () => app.close());
-    });
+  labProcessCommand(program, 'demo-app', "one process of the lab's demo application (started by the lab)", (path) => {
+    const config = loadDemoAppConfig(path);
+    return { workload: config.workload, run: () => runDemoApp(config) };
+  });
+  labProcessCommand(program, 'store-client', "one region's writer and reader of the lab's replicated store (started by the lab)", (path) => {
+    const config = loadStoreClientConfig(path);
+    return { workload: config.name, run: () => runStoreClient(config) };
+  });
+}
 
-  withLogOptions(program
-    .command('store-client')
-    .description("one region's writer and reader of the lab's replicated store (started by the lab)")
-    .requiredOption('-c, --config <file>', 'store client JSON written by the lab'))
+/** A process the lab starts with a JSON config it wrote: runs until a signal, then closes. */
+function labProcessCommand(program: Command, name: string, description: string, load: (path: string) => { workload: string; run: () => Promise<{ close(): Promise<void> }> }): void {
+  withLogOptions(program.command(name).description(description).requiredOption('-c, --config <file>', 'JSON written by the lab'))
     .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
-      const config = loadStoreClientConfig(opts.config);
-      const log = loggerFrom(opts, 'store-client', { workload: config.name });
-      const client = await runStoreClient(config);
-      runUntilSignal(log, () => client.close());
+      const { workload, run } = load(opts.config);
+      const log = loggerFrom(opts, name, { workload });
+      const proc = await run();
+      runUntilSignal(log, () => proc.close());
     });
 }
