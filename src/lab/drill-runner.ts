@@ -33,9 +33,10 @@ export function applyToState(lab: Pick<Lab, 'regionComponents'>, state: FaultSta
 }
 
 /** The fault states a scenario passes through between its first and its last step (pure). */
-function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): FaultState[] {
+function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology' | 'storeCallers'>, scenario: Scenario): FaultState[] {
   const states: FaultState[] = [];
-  let state = healthyState(lab.topology);
+  const healthy = healthyState(lab.topology);
+  let state: FaultState = { alive: new Set([...healthy.alive, ...lab.storeCallers().flatMap((c) => c.needs)]), cut: healthy.cut };
   for (const [i, step] of scenario.steps.entries()) {
     state = applyToState(lab, state, step);
     if (i < scenario.steps.length - 1) states.push(state);
@@ -43,10 +44,16 @@ function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: 
   return states;
 }
 
-/** Ids of the routes some state of the drill leaves without a reachable replica (reported apart, under unservable). */
-export function unservableRoutes(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): Set<string> {
+/**
+ * Ids of the routes some state of the drill leaves without a reachable replica
+ * (reported apart, under unservable). A store route counts as unservable only
+ * when its caller is down: where its calls go is the store drills' business.
+ */
+export function unservableRoutes(lab: Pick<Lab, 'regionComponents' | 'topology' | 'storeCallers'>, scenario: Scenario): Set<string> {
   const states = faultStates(lab, scenario);
-  return new Set(lab.topology.routes.filter((r) => !states.every((s) => servable(lab.topology, r, s))).map((r) => r.id));
+  const demo = lab.topology.routes.filter((r) => !states.every((s) => servable(lab.topology, r, s))).map((r) => r.id);
+  const store = lab.storeCallers().filter((c) => !states.every((s) => c.needs.every((n) => s.alive.has(n)))).map((c) => c.id);
+  return new Set([...demo, ...store]);
 }
 
 export interface DrillRunOptions {

@@ -214,7 +214,7 @@ export class LabStore {
         replicas: replicas.map((m) => ({ name: m.name, host: m.host, port: STORE.port })),
       });
     } catch (err) {
-      throw new EntenteError('LAB_STORE', `the lab's replicated store did not start: ${(err as Error).message}`, { cause: err, hint: `its logs are under ${join(this.workdir, 'store')}; or run the lab with --no-store` });
+      throw new EntenteError('LAB_STORE', `the lab's replicated store did not start: ${(err as Error).message}`, { cause: err, hint: 'the message ends with the server log\'s last lines (the cluster directory is removed); or run the lab with --no-store' });
     }
     const c = this.cluster;
     try {

@@ -157,6 +157,7 @@ export class Lab {
   /** Why a lab asked to run the store runs without it (PostgreSQL not installed). */
   private storeMissing: string | undefined;
   private readonly storeRoutes: StoreRoute[] = [];
+  private storeFailure: unknown;
 
   constructor(private readonly opts: LabRunOptions) {
     this.topology = buildTopology(opts);
@@ -182,6 +183,14 @@ export class Lab {
       this.counters.set(r.id, { requests: 0, ok: 0, denied: 0, failed: 0 });
       this.latencies.set(r.id, new LatencySamples());
     }
+  }
+
+  private storeFailed(): boolean {
+    return this.storeFailure !== undefined;
+  }
+
+  private throwStoreFailure(): void {
+    if (this.storeFailure !== undefined) throw this.storeFailure;
   }
 
   /** Why store steps cannot run here (no store asked for, or PostgreSQL missing); undefined when the store runs. */
@@ -221,7 +230,8 @@ export class Lab {
         extra = mergeExtra(extra, storeResources(topo, this.storePlan, this.store.probePasswordFile, this.opts.attest ?? labAttest()));
         // initdb and the base backups run while the mesh starts; the store clients wait for both.
         this.storeStarting = this.store.start();
-        this.storeStarting.catch(() => undefined);
+        // A failure ends the mesh's waits below at their next poll (storeFailed), not at their timeouts.
+        this.storeStarting.catch((err: unknown) => (this.storeFailure = err));
       }
     }
     const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, extra);
@@ -246,8 +256,9 @@ export class Lab {
 
     for (const r of topo.regions) this.supervisor.start(`${r.name}-controller`, ['controller', '--config', controllerConfigs.get(r.name)!]);
     await Promise.all(
-      topo.regions.map((r) => eventually(async () => (await httpJson(`${this.adminUrl(r.name)}/v1/status`)).status === 200, { timeoutMs: timeout, what: `controller ${r.name}` })),
+      topo.regions.map((r) => eventually(async () => this.storeFailed() || (await httpJson(`${this.adminUrl(r.name)}/v1/status`)).status === 200, { timeoutMs: timeout, what: `controller ${r.name}` })),
     );
+    this.throwStoreFailure();
     this.say(`controllers up: ${topo.regions.map((r) => r.name).join(', ')}`);
 
     for (const r of topo.regions) {
@@ -292,6 +303,7 @@ export class Lab {
     };
     await eventually(
       async () => {
+        if (this.storeFailed()) return true;
         const waits = await Promise.all(
           topo.regions.map(async (r): Promise<RegionWaiting> => {
             const st = await httpJson<RegionStatusView>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 }).then((x) => x.body, () => undefined);
@@ -304,8 +316,10 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'every region to see its nodes and its peers', intervalMs: 200 },
     );
+    this.throwStoreFailure();
     await eventually(
       async () => {
+        if (this.storeFailed()) return true;
         const waits = await Promise.all(
           topo.regions.map(async (r): Promise<RegionWaiting> => {
             const agents = await Promise.all(
@@ -320,6 +334,7 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'every workload SVID', intervalMs: 200 },
     );
+    this.throwStoreFailure();
     this.say('mesh converged: nodes connected, peers federated, SVIDs issued');
 
     for (const w of topo.workloads) {
@@ -510,11 +525,22 @@ export class Lab {
     return out as WanLink[];
   }
 
-  /** Every process of a region, in start order: controller, gateway, agents, demo apps. */
+  /**
+   * Every process of a region, in start order: controller, gateway, agents,
+   * demo apps, its store client. Not the store's PostgreSQL server: it is the
+   * database's machine, and the store steps act on it.
+   */
   regionComponents(region: string): string[] {
     const r = this.topology.regions.find((x) => x.name === region);
     if (!r) throw new EntenteError('LAB_REGION', `no region ${region} in this lab`, { hint: `regions: ${this.topology.regions.map((x) => x.name).join(', ')}` });
-    return [`${r.name}-controller`, `${r.name}-gateway`, ...r.agents.map((a) => `${a.node}-agent`), ...this.topology.workloads.filter((w) => w.region === region).map((w) => `app-${w.name}`)];
+    const storeClient = this.store ? this.storePlan!.clients.filter((c) => c.region === region).map((c) => c.name) : [];
+    return [`${r.name}-controller`, `${r.name}-gateway`, ...r.agents.map((a) => `${a.node}-agent`), ...this.topology.workloads.filter((w) => w.region === region).map((w) => `app-${w.name}`), ...storeClient];
+  }
+
+  /** The store clients' routes and the components each needs running (empty without the store): for the live view's unservable routes. */
+  storeCallers(): { id: string; needs: string[] }[] {
+    if (!this.store) return [];
+    return this.storePlan!.clients.flatMap((c) => Object.values(storeRouteIds(c)).map((id) => ({ id, needs: [c.name, `${c.node}-agent`] })));
   }
 
   async killRegion(region: string): Promise<void> {
@@ -533,13 +559,13 @@ export class Lab {
     this.say(`fault: killed ${name}`);
   }
 
-  /** Starts a killed component again with its first command line; a demo app is told to drive its traffic again once it listens. */
+  /** Starts a killed component again with its first command line; a demo app or a store client is told to drive its traffic again once it listens. */
   async restartComponent(name: string, opts: { quiet?: boolean } = {}): Promise<void> {
     this.component(name);
     this.supervisor.restart(name);
-    const w = this.topology.workloads.find((x) => `app-${x.name}` === name);
+    const w = this.statsUrls().find((x) => `app-${x.name}` === name || x.name === name);
     if (w) {
-      const stats = `http://${w.address}:${PORTS.appStats}`;
+      const stats = w.url;
       await eventually(async () => (await httpJson(`${stats}/`, { timeoutMs: 2000 })).status === 200, { timeoutMs: 30_000, what: `${name} to listen again` });
       if (this.opts.traffic !== false) await httpJson(`${stats}/start`, { method: 'POST' });
     }

@@ -13,9 +13,12 @@ const run = promisify(execFile);
 /** The Debian package that provides the binaries (scripts/setup-test-deps.sh installs it). */
 export const PG_PACKAGE = 'postgresql';
 
-/** The newest installed server's bin directory, or undefined. */
-export function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
+/**
+ * The newest installed server's bin directory, or undefined. Debian keeps one
+ * directory per major version under /usr/lib/postgresql; ENTENTE_POSTGRES_ROOT
+ * names another such root (another layout, or a test of the "not installed" path).
+ */
+export function postgresBinDir(root = process.env.ENTENTE_POSTGRES_ROOT || '/usr/lib/postgresql'): string | undefined {
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root)
     .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
