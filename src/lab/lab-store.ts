@@ -14,7 +14,11 @@ import { NAMESPACE, PORTS, type LabTopology } from './lab-topology.js';
 import type { LabExtraResources } from './lab-resources.js';
 import { startPgCluster, type PgCluster, type PgNode } from './pg-cluster.js';
 import { runningAsRoot } from './pg-binaries.js';
-import type { StoreClientConfig } from './store-client.js';
+import type { StoreCall, StoreClientConfig } from './store-client.js';
+import type { ProcessSupervisor } from './process-supervisor.js';
+import type { DataRouteView } from '../controller/data-probes.js';
+import { eventually } from '../core/eventually.js';
+import { httpJson } from '../core/http-get-json.js';
 
 export const STORE = {
   service: 'orders-pg',
@@ -68,6 +72,25 @@ export interface StoreClientPlan {
 export interface StorePlan {
   readonly members: readonly StoreMember[];
   readonly clients: readonly StoreClientPlan[];
+}
+
+/** A store client's route in the lab's report: from its region's writer or reader to a DataRoute name, wherever the mesh sends it. */
+export interface StoreRoute {
+  readonly id: string;
+  readonly from: { region: string; service: string };
+  readonly to: { region: string; service: string };
+  readonly expect: 'allow';
+  readonly note: string;
+}
+
+export function storeReportRoutes(plan: StorePlan): StoreRoute[] {
+  return plan.clients.flatMap((c) => {
+    const ids = storeRouteIds(c);
+    return [
+      { id: ids.write, from: { region: c.region, service: STORE.writerAccount }, to: { region: '*', service: STORE.readWrite }, expect: 'allow' as const, note: 'orders-pg-clients allows the store writers; writes go to the primary' },
+      { id: ids.read, from: { region: c.region, service: STORE.readerAccount }, to: { region: '*', service: STORE.readOnly }, expect: 'allow' as const, note: 'orders-pg-clients allows the store readers; reads go to the nearest replica within maxLag' },
+    ];
+  });
 }
 
 export function storeRouteIds(client: Pick<StoreClientPlan, 'name'>): { write: string; read: string } {
@@ -274,6 +297,54 @@ export class LabStore {
     await this.cluster!.promote(n);
     this.primaryName = n.name;
     return n.name;
+  }
+
+  /**
+   * Starts the store clients, then waits until every region's controller
+   * names the primary and holds every replica within the bound, and until
+   * each client has written and read once through the mesh (POST /check):
+   * counting starts with calls that can work.
+   */
+  async startClients(ctx: { supervisor: Pick<ProcessSupervisor, 'start'>; workdir: string; adminUrls: readonly string[]; timeoutMs: number; say: (line: string) => void }): Promise<void> {
+    const replicas = this.plan.members.filter((m) => m.role === 'replica');
+    ctx.say(`replicated store up: primary ${this.primaryName}, replicas ${replicas.map((m) => m.name).join(', ')}`);
+    for (const c of this.plan.clients) {
+      const path = join(ctx.workdir, c.region, `${c.name}.json`);
+      // It holds the app role's password.
+      writeFileSync(path, JSON.stringify(storeClientConfig(c, this.appPassword), null, 1), { mode: 0o600 });
+      ctx.supervisor.start(c.name, ['store-client', '--config', path]);
+    }
+    await eventually(
+      async () => {
+        for (const url of ctx.adminUrls) {
+          const st = await httpJson<{ data?: DataRouteView[] }>(`${url}/v1/status`, { timeoutMs: 5000 });
+          const d = st.body.data?.find((x) => x.route === `${NAMESPACE}/${STORE.route}`);
+          if (!d?.primary?.startsWith(`${NAMESPACE}/${this.primaryName}`) || d.members.filter((m) => m.role === 'replica' && m.withinBound).length < replicas.length) return false;
+        }
+        return true;
+      },
+      { timeoutMs: ctx.timeoutMs, what: `every region to see ${this.primaryName} as the store's primary and its replicas within the bound`, intervalMs: 250 },
+    );
+    await eventually(
+      async () => {
+        for (const c of this.plan.clients) if ((await httpJson(`http://${c.stats.host}:${c.stats.port}/check`, { method: 'POST', timeoutMs: 15_000 })).status !== 200) return false;
+        return true;
+      },
+      { timeoutMs: ctx.timeoutMs, what: 'every store client to write and read once through the mesh', intervalMs: 250 },
+    );
+    ctx.say(`store clients up: a write and a read every ${STORE.callEveryMs} ms per region through ${STORE.readWrite}/${STORE.readOnly}.${NAMESPACE}.mesh`);
+  }
+
+  /** Every client's calls that started at or after `sinceMs`, by region. */
+  async calls(sinceMs: number): Promise<Map<string, StoreCall[]>> {
+    const out = new Map<string, StoreCall[]>();
+    await Promise.all(
+      this.plan.clients.map(async (c) => {
+        const got = await httpJson<{ calls: StoreCall[] }>(`http://${c.stats.host}:${c.stats.port}/calls?since=${sinceMs}`, { timeoutMs: 10_000 });
+        out.set(c.region, got.body.calls);
+      }),
+    );
+    return out;
   }
 
   async stop(): Promise<void> {

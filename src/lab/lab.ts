@@ -1,14 +1,14 @@
 // `entente lab`: a whole multi-region mesh on this machine. Controllers,
 // gateways, agents and demo apps run as separate processes on their own
 // loopback addresses; the WAN between regions is emulated in this process.
-import { mkdtempSync, rmSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventually } from '../core/eventually.js';
 import { EntenteError } from '../core/errors.js';
 import { httpJson } from '../core/http-get-json.js';
 import { startWanLink, type WanLink } from './wan-link.js';
-import { NAMESPACE, PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
+import { PORTS, buildTopology, type LabOptions, type LabTopology } from './lab-topology.js';
 import { demoAppConfig, regionDir, writeAgentFile, writeControllerFiles, writeDemoAppFile, writeGatewayFile, writePrometheusFile } from './lab-files.js';
 import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
@@ -16,10 +16,9 @@ import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
 import { labAttest, type LabExtraResources } from './lab-resources.js';
 import type { RouteBucket } from './route-buckets.js';
-import { LabStore, STORE, mergeExtra, planStore, storeClientConfig, storeResources, storeRouteIds, type StorePlan } from './lab-store.js';
+import { LabStore, mergeExtra, planStore, storeReportRoutes, storeResources, storeRouteIds, type StorePlan, type StoreRoute } from './lab-store.js';
 import { PG_PACKAGE, postgresBinDir } from './pg-binaries.js';
 import type { StoreCall } from './store-client.js';
-import type { DataRouteView } from '../controller/data-probes.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -42,14 +41,7 @@ export interface LabRunOptions extends LabOptions {
   readonly onEvent?: (line: string) => void;
 }
 
-/** A store client's route in the report: from its region's writer or reader to a DataRoute name, wherever the mesh sends it. */
-interface StoreRoute {
-  readonly id: string;
-  readonly from: { region: string; service: string };
-  readonly to: { region: string; service: string };
-  readonly expect: 'allow';
-  readonly note: string;
-}
+
 
 export interface RouteReport {
   id: string;
@@ -171,13 +163,7 @@ export class Lab {
     });
     if (opts.store) {
       this.storePlan = planStore(this.topology);
-      for (const c of this.storePlan.clients) {
-        const ids = storeRouteIds(c);
-        this.storeRoutes.push(
-          { id: ids.write, from: { region: c.region, service: STORE.writerAccount }, to: { region: '*', service: STORE.readWrite }, expect: 'allow', note: 'orders-pg-clients allows the store writers; writes go to the primary' },
-          { id: ids.read, from: { region: c.region, service: STORE.readerAccount }, to: { region: '*', service: STORE.readOnly }, expect: 'allow', note: 'orders-pg-clients allows the store readers; reads go to the nearest replica within maxLag' },
-        );
-      }
+      this.storeRoutes.push(...storeReportRoutes(this.storePlan));
     }
     for (const r of [...this.topology.routes, ...this.storeRoutes]) {
       this.counters.set(r.id, { requests: 0, ok: 0, denied: 0, failed: 0 });
@@ -353,54 +339,21 @@ export class Lab {
     this.say(this.opts.traffic === false ? 'demo apps up, no demo traffic (--no-traffic)' : `demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
   }
 
-  /**
-   * Once the servers run: the store clients start, then the lab waits until
-   * every region's controller names the primary and holds every replica within
-   * the bound, and until each client has written and read once through the mesh.
-   */
+  /** Once the servers run: the store clients, and the waits for the mesh to route to the store (LabStore.startClients). */
   private async startStoreClients(timeoutMs: number): Promise<void> {
-    const store = this.store!;
-    const plan = this.storePlan!;
     await this.storeStarting;
-    this.say(`replicated store up: primary ${store.primary}, replicas ${plan.members.filter((m) => m.role === 'replica').map((m) => m.name).join(', ')}`);
-    for (const c of plan.clients) {
-      const path = join(this.workdir, c.region, `${c.name}.json`);
-      // It holds the app role's password.
-      writeFileSync(path, JSON.stringify(storeClientConfig(c, store.appPassword), null, 1), { mode: 0o600 });
-      this.supervisor.start(c.name, ['store-client', '--config', path]);
-    }
-    const replicas = plan.members.filter((m) => m.role === 'replica').length;
-    await eventually(
-      async () => {
-        for (const r of this.topology.regions) {
-          const st = await httpJson<{ data?: DataRouteView[] }>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 });
-          const d = st.body.data?.find((x) => x.route === `shop/${STORE.route}`);
-          if (!d?.primary?.startsWith(`shop/${store.primary}`) || d.members.filter((m) => m.role === 'replica' && m.withinBound).length < replicas) return false;
-        }
-        return true;
-      },
-      { timeoutMs, what: `every region to see ${store.primary} as the store's primary and its replicas within the bound`, intervalMs: 250 },
-    );
-    await eventually(
-      async () => {
-        for (const c of plan.clients) if ((await httpJson(`http://${c.stats.host}:${c.stats.port}/check`, { method: 'POST', timeoutMs: 15_000 })).status !== 200) return false;
-        return true;
-      },
-      { timeoutMs, what: 'every store client to write and read once through the mesh', intervalMs: 250 },
-    );
-    this.say(`store clients up: a write and a read every ${STORE.callEveryMs} ms per region through ${STORE.readWrite}/${STORE.readOnly}.${NAMESPACE}.mesh`);
+    await this.store!.startClients({
+      supervisor: this.supervisor,
+      workdir: this.workdir,
+      adminUrls: this.topology.regions.map((r) => this.adminUrl(r.name)),
+      timeoutMs,
+      say: (line) => this.say(line),
+    });
   }
 
-  /** Every store client's calls that started at or after `sinceMs`, by region. */
+  /** Every store client's calls that started at or after `sinceMs`, by region (none without the store). */
   async storeCalls(sinceMs = 0): Promise<Map<string, StoreCall[]>> {
-    const out = new Map<string, StoreCall[]>();
-    await Promise.all(
-      (this.storePlan?.clients ?? []).map(async (c) => {
-        const got = await httpJson<{ calls: StoreCall[] }>(`http://${c.stats.host}:${c.stats.port}/calls?since=${sinceMs}`, { timeoutMs: 10_000 });
-        out.set(c.region, got.body.calls);
-      }),
-    );
-    return out;
+    return this.store ? this.store.calls(sinceMs) : new Map();
   }
 
   // --- Store hooks (drills). Refused when the store does not run.
