@@ -4,11 +4,11 @@
 // ports for orders-rw and orders-ro. Every call opens a fresh connection, so
 // each one is routed anew, and records which server answered: the drills
 // judge where reads and writes went from these records (store-drill.ts).
-import { createServer, type Server } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { RouteBuckets } from './route-buckets.js';
+import { RouteStats, startStatsServer } from './route-stats.js';
 
 export interface StoreClientConfig {
   readonly region: string;
@@ -76,85 +76,61 @@ export async function callOnce(cfg: Pick<StoreClientConfig, 'user' | 'password' 
 
 export async function runStoreClient(cfg: StoreClientConfig): Promise<{ close(): Promise<void> }> {
   const calls: StoreCall[] = [];
-  const counters = {
-    write: { id: cfg.routes.write, requests: 0, ok: 0, denied: 0, failed: 0, inFlight: 0, samples: [] as number[], buckets: new RouteBuckets(), lastError: undefined as string | undefined },
-    read: { id: cfg.routes.read, requests: 0, ok: 0, denied: 0, failed: 0, inFlight: 0, samples: [] as number[], buckets: new RouteBuckets(), lastError: undefined as string | undefined },
-  };
+  const counters = { write: new RouteStats(), read: new RouteStats() };
   const fire = (kind: 'write' | 'read'): void => {
     const st = counters[kind];
     if (st.inFlight >= MAX_IN_FLIGHT) return;
     st.inFlight++;
     const startMs = Date.now();
     const t0 = performance.now();
-    const via = kind === 'write' ? cfg.writer : cfg.reader;
-    void callOnce(cfg, via, kind === 'write' ? WRITE : READ, kind === 'write' ? [cfg.region] : []).then(
-      (server) => settle(true, server),
-      (err: unknown) => settle(false, undefined, (err as Error).message),
-    );
-    function settle(ok: boolean, server?: string, error?: string): void {
-      st.inFlight--;
-      st.requests++;
-      const ms = performance.now() - t0;
-      if (ok) {
-        st.ok++;
-        st.samples.push(ms);
-      } else {
-        st.failed++;
-        st.lastError = error;
-      }
-      st.buckets.record(ok ? 'ok' : 'failed', ok ? ms : undefined);
-      calls.push({ kind, startMs, endMs: Date.now(), ok, ...(server ? { server } : {}), ...(error ? { error } : {}) });
+    const settle = (server: string | undefined, error?: string): void => {
+      st.settle(error === undefined ? 'ok' : 'failed', error === undefined ? performance.now() - t0 : undefined, error);
+      calls.push({ kind, startMs, endMs: Date.now(), ok: error === undefined, ...(server ? { server } : {}), ...(error !== undefined ? { error } : {}) });
       if (calls.length > KEEP_CALLS) calls.splice(0, calls.length - KEEP_CALLS);
-    }
+    };
+    void callOnce(cfg, kind === 'write' ? cfg.writer : cfg.reader, kind === 'write' ? WRITE : READ, kind === 'write' ? [cfg.region] : []).then(
+      (server) => settle(server),
+      (err: unknown) => settle(undefined, (err as Error).message),
+    );
   };
 
   const timers: NodeJS.Timeout[] = [];
-  const startedAt = Date.now();
   let started = false;
-  const stats: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://stats');
-    const json = (status: number, body: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method === 'POST' && url.pathname === '/start') {
-      if (!started) {
-        started = true;
-        timers.push(setInterval(() => fire('write'), cfg.everyMs));
-        // The reader half a period later, so the two do not fire in lock step.
-        timers.push(setTimeout(() => timers.push(setInterval(() => fire('read'), cfg.everyMs)), cfg.everyMs / 2));
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const stats = await startStatsServer({
+    ...cfg.stats,
+    workload: cfg.name,
+    routes: new Map([
+      [cfg.routes.write, counters.write],
+      [cfg.routes.read, counters.read],
+    ]),
+    onStart: () => {
+      if (started) return;
+      started = true;
+      timers.push(setInterval(() => fire('write'), cfg.everyMs));
+      // The reader half a period later, so the two do not fire in lock step.
+      timers.push(setTimeout(() => timers.push(setInterval(() => fire('read'), cfg.everyMs)), cfg.everyMs / 2));
+    },
+    more: (req, url, res) => {
+      // POST /check: one write and one read now, not counted: the lab waits for it before counting starts.
+      if (req.method === 'POST' && url.pathname === '/check') {
+        void Promise.all([callOnce(cfg, cfg.writer, WRITE, [cfg.region]), callOnce(cfg, cfg.reader, READ)]).then(
+          ([write, read]) => json(res, 200, { write, read }),
+          (err: unknown) => json(res, 503, { error: (err as Error).message }),
+        );
+        return true;
       }
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    // POST /check: one write and one read now, not counted: the lab waits for it before counting starts.
-    if (req.method === 'POST' && url.pathname === '/check') {
-      void Promise.all([callOnce(cfg, cfg.writer, WRITE, [cfg.region]), callOnce(cfg, cfg.reader, READ)]).then(
-        ([write, read]) => json(200, { write, read }),
-        (err: unknown) => json(503, { error: (err as Error).message }),
-      );
-      return;
-    }
-    if (url.pathname === '/calls') {
-      const since = Number(url.searchParams.get('since') ?? 0) || 0;
-      return json(200, { name: cfg.name, region: cfg.region, calls: calls.filter((c) => c.startMs >= since) });
-    }
-    if (url.pathname === '/buckets') {
-      const since = Number(url.searchParams.get('since') ?? 0) || 0;
-      return json(200, { workload: cfg.name, startedAt, routes: Object.values(counters).map((s) => ({ id: s.id, buckets: s.buckets.since(since) })) });
-    }
-    // Destructive read of samples, as the demo apps' (the lab is the only reader).
-    json(200, {
-      workload: cfg.name,
-      routes: Object.values(counters).map((s) => {
-        const samples = s.samples;
-        s.samples = [];
-        return { id: s.id, requests: s.requests, ok: s.ok, denied: s.denied, failed: s.failed, inFlight: s.inFlight, lastError: s.lastError, samples };
-      }),
-    });
+      if (url.pathname === '/calls') {
+        const since = Number(url.searchParams.get('since') ?? 0) || 0;
+        json(res, 200, { name: cfg.name, region: cfg.region, calls: calls.filter((c) => c.startMs >= since) });
+        return true;
+      }
+      return false;
+    },
   });
-  await new Promise<void>((r) => stats.listen(cfg.stats.port, cfg.stats.host, r));
   return {
     async close() {
       for (const t of timers) clearInterval(t);
