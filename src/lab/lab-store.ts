@@ -142,8 +142,12 @@ export function storeResources(topo: LabTopology, plan: StorePlan, probePassword
       members: { service: STORE.service, port: STORE.port },
       protocol: 'postgresql',
       maxLag: `${STORE.maxLagMs}ms`,
-      probe: { user: STORE.probeUser, database: STORE.database, passwordFile: probePasswordFile, interval: `${STORE.probeIntervalMs}ms`, timeout: '1s' },
+      // A loaded machine (the lab's own processes, tests beside it) can make a probe, a fresh
+      // connection with SCRAM, take over the default 1 s, and federation run late: a timeout of
+      // 2 s and answers fresh for 6 s keep a slow moment from refusing writes the servers would take.
+      probe: { user: STORE.probeUser, database: STORE.database, passwordFile: probePasswordFile, interval: `${STORE.probeIntervalMs}ms`, timeout: '2s' },
       tcp: { readWrite: STORE.readWrite, readOnly: STORE.readOnly, stickyAfterWrite: '2s' },
+      staleAfter: '6s',
     }),
     doc('AuthorizationPolicy', 'orders-pg-clients', { selector: { services: [STORE.service] }, action: 'ALLOW', rules: [{ from: [{ principals }], to: [{ ports: [STORE.port] }] }] }),
   ].join('---\n');
@@ -235,6 +239,9 @@ export class LabStore {
         dir: join(this.workdir, 'store'),
         primary: { name: primary!.name, host: primary!.host, port: STORE.port },
         replicas: replicas.map((m) => ({ name: m.name, host: m.host, port: STORE.port })),
+        // Every call is a new connection, and a write from ap takes several WAN round trips:
+        // up to 8 per kind and region in flight, plus the probes and the WAL senders, above the tests' 30.
+        conf: 'max_connections = 100',
       });
     } catch (err) {
       throw new EntenteError('LAB_STORE', `the lab's replicated store did not start: ${(err as Error).message}`, { cause: err, hint: 'the message ends with the server log\'s last lines (the cluster directory is removed); or run the lab with --no-store' });

@@ -80,7 +80,7 @@ log_line_prefix = '%m [%p] %q%a '
  * parents must be traversable by the `postgres` user when we are root);
  * default a new temp dir. Either way close() removes it.
  */
-export async function startPgCluster(spec: { primary: PgNodeSpec; replicas: readonly PgNodeSpec[]; dir?: string }): Promise<PgCluster> {
+export async function startPgCluster(spec: { primary: PgNodeSpec; replicas: readonly PgNodeSpec[]; dir?: string; /** postgresql.conf lines after the shared ones (every node gets them). */ conf?: string }): Promise<PgCluster> {
   const bin = requirePostgresBinDir();
   let root: string;
   if (spec.dir) {
@@ -202,7 +202,7 @@ export async function startPgCluster(spec: { primary: PgNodeSpec; replicas: read
   try {
     // The primary. No auth method is trusted by default; pg_hba.conf opens exactly the doors below.
     await pgRun('initdb', ['-D', primary.dataDir, '-U', PG_USER, '--auth=reject', '--no-sync', '--no-instructions']);
-    appendFileSync(join(primary.dataDir, 'postgresql.conf'), SHARED_CONF);
+    appendFileSync(join(primary.dataDir, 'postgresql.conf'), SHARED_CONF + (spec.conf ? `\n${spec.conf}\n` : ''));
     // Node's clients and libpq dial 127.x addresses from 127.0.0.1 (the lo route's source), so it is a door too.
     const sources = [...new Set(['127.0.0.1', ...all.map((n) => n.host)])];
     // Any other role a test creates logs in with its password (SCRAM), from the same addresses only.
