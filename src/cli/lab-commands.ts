@@ -298,7 +298,7 @@ export function registerLabCommands(program: Command): void {
     const config = loadDemoAppConfig(path);
     return { workload: config.workload, run: () => runDemoApp(config) };
   });
-  labProcessCommand(program, 'store-client', "one region's writer and reader of the lab's replicated store (started by the lab)", (path) => {
+  labProcessCommand(program, 'lab-store-client', "one region's writer and reader of the lab's replicated store (started by the lab)", (path) => {
     const config = loadStoreClientConfig(path);
     return { workload: config.name, run: () => runStoreClient(config) };
   });

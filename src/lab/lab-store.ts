@@ -319,7 +319,7 @@ export class LabStore {
       const path = join(ctx.workdir, c.region, `${c.name}.json`);
       // It holds the app role's password.
       writeFileSync(path, JSON.stringify(storeClientConfig(c, this.appPassword), null, 1), { mode: 0o600 });
-      ctx.supervisor.start(c.name, ['store-client', '--config', path]);
+      ctx.supervisor.start(c.name, ['lab-store-client', '--config', path]);
     }
     await eventually(
       async () => {
