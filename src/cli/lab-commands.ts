@@ -13,7 +13,9 @@ import { MIN_SVID_TTL_MS } from '../identity/local-ca.js';
 import { loadDemoAppConfig, runDemoApp } from '../lab/demo-app.js';
 import { loggerFrom, withLogOptions } from './log-options.js';
 import { runUntilSignal } from './run-until-signal.js';
-import { DRILLS, loadScenario, namedDrill, type Scenario } from '../lab/scenario.js';
+import { DRILLS, isStoreStep, loadScenario, namedDrill, type Scenario } from '../lab/scenario.js';
+import { PG_PACKAGE, postgresBinDir } from '../lab/pg-binaries.js';
+import { loadStoreClientConfig, runStoreClient } from '../lab/store-client.js';
 import { renderDrillReport, type DrillReport } from '../lab/drill-report.js';
 import { runDrill, unservableRoutes } from '../lab/drill-runner.js';
 
@@ -132,10 +134,11 @@ export function registerLabCommands(program: Command): void {
     .option('--drill <name>', `run a named drill and report on it (exit 3 if an expectation fails): ${Object.keys(DRILLS).join(', ')}`)
     .option('--scenario <file>', 'run a drill from a YAML timeline (docs/operations.md "Lab drills")')
     .option('--no-traffic', 'start the mesh and the demo apps but drive no traffic')
+    .option('--no-store', 'start without the replicated store (PostgreSQL, DataRoute shop/orders and its clients)')
     .option('--svid-ttl <duration>', 'SVID lifetime in every region (at least 5m)', '1h')
     .option('--otlp <url>', "agents export spans and flow records to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (queued on disk while it is down)")
     .option('--attest <what>', 'what each Workload attests: "process" (the lab\'s uid and node executable) or "uid" (the lab\'s uid only, so your own curl may call as a workload)', 'process')
-    .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean; drill?: string; scenario?: string }) => {
+    .action(async (opts: LabCliInput & { json?: boolean; workdir?: string; traffic: boolean; store: boolean; drill?: string; scenario?: string }) => {
       let parsed: LabCliOptions;
       let scenario: Scenario | undefined;
       try {
@@ -146,6 +149,10 @@ export function registerLabCommands(program: Command): void {
         if ((opts.drill !== undefined || opts.scenario !== undefined) && opts.duration !== undefined) throw new LabOptionError('--duration', opts.duration, "no --duration with a drill: its timeline sets its length (write a --scenario file with its own \"duration\" to change it)");
         if (opts.drill !== undefined) scenario = namedDrill(opts.drill);
         if (opts.scenario !== undefined) scenario = loadScenario(opts.scenario);
+        // Store steps without a store would fail only after the whole mesh started: refuse them now.
+        const storeStep = scenario?.steps.find(isStoreStep);
+        if (storeStep && !opts.store) throw new LabOptionError('--no-store', 'set', `the replicated store for the step ${JSON.stringify(storeStep)} (drop --no-store)`);
+        if (storeStep && !postgresBinDir()) throw new EntenteError('PG_NOT_INSTALLED', `the step ${JSON.stringify(storeStep)} needs the lab's replicated store, and PostgreSQL's server binaries are not installed (/usr/lib/postgresql/*/bin): install the Debian package "${PG_PACKAGE}"`);
       } catch (err) {
         if (!(err instanceof EntenteError)) throw err;
         // A usage error: nothing started, exit 2 (as commander does for an unknown option).
@@ -179,6 +186,7 @@ export function registerLabCommands(program: Command): void {
         rate: parsed.rate,
         ...(opts.workdir ? { workdir: opts.workdir } : {}),
         traffic: opts.traffic,
+        store: opts.store,
         svidTtl: parsed.svidTtl,
         attest: parsed.attest === 'uid' ? { uid: attest.uid! } : attest,
         // Every request the lab drives starts a trace: sample a few per second per agent.
@@ -286,14 +294,23 @@ export function registerLabCommands(program: Command): void {
       process.exitCode = broken.length === 0 ? 0 : 4;
     });
 
-  withLogOptions(program
-    .command('demo-app')
-    .description("one process of the lab's demo application (started by the lab)")
-    .requiredOption('-c, --config <file>', 'app JSON written by the lab'))
+  labProcessCommand(program, 'demo-app', "one process of the lab's demo application (started by the lab)", (path) => {
+    const config = loadDemoAppConfig(path);
+    return { workload: config.workload, run: () => runDemoApp(config) };
+  });
+  labProcessCommand(program, 'lab-store-client', "one region's writer and reader of the lab's replicated store (started by the lab)", (path) => {
+    const config = loadStoreClientConfig(path);
+    return { workload: config.name, run: () => runStoreClient(config) };
+  });
+}
+
+/** A process the lab starts with a JSON config it wrote: runs until a signal, then closes. */
+function labProcessCommand(program: Command, name: string, description: string, load: (path: string) => { workload: string; run: () => Promise<{ close(): Promise<void> }> }): void {
+  withLogOptions(program.command(name).description(description).requiredOption('-c, --config <file>', 'JSON written by the lab'))
     .action(async (opts: { config: string; logLevel?: string; logFormat?: string }) => {
-      const config = loadDemoAppConfig(opts.config);
-      const log = loggerFrom(opts, 'demo-app', { workload: config.workload });
-      const app = await runDemoApp(config);
-      runUntilSignal(log, () => app.close());
+      const { workload, run } = load(opts.config);
+      const log = loggerFrom(opts, name, { workload });
+      const proc = await run();
+      runUntilSignal(log, () => proc.close());
     });
 }

@@ -3,10 +3,9 @@
 // traffic on its routes through its node agent's HTTP proxy, calling from its
 // workload address so the agent knows who is calling. The lab reads its
 // counters from a stats port.
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { RouteCounters } from './latency-stats.js';
-import { RouteBuckets } from './route-buckets.js';
+import { RouteStats, startStatsServer } from './route-stats.js';
 
 export interface DemoAppConfig {
   readonly workload: string;
@@ -19,13 +18,6 @@ export interface DemoAppConfig {
   readonly rate: number;
   readonly timeoutMs: number;
   readonly routes: readonly { id: string; url: string; method: string; expectService: string }[];
-}
-
-interface RouteState extends RouteCounters {
-  samples: number[];
-  inFlight: number;
-  buckets: RouteBuckets;
-  lastError?: string;
 }
 
 const MAX_IN_FLIGHT = 32;
@@ -53,7 +45,7 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
   await new Promise<void>((r) => server.listen(config.listen.port, config.listen.host, r));
 
   const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-  const states = new Map<string, RouteState>(config.routes.map((r) => [r.id, { requests: 0, ok: 0, denied: 0, failed: 0, samples: [], inFlight: 0, buckets: new RouteBuckets() }]));
+  const states = new Map(config.routes.map((r) => [r.id, new RouteStats()]));
 
   const fire = (route: DemoAppConfig['routes'][number]): void => {
     const st = states.get(route.id)!;
@@ -64,14 +56,7 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
     const done = (outcome: 'ok' | 'denied' | 'failed', err?: string): void => {
       if (settled) return;
       settled = true;
-      st.inFlight--;
-      // Counted when settled, so that requests = ok + denied + failed at every read.
-      st.requests++;
-      st[outcome]++;
-      if (err) st.lastError = err;
-      const latency = outcome !== 'failed' ? performance.now() - start : undefined;
-      if (latency !== undefined) st.samples.push(latency);
-      st.buckets.record(outcome, latency);
+      st.settle(outcome, outcome !== 'failed' ? performance.now() - start : undefined, err);
     };
     const req = request(
       {
@@ -113,50 +98,23 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
   // Traffic starts when the lab says so (POST /start on the stats port), once
   // every app of the demo listens: otherwise the first calls race app start-up.
   const timers: NodeJS.Timeout[] = [];
-  // Tells one run of this app from the next (a drill restarts it): the lab keeps each run's buckets apart.
-  const startedAt = Date.now();
   let started = false;
-  const startTraffic = (): void => {
-    if (started) return;
-    started = true;
-    config.routes.forEach((route, i) => {
-      // Stagger routes so that they do not fire in lock step.
-      timers[i] = setTimeout(() => {
-        fire(route);
-        timers[i] = setInterval(() => fire(route), 1000 / config.rate);
-      }, Math.random() * (1000 / config.rate));
-    });
-  };
-
-  const stats: Server = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/start') {
-      startTraffic();
-      res.writeHead(204);
-      res.end();
-      return;
-    }
-    // GET /buckets?since=EPOCH_SECOND: per-second counts (not destructive; the lab overwrites what it holds).
-    const url = new URL(req.url ?? '/', 'http://stats');
-    if (url.pathname === '/buckets') {
-      const since = Number(url.searchParams.get('since') ?? 0) || 0;
-      const body = JSON.stringify({ workload: config.workload, startedAt, routes: [...states].map(([id, s]) => ({ id, buckets: s.buckets.since(since) })) });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(body);
-      return;
-    }
-    // Destructive read of samples: the lab is the only reader and keeps them.
-    const body = JSON.stringify({
-      workload: config.workload,
-      routes: [...states].map(([id, s]) => {
-        const samples = s.samples;
-        s.samples = [];
-        return { id, requests: s.requests, ok: s.ok, denied: s.denied, failed: s.failed, inFlight: s.inFlight, lastError: s.lastError, samples };
-      }),
-    });
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(body);
+  const stats = await startStatsServer({
+    ...config.stats,
+    workload: config.workload,
+    routes: states,
+    onStart: () => {
+      if (started) return;
+      started = true;
+      config.routes.forEach((route, i) => {
+        // Stagger routes so that they do not fire in lock step.
+        timers[i] = setTimeout(() => {
+          fire(route);
+          timers[i] = setInterval(() => fire(route), 1000 / config.rate);
+        }, Math.random() * (1000 / config.rate));
+      });
+    },
   });
-  await new Promise<void>((r) => stats.listen(config.stats.port, config.stats.host, r));
 
   return {
     async close() {

@@ -9,7 +9,9 @@ import { httpJson } from '../core/http-get-json.js';
 import type { Lab } from './lab.js';
 import { drillReport, type DrillReport, type Expectation } from './drill-report.js';
 import { healthyState, servable, type FaultState } from './servability.js';
-import type { Scenario, ScenarioStep } from './scenario.js';
+import { isStoreStep, type Scenario, type ScenarioStep } from './scenario.js';
+import { PROMOTE_FOLLOW_MS, STORE_DRILL_BOUNDS_SLACK_MS, storeDrillExpectations, type AppliedStoreStep } from './store-drill.js';
+import { STORE } from './lab-store.js';
 
 /** How long another region may take to name (or stop naming) an edited policy resource in GET /v1/drift. */
 export const DRIFT_SEEN_WITHIN_MS = 10_000;
@@ -31,9 +33,10 @@ export function applyToState(lab: Pick<Lab, 'regionComponents'>, state: FaultSta
 }
 
 /** The fault states a scenario passes through between its first and its last step (pure). */
-function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): FaultState[] {
+function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology' | 'storeCallers'>, scenario: Scenario): FaultState[] {
   const states: FaultState[] = [];
-  let state = healthyState(lab.topology);
+  const healthy = healthyState(lab.topology);
+  let state: FaultState = { alive: new Set([...healthy.alive, ...lab.storeCallers().flatMap((c) => c.needs)]), cut: healthy.cut };
   for (const [i, step] of scenario.steps.entries()) {
     state = applyToState(lab, state, step);
     if (i < scenario.steps.length - 1) states.push(state);
@@ -41,10 +44,16 @@ function faultStates(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: 
   return states;
 }
 
-/** Ids of the routes some state of the drill leaves without a reachable replica (reported apart, under unservable). */
-export function unservableRoutes(lab: Pick<Lab, 'regionComponents' | 'topology'>, scenario: Scenario): Set<string> {
+/**
+ * Ids of the routes some state of the drill leaves without a reachable replica
+ * (reported apart, under unservable). A store route counts as unservable only
+ * when its caller is down: where its calls go is the store drills' business.
+ */
+export function unservableRoutes(lab: Pick<Lab, 'regionComponents' | 'topology' | 'storeCallers'>, scenario: Scenario): Set<string> {
   const states = faultStates(lab, scenario);
-  return new Set(lab.topology.routes.filter((r) => !states.every((s) => servable(lab.topology, r, s))).map((r) => r.id));
+  const demo = lab.topology.routes.filter((r) => !states.every((s) => servable(lab.topology, r, s))).map((r) => r.id);
+  const store = lab.storeCallers().filter((c) => !states.every((s) => c.needs.every((n) => s.alive.has(n)))).map((c) => c.id);
+  return new Set([...demo, ...store]);
 }
 
 export interface DrillRunOptions {
@@ -63,6 +72,10 @@ export async function runDrill(lab: Lab, scenario: Scenario, opts: DrillRunOptio
       lab.regionComponents(l.to);
     }
     if ('editPolicy' in st) lab.regionComponents(st.editPolicy.region);
+    if ('pauseReplay' in st) lab.assertStoreStep(st.pauseReplay, 'pauseReplay');
+    if ('resumeReplay' in st) lab.assertStoreStep(st.resumeReplay, 'resumeReplay');
+    if ('promote' in st) lab.assertStoreStep(st.promote, 'promote');
+    if ('killPrimary' in st) lab.assertStoreStep({}, 'killPrimary');
     for (const t of ['kill' in st ? st.kill : undefined, 'restart' in st ? st.restart : undefined]) {
       if (t && 'region' in t) lab.regionComponents(t.region);
       if (t && 'component' in t) lab.assertComponent(t.component);
@@ -71,11 +84,13 @@ export async function runDrill(lab: Lab, scenario: Scenario, opts: DrillRunOptio
   const ticker = setInterval(() => void lab.collectBuckets(), 1000);
   const checks: Promise<Expectation>[] = [];
   const original = new Map<string, string>();
+  const storeSteps: AppliedStoreStep[] = [];
   try {
     for (const step of scenario.steps) {
       await sleepUntil(t0 + step.at);
       say(`drill ${scenario.name}: t=${Math.round(step.at / 1000)}s ${JSON.stringify(step)}`);
-      await applyStep(lab, step, original, checks);
+      if (isStoreStep(step)) storeSteps.push(await applyStoreStep(lab, step));
+      else await applyStep(lab, step, original, checks);
     }
     await sleepUntil(t0 + scenario.durationMs + 1500);
   } finally {
@@ -83,6 +98,17 @@ export async function runDrill(lab: Lab, scenario: Scenario, opts: DrillRunOptio
   }
   await lab.collectBuckets();
   const extra = await Promise.all(checks);
+  if (storeSteps.length > 0) {
+    extra.push(
+      ...storeDrillExpectations({
+        calls: await lab.storeCalls(t0),
+        steps: storeSteps,
+        warmupEndMs: t0 + scenario.warmupMs,
+        endMs: t0 + scenario.durationMs,
+        bounds: { maxLagMs: STORE.maxLagMs, probeIntervalMs: STORE.probeIntervalMs, slackMs: STORE_DRILL_BOUNDS_SLACK_MS, followMs: PROMOTE_FOLLOW_MS },
+      }),
+    );
+  }
   const exits = lab.report().unexpectedExits;
   extra.push({ what: 'no component exited unexpectedly', met: exits.length === 0, detail: exits.join('; ') || 'none' });
   const unservable = unservableRoutes(lab, scenario);
@@ -121,6 +147,25 @@ async function applyStep(lab: Lab, step: ScenarioStep, original: Map<string, str
     const observer = lab.topology.regions.find((r) => r.name !== region)!.name;
     checks.push(watchDrift(lab, observer, !step.editPolicy.revert));
   }
+}
+
+/** A store step, applied; when it took effect (the hooks return once it has) and on which server. */
+async function applyStoreStep(lab: Lab, step: ScenarioStep): Promise<AppliedStoreStep> {
+  const memberOf = (region: string): string => lab.storePlan!.members.find((m) => m.region === region)!.name;
+  if ('pauseReplay' in step) {
+    await lab.pauseReplay(step.pauseReplay.region);
+    return { kind: 'pauseReplay', region: step.pauseReplay.region, atMs: Date.now(), server: memberOf(step.pauseReplay.region) };
+  }
+  if ('resumeReplay' in step) {
+    await lab.resumeReplay(step.resumeReplay.region);
+    return { kind: 'resumeReplay', region: step.resumeReplay.region, atMs: Date.now(), server: memberOf(step.resumeReplay.region) };
+  }
+  if ('promote' in step) {
+    await lab.promote(step.promote.region);
+    return { kind: 'promote', region: step.promote.region, atMs: Date.now(), server: memberOf(step.promote.region) };
+  }
+  const server = await lab.killPrimary();
+  return { kind: 'killPrimary', atMs: Date.now(), server };
 }
 
 /** The policy file with catalog-readers' first rule listed twice (same meaning, another digest). */

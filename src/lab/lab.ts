@@ -14,8 +14,11 @@ import { ProcessSupervisor, type Supervised } from './process-supervisor.js';
 import { AGENT_NODE_FLAGS } from '../agent/agent-node-flags.js';
 import { LatencySamples, type RouteCounters } from './latency-stats.js';
 import type { WireAttest } from '../mesh/mesh-config.js';
-import type { LabExtraResources } from './lab-resources.js';
+import { labAttest, type LabExtraResources } from './lab-resources.js';
 import type { RouteBucket } from './route-buckets.js';
+import { LabStore, mergeExtra, planStore, storeReportRoutes, storeResources, storeRouteIds, type StorePlan, type StoreRoute } from './lab-store.js';
+import { PG_PACKAGE, postgresBinDir } from './pg-binaries.js';
+import type { StoreCall } from './store-client.js';
 
 export interface LabRunOptions extends LabOptions {
   /** Keep generated configs and data here (default: a temporary directory, removed at the end). */
@@ -29,8 +32,16 @@ export interface LabRunOptions extends LabOptions {
   readonly attest?: WireAttest;
   /** Resources beyond the demo app's (tests that run their own apps on the lab's nodes). */
   readonly extra?: LabExtraResources;
+  /**
+   * Run the replicated store (lab-store.ts): PostgreSQL, a DataRoute and store
+   * clients. Default false here (tests that build a Lab bring their own apps);
+   * `entente lab` sets it unless --no-store.
+   */
+  readonly store?: boolean;
   readonly onEvent?: (line: string) => void;
 }
+
+
 
 export interface RouteReport {
   id: string;
@@ -131,6 +142,14 @@ export class Lab {
   private readonly baseLatencyMs = new Map<string, number>();
   private startedAt = 0;
   private stopped = false;
+  /** The store's plan when asked for, and its servers once PostgreSQL was found. */
+  readonly storePlan: StorePlan | undefined;
+  private store: LabStore | undefined;
+  private storeStarting: Promise<void> | undefined;
+  /** Why a lab asked to run the store runs without it (PostgreSQL not installed). */
+  private storeMissing: string | undefined;
+  private readonly storeRoutes: StoreRoute[] = [];
+  private storeFailure: unknown;
 
   constructor(private readonly opts: LabRunOptions) {
     this.topology = buildTopology(opts);
@@ -142,10 +161,36 @@ export class Lab {
       this.unexpectedExits.push(line);
       this.opts.onEvent?.(line);
     });
-    for (const r of this.topology.routes) {
+    if (opts.store) {
+      this.storePlan = planStore(this.topology);
+      this.storeRoutes.push(...storeReportRoutes(this.storePlan));
+    }
+    for (const r of [...this.topology.routes, ...this.storeRoutes]) {
       this.counters.set(r.id, { requests: 0, ok: 0, denied: 0, failed: 0 });
       this.latencies.set(r.id, new LatencySamples());
     }
+  }
+
+  private storeFailed(): boolean {
+    return this.storeFailure !== undefined;
+  }
+
+  private throwStoreFailure(): void {
+    if (this.storeFailure !== undefined) throw this.storeFailure;
+  }
+
+  /** Why store steps cannot run here (no store asked for, or PostgreSQL missing); undefined when the store runs. */
+  get storeProblem(): string | undefined {
+    if (!this.storePlan) return 'the lab runs without its replicated store (--no-store)';
+    return this.storeMissing;
+  }
+
+  /** Every stats endpoint the lab reads counters from: the demo apps', then the store clients'. */
+  private statsUrls(): { name: string; url: string }[] {
+    return [
+      ...this.topology.workloads.map((w) => ({ name: w.name, url: `http://${w.address}:${PORTS.appStats}` })),
+      ...(this.store ? (this.storePlan?.clients ?? []).map((c) => ({ name: c.name, url: `http://${c.stats.host}:${c.stats.port}` })) : []),
+    ];
   }
 
   private say(line: string): void {
@@ -160,7 +205,22 @@ export class Lab {
   async start(): Promise<void> {
     const topo = this.topology;
     const timeout = this.opts.readyTimeoutMs ?? 60_000;
-    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, this.opts.extra);
+    let extra = this.opts.extra;
+    if (this.storePlan) {
+      if (!postgresBinDir()) {
+        this.storeMissing = `PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (install the Debian package "${PG_PACKAGE}")`;
+        this.say(`no replicated store: ${this.storeMissing}`);
+      } else {
+        this.store = new LabStore(this.storePlan, this.workdir);
+        this.store.writePasswordFile();
+        extra = mergeExtra(extra, storeResources(topo, this.storePlan, this.store.probePasswordFile, this.opts.attest ?? labAttest()));
+        // initdb and the base backups run while the mesh starts; the store clients wait for both.
+        this.storeStarting = this.store.start();
+        // A failure ends the mesh's waits below at their next poll (storeFailed), not at their timeouts.
+        this.storeStarting.catch((err: unknown) => (this.storeFailure = err));
+      }
+    }
+    const controllerConfigs = writeControllerFiles(this.workdir, topo, this.opts.svidTtl, this.opts.attest, extra);
     writePrometheusFile(this.workdir, topo);
 
     // The WAN: one emulated link per direction for federation and for data.
@@ -182,8 +242,9 @@ export class Lab {
 
     for (const r of topo.regions) this.supervisor.start(`${r.name}-controller`, ['controller', '--config', controllerConfigs.get(r.name)!]);
     await Promise.all(
-      topo.regions.map((r) => eventually(async () => (await httpJson(`${this.adminUrl(r.name)}/v1/status`)).status === 200, { timeoutMs: timeout, what: `controller ${r.name}` })),
+      topo.regions.map((r) => eventually(async () => this.storeFailed() || (await httpJson(`${this.adminUrl(r.name)}/v1/status`)).status === 200, { timeoutMs: timeout, what: `controller ${r.name}` })),
     );
+    this.throwStoreFailure();
     this.say(`controllers up: ${topo.regions.map((r) => r.name).join(', ')}`);
 
     for (const r of topo.regions) {
@@ -214,7 +275,7 @@ export class Lab {
         return got;
       };
       this.supervisor.start(`${r.name}-gateway`, ['gateway', '--config', writeGatewayFile(this.workdir, r, await token(`${r.name}-gateway`, 'gateway'))]);
-      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), this.opts.extra?.outboundPorts?.[a.node], this.opts.extra?.agentTelemetry)], AGENT_NODE_FLAGS);
+      for (const a of r.agents) this.supervisor.start(`${a.node}-agent`, ['agent', '--config', writeAgentFile(this.workdir, r, a, await token(a.node, 'agent'), extra?.outboundPorts?.[a.node], extra?.agentTelemetry)], AGENT_NODE_FLAGS);
     }
 
     // Ready when every region sees its nodes connected and fresh state from every peer,
@@ -228,6 +289,7 @@ export class Lab {
     };
     await eventually(
       async () => {
+        if (this.storeFailed()) return true;
         const waits = await Promise.all(
           topo.regions.map(async (r): Promise<RegionWaiting> => {
             const st = await httpJson<RegionStatusView>(`${this.adminUrl(r.name)}/v1/status`, { timeoutMs: 5000 }).then((x) => x.body, () => undefined);
@@ -240,8 +302,10 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'every region to see its nodes and its peers', intervalMs: 200 },
     );
+    this.throwStoreFailure();
     await eventually(
       async () => {
+        if (this.storeFailed()) return true;
         const waits = await Promise.all(
           topo.regions.map(async (r): Promise<RegionWaiting> => {
             const agents = await Promise.all(
@@ -256,6 +320,7 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'every workload SVID', intervalMs: 200 },
     );
+    this.throwStoreFailure();
     this.say('mesh converged: nodes connected, peers federated, SVIDs issued');
 
     for (const w of topo.workloads) {
@@ -268,17 +333,74 @@ export class Lab {
       },
       { timeoutMs: timeout, what: 'demo apps' },
     );
-    await Promise.all(topo.workloads.map((w) => httpJson(`http://${w.address}:${PORTS.appStats}/start`, { method: 'POST' })));
+    if (this.store) await this.startStoreClients(timeout);
+    await Promise.all(this.statsUrls().map((s) => httpJson(`${s.url}/start`, { method: 'POST' })));
     this.startedAt = Date.now();
     this.say(this.opts.traffic === false ? 'demo apps up, no demo traffic (--no-traffic)' : `demo traffic on ${topo.routes.length} routes at ${topo.options.rate} req/s each`);
+  }
+
+  /** Once the servers run: the store clients, and the waits for the mesh to route to the store (LabStore.startClients). */
+  private async startStoreClients(timeoutMs: number): Promise<void> {
+    await this.storeStarting;
+    await this.store!.startClients({
+      supervisor: this.supervisor,
+      workdir: this.workdir,
+      adminUrls: this.topology.regions.map((r) => this.adminUrl(r.name)),
+      timeoutMs,
+      say: (line) => this.say(line),
+    });
+  }
+
+  /** Every store client's calls that started at or after `sinceMs`, by region (none without the store). */
+  async storeCalls(sinceMs = 0): Promise<Map<string, StoreCall[]>> {
+    return this.store ? this.store.calls(sinceMs) : new Map();
+  }
+
+  // --- Store hooks (drills). Refused when the store does not run.
+
+  private requireStore(): LabStore {
+    if (!this.store) throw new EntenteError('LAB_NO_STORE', `this step needs the lab's replicated store: ${this.storeProblem ?? 'it did not start'}`, { hint: `install the Debian package "${PG_PACKAGE}" and run the lab without --no-store` });
+    return this.store;
+  }
+
+  async pauseReplay(region: string): Promise<void> {
+    await this.requireStore().pauseReplay(region);
+    this.say(`fault: replay paused on ${region}'s replica`);
+  }
+
+  async resumeReplay(region: string): Promise<void> {
+    await this.requireStore().resumeReplay(region);
+    this.say(`fault: replay resumed on ${region}'s replica`);
+  }
+
+  /** The name of the server killed. */
+  async killPrimary(): Promise<string> {
+    const name = await this.requireStore().killPrimary();
+    this.say(`fault: killed the store's primary ${name} (SIGKILL of its postmaster)`);
+    return name;
+  }
+
+  async promote(region: string): Promise<void> {
+    const name = await this.requireStore().promote(region);
+    this.say(`fault: promoted ${name} (pg_promote())`);
+  }
+
+  /** Checks a store step's region before the drill starts (a typo or the primary's region fails now). */
+  assertStoreStep(step: { region: string } | Record<string, never>, kind: string): void {
+    this.requireStore();
+    if ('region' in step) {
+      this.regionComponents(step.region);
+      const m = this.storePlan!.members.find((x) => x.region === step.region)!;
+      if (m.role === 'primary') throw new EntenteError('LAB_STORE_STEP', `${kind}: ${step.region} holds the store's primary (${m.name}), not a replica`, { hint: `a replica's region: ${this.storePlan!.members.filter((x) => x.role === 'replica').map((x) => x.region).join(', ')}` });
+    }
   }
 
   /** Pulls every app's counters and new latency samples. */
   async collect(): Promise<void> {
     await Promise.all(
-      this.topology.workloads.map(async (w) => {
+      this.statsUrls().map(async (w) => {
         try {
-          const st = (await httpJson<AppStats>(`http://${w.address}:${PORTS.appStats}/`, { timeoutMs: 5000 })).body;
+          const st = (await httpJson<AppStats>(`${w.url}/`, { timeoutMs: 5000 })).body;
           for (const r of st.routes) {
             const c = this.counters.get(r.id);
             if (!c) continue;
@@ -298,9 +420,9 @@ export class Lab {
     const since = this.bucketsSince;
     this.bucketsSince = Math.floor(Date.now() / 1000) - 3;
     await Promise.all(
-      this.topology.workloads.map(async (w) => {
+      this.statsUrls().map(async (w) => {
         try {
-          const got = (await httpJson<{ startedAt: number; routes: { id: string; buckets: RouteBucket[] }[] }>(`http://${w.address}:${PORTS.appStats}/buckets?since=${since}`, { timeoutMs: 5000 })).body;
+          const got = (await httpJson<{ startedAt: number; routes: { id: string; buckets: RouteBucket[] }[] }>(`${w.url}/buckets?since=${since}`, { timeoutMs: 5000 })).body;
           for (const r of got.routes) {
             const runs = this.buckets.get(r.id) ?? new Map<string, Map<number, RouteBucket>>();
             this.buckets.set(r.id, runs);
@@ -356,11 +478,22 @@ export class Lab {
     return out as WanLink[];
   }
 
-  /** Every process of a region, in start order: controller, gateway, agents, demo apps. */
+  /**
+   * Every process of a region, in start order: controller, gateway, agents,
+   * demo apps, its store client. Not the store's PostgreSQL server: it is the
+   * database's machine, and the store steps act on it.
+   */
   regionComponents(region: string): string[] {
     const r = this.topology.regions.find((x) => x.name === region);
     if (!r) throw new EntenteError('LAB_REGION', `no region ${region} in this lab`, { hint: `regions: ${this.topology.regions.map((x) => x.name).join(', ')}` });
-    return [`${r.name}-controller`, `${r.name}-gateway`, ...r.agents.map((a) => `${a.node}-agent`), ...this.topology.workloads.filter((w) => w.region === region).map((w) => `app-${w.name}`)];
+    const storeClient = this.store ? this.storePlan!.clients.filter((c) => c.region === region).map((c) => c.name) : [];
+    return [`${r.name}-controller`, `${r.name}-gateway`, ...r.agents.map((a) => `${a.node}-agent`), ...this.topology.workloads.filter((w) => w.region === region).map((w) => `app-${w.name}`), ...storeClient];
+  }
+
+  /** The store clients' routes and the components each needs running (empty without the store): for the live view's unservable routes. */
+  storeCallers(): { id: string; needs: string[] }[] {
+    if (!this.store) return [];
+    return this.storePlan!.clients.flatMap((c) => Object.values(storeRouteIds(c)).map((id) => ({ id, needs: [c.name, `${c.node}-agent`] })));
   }
 
   async killRegion(region: string): Promise<void> {
@@ -379,13 +512,13 @@ export class Lab {
     this.say(`fault: killed ${name}`);
   }
 
-  /** Starts a killed component again with its first command line; a demo app is told to drive its traffic again once it listens. */
+  /** Starts a killed component again with its first command line; a demo app or a store client is told to drive its traffic again once it listens. */
   async restartComponent(name: string, opts: { quiet?: boolean } = {}): Promise<void> {
     this.component(name);
     this.supervisor.restart(name);
-    const w = this.topology.workloads.find((x) => `app-${x.name}` === name);
+    const w = this.statsUrls().find((x) => `app-${x.name}` === name || x.name === name);
     if (w) {
-      const stats = `http://${w.address}:${PORTS.appStats}`;
+      const stats = w.url;
       await eventually(async () => (await httpJson(`${stats}/`, { timeoutMs: 2000 })).status === 200, { timeoutMs: 30_000, what: `${name} to listen again` });
       if (this.opts.traffic !== false) await httpJson(`${stats}/start`, { method: 'POST' });
     }
@@ -435,7 +568,7 @@ export class Lab {
   }
 
   report(): LabReport {
-    const routes: RouteReport[] = this.topology.routes.map((r) => {
+    const routes: RouteReport[] = [...this.topology.routes, ...(this.store ? this.storeRoutes : [])].map((r) => {
       const c = this.counters.get(r.id)!;
       const l = this.latencies.get(r.id)!;
       const round = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
@@ -475,7 +608,7 @@ export class Lab {
   async stop(opts: { keepWorkdir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const apps = this.topology.workloads.map((w) => `app-${w.name}`);
+    const apps = [...this.topology.workloads.map((w) => `app-${w.name}`), ...(this.storePlan?.clients ?? []).map((c) => c.name)];
     await this.collect().catch(() => undefined);
     await this.supervisor.stop(apps);
     // Nodes before controllers: a node whose controller went first would log a lost config stream at warn on every stop.
@@ -483,11 +616,15 @@ export class Lab {
     await this.supervisor.stop(nodes);
     await this.supervisor.stop();
     await Promise.all([...this.links.values()].map((l) => l.close()));
+    // A store still starting (a lab start that failed early) is waited for, so that close() finds every server.
+    await this.storeStarting?.catch(() => undefined);
+    await this.store?.stop();
     if (this.ownsWorkdir && !opts.keepWorkdir) rmSync(this.workdir, { recursive: true, force: true });
   }
 
   /** Synchronous emergency cleanup for process exit handlers. */
   killNow(): void {
     this.supervisor.killAllNow();
+    this.store?.killNow();
   }
 }

@@ -22,8 +22,20 @@ export type ScenarioStep = { at: number } & (
   | { degrade: { latencyMs?: number | undefined; loss?: number | undefined } }
   | { restore: true | Record<string, never> | null }
   | { editPolicy: { region: string; revert?: boolean | undefined } }
+  | { pauseReplay: { region: string } }
+  | { resumeReplay: { region: string } }
+  | { killPrimary: Record<string, never> }
+  | { promote: { region: string } }
 );
-const KINDS = ['cut', 'heal', 'kill', 'restart', 'degrade', 'restore', 'editPolicy'] as const;
+const KINDS = ['cut', 'heal', 'kill', 'restart', 'degrade', 'restore', 'editPolicy', 'pauseReplay', 'resumeReplay', 'killPrimary', 'promote'] as const;
+/** The steps that act on the lab's replicated store (refused when the lab runs without it). */
+export const STORE_KINDS = ['pauseReplay', 'resumeReplay', 'killPrimary', 'promote'] as const;
+
+export function isStoreStep(step: ScenarioStep): boolean {
+  return STORE_KINDS.some((k) => k in step);
+}
+
+const zReplica = z.strictObject({ region: zName }, { error: "{ region: NAME }: the region of one of the store's replicas" });
 
 // Every kind an optional key, then "exactly one": a bad value is reported at its own key, not as "no union member matched".
 const zStep = z
@@ -36,6 +48,10 @@ const zStep = z
     degrade: z.strictObject({ latencyMs: z.number().min(0).max(10_000).optional(), loss: z.number().min(0).max(1).optional() }).optional(),
     restore: z.union([z.literal(true), z.strictObject({}), z.null()], { error: 'true' }).optional(),
     editPolicy: z.strictObject({ region: zName, revert: z.boolean().optional() }).optional(),
+    pauseReplay: zReplica.optional(),
+    resumeReplay: zReplica.optional(),
+    killPrimary: z.strictObject({}, { error: '{} (the primary is whichever server is primary when the step runs)' }).optional(),
+    promote: zReplica.optional(),
   })
   .transform((st, ctx): ScenarioStep => {
     const kinds = KINDS.filter((k) => k in st);
@@ -112,6 +128,16 @@ export const DRILLS: Readonly<Record<string, { readonly text: string; readonly e
   'controller-outage': { text: named('controller-outage', [{ kill: { component: 'ap-controller' } }], [{ restart: { component: 'ap-controller' } }]), expect: "ap's controller killed: all traffic goes on (the data plane runs on what it holds)" },
   'gateway-outage': { text: named('gateway-outage', [{ kill: { component: 'ap-gateway' } }], [{ restart: { component: 'ap-gateway' } }]), expect: "ap's gateway killed: routes into ap fail over or cannot be served (frontend->shipping); the rest keep working" },
   'wan-degradation': { text: named('wan-degradation', [{ degrade: { latencyMs: 200, loss: 0.05 } }], [{ restore: true }]), expect: 'every link +200 ms RTT and 5% loss: every route keeps working (slower)' },
+  // The store drills: their expectations come from the store clients' calls (store-drill.ts) on top of the demo routes'.
+  'replica-lag': {
+    text: named('replica-lag', [{ pauseReplay: { region: 'us' } }], [{ resumeReplay: { region: 'us' } }]),
+    expect: "replay paused on us's replica under writes: reads from us leave it within maxLag + 2 probe intervals, come back after the resume, and never fail",
+  },
+  promote: {
+    // The promotion 3 s after the kill: about when the replicas' lag bound (3 s since their last replayed write) would take them out of the reads.
+    text: JSON.stringify({ name: 'promote', steps: [{ at: FAULT, killPrimary: {} }, { at: '18s', promote: { region: 'us' } }] }),
+    expect: "eu's primary killed, us's replica promoted: writes fail for a bounded window, then succeed on the promoted server; none lands on the old primary",
+  },
   'policy-drift': { text: named('policy-drift', [{ editPolicy: { region: 'us' } }], [{ editPolicy: { region: 'us', revert: true } }]), expect: "us's policies edited harmlessly: eu's GET /v1/drift names the resource within 10 s and clears after the revert; traffic unaffected" },
 };
 

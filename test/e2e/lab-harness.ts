@@ -19,7 +19,7 @@ import { stringify } from 'yaml';
  * collide. Each file that starts a lab has a range of its own: outage-expiry
  * 10-29, outage 30-59, attestation 60-79, rogue-node 80-83, lab 100-129,
  * lab-stop 130-149, attack-lab 150-174, mesh 175-210, dashboard 211-214, prometheus 215-218,
- * flows 219-222, operator commands 223-226, traces 227-230, data probes 231-234, relay 235-240, drills 241-246, HTTP data 247-250,
+ * flows 219-222, operator commands 223-226, traces 227-230, data probes 231-234 (third octet 241; Kubernetes controller-source 242), relay 235-240, drills 241-246, HTTP data 247-250,
  * protocols 251-254, failure-handling 84-99, PostgreSQL replication (pg-probe, src/data/pg-probe.test.ts) 231-234 with third octet 240
  * (3-8: src/lab/free-prefix.test.ts; 9: test/controller/startup-failure.test.ts). A lab uses
  * 127.N.<region 1-3>.*; files that take a random /24 of a fixed 127.N use

@@ -1,5 +1,7 @@
 // Ctrl-C on `entente lab` stops every process it started, also after some of
 // them were killed and restarted by hand, and --workdir keeps the generated configs.
+// The store runs (its PostgreSQL servers are not the lab's children: pg_ctl
+// detaches them), so the test checks that they are gone too, and their files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -30,6 +32,14 @@ function commandOf(pid: number): string {
   }
 }
 
+/** Postmasters whose data directory is under the lab's (`postgres -D <workdir>/store/...`). */
+function storeServers(workdir: string): number[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /\bpostgres\b.* -D /.test(l) && l.includes(join(workdir, 'store')))
+    .map((l) => Number(l.trim().split(/\s+/, 1)[0]));
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -52,8 +62,10 @@ test('Ctrl-C stops every process the lab started, after an agent and a gateway w
   try {
     await eventually(() => out.includes('demo traffic on'), { timeoutMs: 120_000, what: `the lab to start:\n${out}` });
     const children = childrenOf(lab.pid!);
-    // 2 regions x (controller, gateway, 2 agents) + 4 demo apps.
-    assert.equal(children.length, 12, `children: ${children.join(' ')}`);
+    // 2 regions x (controller, gateway, 2 agents) + 4 demo apps + 2 store clients.
+    assert.equal(children.length, 14, `children: ${children.join(' ')}`);
+    const servers = storeServers(workdir);
+    assert.equal(servers.length, 2, 'a PostgreSQL primary and one replica run from the lab directory');
     // An operator's drill: kill an agent and the gateway, start them again by hand with the kept configs.
     for (const cfg of ['eu/agent-eu-node-1.yaml', 'eu/gateway.yaml']) {
       const kind = cfg.includes('agent') ? 'agent' : 'gateway';
@@ -69,6 +81,8 @@ test('Ctrl-C stops every process the lab started, after an agent and a gateway w
     await eventually(() => lab.exitCode !== null || lab.signalCode !== null, { what: `the lab to exit after Ctrl-C:\n${out.slice(-2000)}` });
     await exited;
     await eventually(() => children.every((p) => !alive(p)), { timeoutMs: 60_000, what: 'every child process to be gone' });
+    await eventually(() => servers.every((p) => !alive(p)), { timeoutMs: 60_000, what: "the store's PostgreSQL servers to be gone" });
+    assert.ok(!existsSync(join(workdir, 'store')), "the store's data directories are removed");
     for (const f of ['eu/region.yaml', 'eu/gateway.yaml', 'eu/agent-eu-node-1.yaml', 'us/resources/policies.yaml']) {
       assert.ok(existsSync(join(workdir, f)), `${f} is kept`);
     }

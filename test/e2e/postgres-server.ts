@@ -3,32 +3,14 @@
 // one address only, with trust auth for one test user and nothing else. As
 // root the cluster runs as the `postgres` system user (PostgreSQL refuses to
 // run as root); otherwise as the current user.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { chownSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresIds, requirePostgresBinDir, runPgTool, runningAsRoot } from '../../src/lab/pg-binaries.js';
+import { PG_USER } from '../../src/lab/pg-cluster.js';
 
-const run = promisify(execFile);
-
-export const PG_USER = 'entente';
-
-/** The newest installed server's bin directory, or undefined (scripts/setup-test-deps.sh installs it). */
-export function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] ? join(root, versions[0], 'bin') : undefined;
-}
-
-/** uid and gid of Debian's `postgres` system user (created by the postgresql package). */
-async function postgresIds(): Promise<[number, number]> {
-  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
-  return [Number(uid.trim()), Number(gid.trim())];
-}
+export { PG_USER };
 
 export interface PostgresServer {
   readonly address: string;
@@ -37,14 +19,12 @@ export interface PostgresServer {
 }
 
 export async function startPostgres(address: string, port: number): Promise<PostgresServer> {
-  const bin = postgresBinDir();
-  if (!bin) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; run scripts/setup-test-deps.sh');
+  const bin = requirePostgresBinDir();
   const dir = await mkdtemp(join(tmpdir(), 'entente-pg-'));
   const data = join(dir, 'data');
-  const asRoot = process.getuid?.() === 0;
+  const asRoot = runningAsRoot();
   const pgRun = async (tool: string, args: string[]): Promise<void> => {
-    const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] : [join(bin, tool), args];
-    await run(cmd, argv, { timeout: 120_000 });
+    await runPgTool(bin, tool, args);
   };
   try {
     if (asRoot) chownSync(dir, ...(await postgresIds()));
