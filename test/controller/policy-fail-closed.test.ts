@@ -20,8 +20,8 @@ import { silentLogger } from '../../src/core/log.js';
 import { API_VERSION } from '../../src/policy/resources.js';
 import type { MeshConfig } from '../../src/mesh/mesh-config.js';
 
-// 127.89.x: this file's loopback range (no other test uses it).
-const prefix = `127.89.${randomInt(1, 250)}`;
+// A /24 of 127.89 with a third octet from 10 up: failure-handling's labs use 127.89.1-3 (lab-harness.ts), no other test 127.89.10+.
+const prefix = `127.89.${randomInt(10, 250)}`;
 const ip = { controller: `${prefix}.1`, agent: `${prefix}.11`, frontend: `${prefix}.101`, ledger: `${prefix}.102` };
 const TD = 'fc.test';
 const ADMIN = `http://${ip.controller}:15000`;
