@@ -155,6 +155,31 @@ export class KubeApiDouble {
     res.end(body);
   }
 
+  /** Service-account tokens the double accepts in a TokenReview: the identity each stands for. */
+  readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; node?: string }>();
+  /** When false, TokenReview answers 503 (an API server that cannot authenticate). */
+  tokenReviewsUp = true;
+
+  private tokenReview(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (!this.tokenReviewsUp) {
+        this.status(res, 503, 'the authenticator is unavailable');
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
+      const t = this.tokens.get(body.spec?.token ?? '');
+      const wanted = body.spec?.audiences ?? [];
+      // As the API server: the audiences the token is valid for, of those asked; none in common is not authenticated.
+      const audiences = t ? t.audiences.filter((a) => wanted.length === 0 || wanted.includes(a)) : [];
+      const ok = t !== undefined && audiences.length > 0;
+      const extra = t ? { ...(t.pod ? { 'authentication.kubernetes.io/pod-name': [t.pod] } : {}), ...(t.node ? { 'authentication.kubernetes.io/node-name': [t.node] } : {}) } : {};
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t.username, extra }, audiences } : { authenticated: false, error: t ? 'token audiences are invalid' : 'invalid bearer token' } }));
+    });
+  }
+
   /** Leases (coordination.k8s.io/v1), by "namespace/name": get, create, and update with the resourceVersion precondition. */
   readonly leases = new Map<string, Record<string, unknown>>();
 
@@ -198,6 +223,10 @@ export class KubeApiDouble {
     this.requests.push({ path: u.pathname, query });
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.status(res, 401, 'Unauthorized');
+      return;
+    }
+    if (u.pathname === '/apis/authentication.k8s.io/v1/tokenreviews' && req.method === 'POST') {
+      this.tokenReview(req, res);
       return;
     }
     const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/leases(?:\/([a-z0-9.-]+))?$/.exec(u.pathname);
