@@ -40,8 +40,12 @@ export const STORE = {
    */
   maxLagMs: 3000,
   probeIntervalMs: 500,
-  /** A write or read every this often, per region. */
-  callEveryMs: 200,
+  /**
+   * A write and a read every this often, per region: each is a fresh
+   * connection and a PostgreSQL backend, so this sets most of the store's
+   * load (3 regions: 12 connections a second); the drills' bounds are seconds.
+   */
+  callEveryMs: 500,
 } as const;
 
 /** Host octets of a region's /24 the store takes (lab-topology.ts: controller .1, gateway .2, agents .11-12, apps .101-104, links .200+). */
@@ -198,7 +202,8 @@ export function storeClientConfig(client: StoreClientPlan, appPassword: string):
     password: appPassword,
     database: STORE.database,
     everyMs: STORE.callEveryMs,
-    timeoutMs: 5000,
+    // A slow answer on a busy machine is not a routing failure: only one that never comes is.
+    timeoutMs: 10_000,
     routes: storeRouteIds(client),
   };
 }
