@@ -169,7 +169,7 @@ export function buildDataplaneSnapshot(config: MeshConfig, ctx: SnapshotContext)
         tokenHeader: d.http.tokenHeader,
         primary: writes,
         reads,
-        replicas: replicaMembers.map((m) => ({ position: m.position !== undefined && /^[0-9a-f]{1,16}$/.test(m.position) ? BigInt(`0x${m.position}`) : undefined, ports: endpointsOf([m]) })).filter((r) => any(r.ports)),
+        replicas: replicaMembers.map((m) => ({ position: m.position !== undefined ? BigInt(`0x${m.position}`) : undefined, ports: endpointsOf([m]) })).filter((r) => any(r.ports)),
         writeHost: `primary.${host}`,
         tokenHost: `token.${host}`,
       };

@@ -90,11 +90,6 @@ export class Reflector<T extends KubeObject = KubeObject> {
     return this.synced;
   }
 
-  /** The collection's name, e.g. "pods". */
-  get resource(): string {
-    return this.o.resource;
-  }
-
   get resourceVersion(): string {
     return this.rv;
   }

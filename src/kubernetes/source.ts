@@ -72,11 +72,6 @@ export class KubernetesSource implements ResourceSource {
     await Promise.all(this.all().map((r) => r.stop()));
   }
 
-  /** Per collection: listed yet, and what its reflector refused and retried (for the status). */
-  stats(): { resource: string; synced: boolean; refused: number; relistsAfterGone: number; failures: number }[] {
-    return this.all().map((r) => ({ resource: r.resource, synced: r.hasSynced, refused: r.stats.refused, relistsAfterGone: r.stats.relistsAfterGone, failures: r.stats.failures }));
-  }
-
   load(): SourceLoad {
     const waiting = this.all().filter((r) => !r.hasSynced).length;
     if (waiting > 0) return { kind: 'not-synced', reason: `${waiting} of ${this.all().length} Kubernetes collections have not been listed yet` };

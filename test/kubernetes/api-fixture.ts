@@ -52,3 +52,13 @@ export async function startApiFixture(opts: { bookmarkMs?: number; token?: strin
     close: () => api.close(),
   };
 }
+
+/** A Pod in namespace shop, scheduled on `node`. */
+export const kubePod = (name: string, node: string, account?: string) => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node, ...(account ? { serviceAccountName: account } : {}) } });
+
+/** An EndpointSlice of Service `svc` in namespace shop, one endpoint per pod. */
+export const endpointSlice = (name: string, svc: string, endpoints: readonly { pod: string; ip: string; ready?: boolean }[]) => ({
+  metadata: { name, namespace: 'shop', labels: { 'kubernetes.io/service-name': svc } },
+  addressType: 'IPv4',
+  endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, targetRef: { kind: 'Pod', name: e.pod, namespace: 'shop' } })),
+});

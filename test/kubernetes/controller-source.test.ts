@@ -18,7 +18,7 @@ import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { ProcessSupervisor } from '../../src/lab/process-supervisor.js';
 import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
-import { startApiFixture, type ApiFixture } from './api-fixture.js';
+import { endpointSlice, kubePod, startApiFixture, type ApiFixture } from './api-fixture.js';
 import { CRD_NAMES } from '../../src/kubernetes/crds.js';
 import { RESOURCE_KINDS } from '../../src/policy/resources.js';
 
@@ -37,12 +37,8 @@ let app: Server;
 let api: KubeApiDouble;
 let fixture: ApiFixture;
 
-const pod = (name: string, node: string, account: string) => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node, serviceAccountName: account } });
-const slice = (svc: string, endpoints: { pod: string; ip: string; ready?: boolean }[]) => ({
-  metadata: { name: `${svc}-x1`, namespace: 'shop', labels: { 'kubernetes.io/service-name': svc } },
-  addressType: 'IPv4',
-  endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, targetRef: { kind: 'Pod', name: e.pod, namespace: 'shop' } })),
-});
+const pod = kubePod;
+const slice = (svc: string, endpoints: { pod: string; ip: string; ready?: boolean }[]) => endpointSlice(`${svc}-x1`, svc, endpoints);
 
 function callLedger(): Promise<number> {
   return new Promise((resolve) => {

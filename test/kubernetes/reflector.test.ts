@@ -13,11 +13,11 @@ import { createLogger } from '../../src/core/log.js';
 import { eventually } from '../../src/core/eventually.js';
 import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
 import { Reflector } from '../../src/kubernetes/reflector.js';
-import { startApiFixture, type ApiFixture } from './api-fixture.js';
+import { kubePod, startApiFixture, type ApiFixture } from './api-fixture.js';
 
 const PODS = '/api/v1/pods';
 
-const pod = (name: string, node = 'node-a') => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node }, status: { podIP: '10.0.0.1' } });
+const pod = (name: string, node = 'node-a') => kubePod(name, node);
 
 describe('Reflector', () => {
   let fixture: ApiFixture;

@@ -13,7 +13,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../src/core/log.js';
 import { eventually } from '../../src/core/eventually.js';
 import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
-import { startApiFixture, type ApiFixture } from './api-fixture.js';
+import { endpointSlice, kubePod, startApiFixture, type ApiFixture } from './api-fixture.js';
 import { KubernetesSource } from '../../src/kubernetes/source.js';
 import { ResourceStore } from '../../src/policy/resource-store.js';
 import { CRD_NAMES } from '../../src/kubernetes/crds.js';
@@ -28,12 +28,8 @@ const P = {
 };
 
 const service = (name: string, ports: unknown[], annotations: Record<string, string> = {}) => ({ metadata: { name, namespace: 'shop', annotations }, spec: { selector: { app: name }, ports } });
-const pod = (name: string, node: string, account = 'web') => ({ metadata: { name, namespace: 'shop' }, spec: { nodeName: node, serviceAccountName: account }, status: { podIP: '10.1.0.1' } });
-const slice = (name: string, svc: string, endpoints: { pod: string; ip: string; ready?: boolean }[]) => ({
-  metadata: { name, namespace: 'shop', labels: { 'kubernetes.io/service-name': svc } },
-  addressType: 'IPv4',
-  endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, targetRef: { kind: 'Pod', name: e.pod, namespace: 'shop' } })),
-});
+const pod = (name: string, node: string, account = 'web') => kubePod(name, node, account);
+const slice = endpointSlice;
 
 describe('KubernetesSource in a ResourceStore', () => {
   let fixture: ApiFixture;
