@@ -13,8 +13,27 @@ const CHUNKS = 'chunks';
 // Stale chunks from an earlier build would otherwise pile up (their names carry a hash).
 rmSync(join(OUT, CHUNKS), { recursive: true, force: true });
 
+// etcd3 (controller replicas) loads its gRPC definitions at run time from
+// `${__dirname}/../proto`: ship them as dist/etcd-proto/ and point the loader
+// there, from the chunk it lands in (checked below).
+const ETCD_PROTO = 'etcd-proto';
+const etcdProtoPlugin = {
+  name: 'etcd3-proto',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const from = '`${__dirname}/../proto/rpc.proto`';
+      if (!text.includes(from)) throw new Error(`bundle: ${args.path} no longer loads ${from}; update scripts/bundle.mjs`);
+      return { contents: text.replace(from, `require('node:path').join(__entente_chunk_dir, '..', '${ETCD_PROTO}', 'rpc.proto')`), loader: 'js' };
+    });
+  },
+};
+mkdirSync(join(OUT, ETCD_PROTO), { recursive: true });
+for (const f of ['rpc.proto', 'kv.proto', 'auth.proto']) copyFileSync(join('node_modules', 'etcd3', 'proto', f), join(OUT, ETCD_PROTO, f));
+
 const result = await build({
   entryPoints: { entente: 'dist/src/cli/main.js' },
+  plugins: [etcdProtoPlugin],
   outdir: OUT,
   outExtension: { '.js': '.mjs' },
   // src/lab/process-supervisor.ts finds the entry from a chunk as ../entente.mjs.
@@ -30,8 +49,12 @@ const result = await build({
   metafile: true,
   // Some dependencies are CommonJS and call require(); give every ESM output one.
   // The entry point's own shebang stays on the first line.
-  banner: { js: "import { createRequire as __entente_createRequire } from 'node:module';\nconst require = __entente_createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __entente_createRequire } from 'node:module';\nconst require = __entente_createRequire(import.meta.url);\nconst __entente_chunk_dir = require('node:path').dirname(require('node:url').fileURLToPath(import.meta.url));",
+  },
 });
+const etcdChunk = Object.entries(result.metafile.outputs).find(([, o]) => Object.keys(o.inputs).some((i) => /etcd3[\\/]lib[\\/]connection-pool\.js$/.test(i)));
+if (!etcdChunk || !etcdChunk[0].startsWith(join(OUT, CHUNKS))) throw new Error(`bundle: etcd3 landed in ${etcdChunk?.[0] ?? 'no output'}, not in ${join(OUT, CHUNKS)}: the path to ${ETCD_PROTO} would be wrong`);
 
 // V8 keeps each module's source text in the heap for as long as the process
 // lives (functions compile lazily from it), and one character above U+00FF

@@ -1,11 +1,11 @@
 // agent.yaml: one agent per node or device.
 import * as z from 'zod';
-import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zDurationMs, zHttpsUrl } from '../core/config-types.js';
+import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zDurationMs, zControllerUrls } from '../core/config-types.js';
 
 export const agentConfigSchema = z.strictObject({
   node: zDnsLabel,
-  /** The region controller's agent API. */
-  controller: zHttpsUrl,
+  /** The region controller's agent API: one URL, or one per controller replica. */
+  controller: zControllerUrls,
   /** One-time join token (only needed until the agent has enrolled; its state then lives in dataDir). */
   joinToken: z.string().optional(),
   joinTokenFile: z.string().optional(),

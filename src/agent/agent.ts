@@ -37,7 +37,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const identity = await establishNodeIdentity({
     node: config.node,
     kind: 'agent',
-    controllerUrl: config.controller,
+    controllerUrls: config.controller,
     joinToken: config.joinToken,
     joinTokenFile: config.joinTokenFile,
     state,
@@ -120,10 +120,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const stream = identity.client.followConfig(
     advertise,
     (line) => void intake.offerLine(line),
-    (isUp, err) => {
+    (isUp, err, url) => {
       controllerConnected.set(isUp ? 1 : 0);
       if (isUp !== connected) {
-        if (isUp) log.info('config stream connected');
+        if (isUp) log.info({ controller: url }, 'config stream connected');
         else if (!closing) log.warn({ err, svidSecondsLeft: svids.secondsLeft() }, 'config stream lost; serving from the last config');
       }
       connected = isUp;

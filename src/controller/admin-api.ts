@@ -25,7 +25,7 @@ export interface AdminApiDeps {
   readonly serviceMap: (windowMs: number) => Promise<unknown>;
   readonly dashboard: DashboardAssets;
   readonly health: () => { healthy: boolean } & Record<string, unknown>;
-  readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date };
+  readonly createToken: (node: string, kind: NodeKind, ttlMs: number | undefined, addresses: readonly string[]) => { token: string; expiresAt: Date } | Promise<{ token: string; expiresAt: Date }>;
   readonly reloadResources: () => Promise<unknown>;
   readonly registry: Registry;
   readonly log: Logger;
@@ -97,7 +97,7 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
         const addresses = tokenAddresses(body.addresses);
         if (typeof addresses === 'string') return sendError(res, 400, 'BAD_REQUEST', addresses);
         const ttlMs = typeof body.ttl === 'string' ? parseDuration(body.ttl, 'ttl') : undefined;
-        const t = deps.createToken(body.node, kind, ttlMs, addresses);
+        const t = await deps.createToken(body.node, kind, ttlMs, addresses);
         deps.log.info({ node: body.node, kind, addresses, expiresAt: t.expiresAt }, 'join token created');
         return sendJson(res, 200, { token: t.token, node: body.node, kind, addresses, expiresAt: t.expiresAt.toISOString() });
       }

@@ -17,7 +17,7 @@ import { verifyX509SvidChain } from '../identity/verify-svid.js';
 import { peerCertificateChain } from '../identity/tls-peer.js';
 import { toWireBundle } from '../mesh/wire-bundle.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
-import type { JoinTokenStore, NodeKind } from './join-tokens.js';
+import type { JoinTokens, NodeKind } from './join-tokens.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { ServingIdentity } from './serving-identity.js';
 import type { ResourceSet } from '../policy/resource-set.js';
@@ -32,7 +32,7 @@ export interface AgentApiDeps {
   readonly region: string;
   readonly ca: LocalCa;
   readonly serving: ServingIdentity;
-  readonly tokens: JoinTokenStore;
+  readonly tokens: JoinTokens;
   readonly nodes: NodeRegistry;
   readonly svidTtlMs: number;
   readonly resources: () => ResourceSet;
@@ -91,7 +91,7 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
     if (typeof body.token !== 'string' || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node) || (body.kind !== 'agent' && body.kind !== 'gateway')) {
       return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM, "kind": "agent" or "gateway"}');
     }
-    const r = deps.tokens.redeem(body.token, body.node, body.kind);
+    const r = await deps.tokens.redeem(body.token, body.node, body.kind);
     if (r.kind === 'refused') {
       deps.count(`enroll_refused_${r.code.toLowerCase()}`);
       deps.log.warn({ node: body.node, code: r.code, peer: req.socket.remoteAddress }, `enrollment refused: ${r.reason}`);

@@ -26,6 +26,11 @@ export class ConfigVersion {
     this.last = this.read();
   }
 
+  /** The last version this counter issued (0 if none): where a replica's shared counter starts, after an upgrade from one controller. */
+  lastIssued(): number {
+    return this.last?.version ?? 0;
+  }
+
   /** The version naming `content` (the config without its version): the saved one if the content is unchanged, else one more. */
   versionFor(content: string): number {
     const digest = createHash('sha256').update(content).digest('hex');

@@ -50,6 +50,39 @@ export const controllerConfigSchema = z.strictObject({
       syncTimeout: zDurationMs.default(30_000),
     })
     .optional(),
+  /**
+   * Run as one of several replicas of this region's controller, sharing state
+   * through etcd (docs/operations.md "Controller replicas"). Absent: one
+   * controller with its state in dataDir (the default).
+   */
+  etcd: z
+    .strictObject({
+      /** etcd client URLs; the client moves between them. */
+      endpoints: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an etcd client URL such as "https://10.0.0.5:2379"')).min(1, 'at least one etcd endpoint'),
+      /** Key prefix of this region's state; two regions must never share one. Default "/entente/<region>". */
+      prefix: z.string().regex(/^\/[A-Za-z0-9._/-]*[^/]$/, 'a key prefix such as "/entente/eu" (starts with "/", no trailing "/")').optional(),
+      /** This replica's name (unique in the region): in leader records, presence keys and logs. */
+      replica: zDnsLabel,
+      /**
+       * 32 random bytes, base64 (`head -c 32 /dev/urandom | base64`), the same file on every replica:
+       * the CA key is stored in etcd encrypted with it, so etcd alone does not reveal the CA key.
+       */
+      stateKeyFile: z.string({ error: 'a file path' }).min(1, 'a file path'),
+      /** Leader and presence lease: a dead leader is replaced after about this long. */
+      leaseTtl: zDurationMs.default(5000).refine((ms) => ms >= 2000 && ms <= 60_000, 'between "2s" and "60s"'),
+      /** TLS to etcd (mutual when certFile and keyFile are set). */
+      tls: z
+        .strictObject({
+          caFile: z.string().min(1, 'a file path').optional(),
+          certFile: z.string().min(1, 'a file path').optional(),
+          keyFile: z.string().min(1, 'a file path').optional(),
+        })
+        .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), 'certFile and keyFile go together')
+        .optional(),
+      /** etcd user (RBAC): the password is read from passwordFile. */
+      auth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1, 'a file path') }).optional(),
+    })
+    .optional(),
   listen: z.strictObject({
     agents: zAddress,
     peers: zAddress,

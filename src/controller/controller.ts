@@ -27,7 +27,7 @@ import { BundlePoller } from '../federation/bundle-poller.js';
 import { startBundleEndpointServer } from '../federation/bundle-endpoint-server.js';
 import { regionStateSigner } from '../identity/region-state.js';
 import type { ControllerConfig } from './controller-config.js';
-import { JoinTokenStore } from './join-tokens.js';
+import { JoinTokenStore, type JoinTokens } from './join-tokens.js';
 import { NodeRegistry } from './node-registry.js';
 import { ServingIdentity } from './serving-identity.js';
 import { startAgentApi } from './agent-api.js';
@@ -49,6 +49,9 @@ import { loadDashboardAssets } from './dashboard-assets.js';
 import { FLOW_LIMIT_MAX } from './flow-query.js';
 import type { FlowFilter } from './flow-query.js';
 import { startKubernetesSource } from './kubernetes-source.js';
+import { followReplica } from './replication/follow-replica.js';
+import { describeError } from '../core/errors.js';
+import { buildResourceSet } from '../policy/resource-set.js';
 
 export interface RunningController {
   readonly config: ControllerConfig;
@@ -74,7 +77,20 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const td = parseTrustDomain(config.trustDomain);
-  const ca = await LocalCa.loadOrCreate(join(dataDir, 'ca'), td, { svidTtlMs: config.svidTtl });
+  const registry = new Registry();
+  registerBuildInfo(registry);
+  registry.setDefaultLabels({ region: config.region, component: 'controller' });
+  registerProcessMetrics(registry);
+  const events = new Counter({ name: 'entente_controller_events_total', help: 'Controller events by kind', labelNames: ['event'], registers: [registry] });
+  const count = (event: string): void => events.inc({ event });
+  // Replicas (region.yaml `etcd`) share the CA, tokens, nodes and the leader's views through etcd; loaded only then.
+  const started = config.etcd
+    ? await (await import('./replication/start-replica.js')).startReplica(config.etcd, config.region, join(dataDir, 'ca'), td, { svidTtlMs: config.svidTtl }, log, count)
+    : undefined;
+  const replica = started?.replica;
+  const ca = started?.ca ?? (await LocalCa.loadOrCreate(join(dataDir, 'ca'), td, { svidTtlMs: config.svidTtl }));
+  /** Whether this controller makes the region-wide decisions: always without replicas, the elected one with them. */
+  const leads = (): boolean => replica === undefined || replica.isLeader();
   let ownBundle = toWireBundle(ca.bundle());
   // Operators hand this file to peer regions as their bootstrap bundle.
   const writeBundleFile = (): void => writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
@@ -83,14 +99,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const adminCredentialPath = join(dataDir, 'admin.token');
   writeFileAtomicSync(adminCredentialPath, `${adminCredential}\n`, 0o600);
 
-  const registry = new Registry();
-  registerBuildInfo(registry);
-  registry.setDefaultLabels({ region: config.region, component: 'controller' });
-  registerProcessMetrics(registry);
-  const events = new Counter({ name: 'entente_controller_events_total', help: 'Controller events by kind', labelNames: ['event'], registers: [registry] });
-  const count = (event: string): void => events.inc({ event });
-
-  const tokens = new JoinTokenStore(join(dataDir, 'tokens.json'));
+  const tokens: JoinTokens = replica?.tokens ?? new JoinTokenStore(join(dataDir, 'tokens.json'));
   let recompute: () => void = () => undefined;
   // Bound once the resource store exists; its onChange may fire during start(), before then.
   let refreshCommit: () => Promise<void> = async () => undefined;
@@ -146,9 +155,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     log: log.child({ part: 'resources' }),
     lastGood: new LastGoodFile(join(dataDir, 'resources-last-good.json')),
     onChange: () => {
+      publishResources();
       recompute();
       void refreshCommit();
-      dataProbes.configure(resources.snapshot().resources);
+      if (leads()) dataProbes.configure(resources.snapshot().resources);
     },
     onRejected: (errors) => {
       for (const code of new Set(errors.map((e) => e.code))) policyRejected.inc({ reason: code });
@@ -156,7 +166,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   });
   sourceChanged = () => resources.sourceChanged();
   await resources.start();
-  dataProbes.configure(resources.snapshot().resources);
+  if (leads()) dataProbes.configure(resources.snapshot().resources);
   const resourceStatus = resources.status();
   if (!resourceStatus.ok) {
     log.error(
@@ -166,8 +176,22 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
         : resourceStatus.summary,
     );
   }
+  /**
+   * The resource set in force: this controller's own, or (a replica that does
+   * not lead) the leader's, from etcd, so that SVIDs and status follow the
+   * config the nodes get.
+   */
+  const inForce = (): { resources: ResourceSet; digest: string } => (leads() ? resources.snapshot() : (replica?.resources() ?? resources.snapshot()));
   /** A set is in force (loaded now or restored from disk): only then are configs pushed and the region state published. */
-  const policyInForce = (): boolean => resources.status().inForce.source !== 'none';
+  const policyInForce = (): boolean => (leads() ? resources.status().inForce.source !== 'none' : replica?.resources() !== undefined);
+  /** The leader publishes its set for the other replicas. */
+  function publishResources(): void {
+    if (!replica?.isLeader()) return;
+    const st = resources.status();
+    if (st.inForce.source === 'none') return;
+    const snap = resources.snapshot();
+    replica.publishResources({ resources: snap.resources, digest: snap.digest, generation: st.inForce.generation, loadedAt: st.inForce.loadedAt ?? Date.now() });
+  }
 
   // The commit is published only while the directory is what is in force: a broken checkout
   // serves the last good set, whose commit we do not know. Polled too: a commit of unchanged files changes no digest.
@@ -189,7 +213,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     return policyMemo.value;
   };
   const policyOfSnapshot = (): PolicyDigests => {
-    const snap = resources.snapshot();
+    const snap = inForce();
     return policyOf(snap.resources, snap.digest);
   };
 
@@ -210,7 +234,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const remoteRegions = (links = linkReports.summary()) => withPaths(federation.remoteRegions(), links, (region) => federation.stateOf(region), config.federation.relay.via);
   const anycastWatch = new AnycastWatch(config.anycast?.statusUrls ?? [], config.anycast?.pollInterval ?? 2000, () => recompute());
   const inputs = (): ViewInputs => {
-    const snap = resources.snapshot();
+    const snap = inForce();
     const all = nodes.all();
     const links = linkReports.summary();
     return {
@@ -238,9 +262,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   // Versioned views: bumped only when their content changes; the config's version is persisted (it only grows).
   // undefined while no resource set is in force: nodes keep their cached config rather than receive an empty one.
   const configVersion = new ConfigVersion(join(dataDir, 'config-version.json'), log.child({ part: 'config-version' }));
+  // Replicas push the config the leader published (one version per content, region-wide), never their own.
   const initialBodyJson = JSON.stringify(buildMeshConfigBody(inputs()));
-  let meshConfig: MeshConfig | undefined = policyInForce() ? { version: configVersion.versionFor(initialBodyJson), ...buildMeshConfigBody(inputs()) } : undefined;
-  let meshBodyJson = meshConfig ? initialBodyJson : undefined;
+  let meshConfig: MeshConfig | undefined = replica ? replica.meshConfig() : policyInForce() ? { version: configVersion.versionFor(initialBodyJson), ...buildMeshConfigBody(inputs()) } : undefined;
+  let meshBodyJson = meshConfig && !replica ? initialBodyJson : undefined;
   let regionBody = buildRegionStateBody(inputs());
   let regionState: RegionState = { version: Date.now(), generatedAt: new Date().toISOString(), ...regionBody };
   const configListeners = new Set<(c: MeshConfig) => void>();
@@ -248,31 +273,48 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   // Peers get our state only as signed by our CA: relays cannot alter it, and its signing time is its age.
   // One signing key serves a few minutes of re-signs, so peers verify its chain once (SignerCache).
   const signState = regionStateSigner(ca);
-  const signer = new StateSigner({
+  // One signer per term of leadership (a replica signs only while it leads; a stopped signer stays stopped).
+  const newSigner = (): StateSigner => new StateSigner({
     current: () => regionState,
     sign: (s) => signState(s),
     resignIntervalMs: config.federation.resignInterval ?? Math.max(1000, Math.min(config.federation.staleAfter / 3, 10_000)),
     log: log.child({ part: 'state-signer' }),
     // Into the peers' change feed: each new signature of ours is one change, pulled as a delta.
-    onSigned: (jws) => federation.putOwn(jws),
+    // Replicas that do not lead serve the leader's signature, from etcd.
+    onSigned: (jws) => {
+      if (!leads()) return;
+      federation.putOwn(jws);
+      replica?.publishRegionState(jws);
+    },
   });
+  let signer = newSigner();
   let signing = false;
   const startSigning = async (): Promise<void> => {
-    if (signing || !policyInForce()) return;
+    if (signing || !policyInForce() || !leads()) return;
     signing = true;
     await signer.start();
+  };
+  /** A replica that no longer leads stops signing (and leaves the CA and the data probes to the new leader). */
+  const stopSigning = (): void => {
+    signer.stop();
+    signer = newSigner();
+    signing = false;
   };
   recompute = () => {
     if (!policyInForce()) return;
     const v = inputs();
-    const body = buildMeshConfigBody(v);
-    const json = JSON.stringify(body);
-    if (json !== meshBodyJson) {
-      meshBodyJson = json;
-      const c: MeshConfig = { version: configVersion.versionFor(json), ...body };
-      meshConfig = c;
-      for (const l of configListeners) l(c);
-      peerApiRefresh();
+    if (replica) {
+      if (replica.isLeader()) replica.publishMeshConfig(JSON.stringify(buildMeshConfigBody(v)), configVersion.lastIssued());
+    } else {
+      const body = buildMeshConfigBody(v);
+      const json = JSON.stringify(body);
+      if (json !== meshBodyJson) {
+        meshBodyJson = json;
+        const c: MeshConfig = { version: configVersion.versionFor(json), ...body };
+        meshConfig = c;
+        for (const l of configListeners) l(c);
+        peerApiRefresh();
+      }
     }
     const rb = buildRegionStateBody(v);
     if (JSON.stringify(rb) !== JSON.stringify(regionBody)) {
@@ -291,7 +333,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       tokens,
       nodes,
       svidTtlMs: config.svidTtl,
-      resources: () => resources.snapshot().resources,
+      resources: () => inForce().resources,
       meshConfig: () => meshConfig,
       onConfig: (l) => {
         configListeners.add(l);
@@ -303,6 +345,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       countAdvertiseRefused: (reason) => advertiseRefused.inc({ reason }),
       reportFlows: (node, batch) => regionFlows.report(node, batch),
       reportLinks: (gateway, report) => {
+        // Replicas: the leader chooses relays from every gateway's report, whichever replica it came through.
+        replica?.putLinkReport(gateway, report);
         if (linkReports.put(gateway, report, peerRegions)) recompute();
       },
     },
@@ -363,12 +407,14 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     ? await startBundleEndpointServer({ bundle: () => ca.bundle(), credentials, count }, config.listen.bundleEndpoint)
     : undefined;
   if (bundleEndpoint) serving.onRenew(() => bundleEndpoint.refresh());
-  // CA rotation: publish the next key well before it signs; agents and peers get the new bundle.
-  const stopCaMaintenance = ca.startMaintenance(60_000, (err) => log.error({ err: String(err) }, 'CA maintenance failed'));
+  // CA rotation: publish the next key well before it signs; agents and peers get the new bundle. Replicas: the leader only.
+  const startCaMaintenance = (): (() => void) => ca.startMaintenance(60_000, (err) => log.error({ err: String(err) }, 'CA maintenance failed'));
+  let stopCaMaintenance: () => void = leads() ? startCaMaintenance() : () => undefined;
   const unsubscribeBundle = ca.onBundleChange(() => {
     ownBundle = toWireBundle(ca.bundle());
     writeBundleFile();
     log.info('trust bundle changed (CA rotation); publishing it');
+    if (replica?.isLeader()) void started!.publishCa().catch((err: unknown) => log.error({ err: describeError(err) }, 'could not publish the rotated CA to etcd; retried at the next change'));
     recompute();
   });
   // Staleness is a function of time: re-evaluate it even when nothing arrives.
@@ -450,6 +496,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       trustDomain: td,
       version: ENTENTE_VERSION,
       configVersion: meshConfig?.version,
+      // Replicas: this one's name, the leader's, and whether etcd answers (docs/operations.md "Controller replicas").
+      replication: replica?.status(),
       anycast: anycastWatch.current(),
       regionStateVersion: regionState.version,
       health: health(),
@@ -528,6 +576,41 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     config.listen.admin,
   );
   for (const s of [agentApi, peerApi, adminApi, ...(bundleEndpoint ? [bundleEndpoint] : [])]) addListener(boundAddress(s));
+  if (started) {
+    await followReplica(started, {
+      log,
+      count,
+      nodes,
+      federation,
+      linkReports,
+      peerRegions,
+      recompute: () => recompute(),
+      config: (c) => {
+        meshConfig = c;
+        for (const l of configListeners) l(c);
+        peerApiRefresh();
+      },
+      leadership: async (leading) => {
+        if (!leading) {
+          stopCaMaintenance();
+          stopCaMaintenance = () => undefined;
+          stopSigning();
+          dataProbes.configure(buildResourceSet([]));
+          recompute();
+          return;
+        }
+        // A new leader first catches up with the CA, then takes over rotation, probes, the views and signing.
+        const sealed = await started.replica.readCa().catch(() => undefined);
+        if (sealed !== undefined) await started.followCa(sealed).catch((err: unknown) => log.error({ err: describeError(err) }, 'could not adopt the CA held in etcd'));
+        if (!replica!.isLeader()) return;
+        stopCaMaintenance = startCaMaintenance();
+        dataProbes.configure(resources.snapshot().resources);
+        publishResources();
+        recompute();
+        await startSigning();
+      },
+    });
+  }
   recompute();
   log.info({ trustDomain: td, agents: config.listen.agents, peers: config.listen.peers, admin: config.listen.admin, bundleEndpoint: config.listen.bundleEndpoint }, 'controller serving');
 
@@ -541,6 +624,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       anycastWatch.stop();
       stopCaMaintenance();
       unsubscribeBundle();
+      await replica?.stop();
       peerSync.stop();
       bundlePoller.stop();
       signer.stop();

@@ -12,7 +12,8 @@ import { EntenteError } from '../core/errors.js';
 
 export type NodeKind = 'agent' | 'gateway';
 
-interface StoredToken {
+/** A token as stored: the secret only as its hash. */
+export interface StoredToken {
   id: string;
   secretSha256: string;
   node: string;
@@ -53,7 +54,67 @@ export function parseJoinToken(text: string): ParsedJoinToken {
   return { id: m[1]!, secret: m[2]!, caPin: m[3]! };
 }
 
-export class JoinTokenStore {
+/** Where join tokens live: a file for a single controller, etcd for replicas (shared, redeemed once across all). */
+export interface JoinTokens {
+  create(node: string, kind: NodeKind, ttlMs: number, caCertPem: string, addresses?: readonly string[]): { token: string; expiresAt: Date } | Promise<{ token: string; expiresAt: Date }>;
+  redeem(tokenText: string, node: string, kind: NodeKind): RedeemResult | Promise<RedeemResult>;
+}
+
+/** A new token: what is stored (the secret hashed) and what the operator is given. */
+export function mintToken(node: string, kind: NodeKind, expiresAt: number, caCertPem: string, addresses: readonly string[]): { stored: StoredToken; token: string } {
+  const id = randomBytes(8).toString('base64url');
+  const secret = randomBytes(24).toString('base64url');
+  return {
+    stored: { id, secretSha256: sha256(secret), node, kind, ...(addresses.length > 0 ? { addresses: [...addresses] } : {}), expiresAt },
+    token: `ej1.${id}.${secret}.${caPin(caCertPem)}`,
+  };
+}
+
+/** The token's id, or undefined when it is malformed (refused as unknown: no hint about the format to a guesser). */
+export function tokenId(tokenText: string): string | undefined {
+  try {
+    return parseJoinToken(tokenText).id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pure: may `tokenText` enroll `node` as `kind`, given the stored token of its
+ * id? 'consume' means yes, and the token must be marked used; a kind mismatch
+ * does not consume it (the operator may have started the right component with
+ * the wrong config).
+ */
+export function judgeRedemption(t: StoredToken | undefined, tokenText: string, node: string, kind: NodeKind, now: number): { kind: 'consume'; result: RedeemResult } | RedeemResult {
+  let parsed: ParsedJoinToken;
+  try {
+    parsed = parseJoinToken(tokenText);
+  } catch {
+    return { kind: 'refused', code: 'TOKEN_UNKNOWN', reason: 'join token is malformed' };
+  }
+  const given = Buffer.from(sha256(parsed.secret));
+  if (!t || t.id !== parsed.id || !timingSafeEqual(given, Buffer.from(t.secretSha256))) {
+    return { kind: 'refused', code: 'TOKEN_UNKNOWN', reason: 'join token is not known to this controller' };
+  }
+  if (t.usedAt !== undefined) {
+    return { kind: 'refused', code: 'TOKEN_REPLAYED', reason: `join token was already used at ${new Date(t.usedAt).toISOString()}` };
+  }
+  if (now > t.expiresAt) {
+    return { kind: 'refused', code: 'TOKEN_EXPIRED', reason: `join token expired at ${new Date(t.expiresAt).toISOString()}` };
+  }
+  if (t.node !== node) {
+    return { kind: 'refused', code: 'TOKEN_NODE_MISMATCH', reason: `join token is for node "${t.node}", not "${node}"` };
+  }
+  if (t.kind !== kind) {
+    return { kind: 'refused', code: 'TOKEN_KIND_MISMATCH', reason: `join token was made for ${article(t.kind)}, not ${article(kind)} (node "${node}")` };
+  }
+  return { kind: 'consume', result: { kind: 'ok', node: t.node, nodeKind: t.kind, addresses: t.addresses ?? [] } };
+}
+
+/** Used and expired tokens are kept this long past expiry, to report replays clearly; then forgotten. */
+export const TOKEN_RETENTION_MS = 86_400_000;
+
+export class JoinTokenStore implements JoinTokens {
   private tokens = new Map<string, StoredToken>();
 
   constructor(
@@ -67,12 +128,11 @@ export class JoinTokenStore {
   }
 
   create(node: string, kind: NodeKind, ttlMs: number, caCertPem: string, addresses: readonly string[] = []): { token: string; expiresAt: Date } {
-    const id = randomBytes(8).toString('base64url');
-    const secret = randomBytes(24).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.tokens.set(id, { id, secretSha256: sha256(secret), node, kind, ...(addresses.length > 0 ? { addresses: [...addresses] } : {}), expiresAt });
+    const { stored, token } = mintToken(node, kind, expiresAt, caCertPem, addresses);
+    this.tokens.set(stored.id, stored);
     this.persist();
-    return { token: `ej1.${id}.${secret}.${caPin(caCertPem)}`, expiresAt: new Date(expiresAt) };
+    return { token, expiresAt: new Date(expiresAt) };
   }
 
   /**
@@ -81,38 +141,17 @@ export class JoinTokenStore {
    * agent's token does not enroll a gateway, nor the reverse.
    */
   redeem(tokenText: string, node: string, kind: NodeKind): RedeemResult {
-    let parsed: ParsedJoinToken;
-    try {
-      parsed = parseJoinToken(tokenText);
-    } catch {
-      return { kind: 'refused', code: 'TOKEN_UNKNOWN', reason: 'join token is malformed' };
-    }
-    const t = this.tokens.get(parsed.id);
-    const given = Buffer.from(sha256(parsed.secret));
-    if (!t || !timingSafeEqual(given, Buffer.from(t.secretSha256))) {
-      return { kind: 'refused', code: 'TOKEN_UNKNOWN', reason: 'join token is not known to this controller' };
-    }
-    if (t.usedAt !== undefined) {
-      return { kind: 'refused', code: 'TOKEN_REPLAYED', reason: `join token was already used at ${new Date(t.usedAt).toISOString()}` };
-    }
-    if (this.now() > t.expiresAt) {
-      return { kind: 'refused', code: 'TOKEN_EXPIRED', reason: `join token expired at ${new Date(t.expiresAt).toISOString()}` };
-    }
-    if (t.node !== node) {
-      return { kind: 'refused', code: 'TOKEN_NODE_MISMATCH', reason: `join token is for node "${t.node}", not "${node}"` };
-    }
-    if (t.kind !== kind) {
-      // Not consumed: the operator may have started the right component with the wrong config.
-      return { kind: 'refused', code: 'TOKEN_KIND_MISMATCH', reason: `join token was made for ${article(t.kind)}, not ${article(kind)} (node "${node}")` };
-    }
-    t.usedAt = this.now();
+    const id = tokenId(tokenText);
+    const t = id === undefined ? undefined : this.tokens.get(id);
+    const verdict = judgeRedemption(t, tokenText, node, kind, this.now());
+    if (verdict.kind !== 'consume') return verdict;
+    t!.usedAt = this.now();
     this.persist();
-    return { kind: 'ok', node: t.node, nodeKind: t.kind, addresses: t.addresses ?? [] };
+    return verdict.result;
   }
 
   private persist(): void {
-    // Forget tokens a day past expiry; keep used ones that long to report replays clearly.
-    const horizon = this.now() - 86_400_000;
+    const horizon = this.now() - TOKEN_RETENTION_MS;
     for (const [id, t] of this.tokens) if (t.expiresAt < horizon) this.tokens.delete(id);
     writeFileAtomicSync(this.path, JSON.stringify([...this.tokens.values()], null, 1), 0o600);
   }

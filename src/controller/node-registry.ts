@@ -63,9 +63,26 @@ export function parseRegistryFile(text: string): { records: NodeRecord[]; proble
   return { records, problems };
 }
 
+/** Parses one record another controller replica wrote: the same checks as the file's records. */
+export function parseSharedRecord(raw: unknown): { record: NodeRecord } | { problem: string } {
+  const { records, problems } = parseRegistryFile(JSON.stringify([raw]));
+  return records[0] && problems.length === 0 ? { record: records[0] } : { problem: problems.join('; ') || 'not a node record' };
+}
+
+/** How the registry is shared by a region's controller replicas (region-replica.ts): absent for a single controller. */
+export interface SharedNodes {
+  /** Store a record changed here (an enrollment, a new advertise) for the other replicas. */
+  write(record: NodeRecord): void;
+  /** A config stream opened here; returns the function to call when it closes. */
+  present(node: string): () => void;
+  /** Whether any replica holds an open config stream of the node. */
+  isPresent(node: string): boolean;
+}
+
 export class NodeRegistry {
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly connected = new Map<string, number>();
+  private shared: SharedNodes | undefined;
 
   constructor(
     private readonly path: string,
@@ -86,6 +103,24 @@ export class NodeRegistry {
     }
   }
 
+  /** From now on, share records and presence with the other replicas; records held here are written there (an upgrade from one controller keeps its nodes). */
+  share(shared: SharedNodes, known: (node: string) => boolean): void {
+    this.shared = shared;
+    for (const r of this.nodes.values()) if (!known(r.node)) shared.write(r);
+  }
+
+  /** A record another replica wrote (checked first: a bad one changes nothing here). Returns the problem, if any. */
+  applyShared(raw: unknown): string | undefined {
+    const r = parseSharedRecord(raw);
+    if ('problem' in r) return r.problem;
+    const before = this.nodes.get(r.record.node);
+    if (before && JSON.stringify(before) === JSON.stringify(r.record)) return undefined;
+    this.nodes.set(r.record.node, { ...r.record, ...(before?.lastSeen !== undefined ? { lastSeen: before.lastSeen } : {}) });
+    this.persist();
+    this.onChange();
+    return undefined;
+  }
+
   get(node: string): NodeRecord | undefined {
     return this.nodes.get(node);
   }
@@ -94,13 +129,16 @@ export class NodeRegistry {
     return [...this.nodes.values()].sort((a, b) => a.node.localeCompare(b.node));
   }
 
+  /** An open config stream, here or (with replicas) on any replica of the region. */
   isConnected(node: string): boolean {
-    return (this.connected.get(node) ?? 0) > 0;
+    return (this.connected.get(node) ?? 0) > 0 || (this.shared?.isPresent(node) ?? false);
   }
 
   enroll(node: string, kind: NodeKind, addresses: readonly string[] = []): void {
-    this.nodes.set(node, { node, kind, enrolledAt: new Date().toISOString(), ...(addresses.length > 0 ? { addresses: [...addresses] } : {}) });
+    const record: NodeRecord = { node, kind, enrolledAt: new Date().toISOString(), ...(addresses.length > 0 ? { addresses: [...addresses] } : {}) };
+    this.nodes.set(node, record);
     this.persist();
+    this.shared?.write(record);
     this.onChange();
   }
 
@@ -115,11 +153,15 @@ export class NodeRegistry {
       if (advertise && rec.advertise !== advertise) {
         rec.advertise = advertise;
         this.persist();
+        const { lastSeen: _local, ...record } = rec;
+        this.shared?.write(record);
       }
     }
     this.connected.set(node, (this.connected.get(node) ?? 0) + 1);
+    const leave = this.shared?.present(node);
     this.onChange();
     return () => {
+      leave?.();
       this.connected.set(node, Math.max(0, (this.connected.get(node) ?? 1) - 1));
       const r = this.nodes.get(node);
       if (r) r.lastSeen = new Date().toISOString();

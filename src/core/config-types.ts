@@ -40,6 +40,16 @@ export const zTrustDomainName = z.string({ error: TRUST_DOMAIN_TEXT }).regex(/^[
 export const zHttpsUrl = z.string({ error: HTTPS_URL_TEXT }).regex(/^https:\/\/[^/\s]+(\/.*)?$/, HTTPS_URL_TEXT);
 
 /**
+ * A node's region controller: one URL, or the URLs of its replicas (the node
+ * moves to the next one when one fails). Always a list once parsed.
+ */
+export const zControllerUrls = z
+  .union([zHttpsUrl, z.array(zHttpsUrl).min(1, 'at least one controller URL').max(16, 'at most 16 controller URLs')], {
+    error: `${HTTPS_URL_TEXT}, or a list of them (one per controller replica)`,
+  })
+  .transform((v) => (typeof v === 'string' ? [v] : v));
+
+/**
  * Refinement options that run a cross-key check whenever the value is a
  * mapping, even when other keys are wrong (zod skips it otherwise): every
  * problem in one pass. The check must look at each key's type itself.

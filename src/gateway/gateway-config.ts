@@ -1,12 +1,12 @@
 // gateway.yaml: a region's east-west gateway.
 import * as z from 'zod';
-import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zHttpsUrl } from '../core/config-types.js';
+import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zControllerUrls } from '../core/config-types.js';
 import { DEFAULT_GATEWAY_CAPS } from './connection-caps.js';
 
 export const gatewayConfigSchema = z.strictObject({
   /** The gateway's node name (its join token is bound to it). */
   name: zDnsLabel,
-  controller: zHttpsUrl,
+  controller: zControllerUrls,
   joinToken: z.string().optional(),
   joinTokenFile: z.string().optional(),
   dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),

@@ -26,7 +26,7 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   const identity = await establishNodeIdentity({
     node: config.name,
     kind: 'gateway',
-    controllerUrl: config.controller,
+    controllerUrls: config.controller,
     joinToken: config.joinToken,
     joinTokenFile: config.joinTokenFile,
     state,
@@ -40,9 +40,11 @@ export async function startGatewayNode(config: GatewayConfig, log: Logger): Prom
   const connectedGauge = new Gauge({ name: 'entente_gateway_controller_connected', help: '1 while the config stream is open', registers: [registry] });
 
   const routes = new AgentRouteTable(enrollment.trustDomain);
-  const controllerUrl = new URL(config.controller);
   const routeContext = {
-    controller: { host: controllerUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(controllerUrl.port || 443) },
+    controllers: config.controller.map((u) => {
+      const url = new URL(u);
+      return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443) };
+    }),
     own: [config.listen, ...(config.advertise ? [config.advertise] : [])] as SocketAddress[],
     isLocal: isLocalAddress,
   };

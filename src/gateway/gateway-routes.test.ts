@@ -6,7 +6,7 @@ import { gatewayRoutes, type GatewayRouteContext } from './gateway-routes.js';
 import type { MeshConfig } from '../mesh/mesh-config.js';
 
 const ctx: GatewayRouteContext = {
-  controller: { host: '10.0.0.100', port: 15012 },
+  controllers: [{ host: '10.0.0.100', port: 15012 }],
   own: [{ host: '0.0.0.0', port: 15443 }],
   isLocal: (ip) => ip === '10.0.0.2' || ip.startsWith('127.'),
 };

@@ -8,7 +8,8 @@ import type { MeshConfig } from '../mesh/mesh-config.js';
 
 export interface GatewayRouteContext {
   /** The controller as the gateway dials it (from its controller URL). */
-  readonly controller: SocketAddress;
+  /** Every controller replica's agent API: never a route target. */
+  readonly controllers: readonly SocketAddress[];
   /** The gateway's own listen (and advertised) addresses. */
   readonly own: readonly SocketAddress[];
   readonly isLocal: (ip: string) => boolean;
@@ -20,7 +21,7 @@ export type GatewayRoutesDecision =
 
 /** `config` has passed checkMeshConfig: every node address parses. */
 export function gatewayRoutes(config: MeshConfig, ctx: GatewayRouteContext): GatewayRoutesDecision {
-  const controllers = [ctx.controller, ...(config.controllerAddresses ?? []).map((a) => parseSocketAddress(a))];
+  const controllers = [...ctx.controllers, ...(config.controllerAddresses ?? []).map((a) => parseSocketAddress(a))];
   const out = new Map<string, SocketAddress>();
   for (const [node, text] of Object.entries(config.nodes)) {
     const addr = parseSocketAddress(text, `nodes.${node}`);

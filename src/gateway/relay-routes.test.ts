@@ -10,7 +10,7 @@ import type { MeshConfig, RemoteRegion } from '../mesh/mesh-config.js';
 import { formatSocketAddress, type SocketAddress } from '../core/address.js';
 
 const ctx: GatewayRouteContext = {
-  controller: { host: '10.0.0.100', port: 15012 },
+  controllers: [{ host: '10.0.0.100', port: 15012 }],
   own: [{ host: '0.0.0.0', port: 15443 }],
   isLocal: (ip) => ip === '10.0.0.2' || ip.startsWith('127.'),
 };

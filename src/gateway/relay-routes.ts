@@ -22,7 +22,7 @@ export interface RelayTarget {
  * addresses. `config` has passed checkMeshConfig.
  */
 function remoteGateways(config: MeshConfig, ctx: GatewayRouteContext): RelayTarget[] {
-  const controllers = [ctx.controller, ...(config.controllerAddresses ?? []).map((a) => parseSocketAddress(a))];
+  const controllers = [...ctx.controllers, ...(config.controllerAddresses ?? []).map((a) => parseSocketAddress(a))];
   const out: RelayTarget[] = [];
   for (const r of config.remoteRegions) {
     if (r.expired || r.trustDomain.toLowerCase() === config.trustDomain.toLowerCase()) continue;

@@ -44,9 +44,15 @@ function str(dir: string, o: Record<string, unknown>, k: string): string {
 export async function readCaState(dir: string): Promise<CaState | undefined> {
   const path = join(dir, STATE_FILE);
   if (!existsSync(path)) return undefined;
+  return parseCaState(await readFile(path, 'utf8'), dir);
+}
+
+/** ca-state.json's text, checked (`where` names it in errors: the directory, or where else it came from). */
+export function parseCaState(text: string, where: string): CaState {
+  const dir = where;
   let doc;
   try {
-    doc = parseStrictJson(await readFile(path, 'utf8'));
+    doc = parseStrictJson(text);
   } catch (err) {
     return corrupt(dir, 'not valid JSON', err);
   }
@@ -69,8 +75,12 @@ export async function readCaState(dir: string): Promise<CaState | undefined> {
   return { version: 1, trustDomain: doc.trustDomain, sequence: BigInt(seq), authorities };
 }
 
+export function caStateText(state: CaState): string {
+  return stringifyJson({ ...state, sequence: state.sequence.toString() }, 2) + '\n';
+}
+
 export async function writeCaState(dir: string, state: CaState): Promise<void> {
-  await writeFileAtomic(join(dir, STATE_FILE), stringifyJson({ ...state, sequence: state.sequence.toString() }, 2) + '\n', 0o600);
+  await writeFileAtomic(join(dir, STATE_FILE), caStateText(state), 0o600);
 }
 
 export async function readAuthority(dir: string, record: CaAuthorityRecord): Promise<LoadedAuthority> {

@@ -37,6 +37,8 @@ export interface LocalCaOptions {
   readonly prepublishFactor?: number;
   /** Run as an intermediate of the operator's PKI instead of a self-managed root. */
   readonly upstream?: UpstreamCaFiles;
+  /** Apply due rotation steps at load (default). A controller replica that follows its leader's CA passes false: only the leader rotates. */
+  readonly maintain?: boolean;
 }
 
 export const MIN_SVID_TTL_MS = 5 * 60_000;
@@ -117,7 +119,7 @@ export class LocalCa {
     const loaded = new Map<string, Signer>();
     for (const record of state.authorities) loaded.set(record.id, await loadRootSigner(dir, record, trustDomain));
     const ca = new LocalCa(trustDomain, { kind: 'root', dir, state, loaded }, now, policy, rootTtlMs, svidTtlMs);
-    await ca.maintain();
+    if (opts.maintain !== false) await ca.maintain();
     return ca;
   }
 
@@ -162,6 +164,38 @@ export class LocalCa {
     const run = this.maintaining.then(() => this.maintainNow(opts));
     this.maintaining = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Re-reads the CA from its directory, where a controller replica's leader
+   * wrote a newer one (docs/operations.md "Controller replicas"): loads new
+   * authorities, drops removed ones, and tells the listeners when the bundle
+   * changed. Serialised with maintain(). Returns whether the bundle changed.
+   */
+  reload(): Promise<boolean> {
+    const run = this.maintaining.then(async () => {
+      const m = this.mode;
+      if (m.kind !== 'root') return false;
+      const state = await readCaState(m.dir);
+      if (!state) return false;
+      if (state.trustDomain !== this.trustDomain) throw new EntenteError('CA_TRUST_DOMAIN_MISMATCH', `CA in ${m.dir} belongs to ${state.trustDomain}, not ${this.trustDomain}`);
+      const loaded = new Map<string, Signer>();
+      for (const r of state.authorities) loaded.set(r.id, m.loaded.get(r.id) ?? (await loadRootSigner(m.dir, r, this.trustDomain)));
+      const changed = state.sequence !== m.state.sequence || state.authorities.length !== m.state.authorities.length;
+      this.mode = { ...m, state, loaded };
+      if (changed) {
+        const b = this.bundle();
+        for (const l of [...this.listeners]) l(b);
+      }
+      return changed;
+    });
+    this.maintaining = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The directory of a self-managed CA (undefined in upstream mode). */
+  get directory(): string | undefined {
+    return this.mode.kind === 'root' ? this.mode.dir : undefined;
   }
 
   /** Calls maintain() every `intervalMs` (timer unref'd); returns the stop function. */

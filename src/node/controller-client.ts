@@ -46,6 +46,26 @@ function urlParts(url: string): { host: string; port: number } {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443) };
 }
 
+/**
+ * Enrolls with the first controller replica that answers (in the order
+ * given). Only an unreachable replica, or one that does not hold the pinned
+ * CA (the token was not sent to it), makes it try the next: a refusal is
+ * final, since every replica shares the same token store.
+ */
+export async function enrollWithAny(controllerUrls: readonly string[], token: string, node: string, kind: 'agent' | 'gateway'): Promise<EnrollResult> {
+  let last: unknown;
+  for (const url of controllerUrls) {
+    try {
+      return await enroll(url, token, node, kind);
+    } catch (err) {
+      last = err;
+      const code = err instanceof EntenteError ? err.code : undefined;
+      if (code !== 'CONTROLLER_UNREACHABLE' && code !== 'CONTROLLER_PIN_MISMATCH' && code !== 'CONTROLLER_IDENTITY') throw err;
+    }
+  }
+  throw last;
+}
+
 /** Enrolls with a join token. The controller must present a chain whose CA matches the token's pin. */
 export async function enroll(controllerUrl: string, token: string, node: string, kind: 'agent' | 'gateway'): Promise<EnrollResult> {
   const parsed = parseJoinToken(token);
@@ -112,17 +132,33 @@ export function advertiseSource(advertise: string | undefined, isLocal: (ip: str
 }
 
 export interface ControllerClientOptions {
-  readonly url: string;
+  /** The region controller's replicas (one URL without replicas): calls move to the next when one fails. */
+  readonly urls: readonly string[];
   readonly enrollment: Enrollment;
   readonly credential: () => StoredCredential;
   readonly log: Logger;
 }
 
 export class ControllerClient {
-  constructor(private readonly opts: ControllerClientOptions) {}
+  /** The replica calls go to: the last one that answered. */
+  private active = 0;
+
+  constructor(private readonly opts: ControllerClientOptions) {
+    if (opts.urls.length === 0) throw new EntenteError('NO_CONTROLLER', 'no controller URL');
+  }
+
+  /** The replica calls go to now. */
+  get url(): string {
+    return this.opts.urls[this.active]!;
+  }
+
+  /** The replica after `failed` (unless another call moved on already). */
+  private moveOn(failed: number): void {
+    if (this.active === failed) this.active = (failed + 1) % this.opts.urls.length;
+  }
 
   private tlsOptions(path: string, method: string, localAddress?: string): RequestOptions {
-    const { host, port } = urlParts(this.opts.url);
+    const { host, port } = urlParts(this.url);
     const cred = this.opts.credential();
     const expected = `URI:spiffe://${this.opts.enrollment.trustDomain}/controller`;
     return {
@@ -142,13 +178,24 @@ export class ControllerClient {
     };
   }
 
+  /** POSTs to the active replica; a replica that cannot be reached (or times out) passes the call to the next, each tried once. */
   async post(path: string, body: unknown, timeoutMs = 10_000): Promise<JsonResponse> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest({ ...this.tlsOptions(path, 'POST'), timeout: timeoutMs }, (r) => collect(r).then(resolve, reject));
-      req.on('timeout', () => req.destroy(new Error('controller timed out')));
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
+    let last: unknown;
+    for (let tries = 0; tries < this.opts.urls.length; tries++) {
+      const at = this.active;
+      try {
+        return await new Promise<JsonResponse>((resolve, reject) => {
+          const req = httpsRequest({ ...this.tlsOptions(path, 'POST'), timeout: timeoutMs }, (r) => collect(r).then(resolve, reject));
+          req.on('timeout', () => req.destroy(new Error(`controller ${this.url} timed out`)));
+          req.on('error', reject);
+          req.end(JSON.stringify(body));
+        });
+      } catch (err) {
+        last = err;
+        this.moveOn(at);
+      }
+    }
+    throw last;
   }
 
   /**
@@ -159,22 +206,26 @@ export class ControllerClient {
    * this host, because the controller binds a node's advertise to the source
    * address of this connection (unless addresses were registered for it).
    */
-  followConfig(advertise: string | undefined, onLine: (line: string) => void, onState: (connected: boolean, err?: string) => void): { stop(): void } {
+  followConfig(advertise: string | undefined, onLine: (line: string) => void, onState: (connected: boolean, err?: string, url?: string) => void): { stop(): void } {
     let stopped = false;
     let backoff = 250;
     let current: import('node:http').ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
     const q = advertise ? `?advertise=${encodeURIComponent(advertise)}` : '';
     const localAddress = advertiseSource(advertise);
+    let at = this.active;
     const retry = (err: string): void => {
       onState(false, err);
       if (stopped) return;
+      // Another replica may be up: the next attempt goes there (the backoff still grows, so a region whose replicas are all down is not hammered).
+      this.moveOn(at);
       const delay = backoff * (0.8 + Math.random() * 0.4);
       backoff = Math.min(backoff * 2, 5000);
       timer = setTimeout(open, delay);
     };
     const open = (): void => {
       if (stopped) return;
+      at = this.active;
       let idle: NodeJS.Timeout | undefined;
       let failed = false;
       const fail = (why: string): void => {
@@ -199,7 +250,7 @@ export class ControllerClient {
             return;
           }
           backoff = 250;
-          onState(true);
+          onState(true, undefined, this.url);
           armIdle();
           let buf = '';
           res.setEncoding('utf8');

@@ -7,14 +7,15 @@ import type { Logger } from '../core/log.js';
 import { generateKeyPair, privateKeyToPem } from '../identity/keys.js';
 import { createCsrPem } from '../identity/csr.js';
 import { X509Certificate } from 'node:crypto';
-import { ControllerClient, enroll } from './controller-client.js';
+import { ControllerClient, enrollWithAny } from './controller-client.js';
 import type { NodeState, StoredCredential } from './node-state.js';
 import { renewAtMs } from './svid-manager.js';
 
 export interface NodeIdentityOptions {
   readonly node: string;
   readonly kind: 'agent' | 'gateway';
-  readonly controllerUrl: string;
+  /** The region controller, or each of its replicas. */
+  readonly controllerUrls: readonly string[];
   readonly joinToken?: string;
   readonly joinTokenFile?: string;
   readonly state: NodeState;
@@ -34,7 +35,7 @@ export async function establishNodeIdentity(o: NodeIdentityOptions): Promise<Nod
   if (!enrollment || !o.state.nodeCredential()) {
     const token = o.joinToken ?? (o.joinTokenFile ? readFileSync(o.joinTokenFile, 'utf8').trim() : undefined);
     if (!token) throw new EntenteError('NOT_ENROLLED', `node ${o.node} is not enrolled and has no join token`, { hint: 'create one with `entente token create --node NAME` and set joinToken' });
-    const r = await enroll(o.controllerUrl, token, o.node, o.kind);
+    const r = await enrollWithAny(o.controllerUrls, token, o.node, o.kind);
     o.state.saveEnrollment(r.enrollment);
     o.state.saveNodeCredential(r.credential);
     o.state.saveOwnBundle(r.bundle);
@@ -44,7 +45,7 @@ export async function establishNodeIdentity(o: NodeIdentityOptions): Promise<Nod
     o.log.info({ region: enrollment.region }, 'using the enrollment cached on disk');
   }
   let credential: StoredCredential = o.state.nodeCredential()!;
-  const client = new ControllerClient({ url: o.controllerUrl, enrollment, credential: () => credential, log: o.log });
+  const client = new ControllerClient({ urls: o.controllerUrls, enrollment, credential: () => credential, log: o.log });
 
   let timer: NodeJS.Timeout | undefined;
   const schedule = (delayMs: number): void => {

@@ -100,7 +100,7 @@ test('a token made by another controller is refused before it is sent (CA pin)',
 
 test("an agent gets SVIDs for its own node's workloads only; asking for another node's is refused", async () => {
   const r = await enroll(agentsUrl(controller), await token(controller, 'edge-2'), 'edge-2', 'agent');
-  const client = new ControllerClient({ url: agentsUrl(controller), enrollment: r.enrollment, credential: () => r.credential, log: silentLogger() });
+  const client = new ControllerClient({ urls: [agentsUrl(controller)], enrollment: r.enrollment, credential: () => r.credential, log: silentLogger() });
   const csr = async (): Promise<string> => createCsrPem(await generateKeyPair(), 'spiffe://eu.test/ns/shop/sa/app');
   const res = await client.post('/v1/svids', {
     requests: [

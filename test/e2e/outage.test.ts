@@ -193,7 +193,7 @@ describe('cached SVIDs expire during the outage', () => {
       state.saveWorkloadCredential(`shop/${workloadName}`, cred);
       state.saveConfig(config);
       // The controller is down: nothing listens at this address.
-      const client = new ControllerClient({ url: `https://${prefix}.1:15012`, enrollment: state.enrollment()!, credential: () => cred, log: silentLogger() });
+      const client = new ControllerClient({ urls: [`https://${prefix}.1:15012`], enrollment: state.enrollment()!, credential: () => cred, log: silentLogger() });
       const svids = new SvidManager(state, () => client, silentLogger());
       const local = config.workloads.filter((w) => w.node === node);
       svids.setWorkloads(local.map((w) => ({ namespace: w.namespace, name: w.name, serviceAccount: w.serviceAccount })));
