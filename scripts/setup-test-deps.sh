@@ -7,10 +7,11 @@
 # observability Chromium (the dashboard test, driven by playwright-core) and
 # Prometheus with promtool (scrape and metric-format tests); zsh and fish
 # (the shell completion test loads the scripts into each real shell); systemd
-# (systemd-analyze verify checks the shipped units).
+# (systemd-analyze verify checks the shipped units); etcd (controller replicas:
+# test/controller/controller-replicas.test.ts runs its own etcd).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
-pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish systemd)
+pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish systemd etcd-server)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi
@@ -18,9 +19,9 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# BIRD's, nginx's, HAProxy's, PostgreSQL's and Prometheus's packages start system daemons; tests and benchmarks run their own instances.
+# BIRD's, nginx's, HAProxy's, PostgreSQL's, Prometheus's and etcd's packages start system daemons; tests and benchmarks run their own instances.
 if command -v systemctl >/dev/null 2>&1; then
-  for svc in bird frr nginx haproxy postgresql prometheus prometheus-node-exporter; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in bird frr nginx haproxy postgresql prometheus prometheus-node-exporter etcd; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
 # Without systemd (containers) Debian starts PostgreSQL's default cluster through its init script.
 if command -v pg_lsclusters >/dev/null 2>&1; then
