@@ -144,7 +144,7 @@ describe('config problems', () => {
     assert.throws(() => checkConfig(agentConfigSchema, { node: 'a' }, 'agent config'), (err: unknown) => {
       assert.ok(err instanceof EntenteError);
       assert.equal(err.code, 'BAD_CONFIG');
-      assert.match(err.message, /^agent config has 3 problems:\n {2}agent config: controller: required; expected an https:\/\/ URL\n/);
+      assert.match(err.message, /^agent config has 3 problems:\n {2}agent config: controller: required; expected an https:\/\/ URL, or a list of them \(one per controller replica\)\n/);
       return true;
     });
   });

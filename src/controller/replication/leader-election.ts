@@ -91,8 +91,10 @@ export class LeaderElection {
 
   private async watchLeaderKey(): Promise<void> {
     const nameOf = (v: Buffer | undefined): string | undefined => v?.toString('utf8').split('#')[0];
-    this.leaderName = nameOf((await this.opts.client.get(this.opts.key).buffer().catch(() => null)) ?? undefined);
-    const w = await this.opts.client.watch().key(this.opts.key).create();
+    // Watched from the revision read: a change between the read and the watch is not missed.
+    const read = await this.opts.client.get(this.opts.key).exec();
+    this.leaderName = nameOf(read.kvs[0]?.value);
+    const w = await this.opts.client.watch().key(this.opts.key).startRevision(String(BigInt(read.header.revision) + 1n)).create();
     this.watcher = w;
     w.on('put', (kv) => {
       this.leaderName = nameOf(kv.value);
