@@ -76,8 +76,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   const td = parseTrustDomain(config.trustDomain);
   const ca = await LocalCa.loadOrCreate(join(dataDir, 'ca'), td, { svidTtlMs: config.svidTtl });
   let ownBundle = toWireBundle(ca.bundle());
-  // Operators hand this file to peer regions as their bootstrap bundle.
-  const writeBundleFile = (): void => writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
+  // Operators hand bundle.json to peer regions as their bootstrap bundle, and ca.pem (the same
+  // authorities as PEM) to agents that enroll by Kubernetes token (controllerCaFile).
+  const writeBundleFile = (): void => {
+    writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
+    writeFileAtomicSync(join(dataDir, 'ca.pem'), ca.bundle().x509Authorities.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''), 0o644);
+  };
   writeBundleFile();
   const adminCredential = randomBytes(24).toString('base64url');
   const adminCredentialPath = join(dataDir, 'admin.token');
@@ -138,7 +142,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   });
   // Kubernetes as a second source of resources (loaded only when configured: client-node is large).
   let sourceChanged = (): void => undefined;
-  const kube = config.kubernetes ? await startKubernetesSource(config.kubernetes, log.child({ part: 'kubernetes' }), registry, () => sourceChanged()) : undefined;
+  const kubeParts = config.kubernetes ? await startKubernetesSource(config.kubernetes, log.child({ part: 'kubernetes' }), registry, () => sourceChanged(), nodes) : undefined;
+  const kube = kubeParts?.source;
   // The last good set survives restarts: a directory broken at start changes nothing in force.
   const resources = new ResourceStore({
     ...(kube ? { source: kube } : {}),
@@ -290,6 +295,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       serving,
       tokens,
       nodes,
+      ...(kubeParts?.enrollment ? { kubernetesEnrollment: kubeParts.enrollment } : {}),
       svidTtlMs: config.svidTtl,
       resources: () => resources.snapshot().resources,
       meshConfig: () => meshConfig,

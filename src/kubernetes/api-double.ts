@@ -156,7 +156,7 @@ export class KubeApiDouble {
   }
 
   /** Service-account tokens the double accepts in a TokenReview: the identity each stands for. */
-  readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; node?: string }>();
+  readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; podUid?: string; node?: string }>();
   /** When false, TokenReview answers 503 (an API server that cannot authenticate). */
   tokenReviewsUp = true;
 
@@ -174,7 +174,9 @@ export class KubeApiDouble {
       // As the API server: the audiences the token is valid for, of those asked; none in common is not authenticated.
       const audiences = t ? t.audiences.filter((a) => wanted.length === 0 || wanted.includes(a)) : [];
       const ok = t !== undefined && audiences.length > 0;
-      const extra = t ? { ...(t.pod ? { 'authentication.kubernetes.io/pod-name': [t.pod] } : {}), ...(t.node ? { 'authentication.kubernetes.io/node-name': [t.node] } : {}) } : {};
+      const extra = t
+        ? { ...(t.pod ? { 'authentication.kubernetes.io/pod-name': [t.pod] } : {}), ...(t.podUid ? { 'authentication.kubernetes.io/pod-uid': [t.podUid] } : {}), ...(t.node ? { 'authentication.kubernetes.io/node-name': [t.node] } : {}) }
+        : {};
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t.username, extra }, audiences } : { authenticated: false, error: t ? 'token audiences are invalid' : 'invalid bearer token' } }));
     });

@@ -68,6 +68,11 @@ export class KubernetesSource implements ResourceSource {
     return true;
   }
 
+  /** A pod as the pod reflector last saw it (node attestation asks for the agent's own pod). */
+  pod(namespace: string, name: string): KubeObject | undefined {
+    return this.core.get('pods')!.get(`${namespace}/${name}`);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.all().map((r) => r.stop()));
   }
