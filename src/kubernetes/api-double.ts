@@ -86,7 +86,7 @@ export class KubeApiDouble {
   }
 
   /** Creates or replaces an object (ADDED or MODIFIED), stamping the next resourceVersion. */
-  put(path: string, object: { metadata: { name: string; namespace?: string } } & Record<string, unknown>): void {
+  put(path: string, object: { metadata: { name: string; namespace?: string } & Record<string, unknown> } & Record<string, unknown>): void {
     const c = this.collections.get(path)!;
     const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     const type = c.objects.has(key) ? 'MODIFIED' : 'ADDED';
@@ -159,16 +159,19 @@ export class KubeApiDouble {
   readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; podUid?: string; node?: string }>();
   /** When false, TokenReview answers 503 (an API server that cannot authenticate). */
   tokenReviewsUp = true;
+  /** Every token a TokenReview asked about, in order (also while reviews are down). */
+  readonly reviewedTokens: string[] = [];
 
   private tokenReview(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
+      this.reviewedTokens.push(body.spec?.token ?? '');
       if (!this.tokenReviewsUp) {
         this.status(res, 503, 'the authenticator is unavailable');
         return;
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
       const t = this.tokens.get(body.spec?.token ?? '');
       const wanted = body.spec?.audiences ?? [];
       // As the API server: the audiences the token is valid for, of those asked; none in common is not authenticated.

@@ -97,7 +97,7 @@ async function authenticateController(controllerUrl: string, anchors: (chain: re
 }
 
 /** POSTs the enrollment on the authenticated socket and turns the answer into what the node keeps. */
-async function requestEnrollment(controllerUrl: string, c: AuthenticatedController, body: Record<string, unknown>, node: string, kind: 'agent' | 'gateway', keys: KeyPair, hint: string): Promise<EnrollResult> {
+async function requestEnrollment(controllerUrl: string, c: AuthenticatedController, body: Record<string, unknown>, node: string, kind: 'agent' | 'gateway', keys: KeyPair, hint: (code: string | undefined) => string): Promise<EnrollResult> {
   const { host, port } = urlParts(controllerUrl);
   let res: JsonResponse;
   try {
@@ -117,7 +117,7 @@ async function requestEnrollment(controllerUrl: string, c: AuthenticatedControll
   }
   if (res.status !== 200) {
     const e = res.body.error as { code?: string; message?: string } | undefined;
-    throw new EntenteError(e?.code ?? 'ENROLL_REFUSED', `enrollment refused: ${e?.message ?? `HTTP ${res.status}`}`, { hint });
+    throw new EntenteError(e?.code ?? 'ENROLL_REFUSED', `enrollment refused: ${e?.message ?? `HTTP ${res.status}`}`, { hint: hint(e?.code) });
   }
   const svid = res.body.svid as { chainPem: string; notAfter: string };
   const leafCert = new X509Certificate(svid.chainPem);
@@ -151,7 +151,7 @@ export async function enroll(controllerUrl: string, token: string, node: string,
     }),
   );
   const { keys, csr } = await nodeCsr(c.trustDomain, node);
-  return requestEnrollment(controllerUrl, c, { token, node, csr, kind }, node, kind, keys, 'create a new token with `entente token create --node NAME`');
+  return requestEnrollment(controllerUrl, c, { token, node, csr, kind }, node, kind, keys, () => 'create a new token with `entente token create --node NAME`');
 }
 
 /** The CA certificates of a controllerCaFile's text (one or more PEM blocks; during a CA rotation, old and new). */
@@ -181,9 +181,19 @@ export async function enrollWithKubernetesToken(controllerUrl: string, kubernete
     }),
   );
   const { keys, csr } = await nodeCsr(c.trustDomain, node);
-  return requestEnrollment(controllerUrl, c, { kubernetesToken, node, csr, kind: 'agent' }, node, 'agent', keys,
-    "check region.yaml's kubernetes.agentAttestation (audience, serviceAccounts) against the agent pod's service account and projected token");
+  return requestEnrollment(controllerUrl, c, { kubernetesToken, node, csr, kind: 'agent' }, node, 'agent', keys, (code) => KUBERNETES_HINTS[code ?? ''] ?? KUBERNETES_HINT);
 }
+
+const KUBERNETES_HINT = "check region.yaml's kubernetes.agentAttestation (audience, serviceAccounts) against the agent pod's service account and its projected token's audience";
+/** What to check, by the controller's refusal code (src/kubernetes/node-attestor.ts, src/controller/kubernetes-enrollment.ts). */
+const KUBERNETES_HINTS: Readonly<Record<string, string>> = {
+  API_UNAVAILABLE: 'the controller could not have the token reviewed by the Kubernetes API server (it needs create on tokenreviews); the agent tries again',
+  ATTESTATION_BUSY: 'many agents are enrolling at once; the agent tries again',
+  NO_NODE: 'the controller has not seen this pod yet (clusters before 1.30 bind no node into the token); the agent tries again',
+  NODE_MISMATCH: "--node (or node) must be the node this pod runs on: pass spec.nodeName from the downward API",
+  KUBERNETES_ATTESTATION_OFF: 'set kubernetes.agentAttestation in the controller\'s region.yaml, or enroll with a join token',
+  NODE_IS_GATEWAY: 'a gateway enrolled under this node name; give the gateway another name',
+};
 
 /** The local IP to dial the controller from: the advertised host, when it is one of this host's addresses. */
 export function advertiseSource(advertise: string | undefined, isLocal: (ip: string) => boolean = isLocalAddress): string | undefined {
