@@ -42,7 +42,7 @@ export async function establishNodeIdentity(o: NodeIdentityOptions): Promise<Nod
     let r: EnrollResult;
     if (o.kubernetesTokenFile !== undefined) r = await enrollByKubernetesToken(o, o.kubernetesTokenFile);
     else {
-      const token = o.joinToken ?? (o.joinTokenFile ? readFileSync(o.joinTokenFile, 'utf8').trim() : undefined);
+      const token = o.joinToken ?? (o.joinTokenFile ? readFileFor('joinTokenFile', o.joinTokenFile, 'JOIN_TOKEN_UNREADABLE').trim() : undefined);
       if (!token) {
         throw new EntenteError('NOT_ENROLLED', `node ${o.node} is not enrolled (nothing in ${o.state.dir}) and has no way to enroll`, {
           hint: o.kind === 'agent'
@@ -104,11 +104,17 @@ const PASSING = new Set(['CONTROLLER_UNREACHABLE', 'API_UNAVAILABLE', 'ATTESTATI
 
 const defaultRetryDelay = (attempt: number): number => Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)) * (0.8 + Math.random() * 0.4);
 
+const READ_HINTS: Readonly<Record<string, string>> = {
+  kubernetesTokenFile: 'mount a projected serviceAccountToken volume there (deploy/kubernetes/base/agent.yaml)',
+  controllerCaFile: "create it from the controller's <dataDir>/ca.pem (docs/deploy.md \"Kubernetes\")",
+  joinTokenFile: 'create a token with `entente token create` and put it there (on Kubernetes: the Secret docs/deploy.md names); it is needed only until the node has enrolled',
+};
+
 function readFileFor(key: string, path: string, code: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new EntenteError(code, `${key} ${path} cannot be read: ${(err as Error).message}`, { cause: err, hint: key === 'kubernetesTokenFile' ? 'mount a projected serviceAccountToken volume there (deploy/kubernetes/base/agent-daemonset.yaml)' : "create it from the controller's <dataDir>/ca.pem (docs/deploy.md \"Kubernetes\")" });
+    throw new EntenteError(code, `${key} ${path} cannot be read: ${(err as Error).message}`, { cause: err, hint: READ_HINTS[key] });
   }
 }
 

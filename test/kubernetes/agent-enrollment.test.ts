@@ -124,7 +124,9 @@ before(async () => {
     app.listen(8080, ip.ledger, resolve);
   });
   supervisor.start('controller', ['controller', '--config', join(dir, 'region.yaml')]);
-  await eventually(async () => (await httpJson(`${ADMIN}/v1/status`)).status === 200, { ...WAIT, what: 'the controller to answer /v1/status' });
+  // The probes the Deployment uses (deploy/kubernetes/base/controller.yaml).
+  await eventually(async () => (await httpJson(`${ADMIN}/readyz`)).status === 200, { ...WAIT, what: 'the controller to answer /readyz' });
+  assert.deepEqual(await httpJson(`${ADMIN}/healthz`), { status: 200, body: { status: 'ok' } });
 });
 
 after(async () => {
