@@ -83,7 +83,7 @@ test('the Kustomize base builds into the objects expected, each in entente-syste
   for (const o of objs) assert.equal(o.metadata.namespace, clusterScoped.has(o.kind) ? undefined : NS, `${o.kind}/${o.metadata.name}`);
   // One image for every component, named by the kustomization's images entry.
   const images = new Set(objs.flatMap((o) => podSpec(o)?.containers.map((c: Obj) => c.image) ?? []));
-  assert.deepEqual([...images], ['localhost/entente:0.1.0']);
+  assert.deepEqual([...images], ['entente:0.1.0']);
   // State in files on one volume: one controller (controller.yaml says why), replaced, not rolled.
   const controller = of(objs, 'Deployment', 'entente-controller');
   assert.equal(controller.spec.replicas, 1);
