@@ -8,10 +8,14 @@
 # Prometheus with promtool (scrape and metric-format tests); zsh and fish
 # (the shell completion test loads the scripts into each real shell); systemd
 # (systemd-analyze verify checks the shipped units); etcd (controller replicas:
-# test/controller/controller-replicas.test.ts runs its own etcd).
+# test/controller/controller-replicas.test.ts runs its own etcd); kubectl, for its kustomize
+# (test/kubernetes/manifests.test.ts builds deploy/kubernetes/base): Debian's
+# kubernetes-client, only when no kubectl is on the PATH (a newer one from
+# elsewhere is kept; the base uses only what kubectl 1.20's kustomize knows).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
 pkgs=(openssl curl ca-certificates bird2 iproute2 procps nginx wrk haproxy frr postgresql postgresql-client chromium prometheus zsh fish systemd etcd-server)
+command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "setup-test-deps: all present"; exit 0; fi

@@ -1,6 +1,6 @@
 // agent.yaml: one agent per node or device.
 import * as z from 'zod';
-import { WHEN_MAPPING, checkJoinToken, checkListeners, zAddress, zDnsLabel, zDurationMs, zControllerUrls } from '../core/config-types.js';
+import { WHEN_MAPPING, checkEnrollmentKeys, checkListeners, zAddress, zDnsLabel, zDurationMs, zControllerUrls } from '../core/config-types.js';
 
 export const agentConfigSchema = z.strictObject({
   node: zDnsLabel,
@@ -9,6 +9,14 @@ export const agentConfigSchema = z.strictObject({
   /** One-time join token (only needed until the agent has enrolled; its state then lives in dataDir). */
   joinToken: z.string().optional(),
   joinTokenFile: z.string().optional(),
+  /**
+   * Enroll with this projected service-account token instead (Kubernetes: a
+   * DaemonSet cannot hand each pod a join token). Read again at every
+   * enrollment attempt: the kubelet rotates it.
+   */
+  kubernetesTokenFile: z.string({ error: 'a file path' }).min(1, 'a file path').optional(),
+  /** The region CA (PEM, the controller's <dataDir>/ca.pem): required with kubernetesTokenFile, to authenticate the controller before the token is sent. */
+  controllerCaFile: z.string({ error: 'a file path' }).min(1, 'a file path').optional(),
   dataDir: z.string({ error: 'a directory path' }).min(1, 'a directory path'),
   listen: z.strictObject({
     /** mTLS listener for other agents and gateways (HTTP/2 CONNECT). */
@@ -71,7 +79,7 @@ export const agentConfigSchema = z.strictObject({
     })
     .optional(),
 }).superRefine((c, ctx) => {
-  checkJoinToken(c, ctx);
+  checkEnrollmentKeys(c, ctx);
   const listen = (c.listen ?? {}) as Partial<typeof c.listen>;
   const ports = Array.isArray(c.outboundPorts) ? c.outboundPorts : [];
   checkListeners([

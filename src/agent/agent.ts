@@ -40,6 +40,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     controllerUrls: config.controller,
     joinToken: config.joinToken,
     joinTokenFile: config.joinTokenFile,
+    kubernetesTokenFile: config.kubernetesTokenFile,
+    controllerCaFile: config.controllerCaFile,
     state,
     log,
   });

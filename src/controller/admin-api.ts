@@ -1,5 +1,5 @@
 // The controller's admin API: plain HTTP, on loopback by default. Reads
-// (status, health, metrics) are open to whoever can reach it; anything that
+// (status, health, metrics, the /healthz and /readyz probes) are open to whoever can reach it; anything that
 // changes state needs the bearer credential the controller wrote to
 // <dataDir>/admin.token (0600) at start.
 import { createServer, type Server, type IncomingMessage } from 'node:http';
@@ -13,6 +13,7 @@ import { parseDuration } from '../core/duration.js';
 import type { NodeKind } from './join-tokens.js';
 import { FlowQueryError, parseFlowQuery, type FlowFilter } from './flow-query.js';
 import type { DashboardAssets } from './dashboard-assets.js';
+import { healthAnswer } from '../core/health-endpoints.js';
 
 export interface AdminApiDeps {
   readonly credential: string;
@@ -54,6 +55,10 @@ export function startAdminApi(deps: AdminApiDeps, listen: { host: string; port: 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const handle = async (): Promise<void> => {
+      // Probes (Kubernetes, load balancers): cheap, unlike /v1/status, which grows with the region.
+      // This server starts after the agent API, so answering means the controller serves; it is then ready too.
+      const probe = req.method === 'GET' ? healthAnswer(req.url, () => ({ notReady: [] })) : undefined;
+      if (probe) return sendJson(res, probe.status, probe.body);
       if (req.method === 'GET' && path === '/v1/status') return sendJson(res, 200, deps.status());
       if (req.method === 'GET' && path === '/v1/drift') return sendJson(res, 200, deps.drift());
       if (req.method === 'GET' && path === '/v1/flows') {

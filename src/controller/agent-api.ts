@@ -1,6 +1,7 @@
 // The controller's API for its own region's nodes (agents and gateways), over
-// TLS with the controller SVID: enrollment with a one-time join token, SVIDs
-// for the workloads placed on the caller's node, and the config stream.
+// TLS with the controller SVID: enrollment with a one-time join token (or, for
+// agents on Kubernetes, a projected service-account token), SVIDs for the
+// workloads placed on the caller's node, and the config stream.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -24,6 +25,7 @@ import type { ResourceSet } from '../policy/resource-set.js';
 import { checkAdvertise, type AdvertiseRefusal } from './advertise-check.js';
 import { checkLinkReport, type LinkReport } from './link-reports.js';
 import { checkFlowBatch, type FlowBatchCheck } from '../mesh/flow-wire.js';
+import { KUBERNETES_ATTESTATION_OFF, type KubernetesEnrollment } from './kubernetes-enrollment.js';
 
 /** Records taken from one agent batch (the agent sends at most 1000). */
 export const FLOW_BATCH_LIMIT = 1000;
@@ -34,6 +36,8 @@ export interface AgentApiDeps {
   readonly serving: ServingIdentity;
   readonly tokens: JoinTokens;
   readonly nodes: NodeRegistry;
+  /** Enrollment by Kubernetes service-account token (kubernetes.agentAttestation); absent: refused as KUBERNETES_ATTESTATION_OFF. */
+  readonly kubernetesEnrollment?: KubernetesEnrollment;
   readonly svidTtlMs: number;
   readonly resources: () => ResourceSet;
   /** undefined while no resource set is in force: nothing is sent, nodes keep their cached config. */
@@ -86,21 +90,38 @@ export function startAgentApi(deps: AgentApiDeps, listen: { host: string; port: 
   // A rogue node reconnecting in a loop must not flood the log.
   const refusals = new RateLimitedLog(deps.log, { burst: 5, windowMs: 1000 });
 
+  /** Who may enroll, by which credential: a join token (one-time) or a Kubernetes service-account token (agents). */
+  async function admit(body: { token?: string; kubernetesToken?: string; node: string; kind: NodeKind }): Promise<
+    { kind: 'ok'; node: string; nodeKind: NodeKind; addresses: readonly string[]; via: 'join-token' | 'kubernetes'; detail?: Record<string, unknown> } | { kind: 'refused'; status: number; code: string; reason: string }
+  > {
+    if (body.kubernetesToken === undefined) {
+      const r = await deps.tokens.redeem(body.token!, body.node, body.kind);
+      return r.kind === 'refused' ? { kind: 'refused', status: 403, code: r.code, reason: r.reason } : { ...r, via: 'join-token' };
+    }
+    const d = deps.kubernetesEnrollment ? await deps.kubernetesEnrollment.decide({ token: body.kubernetesToken, node: body.node, kind: body.kind }) : KUBERNETES_ATTESTATION_OFF;
+    if (d.kind === 'refused') return d;
+    return { kind: 'ok', node: d.node, nodeKind: 'agent', addresses: d.addresses, via: 'kubernetes', detail: { account: d.account, pod: d.pod, reenrolled: d.reenrolled } };
+  }
+
   async function enroll(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonObject(req);
-    if (typeof body.token !== 'string' || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node) || (body.kind !== 'agent' && body.kind !== 'gateway')) {
-      return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM, "kind": "agent" or "gateway"}');
+    // Exactly one credential: a join token or a Kubernetes service-account token.
+    const credentials = (typeof body.token === 'string' ? 1 : 0) + (typeof body.kubernetesToken === 'string' ? 1 : 0);
+    if (credentials !== 1 || typeof body.node !== 'string' || typeof body.csr !== 'string' || !NODE_NAME.test(body.node) || (body.kind !== 'agent' && body.kind !== 'gateway')) {
+      return sendError(res, 400, 'BAD_REQUEST', 'expected {"token": string, "node": DNS label, "csr": PEM, "kind": "agent" or "gateway"}, or for an agent on Kubernetes {"kubernetesToken": string, "node", "csr", "kind": "agent"}');
     }
-    const r = await deps.tokens.redeem(body.token, body.node, body.kind);
+    const r = await admit({ ...(typeof body.token === 'string' ? { token: body.token } : { kubernetesToken: body.kubernetesToken as string }), node: body.node, kind: body.kind });
     if (r.kind === 'refused') {
       deps.count(`enroll_refused_${r.code.toLowerCase()}`);
-      deps.log.warn({ node: body.node, code: r.code, peer: req.socket.remoteAddress }, `enrollment refused: ${r.reason}`);
-      return sendError(res, 403, r.code, r.reason);
+      // Rate-limited per code: anyone may knock, and a Kubernetes refusal is an API server round trip each.
+      refusals.warn(`enroll_${r.code.toLowerCase()}`, { node: body.node, code: r.code, peer: req.socket.remoteAddress }, `enrollment refused: ${r.reason}`);
+      return sendError(res, r.status, r.code, r.reason);
     }
     const svid = await deps.ca.issueFromCsr(body.csr, nodeSpiffeId(deps.ca, r.node), deps.svidTtlMs);
+    // One record per node: a node enrolling again (a new join token, a new pod) replaces its record.
     deps.nodes.enroll(r.node, r.nodeKind, r.addresses);
     deps.count('enrolled');
-    deps.log.info({ node: r.node, kind: r.nodeKind }, 'node enrolled');
+    deps.log.info({ node: r.node, kind: r.nodeKind, via: r.via, ...(r.addresses.length > 0 ? { addresses: r.addresses } : {}), ...r.detail }, 'node enrolled');
     sendJson(res, 200, {
       region: deps.region,
       trustDomain: deps.ca.trustDomain,

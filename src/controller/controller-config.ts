@@ -2,6 +2,11 @@
 import * as z from 'zod';
 import { WHEN_MAPPING, checkListeners, zAddress, zDnsLabel, zDurationMs, zHttpsUrl, zTrustDomainName } from '../core/config-types.js';
 
+const SERVICE_ACCOUNT_TEXT = 'a service account as "namespace/name", e.g. "entente-system/entente-agent"';
+const SERVICE_ACCOUNT_LIST_TEXT = 'a list of at least one service account, each as "namespace/name", e.g. ["entente-system/entente-agent"]';
+// A namespace is a DNS label, an account name a DNS subdomain: what the API server allows, and what a TokenReview's username carries.
+const zServiceAccount = z.string({ error: SERVICE_ACCOUNT_TEXT }).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, SERVICE_ACCOUNT_TEXT);
+
 const zRelayEntry = z.union([z.literal('*'), zDnsLabel]);
 
 const peerSchema = z.strictObject({
@@ -48,6 +53,19 @@ export const controllerConfigSchema = z.strictObject({
       kubeconfig: z.string({ error: 'a file path' }).min(1, 'a file path').optional(),
       /** How long the first load waits for every collection to be listed before it starts without them. */
       syncTimeout: zDurationMs.default(30_000),
+      /**
+       * Agents may enroll with their projected service-account token instead
+       * of a join token (a DaemonSet): the API server reviews it (TokenReview).
+       * Absent: that way is off. Gateways always need join tokens.
+       */
+      agentAttestation: z
+        .strictObject({
+          /** The audience the agents' projected tokens are bound to (serviceAccountToken.audience). */
+          audience: z.string({ error: 'a token audience such as "entente"' }).min(1, 'a token audience such as "entente"').max(256, 'at most 256 characters').default('entente'),
+          /** The agents' service accounts: a token of any other account enrolls nothing. */
+          serviceAccounts: z.array(zServiceAccount, { error: SERVICE_ACCOUNT_LIST_TEXT }).min(1, SERVICE_ACCOUNT_LIST_TEXT),
+        })
+        .optional(),
     })
     .optional(),
   /**

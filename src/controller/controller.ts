@@ -92,8 +92,12 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   /** Whether this controller makes the region-wide decisions: always without replicas, the elected one with them. */
   const leads = (): boolean => replica === undefined || replica.isLeader();
   let ownBundle = toWireBundle(ca.bundle());
-  // Operators hand this file to peer regions as their bootstrap bundle.
-  const writeBundleFile = (): void => writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
+  // Operators hand bundle.json to peer regions as their bootstrap bundle, and ca.pem (the same
+  // authorities as PEM) to agents that enroll by Kubernetes token (controllerCaFile).
+  const writeBundleFile = (): void => {
+    writeFileAtomicSync(join(dataDir, 'bundle.json'), bundleToJson(ca.bundle(), 1), 0o644);
+    writeFileAtomicSync(join(dataDir, 'ca.pem'), ca.bundle().x509Authorities.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''), 0o644);
+  };
   writeBundleFile();
   const adminCredential = randomBytes(24).toString('base64url');
   const adminCredentialPath = join(dataDir, 'admin.token');
@@ -147,7 +151,8 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
   });
   // Kubernetes as a second source of resources (loaded only when configured: client-node is large).
   let sourceChanged = (): void => undefined;
-  const kube = config.kubernetes ? await startKubernetesSource(config.kubernetes, log.child({ part: 'kubernetes' }), registry, () => sourceChanged()) : undefined;
+  const kubeParts = config.kubernetes ? await startKubernetesSource(config.kubernetes, log.child({ part: 'kubernetes' }), registry, () => sourceChanged(), nodes) : undefined;
+  const kube = kubeParts?.source;
   // The last good set survives restarts: a directory broken at start changes nothing in force.
   const resources = new ResourceStore({
     ...(kube ? { source: kube } : {}),
@@ -332,6 +337,7 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
       serving,
       tokens,
       nodes,
+      ...(kubeParts?.enrollment ? { kubernetesEnrollment: kubeParts.enrollment } : {}),
       svidTtlMs: config.svidTtl,
       resources: () => inForce().resources,
       meshConfig: () => meshConfig,

@@ -22,11 +22,17 @@ export function checkConfigValue<S extends z.ZodType>(schema: S, raw: unknown, f
   return { ok: false, problems: issuesToProblems(r.error.issues, { file, raw, schema, ...(lineOf ? { lineOf } : {}) }) };
 }
 
-/** Pure: a config file's text against `schema`. An empty file is an empty mapping. */
-export function checkConfigText<S extends z.ZodType>(schema: S, text: string, file: string): ConfigCheck<z.output<S>> {
+/**
+ * Pure: a config file's text against `schema`. An empty file is an empty
+ * mapping. `set` replaces top-level keys before the check (command-line
+ * flags that stand for a key; the caller checks their values itself, so that
+ * a problem names the flag).
+ */
+export function checkConfigText<S extends z.ZodType>(schema: S, text: string, file: string, set?: Readonly<Record<string, unknown>>): ConfigCheck<z.output<S>> {
   const src = parseYamlSource(text);
   if (src.syntaxErrors.length > 0) return { ok: false, problems: src.syntaxErrors.map((e) => syntaxProblem(file, e)) };
-  return checkConfigValue(schema, src.value ?? {}, file, src.lineOf);
+  const value = set && (src.value === undefined || src.value === null || (typeof src.value === 'object' && !Array.isArray(src.value))) ? { ...((src.value ?? {}) as object), ...set } : (src.value ?? {});
+  return checkConfigValue(schema, value, file, src.lineOf);
 }
 
 /** The one error a bad config throws: every problem, one per line (a syntax error's excerpt indented below it). */
@@ -43,15 +49,15 @@ export function checkConfig<S extends z.ZodType>(schema: S, raw: unknown, source
   throw configError(source, r.problems, hint);
 }
 
-/** Reads and checks a config file, or throws CONFIG_UNREADABLE / BAD_CONFIG (every problem, with its line). */
-export function loadConfigFile<S extends z.ZodType>(schema: S, path: string, hint?: string): z.output<S> {
+/** Reads and checks a config file, or throws CONFIG_UNREADABLE / BAD_CONFIG (every problem, with its line); `set` as for checkConfigText. */
+export function loadConfigFile<S extends z.ZodType>(schema: S, path: string, hint?: string, set?: Readonly<Record<string, unknown>>): z.output<S> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new EntenteError('CONFIG_UNREADABLE', `cannot read config ${path}: ${(err as Error).message}`, { cause: err, hint: 'check the --config path' });
   }
-  const r = checkConfigText(schema, text, path);
+  const r = checkConfigText(schema, text, path, set);
   if (r.ok) return r.value;
   throw configError(path, r.problems, hint);
 }

@@ -63,6 +63,28 @@ export function checkJoinToken(c: { joinToken?: unknown; joinTokenFile?: unknown
   }
 }
 
+/**
+ * An agent's ways to enroll: a join token (joinToken or joinTokenFile) or a
+ * Kubernetes service-account token (kubernetesTokenFile), never two; the
+ * Kubernetes way needs controllerCaFile (a service-account token carries no
+ * pin of the controller's CA), and controllerCaFile means nothing without it.
+ * Whether one is needed at all depends on the dataDir (an enrolled node needs
+ * none), so that is checked at start, not here.
+ */
+export function checkEnrollmentKeys(c: { joinToken?: unknown; joinTokenFile?: unknown; kubernetesTokenFile?: unknown; controllerCaFile?: unknown }, ctx: z.RefinementCtx): void {
+  checkJoinToken(c, ctx);
+  const join = c.joinToken !== undefined ? 'joinToken' : c.joinTokenFile !== undefined ? 'joinTokenFile' : undefined;
+  if (c.kubernetesTokenFile !== undefined && join !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['kubernetesTokenFile'], message: `either a join token or kubernetesTokenFile, not both (${join} is set too)` });
+  }
+  if (c.kubernetesTokenFile !== undefined && c.controllerCaFile === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['controllerCaFile'], message: "the region CA's PEM file (the controller's <dataDir>/ca.pem) with kubernetesTokenFile: it authenticates the controller before the token is sent" });
+  }
+  if (c.controllerCaFile !== undefined && c.kubernetesTokenFile === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['controllerCaFile'], message: "no controllerCaFile without kubernetesTokenFile (a join token carries the pin of the controller's CA)" });
+  }
+}
+
 export interface Listener {
   readonly path: readonly (string | number)[];
   /** undefined when absent (or already reported as malformed). */

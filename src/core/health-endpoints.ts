@@ -1,5 +1,5 @@
 // /healthz and /readyz for the components that serve plain-HTTP operator
-// ports (agent, gateway), the way Kubernetes probes and load balancers expect
+// ports (agent, gateway, the controller's admin API), the way Kubernetes probes and load balancers expect
 // them: /healthz says the process is alive and serving its port (always 200
 // while it answers), /readyz says it can do its job now (200), or why not
 // (503 with the reasons), so a node that has never received a config is not

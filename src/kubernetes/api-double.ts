@@ -86,7 +86,7 @@ export class KubeApiDouble {
   }
 
   /** Creates or replaces an object (ADDED or MODIFIED), stamping the next resourceVersion. */
-  put(path: string, object: { metadata: { name: string; namespace?: string } } & Record<string, unknown>): void {
+  put(path: string, object: { metadata: { name: string; namespace?: string } & Record<string, unknown> } & Record<string, unknown>): void {
     const c = this.collections.get(path)!;
     const key = `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
     const type = c.objects.has(key) ? 'MODIFIED' : 'ADDED';
@@ -156,25 +156,30 @@ export class KubeApiDouble {
   }
 
   /** Service-account tokens the double accepts in a TokenReview: the identity each stands for. */
-  readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; node?: string }>();
+  readonly tokens = new Map<string, { username: string; audiences: string[]; pod?: string; podUid?: string; node?: string }>();
   /** When false, TokenReview answers 503 (an API server that cannot authenticate). */
   tokenReviewsUp = true;
+  /** Every token a TokenReview asked about, in order (also while reviews are down). */
+  readonly reviewedTokens: string[] = [];
 
   private tokenReview(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
+      this.reviewedTokens.push(body.spec?.token ?? '');
       if (!this.tokenReviewsUp) {
         this.status(res, 503, 'the authenticator is unavailable');
         return;
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { token?: string; audiences?: string[] } };
       const t = this.tokens.get(body.spec?.token ?? '');
       const wanted = body.spec?.audiences ?? [];
       // As the API server: the audiences the token is valid for, of those asked; none in common is not authenticated.
       const audiences = t ? t.audiences.filter((a) => wanted.length === 0 || wanted.includes(a)) : [];
       const ok = t !== undefined && audiences.length > 0;
-      const extra = t ? { ...(t.pod ? { 'authentication.kubernetes.io/pod-name': [t.pod] } : {}), ...(t.node ? { 'authentication.kubernetes.io/node-name': [t.node] } : {}) } : {};
+      const extra = t
+        ? { ...(t.pod ? { 'authentication.kubernetes.io/pod-name': [t.pod] } : {}), ...(t.podUid ? { 'authentication.kubernetes.io/pod-uid': [t.podUid] } : {}), ...(t.node ? { 'authentication.kubernetes.io/node-name': [t.node] } : {}) }
+        : {};
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t.username, extra }, audiences } : { authenticated: false, error: t ? 'token audiences are invalid' : 'invalid bearer token' } }));
     });

@@ -18,7 +18,7 @@ import { describeError } from '../core/errors.js';
 export type AttestationRefusal = 'BAD_TOKEN' | 'TOKEN_REJECTED' | 'WRONG_AUDIENCE' | 'WRONG_ACCOUNT' | 'NO_NODE' | 'NODE_MISMATCH' | 'API_UNAVAILABLE';
 
 export type NodeAttestation =
-  | { readonly ok: true; readonly node: string; readonly account: string; readonly pod?: string }
+  | { readonly ok: true; readonly node: string; readonly account: string; readonly pod?: string; readonly podUid?: string }
   | { readonly ok: false; readonly code: AttestationRefusal; readonly reason: string };
 
 export interface NodeAttestorOptions {
@@ -27,8 +27,12 @@ export interface NodeAttestorOptions {
   readonly audience: string;
   /** The agents' service accounts, "namespace/name": a token of any other account is refused. */
   readonly serviceAccounts: readonly string[];
-  /** The node a pod is scheduled on (the pod reflector's spec.nodeName); undefined when unknown. */
-  readonly podNode?: (namespace: string, pod: string) => string | undefined;
+  /**
+   * The node a pod is scheduled on (the pod reflector's spec.nodeName);
+   * undefined when unknown, or when `uid` (the token's pod) is given and the
+   * pod known by that name is another one (deleted and created again).
+   */
+  readonly podNode?: (namespace: string, pod: string, uid: string | undefined) => string | undefined;
   readonly timeoutMs?: number;
 }
 
@@ -72,10 +76,11 @@ export class TokenReviewAttestor {
     if (!account || !this.o.serviceAccounts.includes(account)) return { ok: false, code: 'WRONG_ACCOUNT', reason: `${status.user?.username ?? 'the token'} is not one of the agents' service accounts (${this.o.serviceAccounts.join(', ')})` };
     const extra = status.user?.extra ?? {};
     const pod = first(extra['authentication.kubernetes.io/pod-name']);
+    const podUid = first(extra['authentication.kubernetes.io/pod-uid']);
     const tokenNode = first(extra['authentication.kubernetes.io/node-name']);
-    const actual = tokenNode ?? (pod ? this.o.podNode?.(m![1]!, pod) : undefined);
+    const actual = tokenNode ?? (pod ? this.o.podNode?.(m![1]!, pod, podUid) : undefined);
     if (actual === undefined) return { ok: false, code: 'NO_NODE', reason: pod ? `the token names pod ${pod}, whose node is not known (yet)` : 'the token is bound to no pod or node (use a projected service-account token)' };
     if (actual !== node) return { ok: false, code: 'NODE_MISMATCH', reason: `the token is of node ${actual}, not ${node}` };
-    return { ok: true, node, account, ...(pod ? { pod } : {}) };
+    return { ok: true, node, account, ...(pod ? { pod } : {}), ...(podUid ? { podUid } : {}) };
   }
 }

@@ -98,6 +98,11 @@ export class Reflector<T extends KubeObject = KubeObject> {
     return [...this.store.values()];
   }
 
+  /** One object of the copy, by "namespace/name" (namespaced) or name. */
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
   start(): void {
     this.running ??= this.loop();
   }

@@ -25,12 +25,24 @@ export interface ResourceSource {
 
 type Collection = 'services' | 'endpointSlices' | 'pods' | 'serviceAccounts';
 
-const CORE: readonly { key: Collection; resource: string; path: string }[] = [
-  { key: 'services', resource: 'services', path: '/api/v1/services' },
-  { key: 'endpointSlices', resource: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
-  { key: 'pods', resource: 'pods', path: '/api/v1/pods' },
-  { key: 'serviceAccounts', resource: 'serviceaccounts', path: '/api/v1/serviceaccounts' },
+const CORE: readonly { key: Collection; group: string; resource: string; path: string }[] = [
+  { key: 'services', group: '', resource: 'services', path: '/api/v1/services' },
+  { key: 'endpointSlices', group: 'discovery.k8s.io', resource: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  { key: 'pods', group: '', resource: 'pods', path: '/api/v1/pods' },
+  { key: 'serviceAccounts', group: '', resource: 'serviceaccounts', path: '/api/v1/serviceaccounts' },
 ];
+
+/**
+ * Every collection the source lists and watches, in every namespace, by API
+ * group and resource: what its service account must be granted (list and
+ * watch, nothing else; the RBAC of deploy/kubernetes/base is tested against it).
+ */
+export function watchedCollections(): { readonly group: string; readonly resource: string; readonly path: string }[] {
+  return [
+    ...CORE.map(({ group, resource, path }) => ({ group, resource, path })),
+    ...RESOURCE_KINDS.map((kind) => ({ group: CRD_GROUP, resource: CRD_NAMES[kind].plural, path: `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_NAMES[kind].plural}` })),
+  ];
+}
 
 export class KubernetesSource implements ResourceSource {
   private readonly core = new Map<Collection, Reflector>();
@@ -44,10 +56,7 @@ export class KubernetesSource implements ResourceSource {
     const make = (resource: string, path: string): Reflector =>
       new Reflector({ resource, path, namespaced: true, transport: o.transport, log: o.log, onChange: o.onChange, ...(o.watchTimeoutS !== undefined ? { watchTimeoutS: o.watchTimeoutS } : {}), ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}), ...(o.backoff ? { backoff: o.backoff } : {}) });
     for (const c of CORE) this.core.set(c.key, make(c.resource, c.path));
-    for (const kind of RESOURCE_KINDS) {
-      const plural = CRD_NAMES[kind].plural;
-      this.custom.push(make(`${plural}.${CRD_GROUP}`, `/apis/${CRD_GROUP}/${CRD_VERSION}/${plural}`));
-    }
+    for (const c of watchedCollections()) if (c.group === CRD_GROUP) this.custom.push(make(`${c.resource}.${CRD_GROUP}`, c.path));
   }
 
   private all(): Reflector[] {
@@ -66,6 +75,11 @@ export class KubernetesSource implements ResourceSource {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return true;
+  }
+
+  /** A pod as the pod reflector last saw it (node attestation asks for the agent's own pod). */
+  pod(namespace: string, name: string): KubeObject | undefined {
+    return this.core.get('pods')!.get(`${namespace}/${name}`);
   }
 
   async stop(): Promise<void> {

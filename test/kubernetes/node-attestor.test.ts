@@ -14,7 +14,7 @@ const AGENT = 'system:serviceaccount:entente-system:entente-agent';
 describe('TokenReviewAttestor', () => {
   let fixture: ApiFixture;
   let attestor: TokenReviewAttestor;
-  const pods = new Map([['entente-system/agent-old', 'n3']]);
+  const pods = new Map([['entente-system/agent-old', { node: 'n3', uid: 'uid-old' }]]);
   before(async () => {
     fixture = await startApiFixture();
     const t = fixture.api.tokens;
@@ -22,17 +22,22 @@ describe('TokenReviewAttestor', () => {
     t.set(jwt('other-aud'), { username: AGENT, audiences: ['vault'], pod: 'agent-abc', node: 'n1' });
     t.set(jwt('other-sa'), { username: 'system:serviceaccount:shop:web', audiences: ['entente'], pod: 'web-1', node: 'n1' });
     t.set(jwt('user'), { username: 'alice', audiences: ['entente'] });
-    t.set(jwt('pod-only'), { username: AGENT, audiences: ['entente'], pod: 'agent-old' });
+    t.set(jwt('pod-only'), { username: AGENT, audiences: ['entente'], pod: 'agent-old', podUid: 'uid-old' });
+    // A pod of the same name created again (another uid), while the reflector still holds the old one.
+    t.set(jwt('pod-recreated'), { username: AGENT, audiences: ['entente'], pod: 'agent-old', podUid: 'uid-new' });
     t.set(jwt('pod-unknown'), { username: AGENT, audiences: ['entente'], pod: 'agent-new' });
     t.set(jwt('unbound'), { username: AGENT, audiences: ['entente'] });
-    attestor = new TokenReviewAttestor({ transport: await fixture.transport(), audience: 'entente', serviceAccounts: ['entente-system/entente-agent'], podNode: (ns, pod) => pods.get(`${ns}/${pod}`) });
+    attestor = new TokenReviewAttestor({ transport: await fixture.transport(), audience: 'entente', serviceAccounts: ['entente-system/entente-agent'], podNode: (ns, pod, uid) => {
+      const p = pods.get(`${ns}/${pod}`);
+      return p && (uid === undefined || uid === p.uid) ? p.node : undefined;
+    } });
   });
   after(async () => fixture?.close());
 
   it('accepts a token of the agents account, for our audience and the claimed node', async () => {
     assert.deepEqual(await attestor.attest(jwt('n1'), 'n1'), { ok: true, node: 'n1', account: 'entente-system/entente-agent', pod: 'agent-abc' });
     // Older clusters bind no node name: the node of the pod the token is bound to.
-    assert.deepEqual(await attestor.attest(jwt('pod-only'), 'n3'), { ok: true, node: 'n3', account: 'entente-system/entente-agent', pod: 'agent-old' });
+    assert.deepEqual(await attestor.attest(jwt('pod-only'), 'n3'), { ok: true, node: 'n3', account: 'entente-system/entente-agent', pod: 'agent-old', podUid: 'uid-old' });
   });
 
   it('refuses everything else, each with its code', async () => {
@@ -46,6 +51,7 @@ describe('TokenReviewAttestor', () => {
       [jwt('n1'), 'n2', 'NODE_MISMATCH'],
       [jwt('pod-only'), 'n1', 'NODE_MISMATCH'],
       [jwt('pod-unknown'), 'n1', 'NO_NODE'],
+      [jwt('pod-recreated'), 'n3', 'NO_NODE'],
       [jwt('unbound'), 'n1', 'NO_NODE'],
     ];
     for (const [token, node, code] of cases) {
