@@ -1,8 +1,8 @@
 // Controller replicas coordinated by a real etcd, with real processes: three
 // controllers of one region (the bundled CLI), two agents that list all
-// three, and a real app. Under steady traffic through the agents the leader
+// three, a gateway that lists them too, and a real app. Under steady traffic through the agents the leader
 // is killed with SIGKILL: another replica leads within a few seconds, no
-// request fails, the agents reconnect to the survivors, a join token made
+// request fails, the agents and the gateway reconnect to the survivors, a join token made
 // before the kill enrolls a third agent once (and only once), and a policy
 // change made after it reaches every agent.
 import { after, before, test } from 'node:test';
@@ -24,7 +24,7 @@ import { startEtcd, type EtcdServer } from './etcd-server.js';
 const prefix = `127.${231 + randomInt(0, 4)}.244`;
 const base = randomInt(0, 12) * 20;
 const at = (n: number): string => `${prefix}.${base + n}`;
-const ip = { etcd: at(1), c1: at(2), c2: at(3), c3: at(4), n1: at(5), n2: at(6), n3: at(7), frontend: at(8), ledger: at(9), audit: at(10) };
+const ip = { etcd: at(1), c1: at(2), c2: at(3), c3: at(4), n1: at(5), n2: at(6), n3: at(7), frontend: at(8), ledger: at(9), audit: at(10), gw: at(11) };
 const REPLICAS = ['c1', 'c2', 'c3'] as const;
 type Replica = (typeof REPLICAS)[number];
 const TD = 'replicas.test';
@@ -81,6 +81,21 @@ async function startAgent(node: 'n1' | 'n2' | 'n3', joinToken: string, controlle
   supervisor.start(node, ['agent', '--config', join(dir, `${node}.yaml`)]);
 }
 
+/** The gateway's metric: 1 while its config stream is open. */
+function gatewayConnected(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: ip.gw, port: 15090, path: '/metrics', timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(/^entente_gateway_controller_connected(\{[^}]*\})? 1$/m.test(text)));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
 async function serve(address: string, body: string): Promise<void> {
   const app = createServer((_req, res) => res.end(body));
   apps.push(app);
@@ -131,6 +146,14 @@ before(async () => {
   // Tokens from a replica that does not lead: they are the region's, redeemable through any replica.
   await startAgent('n1', await token('c2', 'n1'), ['c1', 'c2', 'c3']);
   await startAgent('n2', await token('c3', 'n2'), ['c1', 'c3', 'c2']);
+  const credential = (await readFile(join(dir, 'c2', 'data', 'admin.token'), 'utf8')).trim();
+  const gwToken = await httpJson<{ token: string }>(`${admin('c2')}/v1/tokens`, { method: 'POST', body: { node: 'eu-gw', kind: 'gateway' }, headers: { authorization: `Bearer ${credential}` } });
+  assert.equal(gwToken.status, 200, JSON.stringify(gwToken.body));
+  await writeFile(join(dir, 'gateway.yaml'), stringify({
+    name: 'eu-gw', controller: ['c1', 'c2', 'c3'].map((r) => agentsUrl(r as Replica)), joinToken: gwToken.body.token, dataDir: join(dir, 'gw'),
+    listen: `${ip.gw}:15443`, metrics: `${ip.gw}:15090`,
+  }));
+  supervisor.start('gateway', ['gateway', '--config', join(dir, 'gateway.yaml')]);
 });
 
 after(async () => {
@@ -142,6 +165,7 @@ after(async () => {
 
 test('SIGKILL of the leading controller: a new leader within seconds, no request lost, agents reconnect, an old token enrolls once, a later policy reaches every agent', { timeout: 300_000 }, async () => {
   await eventually(async () => ((await call('ledger')) === 200 ? true : undefined), { ...WAIT, what: 'frontend -> ledger through n1 and n2' });
+  await eventually(gatewayConnected, { ...WAIT, what: 'the gateway to follow the config stream' });
   assert.equal(await leaderAmong(REPLICAS), 'c1');
   // Every replica pushes the leader's config: same version everywhere.
   const versions = await eventually(async () => {
@@ -176,8 +200,8 @@ test('SIGKILL of the leading controller: a new leader within seconds, no request
   await eventually(async () => {
     const s = await status(leader);
     const connected = new Set(s?.nodes.filter((n) => n.connected).map((n) => n.node));
-    return connected.has('n1') && connected.has('n2') && (await agentStatus('n1'))?.controllerConnected && (await agentStatus('n2'))?.controllerConnected;
-  }, { ...WAIT, what: 'n1 and n2 to reconnect to a surviving replica' });
+    return connected.has('n1') && connected.has('n2') && connected.has('eu-gw') && (await agentStatus('n1'))?.controllerConnected && (await agentStatus('n2'))?.controllerConnected && (await gatewayConnected());
+  }, { ...WAIT, what: 'n1, n2 and the gateway to reconnect to a surviving replica' });
 
   // A token made before the kill: works once, through another replica than the one that made it.
   await startAgent('n3', spare, ['c3', 'c2']);
