@@ -49,7 +49,7 @@ import { loadDashboardAssets } from './dashboard-assets.js';
 import { FLOW_LIMIT_MAX } from './flow-query.js';
 import type { FlowFilter } from './flow-query.js';
 import { startKubernetesSource } from './kubernetes-source.js';
-import { followReplica } from './replication/follow-replica.js';
+import { followReplica, signedStateVersion } from './replication/follow-replica.js';
 import { describeError } from '../core/errors.js';
 import { buildResourceSet } from '../policy/resource-set.js';
 
@@ -609,6 +609,10 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
         const sealed = await started.replica.readCa().catch(() => undefined);
         if (sealed !== undefined) await started.followCa(sealed).catch((err: unknown) => log.error({ err: describeError(err) }, 'could not adopt the CA held in etcd'));
         if (!replica!.isLeader()) return;
+        // Peers keep the highest version of a region's state: ours must be above every one the previous leader signed.
+        const last = replica!.regionState();
+        const floor = last === undefined ? 0 : (signedStateVersion(last, started) ?? 0);
+        regionState = { ...regionState, version: Math.max(regionState.version + 1, floor + 1, Date.now()), generatedAt: new Date().toISOString() };
         stopCaMaintenance = startCaMaintenance();
         dataProbes.configure(resources.snapshot().resources);
         publishResources();

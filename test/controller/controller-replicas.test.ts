@@ -1,10 +1,12 @@
 // Controller replicas coordinated by a real etcd, with real processes: three
 // controllers of one region (the bundled CLI), two agents that list all
-// three, a gateway that lists them too, and a real app. Under steady traffic through the agents the leader
+// three, a gateway that lists them too, a peer region's controller, and a
+// real app. Under steady traffic through the agents the leader
 // is killed with SIGKILL: another replica leads within a few seconds, no
 // request fails, the agents and the gateway reconnect to the survivors, a join token made
-// before the kill enrolls a third agent once (and only once), and a policy
-// change made after it reaches every agent.
+// before the kill enrolls a third agent once (and only once), the peer
+// region gets a newer signed state from the new leader, and a policy change
+// made after it reaches every agent.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +26,7 @@ import { startEtcd, type EtcdServer } from './etcd-server.js';
 const prefix = `127.${231 + randomInt(0, 4)}.244`;
 const base = randomInt(0, 12) * 20;
 const at = (n: number): string => `${prefix}.${base + n}`;
-const ip = { etcd: at(1), c1: at(2), c2: at(3), c3: at(4), n1: at(5), n2: at(6), n3: at(7), frontend: at(8), ledger: at(9), audit: at(10), gw: at(11) };
+const ip = { etcd: at(1), c1: at(2), c2: at(3), c3: at(4), n1: at(5), n2: at(6), n3: at(7), frontend: at(8), ledger: at(9), audit: at(10), gw: at(11), us: at(12) };
 const REPLICAS = ['c1', 'c2', 'c3'] as const;
 type Replica = (typeof REPLICAS)[number];
 const TD = 'replicas.test';
@@ -42,6 +44,13 @@ interface ControllerStatus {
   replication?: { replica: string; leader?: string; leading: boolean; etcdReachable: boolean };
   nodes: { node: string; connected: boolean }[];
 }
+interface PeerView {
+  region: string;
+  version?: number;
+  stale: boolean;
+}
+const usPeerView = async (): Promise<PeerView | undefined> =>
+  (await httpJson<{ peers: PeerView[] }>(`http://${ip.us}:15000/v1/status`, { timeoutMs: 5000 }).catch(() => undefined))?.body.peers.find((p) => p.region === 'eu');
 interface AgentStatus {
   controllerConnected: boolean;
   configVersion: number;
@@ -129,9 +138,20 @@ before(async () => {
   const stateKey = join(dir, 'state.key');
   await writeFile(stateKey, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   await chmod(stateKey, 0o600);
+  // A peer region (one controller), whose bundle eu needs before it starts; it learns eu's once eu has a CA.
+  const usConfig = (peers: unknown[]): string => stringify({
+    region: 'us', trustDomain: 'us.replicas.test', dataDir: join(dir, 'us', 'data'), resources: join(dir, 'us-resources'), peers,
+    federation: { pullInterval: '500ms' },
+    listen: { agents: `${ip.us}:15012`, peers: `${ip.us}:15013`, admin: `${ip.us}:15000` },
+  });
+  await mkdir(join(dir, 'us-resources'), { recursive: true });
+  await writeFile(join(dir, 'us.yaml'), usConfig([]));
+  supervisor.start('us', ['controller', '--config', join(dir, 'us.yaml')]);
+  await eventually(async () => (await httpJson(`http://${ip.us}:15000/v1/status`).catch(() => undefined))?.status === 200, { ...WAIT, what: 'the us controller' });
+  const usPeer = { region: 'us', trustDomain: 'us.replicas.test', url: `https://${ip.us}:15013`, bundle: join(dir, 'us', 'data', 'bundle.json') };
   for (const r of REPLICAS) {
     await writeFile(join(dir, `${r}.yaml`), stringify({
-      region: 'eu', trustDomain: TD, dataDir: join(dir, r, 'data'), resources,
+      region: 'eu', trustDomain: TD, dataDir: join(dir, r, 'data'), resources, peers: [usPeer],
       etcd: { endpoints: [etcd.url], replica: r, stateKeyFile: stateKey, leaseTtl: '3s' },
       listen: { agents: `${ip[r]}:15012`, peers: `${ip[r]}:15013`, admin: `${ip[r]}:15000` },
     }));
@@ -141,6 +161,10 @@ before(async () => {
   // c1 first, so that it leads and both agents start on it: the kill then takes their controller away.
   supervisor.start('c1', ['controller', '--config', join(dir, 'c1.yaml')]);
   await eventually(async () => (await status('c1'))?.replication?.leading, { ...WAIT, what: 'c1 to lead' });
+  // us pulls eu from c2, which never leads before the kill: it serves the leader's signature.
+  await supervisor.stop(['us'], 10_000);
+  await writeFile(join(dir, 'us.yaml'), usConfig([{ region: 'eu', trustDomain: TD, url: `https://${ip.c2}:15013`, bundle: join(dir, 'c1', 'data', 'bundle.json') }]));
+  supervisor.start('us', ['controller', '--config', join(dir, 'us.yaml')]);
   for (const r of ['c2', 'c3'] as const) supervisor.start(r, ['controller', '--config', join(dir, `${r}.yaml`)]);
   await eventually(async () => (await status('c2')) && (await status('c3')), { ...WAIT, what: 'c2 and c3 to answer /v1/status' });
   // Tokens from a replica that does not lead: they are the region's, redeemable through any replica.
@@ -173,6 +197,10 @@ test('SIGKILL of the leading controller: a new leader within seconds, no request
     return v.every((x) => x !== undefined && x === v[0]) && v;
   }, { ...WAIT, what: 'the three replicas to serve one config version' });
   const spare = await token('c2', 'n3');
+  const peerBefore = await eventually(async () => {
+    const p = await usPeerView();
+    return p && !p.stale && p.version !== undefined && p;
+  }, { ...WAIT, what: "us to hold eu's signed state (through c2)" });
 
   // Steady traffic, bounded: one call after another until told to stop (at most 10 minutes' worth).
   const calls = { ok: 0, failed: [] as { status: number; atMs: number }[] };
@@ -202,6 +230,12 @@ test('SIGKILL of the leading controller: a new leader within seconds, no request
     const connected = new Set(s?.nodes.filter((n) => n.connected).map((n) => n.node));
     return connected.has('n1') && connected.has('n2') && connected.has('eu-gw') && (await agentStatus('n1'))?.controllerConnected && (await agentStatus('n2'))?.controllerConnected && (await gatewayConnected());
   }, { ...WAIT, what: 'n1, n2 and the gateway to reconnect to a surviving replica' });
+
+  // Peers keep the highest version of a region's state: the new leader's must be above the old one's.
+  await eventually(async () => {
+    const p = await usPeerView();
+    return p && !p.stale && (p.version ?? 0) > peerBefore.version! && p;
+  }, { ...WAIT, what: `us to accept a state of eu newer than version ${peerBefore.version} from the new leader` });
 
   // A token made before the kill: works once, through another replica than the one that made it.
   await startAgent('n3', spare, ['c3', 'c2']);

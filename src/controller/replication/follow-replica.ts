@@ -10,6 +10,18 @@ import type { FederationState } from '../../federation/federation-state.js';
 import { checkLinkReport, LINK_REPORT_TTL_MS, type LinkReports } from '../link-reports.js';
 import type { NodeRegistry } from '../node-registry.js';
 import type { StartedReplica } from './start-replica.js';
+import { verifyRegionState } from '../../identity/region-state.js';
+
+/**
+ * The version of a region state the leader signed, checked against our own
+ * CA (what peers will check it against); undefined when it does not verify.
+ */
+export function signedStateVersion(jws: string, started: StartedReplica): number | undefined {
+  const v = verifyRegionState(jws, started.ca.bundle());
+  if (v.kind !== 'valid') return undefined;
+  const version = v.payload.version;
+  return typeof version === 'number' && Number.isSafeInteger(version) ? version : undefined;
+}
 
 export interface ReplicaWiring {
   readonly log: Logger;
@@ -37,8 +49,14 @@ export async function followReplica(started: StartedReplica, w: ReplicaWiring): 
     },
     onMeshConfig: (c) => w.config(c),
     onRegionState: (jws) => {
-      // The leader's own signature is already in its feed.
-      if (!replica.isLeader()) w.federation.putOwn(jws);
+      // The leader's own signature is already in its feed. Served to peers only if it verifies against our CA.
+      if (replica.isLeader()) return;
+      if (signedStateVersion(jws, started) === undefined) {
+        w.count('replica_region_state_refused');
+        log.error({}, 'refused a region state from etcd that does not verify against the region CA');
+        return;
+      }
+      w.federation.putOwn(jws);
     },
     onResources: () => w.recompute(),
     onCa: (sealed) => {
