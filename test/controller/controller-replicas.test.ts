@@ -21,6 +21,7 @@ import { ProcessSupervisor } from '../../src/lab/process-supervisor.js';
 import { API_VERSION } from '../../src/policy/resources.js';
 import { enroll } from '../../src/node/controller-client.js';
 import { startEtcd, type EtcdServer } from './etcd-server.js';
+import { callThroughProxy } from '../proxy-call.js';
 
 // Third octet 244 of a data-probes prefix (127.231-234): no lab and no other test uses it.
 const prefix = `127.${231 + randomInt(0, 4)}.244`;
@@ -63,17 +64,7 @@ const agentStatus = async (n: 'n1' | 'n2' | 'n3'): Promise<AgentStatus | undefin
 const doc = (kind: string, name: string, spec: unknown): string => stringify({ apiVersion: API_VERSION, kind, metadata: { name, namespace: 'shop' }, spec });
 
 /** frontend -> <service> through n1's HTTP proxy: the HTTP status, 0 on a transport error. */
-function call(service: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: ip.n1, port: 15001, method: 'GET', path: `http://${service}.shop.mesh/`, localAddress: ip.frontend, timeout: 15_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
+const call = (service: string): Promise<number> => callThroughProxy({ proxy: { host: ip.n1, port: 15001 }, url: `http://${service}.shop.mesh/`, from: ip.frontend, timeoutMs: 15_000 });
 
 async function token(r: Replica, node: string): Promise<string> {
   const credential = (await readFile(join(dir, r, 'data', 'admin.token'), 'utf8')).trim();

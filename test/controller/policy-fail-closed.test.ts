@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -19,6 +19,7 @@ import { startController as startInProcess } from '../../src/controller/controll
 import { silentLogger } from '../../src/core/log.js';
 import { API_VERSION } from '../../src/policy/resources.js';
 import type { MeshConfig } from '../../src/mesh/mesh-config.js';
+import { callThroughProxy } from '../proxy-call.js';
 
 // A /24 of 127.89 with a third octet from 10 up: failure-handling's labs use 127.89.1-3 (lab-harness.ts), no other test 127.89.10+.
 const prefix = `127.89.${randomInt(10, 250)}`;
@@ -63,17 +64,7 @@ async function reload(): Promise<PolicyView> {
 }
 
 /** frontend -> ledger through the agent's HTTP proxy, from frontend's own address: the HTTP status, 0 on a transport error. */
-function callLedger(): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: ip.agent, port: 15001, method: 'GET', path: 'http://ledger.shop.mesh/balance', localAddress: ip.frontend, timeout: 20_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
+const callLedger = (): Promise<number> => callThroughProxy({ proxy: { host: ip.agent, port: 15001 }, url: 'http://ledger.shop.mesh/balance', from: ip.frontend });
 
 async function startController(): Promise<void> {
   supervisor.start('controller', ['controller', '--config', join(dir, 'region.yaml')]);

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -21,9 +21,8 @@ import { eventually } from '../../src/core/eventually.js';
 import { httpJson } from '../../src/core/http-get-json.js';
 import { ProcessSupervisor, type Supervised } from '../../src/lab/process-supervisor.js';
 import type { KubeApiDouble } from '../../src/kubernetes/api-double.js';
-import { endpointSlice, kubePod, startApiFixture, type ApiFixture } from './api-fixture.js';
-import { CRD_NAMES } from '../../src/kubernetes/crds.js';
-import { RESOURCE_KINDS } from '../../src/policy/resources.js';
+import { endpointSlice, kubePod, startApiFixture, type ApiFixture, PATHS, seedShop } from './api-fixture.js';
+import { callThroughProxy } from '../proxy-call.js';
 
 const run = promisify(execFile);
 
@@ -34,7 +33,7 @@ const ip = { controller: `${prefix}.${base + 1}`, agent: `${prefix}.${base + 2}`
 const TD = 'k8s.test';
 const ADMIN = `http://${ip.controller}:15000`;
 const WAIT = { timeoutMs: 60_000, intervalMs: 250 };
-const P = { services: '/api/v1/services', slices: '/apis/discovery.k8s.io/v1/endpointslices', pods: '/api/v1/pods', accounts: '/api/v1/serviceaccounts', policies: '/apis/entente.dev/v1alpha1/authorizationpolicies' };
+const P = PATHS;
 const AGENT_SA = 'system:serviceaccount:entente-system:entente-agent';
 const TOKEN_REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
 
@@ -48,17 +47,7 @@ let app: Server;
 let api: KubeApiDouble;
 let fixture: ApiFixture;
 
-function callLedger(): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: ip.agent, port: 15001, method: 'GET', path: 'http://ledger.shop.mesh/balance', localAddress: ip.frontend, timeout: 20_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
+const callLedger = (): Promise<number> => callThroughProxy({ proxy: { host: ip.agent, port: 15001 }, url: 'http://ledger.shop.mesh/balance', from: ip.frontend });
 
 /** The controller's event counters, by event. */
 async function events(): Promise<Map<string, number>> {
@@ -94,12 +83,8 @@ before(async () => {
   await mkdir(join(dir, 'resources'), { recursive: true });
   fixture = await startApiFixture({ bookmarkMs: 1000 });
   api = fixture.api;
-  for (const [path, kind, v] of [[P.services, 'Service', 'v1'], [P.slices, 'EndpointSlice', 'discovery.k8s.io/v1'], [P.pods, 'Pod', 'v1'], [P.accounts, 'ServiceAccount', 'v1']] as const) api.collection(path, kind, v);
-  for (const kind of RESOURCE_KINDS) api.collection(`/apis/entente.dev/v1alpha1/${CRD_NAMES[kind].plural}`, kind, 'entente.dev/v1alpha1');
-  for (const a of ['frontend', 'ledger']) api.put(P.accounts, { metadata: { name: a, namespace: 'shop' } });
+  seedShop(api);
   api.put(P.accounts, { metadata: { name: 'entente-agent', namespace: 'entente-system' } });
-  api.put(P.services, { metadata: { name: 'ledger', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080, appProtocol: 'http' }] } });
-  api.put(P.services, { metadata: { name: 'frontend', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
   api.put(P.pods, kubePod('frontend-1', 'n1', 'frontend'));
   api.put(P.pods, kubePod('ledger-1', 'n1', 'ledger'));
   // The DaemonSet's pods: n1's runs on the host network, so its IP is its node's.

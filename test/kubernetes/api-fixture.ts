@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { KubeApiDouble } from '../../src/kubernetes/api-double.js';
 import { endpointFromKubeConfig, httpTransport, type KubeTransport } from '../../src/kubernetes/kube-transport.js';
+import { CRD_NAMES } from '../../src/kubernetes/crds.js';
+import { RESOURCE_KINDS } from '../../src/policy/resources.js';
 
 const run = promisify(execFile);
 
@@ -62,3 +64,19 @@ export const endpointSlice = (name: string, svc: string, endpoints: readonly { p
   addressType: 'IPv4',
   endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: { ready: e.ready ?? true }, targetRef: { kind: 'Pod', name: e.pod, namespace: 'shop' } })),
 });
+
+/** The API paths of the collections the controller watches. */
+export const PATHS = { services: '/api/v1/services', slices: '/apis/discovery.k8s.io/v1/endpointslices', pods: '/api/v1/pods', accounts: '/api/v1/serviceaccounts', policies: '/apis/entente.dev/v1alpha1/authorizationpolicies' } as const;
+
+/**
+ * Every collection the controller lists (core kinds and Entente's CRDs), with
+ * the shop's service accounts and its two Services: ledger (http, 80 -> 8080)
+ * and frontend. Pods, slices and policies are each test's own.
+ */
+export function seedShop(api: KubeApiDouble): void {
+  for (const [path, kind, v] of [[PATHS.services, 'Service', 'v1'], [PATHS.slices, 'EndpointSlice', 'discovery.k8s.io/v1'], [PATHS.pods, 'Pod', 'v1'], [PATHS.accounts, 'ServiceAccount', 'v1']] as const) api.collection(path, kind, v);
+  for (const kind of RESOURCE_KINDS) api.collection(`/apis/entente.dev/v1alpha1/${CRD_NAMES[kind].plural}`, kind, 'entente.dev/v1alpha1');
+  for (const a of ['frontend', 'ledger']) api.put(PATHS.accounts, { metadata: { name: a, namespace: 'shop' } });
+  api.put(PATHS.services, { metadata: { name: 'ledger', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080, appProtocol: 'http' }] } });
+  api.put(PATHS.services, { metadata: { name: 'frontend', namespace: 'shop' }, spec: { ports: [{ port: 80, targetPort: 8080 }] } });
+}
