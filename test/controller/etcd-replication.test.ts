@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Etcd3 } from 'etcd3';
@@ -19,11 +19,13 @@ import { EtcdJoinTokens } from '../../src/controller/replication/etcd-join-token
 import { RegionReplica, type ReplicaHandlers } from '../../src/controller/replication/region-replica.js';
 import { LocalCa } from '../../src/identity/local-ca.js';
 import { parseTrustDomain } from '../../src/identity/spiffe-id.js';
+import { StateKey } from '../../src/controller/replication/state-key.js';
 import { startEtcd, type EtcdServer } from './etcd-server.js';
 
 // Third octet 245 of a data-probes prefix (127.231-234): no lab and no other test uses it.
 const ip = `127.${231 + randomInt(0, 4)}.245.${randomInt(1, 250)}`;
 const TTL_MS = 2000;
+const stateKey = StateKey.fromBytes(randomBytes(32));
 let dir: string;
 let etcd: EtcdServer | undefined;
 const clients: Etcd3[] = [];
@@ -117,8 +119,9 @@ test('one leader of three; never two at once; a stopped leader is succeeded at o
 
 test('a join token redeemed through two replicas at once enrolls once; a kind mismatch does not consume it', { timeout: 60_000 }, async () => {
   const prefix = `/t${randomInt(1e9)}/tokens/`;
-  const a = new EtcdJoinTokens(client(), prefix);
-  const b = new EtcdJoinTokens(client(), prefix);
+  const forged: number[] = [];
+  const a = new EtcdJoinTokens(client(), prefix, stateKey);
+  const b = new EtcdJoinTokens(client(), prefix, stateKey, Date.now, () => forged.push(1));
   const { token } = await a.create('edge-1', 'agent', 60_000, caPem);
   assert.equal((await b.redeem(token, 'edge-1', 'gateway')).kind, 'refused', 'an agent token does not enroll a gateway');
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).redeem(token, 'edge-1', 'agent')));
@@ -130,9 +133,16 @@ test('a join token redeemed through two replicas at once enrolls once; a kind mi
   assert.equal((await b.redeem(other.token.replace(/^(ej1\.[^.]+\.)([^.])/, (_m, h: string, c: string) => h + (c === 'A' ? 'B' : 'A')), 'edge-2', 'agent')).kind, 'refused', 'a wrong secret is refused');
   assert.equal((await b.redeem(other.token, 'edge-2', 'agent')).kind, 'ok', '…and did not consume the token');
   assert.ok(wrongSecret !== token);
+
+  // Someone who can write to etcd but has no state key writes a token record of their own: it enrolls nobody.
+  const minted = new EtcdJoinTokens(client(), prefix, StateKey.fromBytes(randomBytes(32)));
+  const fake = await minted.create('rogue', 'agent', 60_000, caPem);
+  const r = await b.redeem(fake.token, 'rogue', 'agent');
+  assert.equal(r.kind === 'refused' && r.code, 'TOKEN_UNKNOWN');
+  assert.equal(forged.length, 1, 'counted');
 });
 
-test('values in etcd that do not parse are refused and counted, one by one; good ones still apply', { timeout: 60_000 }, async () => {
+test('values in etcd that are not authenticated with the state key, or do not parse, are refused and counted, one by one; good ones still apply', { timeout: 60_000 }, async () => {
   const prefix = `/t${randomInt(1e9)}`;
   const admin = client();
   const counted: string[] = [];
@@ -147,20 +157,28 @@ test('values in etcd that do not parse are refused and counted, one by one; good
     onPresence: () => undefined,
     onLinkReport: () => undefined,
   };
-  await admin.put(`${prefix}/mesh-config`).value('{"not": "a config"');
-  await admin.put(`${prefix}/resources`).value(JSON.stringify({ format: 1, generation: 1, digest: 'x', loadedAt: new Date().toISOString(), resources: { services: [], workloads: [], authorizationPolicies: [] } }));
-  const replica = new RegionReplica({ client: client(), prefix, replica: 'r1', leaseTtlMs: TTL_MS, log: silentLogger(), count: (e) => counted.push(e) });
+  // What another replica would write: authenticated for its key.
+  const put = (key: string, text: string): Promise<unknown> => admin.put(`${prefix}/${key}`).value(stateKey.authenticate(text, `${prefix}/${key}`)).exec();
+  await put('mesh-config', '{"not": "a config"');
+  await put('resources', JSON.stringify({ format: 1, generation: 1, digest: 'x', loadedAt: new Date().toISOString(), resources: { services: [], workloads: [], authorizationPolicies: [] } }));
+  // Written by someone without the state key, or moved from another key: well-formed, refused all the same.
+  await admin.put(`${prefix}/nodes/rogue`).value(JSON.stringify({ node: 'rogue', kind: 'agent', enrolledAt: new Date().toISOString() }));
+  await admin.put(`${prefix}/nodes/rogue2`).value(stateKey.authenticate(JSON.stringify({ node: 'rogue2', kind: 'agent', enrolledAt: new Date().toISOString() }), `${prefix}/nodes/other`));
+  const replica = new RegionReplica({ client: client(), prefix, replica: 'r1', leaseTtlMs: TTL_MS, stateKey, log: silentLogger(), count: (e) => counted.push(e) });
   try {
     await replica.start(handlers);
     assert.deepEqual(counted.filter((c) => c === 'replica_value_refused').length, 2, 'the torn config and the set whose digest does not match');
+    assert.deepEqual(counted.filter((c) => c === 'replica_value_unauthenticated').length, 2, 'the two node records');
+    assert.deepEqual(seen.nodes, []);
     assert.equal(replica.meshConfig(), undefined);
     assert.equal(replica.resources(), undefined);
-    await admin.put(`${prefix}/mesh-config`).value(JSON.stringify({ digest: 'd1', config: { version: 7 } }));
+    await put('mesh-config', JSON.stringify({ digest: 'd1', config: { version: 7 } }));
     await eventually(() => seen.configs.includes(7) || undefined, { what: 'the good config to apply', timeoutMs: 20_000 });
-    await admin.put(`${prefix}/mesh-config`).value(JSON.stringify({ digest: 'd2', config: { version: 'eight' } }));
-    await admin.put(`${prefix}/mesh-config`).value(JSON.stringify({ digest: 'd3', config: { version: 9 } }));
+    await put('mesh-config', JSON.stringify({ digest: 'd2', config: { version: 'eight' } }));
+    await admin.put(`${prefix}/mesh-config`).value(JSON.stringify({ digest: 'd2b', config: { version: 8 } }));
+    await put('mesh-config', JSON.stringify({ digest: 'd3', config: { version: 9 } }));
     await eventually(() => seen.configs.includes(9) || undefined, { what: 'the next good config to apply', timeoutMs: 20_000 });
-    assert.deepEqual(seen.configs, [7, 9], 'the bad one in between changed nothing');
+    assert.deepEqual(seen.configs, [7, 9], 'the malformed and the unauthenticated ones in between changed nothing');
     assert.equal(replica.meshConfig()?.version, 9);
   } finally {
     await replica.stop();

@@ -16,6 +16,11 @@
 // from the revision it read. Views derived from region-wide inputs (the mesh
 // config, the region state) have one writer, the leader, so that all nodes
 // see the same config with the same version whichever replica they talk to.
+//
+// Every value but the leader key and the (sealed) CA is authenticated with
+// the state key (state-key.ts): a value written by someone who can write to
+// etcd but has no state key is refused and counted, and what the replica
+// holds stays as it was.
 import { createHash } from 'node:crypto';
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import type { Logger } from '../../core/log.js';
@@ -24,6 +29,7 @@ import type { MeshConfig } from '../../mesh/mesh-config.js';
 import { parseSaved, type SavedResourceSet } from '../../policy/last-good-file.js';
 import { LeaderElection } from './leader-election.js';
 import { EtcdJoinTokens } from './etcd-join-tokens.js';
+import type { StateKey } from './state-key.js';
 
 export interface ReplicaHandlers {
   readonly onLeadership: (leading: boolean) => void;
@@ -44,6 +50,7 @@ export interface ReplicaOptions {
   readonly prefix: string;
   readonly replica: string;
   readonly leaseTtlMs: number;
+  readonly stateKey: StateKey;
   readonly log: Logger;
   readonly count: (event: string) => void;
 }
@@ -96,7 +103,7 @@ export class RegionReplica {
   private readonly configPublisher: Latest<{ body: string; floor: number }>;
 
   constructor(private readonly opts: ReplicaOptions) {
-    this.tokens = new EtcdJoinTokens(opts.client, `${opts.prefix}/tokens/`);
+    this.tokens = new EtcdJoinTokens(opts.client, `${opts.prefix}/tokens/`, opts.stateKey, Date.now, () => opts.count('replica_value_unauthenticated'));
     this.election = new LeaderElection({
       client: opts.client,
       key: `${opts.prefix}/leader`,
@@ -196,11 +203,13 @@ export class RegionReplica {
   }
 
   putNode(record: object & { node: string }): void {
-    void this.opts.client.put(`${this.opts.prefix}/nodes/${record.node}`).value(JSON.stringify(record)).exec().catch((err: unknown) => this.failed('node record write', err));
+    const key = `${this.opts.prefix}/nodes/${record.node}`;
+    void this.opts.client.put(key).value(this.sign(key, JSON.stringify(record))).exec().catch((err: unknown) => this.failed('node record write', err));
   }
 
   putLinkReport(gateway: string, report: unknown): void {
-    void this.opts.client.put(`${this.opts.prefix}/links/${gateway}`).value(JSON.stringify({ at: Date.now(), report })).exec().catch((err: unknown) => this.failed('link report write', err));
+    const key = `${this.opts.prefix}/links/${gateway}`;
+    void this.opts.client.put(key).value(this.sign(key, JSON.stringify({ at: Date.now(), report }))).exec().catch((err: unknown) => this.failed('link report write', err));
   }
 
   /**
@@ -231,8 +240,15 @@ export class RegionReplica {
     await this.fencedPut(this.caKey, sealed);
   }
 
+  /** A value as stored: authenticated for its key. */
+  private sign(key: string, text: string): string {
+    return this.opts.stateKey.authenticate(text, key);
+  }
+
   /** A put that lands only while this replica leads (see leader-election.ts); the revision it landed at, or undefined. */
-  private async fencedPut(key: string, value: string, extra?: { key: string; modRevision: string }): Promise<string | undefined> {
+  private async fencedPut(key: string, text: string, extra?: { key: string; modRevision: string }): Promise<string | undefined> {
+    // The CA document is sealed (authenticated encryption) already.
+    const value = key === this.caKey ? text : this.sign(key, text);
     const { client } = this.opts;
     const fence = this.election.fence();
     let txn = client.if(fence.key, 'Value', '==', fence.value);
@@ -275,7 +291,8 @@ export class RegionReplica {
   private async putPresence(node: string): Promise<void> {
     try {
       if (!this.presenceLease) await this.grantPresenceLease();
-      await this.presenceLease!.put(this.presenceKey(node)).value(this.opts.replica).exec();
+      const key = this.presenceKey(node);
+      await this.presenceLease!.put(key).value(this.sign(key, this.opts.replica)).exec();
     } catch (err) {
       this.failed('presence write', err);
     }
@@ -310,9 +327,20 @@ export class RegionReplica {
 
   private apply(op: 'put' | 'delete', kv: IKeyValue): void {
     const h = this.handlers!;
-    const key = kv.key.toString('utf8').slice(this.opts.prefix.length + 1);
-    const text = kv.value.toString('utf8');
+    const fullKey = kv.key.toString('utf8');
+    const key = fullKey.slice(this.opts.prefix.length + 1);
     const [head, a, b] = key.split('/');
+    if (head === 'leader' || head === 'tokens') return;
+    let text = kv.value.toString('utf8');
+    if (op === 'put' && head !== 'ca') {
+      const verified = this.opts.stateKey.verify(text, fullKey);
+      if (verified === undefined) {
+        this.opts.count('replica_value_unauthenticated');
+        this.opts.log.error({ key }, 'refused a value in etcd that is not authenticated with the state key (written without it, or for another key)');
+        return;
+      }
+      text = verified;
+    }
     try {
       switch (head) {
         case 'presence': {

@@ -61,7 +61,7 @@ test("a follower adopts the leader's CA, and its rotation, from the sealed docum
   }
 });
 
-test('the state key file must be 32 base64 bytes, private to its owner', async () => {
+test('the state key file must be 32 base64 bytes, private to its owner; values it authenticates are bound to their key', async () => {
   const root = await mkdtemp(join(tmpdir(), 'entente-state-key-'));
   try {
     const { writeFile, chmod } = await import('node:fs/promises');
@@ -76,6 +76,14 @@ test('the state key file must be 32 base64 bytes, private to its owner', async (
     await writeFile(short, randomBytes(16).toString('base64'), { mode: 0o600 });
     assert.throws(() => StateKey.fromFile(short), /expected 32 bytes/);
     assert.throws(() => StateKey.fromFile(join(root, 'missing')), /etcd\.stateKeyFile .*ENOENT/);
+    // Authenticated values: bound to their etcd key, refused when altered or made with another key.
+    const k = StateKey.fromFile(good);
+    const v = k.authenticate('{"node":"n1"}', '/entente/eu/nodes/n1');
+    assert.equal(k.verify(v, '/entente/eu/nodes/n1'), '{"node":"n1"}');
+    assert.equal(k.verify(v, '/entente/eu/nodes/n2'), undefined, 'moved to another key');
+    assert.equal(k.verify(v.replace('n1"}', 'n9"}'), '/entente/eu/nodes/n1'), undefined, 'altered');
+    assert.equal(StateKey.fromBytes(randomBytes(32)).verify(v, '/entente/eu/nodes/n1'), undefined, 'another key');
+    assert.equal(k.verify('{"node":"n1"}', '/entente/eu/nodes/n1'), undefined, 'not authenticated at all');
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -25,7 +25,7 @@ export async function startReplica(c: EtcdConfig, region: string, caDir: string,
   const stateKey = StateKey.fromFile(c.stateKeyFile);
   const prefix = c.prefix ?? `/entente/${region}`;
   const client = await connectEtcd(c);
-  const replica = new RegionReplica({ client, prefix, replica: c.replica, leaseTtlMs: c.leaseTtl, log: log.child({ part: 'replica' }), count });
+  const replica = new RegionReplica({ client, prefix, replica: c.replica, leaseTtlMs: c.leaseTtl, stateKey, log: log.child({ part: 'replica' }), count });
   const caKey = replica.caKey;
   const adopt = async (sealed: string): Promise<void> => {
     const opened = openCaDocument(sealed, stateKey, caKey, td);

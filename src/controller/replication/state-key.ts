@@ -3,14 +3,24 @@
 // (the CA's private keys) are sealed with it, AES-256-GCM with the etcd key as
 // associated data: someone who can read etcd, or restore an etcd backup, does
 // not get the CA key, and a sealed value moved to another key does not open.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+// Every other value the replicas share is authenticated with a key derived
+// from it (HMAC-SHA-256 over the etcd key and the value): someone who can
+// write to etcd but lacks the state key cannot enroll a node, mint a token,
+// or push a config; what they write is refused and counted.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { EntenteError, describeError } from '../../core/errors.js';
 
 const FORMAT = 'es1';
+const MAC_FORMAT = 'em1';
 
 export class StateKey {
-  private constructor(private readonly key: Buffer) {}
+  private readonly macKey: Buffer;
+
+  private constructor(private readonly key: Buffer) {
+    // A separate key for authentication: the AES key is never used for anything else.
+    this.macKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), Buffer.from('entente replica value mac v1'), 32));
+  }
 
   static fromFile(path: string): StateKey {
     let text: string;
@@ -34,6 +44,24 @@ export class StateKey {
   static fromBytes(key: Buffer): StateKey {
     if (key.length !== 32) throw new Error('a state key is 32 bytes');
     return new StateKey(key);
+  }
+
+  /** "em1.<mac>.<text>": `text` as written, authenticated for `context` (its etcd key). */
+  authenticate(text: string, context: string): string {
+    return `${MAC_FORMAT}.${this.mac(text, context)}.${text}`;
+  }
+
+  /** The text of an authenticated value, or undefined when it is not one, or not for `context`, or altered. */
+  verify(value: string, context: string): string | undefined {
+    const m = /^em1\.([A-Za-z0-9_-]{43})\.([\s\S]*)$/.exec(value);
+    if (!m) return undefined;
+    const given = Buffer.from(m[1]!, 'base64url');
+    const expected = Buffer.from(this.mac(m[2]!, context), 'base64url');
+    return given.length === expected.length && timingSafeEqual(given, expected) ? m[2] : undefined;
+  }
+
+  private mac(text: string, context: string): string {
+    return createHmac('sha256', this.macKey).update(context).update('\0').update(text).digest('base64url');
   }
 
   /** "es1.<iv>.<tag>.<ciphertext>" (base64url), bound to `context` (the etcd key it is stored under). */
