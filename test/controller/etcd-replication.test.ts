@@ -179,6 +179,10 @@ test('values in etcd that are not authenticated with the state key, or do not pa
     await put('mesh-config', JSON.stringify({ digest: 'd3', config: { version: 9 } }));
     await eventually(() => seen.configs.includes(9) || undefined, { what: 'the next good config to apply', timeoutMs: 20_000 });
     assert.deepEqual(seen.configs, [7, 9], 'the malformed and the unauthenticated ones in between changed nothing');
+    // An authenticated but older config put back (a replay by someone with etcd access): refused, versions only grow.
+    await put('mesh-config', JSON.stringify({ digest: 'd1', config: { version: 7 } }));
+    await eventually(() => counted.filter((c) => c === 'replica_value_refused').length === 4 || undefined, { what: 'the replayed config to be refused', timeoutMs: 20_000 });
+    assert.equal(replica.meshConfig()?.version, 9);
     assert.equal(replica.meshConfig()?.version, 9);
   } finally {
     await replica.stop();

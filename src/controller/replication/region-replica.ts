@@ -366,6 +366,9 @@ export class RegionReplica {
           if (op !== 'put') return;
           const d = JSON.parse(text) as { digest?: unknown; config?: { version?: unknown } };
           if (typeof d.digest !== 'string' || typeof d.config?.version !== 'number' || !Number.isSafeInteger(d.config.version)) throw new Error('expected { digest, config: { version } }');
+          // Versions only grow: an older config put back (a replayed value) is not pushed to the nodes again.
+          const held = this.published;
+          if (held && d.digest !== held.digest && d.config.version <= held.config.version) throw new Error(`config version ${d.config.version} is not above the one held (${held.config.version})`);
           this.setPublished({ digest: d.digest, config: d.config as MeshConfig, modRevision: kv.mod_revision });
           return;
         }
