@@ -88,9 +88,18 @@ describe('anycast failover in network namespaces', { timeout: 150_000 }, () => {
       servedBy(t0, 'b', 3);
     }), { what: 'the client on site b while site a drains', timeoutMs: 60_000 });
     await eventually(passes(async () => assert.deepEqual((await lab.bird.routes(`${SERVICE_ADDRESS}/32`)).map((r) => r.protocol), ['site_b'])), { what: 'site a withdrawn after the drain' });
-    const failed = lab.probes.filter((p) => p.t >= t0 && !p.ok);
-    // The failed calls themselves go in the message: a flaky failure must say whether it was a reset (route flip mid-connection) or a timeout.
-    assert.ok(failed.length === 0, `no failed call during a planned drain; failed: ${JSON.stringify(failed.slice(0, 5))}`);
+    // A planned drain has no black hole: no call times out or is refused, and
+    // nothing fails once traffic has moved. The one thing anycast cannot keep
+    // is a connection open at the instant the router switches paths: its next
+    // packet reaches site b, which does not know it and resets it. Probes run
+    // one at a time, so such a call is the one just before the first call
+    // site b served; any other failure is a real loss.
+    const since = lab.probes.filter((p) => p.t >= t0);
+    const firstB = since.findIndex((p) => p.ok && p.site === 'b');
+    const lost = since.filter((p, i) => !p.ok && !(i === firstB - 1 && p.error === 'ECONNRESET'));
+    assert.ok(lost.length === 0, `no call lost during a planned drain; failed: ${JSON.stringify(lost.slice(0, 5))}, around the switch: ${JSON.stringify(since.slice(Math.max(0, firstB - 3), firstB + 2))}`);
+    const resetAtSwitch = since.filter((p) => !p.ok).length;
+    process.stderr.write(`# drain: ${since.length} calls, ${resetAtSwitch} reset at the path switch\n`);
     await unlink(file);
   });
 });

@@ -20,7 +20,7 @@ function once(): Promise<string> {
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => resolve(JSON.stringify({ t, ok: true, site: body.trim() })));
-      res.on('error', (err) => resolve(JSON.stringify({ t, ok: false, error: err.message })));
+      res.on('error', (err: NodeJS.ErrnoException) => resolve(JSON.stringify({ t, ok: false, error: err.code ?? err.message })));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err: NodeJS.ErrnoException) => resolve(JSON.stringify({ t, ok: false, error: err.code ?? err.message })));
