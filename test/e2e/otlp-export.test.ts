@@ -65,6 +65,18 @@ function call(agentIp: string, from: string, c: Call): Promise<boolean> {
   });
 }
 
+/** Every agent's entente_telemetry_* samples, to tell a drop (and its reason) from a delivery that stalled. */
+async function telemetryCounters(): Promise<string> {
+  const agents = lab.topology.regions.flatMap((r) => r.agents);
+  const texts = await Promise.all(
+    agents.map(async (a) => {
+      const text = await fetch(`http://${a.ip}:${PORTS.agentMetrics}/metrics`).then((r) => r.text()).catch((err: Error) => `unreachable: ${err.message}`);
+      return text.split('\n').filter((l) => l.startsWith('entente_telemetry_') || l.startsWith('unreachable')).map((l) => `# ${a.node} ${l}`).join('\n');
+    }),
+  );
+  return texts.join('\n');
+}
+
 /** The spans in an agent's export queue on disk (the batch files that survived). */
 function queuedSpans(dir: string): ReceivedSpan[] {
   if (!existsSync(dir)) return [];
@@ -99,6 +111,7 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
   let killedAt = 0;
   let receivedBeforeKill: ReceivedSpan[] = [];
   let durableAtKill: ReceivedSpan[] = [];
+  let upAt = 0;
   try {
     await until(at(5));
     await receiver.stop();
@@ -112,11 +125,13 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
     await lab.restartComponent(component);
     await until(downAt + 30_000);
     await receiver.start();
+    upAt = Date.now();
   } finally {
     if (!receiver.up) await receiver.start();
     await traffic.catch(() => undefined);
     stopTraffic = true;
   }
+  const trafficEndedAt = Date.now();
   const restartedAt = killedAt;
   const completed = calls.filter((c) => c.completedAt !== undefined);
   const afterRestart = completed.filter((c) => c.sentAt > restartedAt);
@@ -149,14 +164,34 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
   for (const s of downstream) keys.set(key(s), (keys.get(key(s)) ?? 0) + 1);
   const servers = new Set(serverOf(downstream).map((s) => s.traceId));
   const clients = new Set(clientOf(downstream).map((s) => s.traceId));
-  const lostServer = [...completedTraces].filter((t) => !servers.has(t)).length;
-  const lostClient = [...afterRestartTraces].filter((t) => !clients.has(t)).length + [...acknowledgedClient].filter((k) => !keys.has(k)).length;
+  // What was lost, and when its call ran (seconds from the start; the kill at killedAt): the first thing to read when this fails.
+  const rel = (t: number | undefined): number | undefined => (t === undefined ? undefined : Math.round((t - start) / 100) / 10);
+  const detail = (traceId: string) => {
+    const c = calls.find((x) => x.traceId === traceId);
+    return { traceId, sent: rel(c?.sentAt), completed: rel(c?.completedAt) };
+  };
+  const lostServerCalls = [...completedTraces].filter((t) => !servers.has(t)).map(detail);
+  const lostAfterRestart = [...afterRestartTraces].filter((t) => !clients.has(t)).map(detail);
+  const lostDurable = [...acknowledgedClient].filter((k) => !keys.has(k)).map((k) => detail(k.split('/')[0]!));
+  const lostServer = lostServerCalls.length;
+  const lostClient = lostAfterRestart.length + lostDurable.length;
   const duplicated = [...keys.values()].filter((n) => n > 1).reduce((t, n) => t + n - 1, 0);
   const unexpected = downstream.filter((s) => !ourTraces.has(s.traceId)).length;
   // Source-agent spans of calls completed before the kill that were neither delivered nor durable: held in memory at SIGKILL.
   const unacknowledged = completed.filter((c) => c.completedAt! <= killedAt && !clients.has(c.traceId)).length;
-  const report = { calls: calls.length, completed: completed.length, acknowledgedSpans: completed.length + afterRestart.length + acknowledgedClient.size, lost: lostServer + lostClient, duplicated, unexpected, unacknowledgedAtKill: unacknowledged };
+  const report = {
+    calls: calls.length,
+    completed: completed.length,
+    acknowledgedSpans: completed.length + afterRestart.length + acknowledgedClient.size,
+    lost: lostServer + lostClient,
+    duplicated,
+    unexpected,
+    unacknowledgedAtKill: unacknowledged,
+    timeline: { down: 5, killed: rel(killedAt), up: rel(upAt), trafficEnded: rel(trafficEndedAt) },
+    ...(lostServer + lostClient > 0 ? { lostServerSpans: lostServerCalls, lostClientSpansAfterRestart: lostAfterRestart, lostDurableClientSpans: lostDurable } : {}),
+  };
   process.stdout.write(`# otlp export: ${JSON.stringify(report)}\n`);
+  if (report.lost > 0) process.stdout.write(`# agents' telemetry counters:\n${await telemetryCounters()}\n`);
   assert.equal(report.lost, 0, JSON.stringify(report));
   assert.equal(unexpected, 0, JSON.stringify(report));
   // At most what a flush interval (200 ms) of four workers holds.
