@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiskQueue } from './disk-queue.js';
+import { DiskQueue, isQueuedBatchFile } from './disk-queue.js';
 
 function dir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'entente-queue-'));
@@ -56,4 +56,12 @@ test('an interrupted write leaves nothing behind after a restart', (t) => {
   const q = new DiskQueue(d, 1 << 20);
   assert.equal(q.length, 0);
   assert.deepEqual(readdirSync(d), []);
+});
+
+test('only a renamed batch file counts as queued, not the temporary file of a write under way', async (t) => {
+  const q = new DiskQueue(dir(t), 1 << 20);
+  const b = await q.append(Buffer.from('{}'), 3);
+  assert.ok(isQueuedBatchFile(b.path.split('/').at(-1)!));
+  assert.equal(isQueuedBatchFile('.tmp-0000000000000001-5.otlp.json'), false);
+  assert.equal(isQueuedBatchFile('0000000000000001-5.otlp.json.bak'), false);
 });

@@ -20,6 +20,11 @@ export interface QueuedBatch {
 
 const NAME = /^(\d{16})-(\d{1,9})\.otlp\.json$/;
 
+/** Whether a file in a queue directory is a batch in the queue (not the temporary file of a write still under way). */
+export function isQueuedBatchFile(name: string): boolean {
+  return NAME.test(name);
+}
+
 export class DiskQueue {
   private readonly batches: QueuedBatch[] = [];
   private bytes = 0;

@@ -20,6 +20,7 @@ import { PORTS } from '../../src/lab/lab-topology.js';
 import { eventually } from '../../src/core/eventually.js';
 import { exitWatchdog, randomIpPrefix, startTestMesh } from './lab-harness.js';
 import { OtlpReceiver, spansOf, type ReceivedSpan } from '../otlp/otlp-receiver.js';
+import { isQueuedBatchFile } from '../../src/telemetry/disk-queue.js';
 
 exitWatchdog();
 
@@ -77,11 +78,14 @@ async function telemetryCounters(): Promise<string> {
   return texts.join('\n');
 }
 
-/** The spans in an agent's export queue on disk (the batch files that survived). */
+/**
+ * The spans in an agent's export queue on disk: the batch files that survived, by the queue's own naming rule. A
+ * `.tmp-` file is a write the kill interrupted before its rename: never acknowledged, and deleted on restart.
+ */
 function queuedSpans(dir: string): ReceivedSpan[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((n) => n.endsWith('.otlp.json'))
+    .filter(isQueuedBatchFile)
     .flatMap((n) => spansOf(JSON.parse(readFileSync(join(dir, n), 'utf8'))));
 }
 
@@ -178,7 +182,10 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
   const duplicated = [...keys.values()].filter((n) => n > 1).reduce((t, n) => t + n - 1, 0);
   const unexpected = downstream.filter((s) => !ourTraces.has(s.traceId)).length;
   // Source-agent spans of calls completed before the kill that were neither delivered nor durable: held in memory at SIGKILL.
-  const unacknowledged = completed.filter((c) => c.completedAt! <= killedAt && !clients.has(c.traceId)).length;
+  const unacknowledgedCalls = completed.filter((c) => c.completedAt! <= killedAt && !clients.has(c.traceId));
+  const unacknowledged = unacknowledgedCalls.length;
+  // The oldest of them: how far back in time SIGKILL reached (a flush interval plus a write under way, nothing older).
+  const unacknowledgedSince = unacknowledged > 0 ? Math.min(...unacknowledgedCalls.map((c) => c.completedAt!)) : killedAt;
   const report = {
     calls: calls.length,
     completed: completed.length,
@@ -187,6 +194,7 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
     duplicated,
     unexpected,
     unacknowledgedAtKill: unacknowledged,
+    unacknowledgedWindowMs: killedAt - unacknowledgedSince,
     timeline: { down: 5, killed: rel(killedAt), up: rel(upAt), trafficEnded: rel(trafficEndedAt) },
     ...(lostServer + lostClient > 0 ? { lostServerSpans: lostServerCalls, lostClientSpansAfterRestart: lostAfterRestart, lostDurableClientSpans: lostDurable } : {}),
   };
@@ -194,8 +202,9 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
   if (report.lost > 0) process.stdout.write(`# agents' telemetry counters:\n${await telemetryCounters()}\n`);
   assert.equal(report.lost, 0, JSON.stringify(report));
   assert.equal(unexpected, 0, JSON.stringify(report));
-  // At most what a flush interval (200 ms) of four workers holds.
-  assert.ok(unacknowledged <= 20, JSON.stringify(report));
+  // Only the last moments before the kill: a flush interval (200 ms) and the queue write under way (its fsync slow
+  // on a loaded machine), bounded generously; everything older was durable or delivered.
+  assert.ok(report.unacknowledgedWindowMs <= 5000, JSON.stringify(report));
 
   // The spans chain: caller's span → source agent's (CLIENT) → destination agent's (SERVER), and say where they ran.
   const c = afterRestart[0]!;
