@@ -44,7 +44,10 @@ export async function runDemoApp(config: DemoAppConfig): Promise<{ close(): Prom
   });
   await new Promise<void>((r) => server.listen(config.listen.port, config.listen.host, r));
 
-  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+  // An idle timeout of its own, so that Node closes a free socket a second before the agent's announced
+  // keep-alive timeout (Keep-Alive: timeout=5). Without one, Node keeps free sockets until the agent closes
+  // them, and a call that picks one as the agent closes it fails with a reset (seen on a loaded machine).
+  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT, timeout: 60_000 });
   const states = new Map(config.routes.map((r) => [r.id, new RouteStats()]));
 
   const fire = (route: DemoAppConfig['routes'][number]): void => {

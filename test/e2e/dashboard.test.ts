@@ -27,10 +27,16 @@ let page: Page;
 const pageErrors: string[] = [];
 const foreignRequests: string[] = [];
 
+// Where the time went, printed as it goes: a file that overruns the runner's timeout on a loaded machine says which phase.
+const phaseStart = Date.now();
+const phase = (what: string): void => void process.stdout.write(`# dashboard: ${what} at ${((Date.now() - phaseStart) / 1000).toFixed(1)} s\n`);
+
 before(async () => {
   lab = await startTestMesh(['eu', 'us'], randomIpPrefix(211, 214), { traffic: true });
+  phase('mesh up');
   // As root (CI) Chromium needs --no-sandbox; the page is our own, on loopback.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  phase('browser up');
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const origin = new URL(lab.adminUrl('eu')).origin;
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -43,8 +49,12 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 after(async () => {
-  await browser?.close();
+  phase('tests done');
+  // Bounded: a browser that does not close must not keep the lab's processes running; Playwright kills it on exit.
+  await Promise.race([browser?.close(), new Promise((r) => setTimeout(r, 30_000).unref())]).catch(() => undefined);
+  phase('browser closed');
   await lab?.stop();
+  phase('lab stopped');
 });
 
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
