@@ -90,7 +90,9 @@ function extraResources(uid: number): { sharedYaml: string; regionYaml: Record<s
 let lab: Lab;
 let callerAddress: string;
 let proxy: { host: string; port: number };
-const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+// With a timeout Node closes an idle socket a second before the proxy's announced keep-alive timeout; without one a
+// call could pick a socket the proxy was closing and fail with a reset the mesh never saw (docs/dataplane.md).
+const agent = new Agent({ keepAlive: true, maxSockets: 16, timeout: 60_000 });
 
 before(async () => {
   for (const rs of Object.values(SERVICES)) for (const r of rs) await serve(r);
