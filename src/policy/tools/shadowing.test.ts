@@ -112,8 +112,11 @@ describe('findShadowedRules, property', () => {
           }
         }
       }),
-      { numRuns: 300, interruptAfterTimeLimit: 8000 },
+      // Every run, however long a loaded machine takes: cut short by a time limit, the property saw too few
+      // shadowed rules for the check below to mean anything (ci-under-load: 11).
+      { numRuns: 300 },
     );
+    process.stdout.write(`# shadowing property: ${reported} shadowed rules reported in 300 runs\n`);
     assert.ok(reported > 20, `the property saw only ${reported} shadowed rules`);
   });
 });
