@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DiskQueue, isQueuedBatchFile } from './disk-queue.js';
 
 function dir(t: { after(fn: () => void): void }): string {
@@ -61,7 +61,7 @@ test('an interrupted write leaves nothing behind after a restart', (t) => {
 test('only a renamed batch file counts as queued, not the temporary file of a write under way', async (t) => {
   const q = new DiskQueue(dir(t), 1 << 20);
   const b = await q.append(Buffer.from('{}'), 3);
-  assert.ok(isQueuedBatchFile(b.path.split('/').at(-1)!));
+  assert.ok(isQueuedBatchFile(basename(b.path)));
   assert.equal(isQueuedBatchFile('.tmp-0000000000000001-5.otlp.json'), false);
   assert.equal(isQueuedBatchFile('0000000000000001-5.otlp.json.bak'), false);
 });

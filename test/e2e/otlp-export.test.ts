@@ -115,11 +115,12 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
   let killedAt = 0;
   let receivedBeforeKill: ReceivedSpan[] = [];
   let durableAtKill: ReceivedSpan[] = [];
+  let downAt = 0;
   let upAt = 0;
   try {
     await until(at(5));
     await receiver.stop();
-    const downAt = Date.now();
+    downAt = Date.now();
     await until(at(15));
     receivedBeforeKill = [...receiver.spans];
     await lab.killComponent(component);
@@ -195,7 +196,7 @@ test('no acknowledged span is lost through a 30 s collector outage and a SIGKILL
     unexpected,
     unacknowledgedAtKill: unacknowledged,
     unacknowledgedWindowMs: killedAt - unacknowledgedSince,
-    timeline: { down: 5, killed: rel(killedAt), up: rel(upAt), trafficEnded: rel(trafficEndedAt) },
+    timeline: { down: rel(downAt), killed: rel(killedAt), up: rel(upAt), trafficEnded: rel(trafficEndedAt) },
     ...(lostServer + lostClient > 0 ? { lostServerSpans: lostServerCalls, lostClientSpansAfterRestart: lostAfterRestart, lostDurableClientSpans: lostDurable } : {}),
   };
   process.stdout.write(`# otlp export: ${JSON.stringify(report)}\n`);

@@ -95,6 +95,8 @@ function matchesAlone(p: AuthorizationPolicy, ruleIndex: number, r: AuthzRequest
   return authorize(compilePolicies([alone]), r).policy !== undefined;
 }
 
+const RUNS = 300;
+
 describe('findShadowedRules, property', () => {
   it('a shadowed rule never decides, and its shadower matches all it matches', () => {
     let reported = 0;
@@ -114,9 +116,9 @@ describe('findShadowedRules, property', () => {
       }),
       // Every run, however long a loaded machine takes: cut short by a time limit, the property saw too few
       // shadowed rules for the check below to mean anything (ci-under-load: 11).
-      { numRuns: 300 },
+      { numRuns: RUNS },
     );
-    process.stdout.write(`# shadowing property: ${reported} shadowed rules reported in 300 runs\n`);
+    process.stdout.write(`# shadowing property: ${reported} shadowed rules reported in ${RUNS} runs\n`);
     assert.ok(reported > 20, `the property saw only ${reported} shadowed rules`);
   });
 });
